@@ -1,0 +1,146 @@
+"""Indicator table: one row per unit and review year, with derived rates and aggregation.
+
+The tidy table (``indicators``) has these columns:
+
+========================  =====================================================
+unit_code                 GSO code (str), commune, district or province
+year                      review year (int): the year-end review, rà soát cuối năm
+standard                  poverty standard id (see :mod:`povdata.standards`)
+households_total          all households (Int64)
+poor_households           hộ nghèo (Int64)
+near_poor_households      hộ cận nghèo (Int64)
+poverty_rate_published    published rate in percent, used when counts are absent
+near_poor_rate_published  likewise for the near-poor rate
+optional counts           see :data:`OPTIONAL_COUNTS`
+========================  =====================================================
+
+Rates are always derived from counts (poor / total × 100) and aggregation always
+sums households: a district's rate is never the average of its communes' rates.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+KEY = ["unit_code", "year"]
+REQUIRED_COUNTS = ["households_total", "poor_households", "near_poor_households"]
+OPTIONAL_COUNTS = [
+    "escaped_poor", "newly_poor", "re_poor", "ethnic_minority_poor", "population",
+    "deprived_employment", "deprived_health", "deprived_education", "deprived_housing",
+    "deprived_water_sanitation", "deprived_information",
+]
+PUBLISHED_RATES = ["poverty_rate_published", "near_poor_rate_published"]
+COUNT_COLUMNS = REQUIRED_COUNTS + OPTIONAL_COUNTS
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One entry of the indicator registry.
+
+    ``kind`` is ``"rate"`` (numerator / denominator × 100, in percent), ``"count"``
+    (summed) or ``"pace"`` (percentage points per year, computed by the progress engine).
+    """
+
+    id: str
+    label_vi: str
+    label_en: str
+    unit: str
+    kind: str
+    numerator: str | None = None
+    denominator: str | None = None
+    published: str | None = None
+    higher_is_worse: bool = True
+
+    def label(self, lang: str = "vi") -> str:
+        return self.label_vi if lang == "vi" else self.label_en
+
+
+INDICATORS: dict[str, Indicator] = {
+    i.id: i
+    for i in (
+        Indicator("poverty_rate", "Tỷ lệ hộ nghèo", "Poverty rate", "%", "rate",
+                  "poor_households", "households_total", "poverty_rate_published"),
+        Indicator("near_poor_rate", "Tỷ lệ hộ cận nghèo", "Near-poor rate", "%", "rate",
+                  "near_poor_households", "households_total", "near_poor_rate_published"),
+        Indicator("poor_near_poor_rate", "Tỷ lệ hộ nghèo và cận nghèo", "Poor and near-poor rate", "%", "rate",
+                  "poor_and_near_poor", "households_total"),
+        Indicator("poor_households", "Số hộ nghèo", "Poor households", "hộ", "count"),
+        Indicator("near_poor_households", "Số hộ cận nghèo", "Near-poor households", "hộ", "count"),
+        Indicator("households_total", "Tổng số hộ", "Total households", "hộ", "count", higher_is_worse=False),
+        Indicator("escaped_poor", "Số hộ thoát nghèo", "Households that left poverty", "hộ", "count",
+                  higher_is_worse=False),
+        Indicator("newly_poor", "Số hộ nghèo phát sinh", "Newly poor households", "hộ", "count"),
+        Indicator("re_poor", "Số hộ tái nghèo", "Households back in poverty", "hộ", "count"),
+    )
+}
+
+
+def derive_rates(ind: pd.DataFrame) -> pd.DataFrame:
+    """Add ``poverty_rate``, ``near_poor_rate`` and ``poor_near_poor_rate`` (percent).
+
+    A rate comes from counts where both counts are present and the total is positive;
+    otherwise the published rate is used and ``rate_from`` says ``"published"``.
+    """
+    out = ind.copy()
+    total = out["households_total"].astype("Float64")
+    poor = out["poor_households"].astype("Float64")
+    near = out["near_poor_households"].astype("Float64") if "near_poor_households" in out else pd.Series(pd.NA, index=out.index, dtype="Float64")
+    valid = total.notna() & (total > 0)
+    rate = (poor / total * 100).where(valid & poor.notna())
+    near_rate = (near / total * 100).where(valid & near.notna())
+    pub = out.get("poverty_rate_published", pd.Series(np.nan, index=out.index)).astype("Float64")
+    pub_near = out.get("near_poor_rate_published", pd.Series(np.nan, index=out.index)).astype("Float64")
+    out["rate_from"] = np.where(rate.notna(), "counts", np.where(pub.notna(), "published", "none"))
+    out["poverty_rate"] = rate.fillna(pub).astype("float64")
+    out["near_poor_rate"] = near_rate.fillna(pub_near).astype("float64")
+    out["poor_and_near_poor"] = (poor + near).astype("Float64")
+    out["poor_near_poor_rate"] = (out["poverty_rate"] + out["near_poor_rate"]).astype("float64")
+    return out
+
+
+def aggregate(ind: pd.DataFrame, mapping: pd.Series) -> pd.DataFrame:
+    """Sum households of the units in ``ind`` into parent units.
+
+    Parameters
+    ----------
+    ind : tidy indicator table of the child units (e.g. communes).
+    mapping : Series indexed by child ``unit_code`` whose values are the parent code
+        (a commune → its district, or → its province).
+
+    Returns
+    -------
+    Tidy table of the parents with summed counts and rates derived from the sums,
+    plus ``units_reporting`` and ``units_expected``.  A parent whose children mix
+    poverty standards in one year is split by standard (never merged).  Where a child
+    lacks counts the parent's counts are left missing (NA), never filled by averaging.
+    """
+    df = ind.copy()
+    df["parent_code"] = df["unit_code"].map(mapping)
+    df = df[df["parent_code"].notna()]
+    present = [c for c in COUNT_COLUMNS if c in df.columns]
+    group = ["parent_code", "year", "standard"]
+    sums = df.groupby(group, sort=True)[present].sum(min_count=1)
+    # a count is only meaningful if every reporting child gave it
+    complete = df[present].notna().groupby([df[g] for g in group]).all()
+    sums = sums.where(complete)
+    counts = df.groupby(group, sort=True).size().rename("units_reporting")
+    expected = mapping.groupby(mapping).size().rename("units_expected")
+    out = sums.join(counts).reset_index().rename(columns={"parent_code": "unit_code"})
+    out = out.merge(expected, left_on="unit_code", right_index=True, how="left")
+    for c in present:
+        out[c] = out[c].astype("Int64")
+    return derive_rates(out)
+
+
+def with_previous_year(ind: pd.DataFrame, value: str) -> pd.DataFrame:
+    """Add ``{value}_prev`` and ``{value}_change`` vs the previous review year of the same
+    unit and the same standard (no change is computed across a standard break)."""
+    out = ind.sort_values(["unit_code", "standard", "year"]).copy()
+    grp = out.groupby(["unit_code", "standard"], sort=False)
+    prev_year = grp["year"].shift(1)
+    prev = grp[value].shift(1).where(prev_year == out["year"] - 1)
+    out[f"{value}_prev"] = prev
+    out[f"{value}_change"] = out[value] - prev
+    return out

@@ -1,0 +1,217 @@
+"""Progress against targets: achieved pace, required pace, gap and status.
+
+Definitions (rates in percent, paces in percentage points per year, pp/yr):
+
+* baseline: the review of the period's ``baseline_year`` under the period's standard;
+* achieved pace = (baseline rate − latest rate) / (latest year − baseline year);
+* required pace = the average reduction still needed each remaining year so that the
+  period average reaches the target: (latest − (baseline − target × years)) / years left;
+* gap = achieved pace − target pace.
+
+Status, in this order:
+
+``no_data``       no baseline, only one review, or a review missing in between;
+``met``           a poor district already below the exit threshold, or the period is
+                  over and the average reached the target;
+``not_met``       the period is over and the average fell short;
+``floor``         the rule asks for more than is left to remove (the target path goes
+                  below 0%): a pp-per-year target no longer makes sense near the floor;
+``on_track``      achieved pace ≥ target (> for a 'greater than' rule);
+``at_risk``       achieved pace ≥ target − ``at_risk_margin_pp``;
+``off_track``     otherwise;
+``not_applicable`` the rule does not apply to the unit.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from povdata.published import poor_districts
+from povdata.targets import Period, Target, TargetsConfig
+
+STATUSES = ("met", "on_track", "at_risk", "off_track", "not_met", "floor", "no_data", "not_applicable")
+
+COLUMNS = [
+    "period_id", "target_id", "rule", "target_value", "unit_code", "level", "basis",
+    "standard", "baseline_year", "baseline_rate", "latest_year", "latest_rate", "years_elapsed",
+    "achieved_pp_per_year", "required_pp_per_year", "gap_pp_per_year", "target_end_rate", "status",
+]
+
+
+def poor_districts_for(province_code: str, start: int, end: int, designations: pd.DataFrame | None = None) -> list[str]:
+    """Districts designated poor at any time in ``start``..``end``; sorted codes."""
+    d = poor_districts() if designations is None else designations
+    rows = d[(d["province_code"] == province_code) & (d["period_start"] <= end) & (d["period_end"] >= start)]
+    return sorted(rows["district_code"].unique())
+
+
+def rate_progress(series: pd.DataFrame, period: Period, target: Target, margin: float,
+                  exit_rate: float | None = None, as_of: int | None = None) -> dict:
+    """Progress of one unit against one pp-per-year rule.
+
+    ``series`` holds the unit's rows (``year``, ``standard``, ``poverty_rate``).
+    ``exit_rate``: for a poor district, the rate below which it has left poor status.
+    """
+    last_year = period.end if as_of is None else min(period.end, as_of)
+    s = series[(series["standard"] == period.standard) & (series["year"] >= period.baseline_year)
+               & (series["year"] <= last_year)].dropna(subset=["poverty_rate"]).sort_values("year")
+    out = dict(standard=period.standard, baseline_year=period.baseline_year, baseline_rate=np.nan,
+               latest_year=np.nan, latest_rate=np.nan, years_elapsed=np.nan, achieved_pp_per_year=np.nan,
+               required_pp_per_year=np.nan, gap_pp_per_year=np.nan, target_end_rate=np.nan, status="no_data")
+    base = s[s["year"] == period.baseline_year]
+    if base.empty or len(s) < 2:
+        return out
+    years = s["year"].to_numpy()
+    if not np.array_equal(years, np.arange(years[0], years[-1] + 1)):
+        return out  # a review missing in between: no number, say so
+    b = float(base["poverty_rate"].iloc[0])
+    latest_year = int(years[-1])
+    latest = float(s["poverty_rate"].iloc[-1])
+    elapsed = latest_year - period.baseline_year
+    total = period.end - period.baseline_year
+    left = period.end - latest_year
+    achieved = (b - latest) / elapsed
+    end_rate = b - target.value * total
+    ok = achieved > target.value if target.strict else achieved >= target.value - 1e-9
+    out.update(baseline_rate=b, latest_year=latest_year, latest_rate=latest, years_elapsed=elapsed,
+               achieved_pp_per_year=achieved, gap_pp_per_year=achieved - target.value, target_end_rate=end_rate)
+    if left > 0:
+        out["required_pp_per_year"] = (latest - end_rate) / left
+    if exit_rate is not None and latest <= exit_rate:
+        out["status"] = "met"
+    elif ok:
+        out["status"] = "met" if left == 0 else "on_track"
+    elif end_rate < 0:
+        out["status"] = "floor"
+    elif left == 0:
+        out["status"] = "not_met"
+    elif achieved >= target.value - margin:
+        out["status"] = "at_risk"
+    else:
+        out["status"] = "off_track"
+    return out
+
+
+def _rate_rows(levels: pd.DataFrame, cfg: TargetsConfig, period: Period, target: Target,
+               poor: list[str], as_of: int | None) -> list[dict]:
+    rows = []
+    by_unit = {code: g for code, g in levels.groupby("unit_code", sort=True)}
+    province = cfg.province_code
+    districts = sorted(levels.loc[levels["level"] == "district", "unit_code"].unique())
+    units: list[tuple[str, str, str, float | None]] = []  # code, level, basis, exit rate
+    if target.scope == "province":
+        units.append((province, "province", "rule", None))
+        units += [(d, "district", "reference", None) for d in districts if d not in poor]
+    elif target.scope == "poor_districts":
+        units += [(d, "district", "rule", cfg.poor_district_exit_rate) for d in districts if d in poor]
+        units += [(d, "district", "not_applicable", None) for d in districts if d not in poor]
+    elif target.scope == "districts":
+        units += [(d, "district", "rule", None) for d in districts]
+    elif target.scope == "communes_above":
+        com = levels[(levels["level"] == "commune") & (levels["year"] == period.baseline_year)
+                     & (levels["standard"] == period.standard)]
+        above = sorted(com.loc[com["poverty_rate"] > float(target.rate_above), "unit_code"])
+        units += [(c, "commune", "rule", None) for c in above]
+    elif target.scope == "unit":
+        lvl = levels.loc[levels["unit_code"] == target.unit_code, "level"]
+        units.append((str(target.unit_code), lvl.iloc[0] if len(lvl) else "unknown", "rule", None))
+    for code, level, basis, exit_rate in units:
+        row = dict(period_id=period.id, target_id=target.id, rule=target.rule, target_value=target.value,
+                   unit_code=code, level=level, basis=basis)
+        if basis == "not_applicable":
+            row.update(standard=period.standard, baseline_year=period.baseline_year, status="not_applicable")
+        else:
+            series = by_unit.get(code, levels.iloc[0:0])
+            row.update(rate_progress(series, period, target, cfg.at_risk_margin_pp, exit_rate, as_of))
+        rows.append(row)
+    return rows
+
+
+def poor_district_outlook(levels: pd.DataFrame, cfg: TargetsConfig, start: int, end: int,
+                          horizon: int = 2030, as_of: int | None = None,
+                          designations: pd.DataFrame | None = None) -> pd.DataFrame:
+    """For each poor district of ``start``..``end``: latest rate, its pace since the first
+    review of the latest standard, the projected year it crosses the exit threshold at
+    that pace, and the pace needed to cross it by ``horizon``."""
+    poor = poor_districts_for(cfg.province_code, start, end, designations)
+    exit_rate = cfg.poor_district_exit_rate
+    rows = []
+    for code in poor:
+        s = levels[(levels["unit_code"] == code) & levels["poverty_rate"].notna()]
+        if as_of is not None:
+            s = s[s["year"] <= as_of]
+        row = dict(unit_code=code, exit_rate=exit_rate, latest_year=np.nan, latest_rate=np.nan,
+                   pace_pp_per_year=np.nan, projected_exit_year=np.nan, required_pp_per_year=np.nan,
+                   exited=False, status="no_data")
+        if not s.empty:
+            s = s.sort_values("year")
+            std = s["standard"].iloc[-1]
+            s = s[s["standard"] == std]
+            latest_year, latest = int(s["year"].iloc[-1]), float(s["poverty_rate"].iloc[-1])
+            row.update(latest_year=latest_year, latest_rate=latest, exited=latest <= exit_rate)
+            if len(s) >= 2:
+                first_year, first = int(s["year"].iloc[0]), float(s["poverty_rate"].iloc[0])
+                pace = (first - latest) / (latest_year - first_year)
+                row["pace_pp_per_year"] = pace
+                if latest <= exit_rate:
+                    row["projected_exit_year"] = latest_year
+                elif pace > 0:
+                    row["projected_exit_year"] = latest_year + math.ceil((latest - exit_rate) / pace - 1e-9)
+            if latest <= exit_rate:
+                row["status"] = "met"
+            elif horizon > latest_year:
+                row["required_pp_per_year"] = (latest - exit_rate) / (horizon - latest_year)
+                pye = row["projected_exit_year"]
+                row["status"] = "on_track" if (not np.isnan(pye) and pye <= horizon) else "off_track"
+            else:
+                row["status"] = "not_met"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _milestone_row(levels: pd.DataFrame, cfg: TargetsConfig, period: Period, target: Target,
+                   as_of: int | None) -> dict:
+    outlook = poor_district_outlook(levels, cfg, period.start, period.end, horizon=target.by_year, as_of=as_of)
+    n = len(outlook)
+    exited_now = int(outlook["exited"].sum()) if n else 0
+    projected = int((outlook["projected_exit_year"] <= target.by_year).sum()) if n else 0
+    latest_year = int(outlook["latest_year"].max()) if n and outlook["latest_year"].notna().any() else None
+    row = dict(period_id=period.id, target_id=target.id, rule=target.rule, target_value=target.value,
+               unit_code=cfg.province_code, level="province", basis="rule", standard=period.standard,
+               baseline_year=period.baseline_year, latest_year=latest_year,
+               poor_districts=n, exited_now=exited_now, exited_projected=projected)
+    if n == 0:
+        row["status"] = "not_applicable"
+        return row
+    if target.rule == "poor_district_exits_at_least":
+        done, will = exited_now >= target.value, projected >= target.value
+    else:  # poor_districts_remaining_at_most
+        done, will = n - exited_now <= target.value, n - projected <= target.value
+    over = latest_year is not None and latest_year >= target.by_year
+    row["status"] = "met" if done else ("not_met" if over else ("on_track" if will else "off_track"))
+    return row
+
+
+def progress_table(levels: pd.DataFrame, cfg: TargetsConfig, as_of: int | None = None,
+                   designations: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per (period, target, unit), with the figures and status above.
+
+    ``levels`` is the output of :func:`povdata.dataset.level_table` (any dataset with
+    ``unit_code``, ``year``, ``standard``, ``level``, ``poverty_rate``).
+    """
+    rows: list[dict] = []
+    for period in cfg.periods:
+        poor = poor_districts_for(cfg.province_code, period.start, period.end, designations)
+        for target in period.targets:
+            if target.is_rate_rule:
+                rows += _rate_rows(levels, cfg, period, target, poor, as_of)
+            else:
+                rows.append(_milestone_row(levels, cfg, period, target, as_of))
+    out = pd.DataFrame(rows)
+    for c in COLUMNS:
+        if c not in out:
+            out[c] = np.nan
+    extra = [c for c in out.columns if c not in COLUMNS]
+    return out[COLUMNS + extra]

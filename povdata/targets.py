@@ -1,0 +1,179 @@
+"""Targets as data: a TOML file per province (``data/targets/<province_code>.toml``).
+
+The file format is documented at the top of ``data/targets/20.toml``.  Loading
+validates it and raises :class:`TargetsError` with a message naming the file, the
+target and the field; the app shows that message instead of a traceback.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from povdata.standards import STANDARDS
+
+TARGETS_DIR = Path(__file__).resolve().parents[1] / "data" / "targets"
+
+RATE_RULES = {"annual_reduction_at_least", "annual_reduction_greater_than"}
+MILESTONE_RULES = {"poor_district_exits_at_least", "poor_districts_remaining_at_most"}
+SCOPES = {"province", "poor_districts", "districts", "communes_above", "unit"}
+STATUSES = {"reported", "national", "set by the user"}
+
+
+class TargetsError(ValueError):
+    """A targets file that cannot be used; ``str()`` is a Vietnamese message."""
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    scope: str
+    rule: str
+    value: float
+    unit: str
+    status: str
+    source: str
+    indicator: str = "poverty_rate"
+    by_year: int | None = None
+    rate_above: float | None = None
+    unit_code: str | None = None
+
+    @property
+    def is_rate_rule(self) -> bool:
+        return self.rule in RATE_RULES
+
+    @property
+    def strict(self) -> bool:
+        return self.rule == "annual_reduction_greater_than"
+
+
+@dataclass(frozen=True)
+class Period:
+    id: str
+    start: int
+    end: int
+    baseline_year: int
+    standard: str | None
+    source: str
+    targets: tuple[Target, ...] = ()
+
+
+@dataclass(frozen=True)
+class TargetsConfig:
+    province_code: str
+    province: str
+    at_risk_margin_pp: float = 1.0
+    poor_district_exit_rate: float = 10.0
+    exit_threshold_status: str = "set by the user"
+    periods: tuple[Period, ...] = field(default_factory=tuple)
+    path: str = ""
+
+    def with_target_value(self, period_id: str, target_id: str, value: float) -> "TargetsConfig":
+        """A copy with one target's value changed (what-if); the file is not touched."""
+        periods = []
+        for p in self.periods:
+            if p.id == period_id:
+                p = replace(p, targets=tuple(replace(t, value=value) if t.id == target_id else t for t in p.targets))
+            periods.append(p)
+        return replace(self, periods=tuple(periods))
+
+    def period(self, period_id: str) -> Period:
+        for p in self.periods:
+            if p.id == period_id:
+                return p
+        raise KeyError(period_id)
+
+
+def _need(d: dict, key: str, where: str, kinds: type | tuple[type, ...]):
+    if key not in d:
+        raise TargetsError(f"{where}: thiếu trường '{key}'.")
+    v = d[key]
+    if not isinstance(v, kinds) or isinstance(v, bool):
+        raise TargetsError(f"{where}: trường '{key}' có giá trị không hợp lệ ({v!r}).")
+    return v
+
+
+def parse_targets(data: dict, path: str = "<targets>") -> TargetsConfig:
+    """Build and validate a :class:`TargetsConfig` from parsed TOML."""
+    name = Path(path).name
+    code = str(_need(data, "province_code", f"Tệp {name}", (str, int))).zfill(2)
+    thresholds = data.get("status_thresholds", {})
+    periods: list[Period] = []
+    for i, raw in enumerate(data.get("period", []), start=1):
+        pid = str(raw.get("id", f"#{i}"))
+        where = f"Tệp {name}, giai đoạn '{pid}'"
+        start = _need(raw, "start", where, int)
+        end = _need(raw, "end", where, int)
+        baseline = _need(raw, "baseline_year", where, int)
+        standard = raw.get("standard")
+        if standard is not None and standard not in STANDARDS:
+            raise TargetsError(f"{where}: trường 'standard' = '{standard}' không phải chuẩn nghèo đã biết "
+                               f"({', '.join(STANDARDS)}).")
+        if not (2000 <= start <= end <= 2100):
+            raise TargetsError(f"{where}: trường 'start'/'end' ({start}-{end}) không hợp lệ.")
+        if not (start - 1 <= baseline <= end):
+            raise TargetsError(f"{where}: trường 'baseline_year' = {baseline} nằm ngoài giai đoạn {start}-{end}.")
+        if standard is not None:
+            s = STANDARDS[standard]
+            if baseline < s.first_review_year or end > s.last_review_year:
+                raise TargetsError(
+                    f"{where}: giai đoạn {baseline}-{end} vượt ra ngoài chuẩn nghèo {standard} "
+                    f"(rà soát {s.first_review_year}-{s.last_review_year}); một giai đoạn không được nối hai chuẩn nghèo.")
+        targets = []
+        for j, t in enumerate(raw.get("target", []), start=1):
+            tid = str(t.get("id", f"#{j}"))
+            tw = f"{where}, mục tiêu '{tid}'"
+            rule = _need(t, "rule", tw, str)
+            if rule not in RATE_RULES | MILESTONE_RULES:
+                raise TargetsError(f"{tw}: trường 'rule' = '{rule}' không được hỗ trợ.")
+            scope = _need(t, "scope", tw, str)
+            if scope not in SCOPES:
+                raise TargetsError(f"{tw}: trường 'scope' = '{scope}' không được hỗ trợ.")
+            value = float(_need(t, "value", tw, (int, float)))
+            status = t.get("status", "set by the user")
+            if status not in STATUSES:
+                raise TargetsError(f"{tw}: trường 'status' = '{status}' không hợp lệ.")
+            if rule in RATE_RULES and standard is None:
+                raise TargetsError(f"{tw}: mục tiêu giảm tỷ lệ cần giai đoạn có trường 'standard'.")
+            by_year = t.get("by_year")
+            if rule in MILESTONE_RULES and not isinstance(by_year, int):
+                raise TargetsError(f"{tw}: thiếu trường 'by_year'.")
+            if scope == "communes_above" and not isinstance(t.get("rate_above"), (int, float)):
+                raise TargetsError(f"{tw}: thiếu trường 'rate_above'.")
+            if scope == "unit" and not t.get("unit_code"):
+                raise TargetsError(f"{tw}: thiếu trường 'unit_code'.")
+            targets.append(Target(
+                id=tid, scope=scope, rule=rule, value=value, unit=str(t.get("unit", "")), status=status,
+                source=str(t.get("source", "")), indicator=str(t.get("indicator", "poverty_rate")),
+                by_year=by_year, rate_above=t.get("rate_above"),
+                unit_code=None if t.get("unit_code") is None else str(t["unit_code"])))
+        periods.append(Period(pid, start, end, baseline, standard, str(raw.get("source", "")), tuple(targets)))
+    # periods with rate targets must not overlap under different standards
+    rated = [p for p in periods if p.standard is not None]
+    for a in rated:
+        for b in rated:
+            if a.id < b.id and a.standard != b.standard and a.start <= b.end and b.start <= a.end:
+                raise TargetsError(f"Tệp {name}: giai đoạn '{a.id}' và '{b.id}' chồng lên nhau nhưng theo hai "
+                                   f"chuẩn nghèo khác nhau ({a.standard}, {b.standard}).")
+    return TargetsConfig(
+        province_code=code, province=str(data.get("province", "")),
+        at_risk_margin_pp=float(thresholds.get("at_risk_margin_pp", 1.0)),
+        poor_district_exit_rate=float(thresholds.get("poor_district_exit_rate", 10.0)),
+        exit_threshold_status=str(thresholds.get("exit_threshold_status", "set by the user")),
+        periods=tuple(periods), path=str(path))
+
+
+def load_targets(path: str | Path) -> TargetsConfig:
+    """Read and validate a targets TOML file; :class:`TargetsError` on any problem."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TargetsError(f"Không tìm thấy tệp mục tiêu {path.name}.") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise TargetsError(f"Tệp {path.name} không đúng định dạng TOML: {exc}") from None
+    return parse_targets(data, str(path))
+
+
+def default_targets(province_code: str) -> TargetsConfig:
+    return load_targets(TARGETS_DIR / f"{province_code}.toml")
