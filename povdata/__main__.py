@@ -1,0 +1,5 @@
+import sys
+
+from povdata.cli import main
+
+sys.exit(main())

@@ -1,0 +1,125 @@
+"""Command line: ``python -m povdata demo|validate|progress``.
+
+The CLI and the pages call the same functions.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from povdata.dataset import Dataset, demo_dir, level_table, load_demo
+from povdata.demo import SEED, build_demo_indicators
+from povdata.progress import progress_table
+from povdata.targets import TargetsError, default_targets, load_targets
+from povdata.units import legacy_units, province_name
+from povdata.validate import validate_file
+
+DEMO_META = """\
+# Bộ số liệu minh họa — illustrative dataset. Built by `python -m povdata demo`.
+title = "{title}"
+data_status = "illustrative"
+source = "Số liệu minh họa do phần mềm tạo (seed {seed}), hiệu chỉnh theo số liệu công bố của tỉnh; đơn vị hành chính và ranh giới gần đúng từ gói vietnamadminunits"
+version = "demo-1"
+seed = {seed}
+"""
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from geo.approx import build_approx_boundaries
+    from geo.read import write_layers
+    from povdata.units import legacy_communes
+
+    out = Path(args.out) if args.out else demo_dir(args.province)
+    out.mkdir(parents=True, exist_ok=True)
+    ind = build_demo_indicators(args.province, SEED)
+    ind.to_csv(out / "indicators.csv", index=False, lineterminator="\n")
+    layers = build_approx_boundaries(legacy_communes(args.province))
+    write_layers(layers, out / "boundaries.gpkg")
+    title = f"{province_name(args.province)} — số liệu minh họa"
+    (out / "meta.toml").write_text(DEMO_META.format(title=title, seed=SEED), encoding="utf-8")
+    print(f"Đã tạo bộ số liệu minh họa trong {out} ({len(ind)} dòng, {ind['year'].min()}-{ind['year'].max()}).")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    known = set(legacy_units(args.province)["code"]) if args.province else set(legacy_units()["code"])
+    rep = validate_file(args.file, known)
+    for p in rep.problems:
+        label = "LỖI" if p.severity == "error" else "CẢNH BÁO"
+        print(f"{label}: {p}")
+    if rep.ok:
+        print(f"Tệp {Path(args.file).name} hợp lệ: {len(rep.table)} dòng.")
+        return 0
+    print(f"Tệp {Path(args.file).name} bị từ chối: {len(rep.errors)} lỗi.", file=sys.stderr)
+    return 1
+
+
+def _dataset(args: argparse.Namespace) -> Dataset:
+    if args.indicators:
+        from povdata.validate import load_indicator_file
+        table = load_indicator_file(args.indicators, set(legacy_units(args.province)["code"]))
+        return Dataset(args.province, table, "imported", Path(args.indicators).name, "file", Path(args.indicators).name)
+    return load_demo(args.province)
+
+
+def cmd_progress(args: argparse.Namespace) -> int:
+    try:
+        cfg = load_targets(args.targets) if args.targets else default_targets(args.province)
+    except TargetsError as exc:
+        print(f"LỖI: {exc}", file=sys.stderr)
+        return 2
+    ds = _dataset(args)
+    levels = level_table(ds)
+    table = progress_table(levels, cfg, as_of=args.as_of)
+    if args.level != "all":
+        table = table[table["level"] == args.level]
+    names = levels.drop_duplicates("unit_code").set_index("unit_code")["name"]
+    table.insert(5, "unit_name", table["unit_code"].map(names))
+    table.insert(0, "data_status", ds.data_status)
+    if args.format == "json":
+        print(table.to_json(orient="records", force_ascii=False, indent=1))
+    else:
+        print(table.to_csv(index=False, float_format="%.2f", lineterminator="\n"), end="")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m povdata", description="Số liệu giảm nghèo: dựng dữ liệu minh họa, kiểm tra tệp, tính tiến độ mục tiêu.")
+    sub = p.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("demo", help="dựng lại bộ số liệu minh họa (tất định)")
+    d.add_argument("--province", default="20", help="mã tỉnh (mặc định 20, Lạng Sơn)")
+    d.add_argument("--out", help="thư mục ghi (mặc định data/demo/<mã tỉnh>)")
+    d.set_defaults(func=cmd_demo)
+    v = sub.add_parser("validate", help="kiểm tra một tệp chỉ tiêu (CSV/XLSX)")
+    v.add_argument("file")
+    v.add_argument("--province", help="chỉ chấp nhận mã đơn vị của tỉnh này")
+    v.set_defaults(func=cmd_validate)
+    g = sub.add_parser("progress", help="tiến độ thực hiện mục tiêu theo đơn vị (CSV hoặc JSON)")
+    g.add_argument("--province", default="20")
+    g.add_argument("--indicators", help="tệp chỉ tiêu (mặc định: số liệu minh họa)")
+    g.add_argument("--targets", help="tệp mục tiêu TOML (mặc định data/targets/<mã tỉnh>.toml)")
+    g.add_argument("--level", default="all", choices=["all", "province", "district", "commune"])
+    g.add_argument("--as-of", type=int, dest="as_of", help="tính đến năm rà soát này")
+    g.add_argument("--format", default="csv", choices=["csv", "json"])
+    g.set_defaults(func=cmd_progress)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except Exception as exc:  # the CLI never shows a traceback to a user
+        from povdata.validate import IndicatorFileError
+        if isinstance(exc, IndicatorFileError):
+            for p in exc.report.errors:
+                print(f"LỖI: {p}", file=sys.stderr)
+            return 1
+        if isinstance(exc, (OSError, ValueError)):
+            print(f"LỖI: {exc}", file=sys.stderr)
+            return 1
+        raise

@@ -1,0 +1,93 @@
+"""User-facing text and number formats, per language (``vi`` first, ``en``).
+
+All text lives in ``povdata/locales/<lang>.toml``, looked up by key; numbers are
+formatted with Babel's locale data (Vietnamese: decimal comma, dot for thousands).
+"""
+from __future__ import annotations
+
+import math
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from babel.numbers import format_decimal
+
+LANGS = ("vi", "en")
+DEFAULT_LANG = "vi"
+_LOCALES = Path(__file__).resolve().parent / "locales"
+
+
+@lru_cache(maxsize=None)
+def catalogue(lang: str) -> dict[str, str]:
+    """Flat ``{key: text}`` of one language (nested TOML tables joined with dots)."""
+    data = tomllib.loads((_LOCALES / f"{lang}.toml").read_text(encoding="utf-8"))
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, node: dict) -> None:
+        for k, v in node.items():
+            key = f"{prefix}.{k}" if prefix else k
+            if isinstance(v, dict):
+                walk(key, v)
+            else:
+                flat[key] = str(v)
+
+    walk("", data)
+    return flat
+
+
+def t(key: str, lang: str = DEFAULT_LANG, **kwargs: object) -> str:
+    """Text for ``key``; ``{name}`` placeholders are filled from ``kwargs``."""
+    lang = lang if lang in LANGS else DEFAULT_LANG
+    text = catalogue(lang).get(key)
+    if text is None:
+        text = catalogue(DEFAULT_LANG).get(key, key)
+    return text.format(**kwargs) if kwargs else text
+
+
+def _missing(x: object) -> bool:
+    try:
+        return x is None or (isinstance(x, float) and math.isnan(x)) or x != x  # NA-safe
+    except TypeError:
+        return True
+
+
+def _locale(lang: str) -> str:
+    return "vi" if lang == "vi" else "en"
+
+
+def fmt_number(x: object, lang: str = DEFAULT_LANG, decimals: int = 2) -> str:
+    """``25.95`` → ``'25,95'`` (vi) / ``'25.95'`` (en); missing → ``'–'``."""
+    if _missing(x):
+        return "–"
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(float(x), format=pattern, locale=_locale(lang))
+
+
+def fmt_rate(x: object, lang: str = DEFAULT_LANG, decimals: int = 2) -> str:
+    """A rate in percent: ``'25,95%'``."""
+    return "–" if _missing(x) else fmt_number(x, lang, decimals) + "%"
+
+
+def fmt_count(x: object, lang: str = DEFAULT_LANG) -> str:
+    """A count of households: ``'199.765'`` (vi) / ``'199,765'`` (en)."""
+    return fmt_number(x, lang, 0)
+
+
+def fmt_pp(x: object, lang: str = DEFAULT_LANG, signed: bool = False, decimals: int = 2) -> str:
+    """Percentage points: ``'3,61 điểm %'``; signed shows ``+``/``−``."""
+    if _missing(x):
+        return "–"
+    v = float(x)
+    body = fmt_number(abs(v) if signed else v, lang, decimals)
+    sign = ("+" if v > 0 else "−" if v < 0 else "") if signed else ""
+    return f"{sign}{body} {t('unit.pp', lang)}"
+
+
+def fmt_pace(x: object, lang: str = DEFAULT_LANG, signed: bool = False) -> str:
+    """A pace in percentage points per year: ``'3,61 điểm %/năm'``."""
+    return "–" if _missing(x) else fmt_pp(x, lang, signed) + t("unit.per_year", lang)
+
+
+def d3_format(lang: str) -> dict:
+    """Plotly ``layout.separators`` for the language ('.,' is decimal then thousands)."""
+    return {"separators": ",." if lang == "vi" else ".,"}

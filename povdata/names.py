@@ -1,0 +1,108 @@
+"""Matching Vietnamese unit names spelled many ways to registry codes.
+
+Handles: with/without diacritics, NFC vs NFD, 'Ð' (U+00D0) or 'ð' written for 'Đ',
+type prefixes present, missing or abbreviated ('TP.', 'TX', 'H.'), stray spaces and
+punctuation.  Names are compared by a *key* (ASCII, lower case, no type prefix, no
+spaces); ties and near-misses are resolved by similarity within the parent unit.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections.abc import Sequence
+
+import pandas as pd
+from unidecode import unidecode
+
+# longest first so that 'thanh pho' wins over 'thanh'
+_TYPE_PREFIXES = [
+    "thanh pho", "thi xa", "thi tran", "tinh", "huyen", "quan", "phuong", "xa",
+    "tp", "tx", "tt", "h", "p", "q", "x",
+]
+_PREFIX_RE = re.compile(r"^(?:%s)(?:\s+|\.\s*)" % "|".join(re.escape(p) for p in _TYPE_PREFIXES))
+_ABBREV_RE = re.compile(r"^(?:tp|tx|tt|h|p|q|x)\.\s*")
+
+
+def fold(text: str) -> str:
+    """Lower-case ASCII form: NFC, the Đ look-alikes mapped to 'd', accents removed."""
+    t = unicodedata.normalize("NFC", str(text)).strip()
+    t = t.replace("Ð", "Đ").replace("ð", "đ").replace("Đ", "D").replace("đ", "d")
+    t = unidecode(t).lower()
+    return re.sub(r"\s+", " ", t)
+
+
+def name_key(text: str, drop_type: bool = True) -> str:
+    """Comparison key of a unit name: ``'Huyện Đình Lập'`` and ``'Ðình Lập'`` → ``'dinhlap'``."""
+    t = fold(text)
+    if drop_type:
+        t = _ABBREV_RE.sub("", t)
+        stripped = _PREFIX_RE.sub("", t, count=1)
+        # a bare one-letter prefix is only dropped before a real name ('x. Tân Văn'), not e.g. 'Quan'
+        if stripped and not (len(t) - len(stripped) <= 2 and "." not in t[:3] and t.split(" ")[0] in {"h", "p", "q", "x"}):
+            t = stripped
+    return re.sub(r"[^a-z0-9]", "", t)
+
+
+def match_names(
+    names: Sequence[str],
+    candidates: pd.DataFrame,
+    codes: Sequence[str | None] | None = None,
+    min_score: float = 0.85,
+) -> pd.DataFrame:
+    """Match input names (and optional codes) to candidate units.
+
+    Parameters
+    ----------
+    names : the names as written in the file.
+    candidates : registry rows to match against, with ``code`` and ``name`` (and
+        optionally ``short_name``); restrict them to the parent unit beforehand.
+    codes : codes from the file, used first when they are known candidates.
+    min_score : similarity (0-1) below which a fuzzy match is not accepted.
+
+    Returns
+    -------
+    DataFrame with one row per input: ``input_name``, ``input_code``, ``code``,
+    ``matched_name``, ``method`` (``code`` | ``name`` | ``similar`` | ``none``),
+    ``score`` (1.0 for code and name matches) and ``note``.
+    """
+    cand = candidates.reset_index(drop=True)
+    by_code = dict(zip(cand["code"].astype(str), cand["name"]))
+    key_to_codes: dict[str, list[str]] = {}
+    for code, name in zip(cand["code"].astype(str), cand["name"]):
+        key_to_codes.setdefault(name_key(name), []).append(code)
+    if "short_name" in cand:
+        for code, short in zip(cand["code"].astype(str), cand["short_name"]):
+            k = name_key(short, drop_type=False)
+            if code not in key_to_codes.setdefault(k, []):
+                key_to_codes[k].append(code)
+    keys = list(key_to_codes)
+    rows = []
+    codes = list(codes) if codes is not None else [None] * len(names)
+    for name, code in zip(names, codes):
+        code_s = None if code is None or (isinstance(code, float) and pd.isna(code)) else str(code).strip()
+        row = dict(input_name=name, input_code=code_s, code=None, matched_name=None, method="none",
+                   score=0.0, note="")
+        if code_s and code_s in by_code:
+            row.update(code=code_s, matched_name=by_code[code_s], method="code", score=1.0)
+            if name and name_key(name) != name_key(by_code[code_s]):
+                row["note"] = "tên khác với danh mục"
+            rows.append(row)
+            continue
+        key = name_key(name) if isinstance(name, str) and name.strip() else ""
+        hits = key_to_codes.get(key, [])
+        if not hits and key:  # a name whose first word looks like a type ('Tĩnh Túc')
+            hits = key_to_codes.get(name_key(name, drop_type=False), [])
+        if len(hits) == 1:
+            row.update(code=hits[0], matched_name=by_code[hits[0]], method="name", score=1.0)
+        elif len(hits) > 1:
+            row["note"] = "trùng tên: " + ", ".join(by_code[h] for h in hits)
+        elif key:
+            scored = sorted(((difflib.SequenceMatcher(None, key, k).ratio(), k) for k in keys), reverse=True)
+            if scored and scored[0][0] >= min_score and (len(scored) == 1 or scored[0][0] > scored[1][0]):
+                best = key_to_codes[scored[0][1]]
+                if len(best) == 1:
+                    row.update(code=best[0], matched_name=by_code[best[0]], method="similar",
+                               score=round(scored[0][0], 3))
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,303 @@
+"""Reading and validating indicator files (CSV, XLSX).
+
+Every problem names the file, the row as the user sees it in a spreadsheet (the
+header is row 1) and the column, in Vietnamese.  Errors block the import; warnings
+are shown but do not.  Nothing is stored by these functions.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from povdata.indicators import COUNT_COLUMNS, PUBLISHED_RATES
+from povdata.names import name_key
+from povdata.standards import STANDARDS, default_standard_for_year
+
+#: Column ids and the headers accepted for each (compared by :func:`name_key`).
+HEADER_ALIASES: dict[str, list[str]] = {
+    "unit_code": ["unit_code", "Mã đơn vị", "Mã ĐVHC", "Mã xã", "Mã huyện", "Mã", "Mã đơn vị hành chính"],
+    "unit_name": ["unit_name", "Tên đơn vị", "Đơn vị", "Tên xã", "Tên huyện", "Xã, phường, thị trấn"],
+    "year": ["year", "Năm", "Năm rà soát"],
+    "standard": ["standard", "Chuẩn nghèo", "Giai đoạn chuẩn nghèo"],
+    "households_total": ["households_total", "Tổng số hộ", "Tổng số hộ dân cư", "Số hộ"],
+    "poor_households": ["poor_households", "Số hộ nghèo", "Hộ nghèo"],
+    "near_poor_households": ["near_poor_households", "Số hộ cận nghèo", "Hộ cận nghèo"],
+    "poverty_rate_published": ["poverty_rate_published", "Tỷ lệ hộ nghèo (%)", "Tỷ lệ hộ nghèo"],
+    "near_poor_rate_published": ["near_poor_rate_published", "Tỷ lệ hộ cận nghèo (%)", "Tỷ lệ hộ cận nghèo"],
+    "escaped_poor": ["escaped_poor", "Số hộ thoát nghèo", "Hộ thoát nghèo"],
+    "newly_poor": ["newly_poor", "Số hộ nghèo phát sinh", "Hộ nghèo phát sinh"],
+    "re_poor": ["re_poor", "Số hộ tái nghèo", "Hộ tái nghèo"],
+    "ethnic_minority_poor": ["ethnic_minority_poor", "Hộ nghèo dân tộc thiểu số", "Số hộ nghèo DTTS"],
+    "population": ["population", "Dân số", "Số nhân khẩu"],
+}
+HEADER_LABELS_VI = {k: v[1] if len(v) > 1 else k for k, v in HEADER_ALIASES.items()}
+YEAR_MIN, YEAR_MAX = 2000, 2100
+_THOUSANDS = re.compile(r"^\d{1,3}([., \u00a0]\d{3})+$")
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = [f"Tệp {self.file}"]
+        if self.row is not None:
+            where.append(f"dòng {self.row}")
+        if self.column:
+            where.append(f"cột '{self.column}'")
+        return ", ".join(where) + f": {self.message}"
+
+
+@dataclass
+class ValidationReport:
+    file: str
+    problems: list[Problem] = field(default_factory=list)
+    table: pd.DataFrame | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([dict(file=p.file, row=p.row, column=p.column, severity=p.severity,
+                                  message=p.message) for p in self.problems],
+                            columns=["file", "row", "column", "severity", "message"])
+
+
+class IndicatorFileError(ValueError):
+    """Raised by :func:`load_indicator_file` when a file has blocking errors."""
+
+    def __init__(self, report: ValidationReport):
+        self.report = report
+        super().__init__("\n".join(str(p) for p in report.errors))
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV or XLSX file as text cells (no type guessing); header on the first row."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return pd.read_excel(path, dtype=str, engine="openpyxl", keep_default_na=False)
+    if suffix == ".csv":
+        raw = path.read_bytes()
+        for enc in ("utf-8-sig", "cp1258"):
+            try:
+                text = raw.decode(enc)
+                break
+            except UnicodeDecodeError:
+                continue
+        from io import StringIO
+        sep = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
+        return pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, sep=sep)
+    raise ValueError(f"Tệp {path.name}: định dạng '{suffix}' không được hỗ trợ (chỉ .csv, .xlsx).")
+
+
+def map_headers(columns: list[str]) -> dict[str, str]:
+    """Map the file's headers to column ids; unknown headers are left out."""
+    lookup = {name_key(alias, drop_type=False): cid for cid, aliases in HEADER_ALIASES.items() for alias in aliases}
+    out = {}
+    for col in columns:
+        cid = lookup.get(name_key(str(col), drop_type=False))
+        if cid and cid not in out.values():
+            out[col] = cid
+    return out
+
+
+def _parse_count(text: str) -> float | None:
+    t = str(text).strip()
+    if t == "":
+        return None
+    if _THOUSANDS.match(t):
+        t = re.sub(r"[., \u00a0]", "", t)
+    try:
+        v = float(t)
+    except ValueError:
+        raise ValueError("không phải là số") from None
+    if not np.isfinite(v) or v != int(v):
+        raise ValueError("phải là số nguyên")
+    return v
+
+
+def _parse_rate(text: str) -> float | None:
+    t = str(text).strip().replace("%", "")
+    if t == "":
+        return None
+    try:
+        return float(t.replace(",", "."))
+    except ValueError:
+        raise ValueError("không phải là số") from None
+
+
+def normalize_code(text: str) -> str:
+    """GSO codes as zero-padded strings, restoring zeros a spreadsheet dropped ('5971' → '05971')."""
+    t = str(text).strip()
+    if t.endswith(".0"):
+        t = t[:-2]
+    if t.isdigit():
+        if len(t) == 4:
+            return t.zfill(5)
+        if len(t) == 1:
+            return t.zfill(2)
+    return t
+
+
+def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | None = None,
+                        header_row: int = 1) -> ValidationReport:
+    """Check a table of text cells; return the report with the typed table when clean."""
+    rep = ValidationReport(file)
+    mapping = map_headers(list(raw.columns))
+    present = set(mapping.values())
+    inv = {v: k for k, v in mapping.items()}
+    for col in ("unit_code", "year"):
+        if col not in present:
+            rep.problems.append(Problem(file, header_row, HEADER_LABELS_VI[col], "thiếu cột bắt buộc."))
+    if not {"households_total", "poor_households"} <= present and "poverty_rate_published" not in present:
+        for col in ("households_total", "poor_households"):
+            if col not in present:
+                rep.problems.append(Problem(file, header_row, HEADER_LABELS_VI[col],
+                                            "thiếu cột bắt buộc (hoặc cột tỷ lệ hộ nghèo đã công bố)."))
+    if rep.errors:
+        return rep
+    df = raw.rename(columns=mapping)[list(mapping.values())].copy()
+    rows = np.arange(len(df)) + header_row + 1
+    out = pd.DataFrame(index=df.index)
+    out["unit_code"] = df["unit_code"].map(normalize_code)
+    years = pd.to_numeric(df["year"].str.strip(), errors="coerce")
+    for i in np.flatnonzero(years.isna() | (years % 1 != 0)):
+        rep.problems.append(Problem(file, int(rows[i]), inv["year"], f"năm '{df['year'].iloc[i]}' không hợp lệ."))
+    for i in np.flatnonzero(years.notna() & ((years < YEAR_MIN) | (years > YEAR_MAX))):
+        rep.problems.append(Problem(file, int(rows[i]), inv["year"],
+                                    f"năm {int(years.iloc[i])} nằm ngoài khoảng {YEAR_MIN}-{YEAR_MAX}."))
+    out["year"] = years
+    for i in np.flatnonzero(out["unit_code"] == ""):
+        rep.problems.append(Problem(file, int(rows[i]), inv["unit_code"], "thiếu mã đơn vị."))
+    if known_codes is not None:
+        for i in np.flatnonzero((out["unit_code"] != "") & ~out["unit_code"].isin(known_codes)):
+            rep.problems.append(Problem(file, int(rows[i]), inv["unit_code"],
+                                        f"mã đơn vị '{out['unit_code'].iloc[i]}' không có trong danh mục."))
+    for col in [c for c in COUNT_COLUMNS if c in present]:
+        vals = []
+        for i, text in enumerate(df[col]):
+            try:
+                v = _parse_count(text)
+            except ValueError as exc:
+                rep.problems.append(Problem(file, int(rows[i]), inv[col], f"giá trị '{text}' {exc}."))
+                v = None
+            if v is not None and v < 0:
+                rep.problems.append(Problem(file, int(rows[i]), inv[col], f"số âm ({int(v)}) không hợp lệ."))
+            vals.append(v)
+        out[col] = pd.array(vals, dtype="Float64").astype("Int64") if vals else pd.array([], dtype="Int64")
+    for col in [c for c in PUBLISHED_RATES if c in present]:
+        vals = []
+        for i, text in enumerate(df[col]):
+            try:
+                v = _parse_rate(text)
+            except ValueError as exc:
+                rep.problems.append(Problem(file, int(rows[i]), inv[col], f"giá trị '{text}' {exc}."))
+                v = None
+            if v is not None and not 0 <= v <= 100:
+                rep.problems.append(Problem(file, int(rows[i]), inv[col], f"tỷ lệ {text} nằm ngoài 0-100%."))
+            vals.append(v)
+        out[col] = pd.array(vals, dtype="Float64").astype("float64")
+    # standard: given, or the one in force for the year
+    if "standard" in present:
+        std = df["standard"].str.strip()
+        for i in np.flatnonzero((std != "") & ~std.isin(list(STANDARDS))):
+            rep.problems.append(Problem(file, int(rows[i]), inv["standard"],
+                                        f"chuẩn nghèo '{std.iloc[i]}' không hợp lệ ({', '.join(STANDARDS)})."))
+    else:
+        std = pd.Series("", index=df.index)
+    default = out["year"].map(lambda y: default_standard_for_year(int(y)) if pd.notna(y) else None)
+    out["standard"] = std.where(std != "", default)
+    for i in np.flatnonzero(out["standard"].isna() & out["year"].notna()):
+        rep.problems.append(Problem(file, int(rows[i]), inv.get("standard", "Chuẩn nghèo"),
+                                    f"không xác định được chuẩn nghèo cho năm {int(out['year'].iloc[i])}."))
+    for i in np.flatnonzero(out["year"].notna() & out["standard"].isin(list(STANDARDS))):
+        s = STANDARDS[out["standard"].iloc[i]]
+        y = int(out["year"].iloc[i])
+        if not s.first_review_year <= y <= s.last_review_year:
+            rep.problems.append(Problem(file, int(rows[i]), inv.get("standard", "Chuẩn nghèo"),
+                                        f"năm {y} không thuộc chuẩn nghèo {s.id} "
+                                        f"(rà soát {s.first_review_year}-{s.last_review_year})."))
+    # counts must add up
+    if {"households_total", "poor_households"} <= present:
+        total, poor = out["households_total"], out["poor_households"]
+        for i in np.flatnonzero((poor > total).fillna(False).to_numpy()):
+            rep.problems.append(Problem(file, int(rows[i]), inv["poor_households"],
+                                        f"số hộ nghèo ({poor.iloc[i]}) lớn hơn tổng số hộ ({total.iloc[i]})."))
+        for i in np.flatnonzero((poor.isna() | total.isna()).to_numpy()):
+            if "poverty_rate_published" not in out or pd.isna(out["poverty_rate_published"].iloc[i]):
+                col = inv["poor_households"] if pd.isna(poor.iloc[i]) else inv["households_total"]
+                rep.problems.append(Problem(file, int(rows[i]), col, "thiếu số hộ (và không có tỷ lệ đã công bố)."))
+        if "near_poor_households" in present:
+            near = out["near_poor_households"]
+            for i in np.flatnonzero(((poor + near) > total).fillna(False).to_numpy()):
+                rep.problems.append(Problem(file, int(rows[i]), inv["near_poor_households"],
+                                            f"số hộ nghèo + cận nghèo ({poor.iloc[i] + near.iloc[i]}) lớn hơn "
+                                            f"tổng số hộ ({total.iloc[i]})."))
+    dup = out.duplicated(["unit_code", "year"], keep=False) & out["year"].notna() & (out["unit_code"] != "")
+    for _, grp in out[dup].groupby(["unit_code", "year"]):
+        r = ", ".join(str(int(rows[df.index.get_loc(i)])) for i in grp.index)
+        rep.problems.append(Problem(file, int(rows[df.index.get_loc(grp.index[1])]), inv["unit_code"],
+                                    f"đơn vị {grp['unit_code'].iloc[0]} năm {int(grp['year'].iloc[0])} "
+                                    f"xuất hiện nhiều lần (dòng {r})."))
+    if rep.ok:
+        out["year"] = out["year"].astype(int)
+        rep.table = out.reset_index(drop=True)
+        _warn_jumps(rep, rows)
+    return rep
+
+
+def _warn_jumps(rep: ValidationReport, rows: np.ndarray, limit_pp: float = 20.0) -> None:
+    t = rep.table
+    if t is None or not {"households_total", "poor_households"} <= set(t.columns):
+        return
+    rate = (t["poor_households"] / t["households_total"] * 100).astype("float64")
+    frame = t.assign(rate=rate, row=rows).sort_values(["unit_code", "standard", "year"])
+    prev = frame.groupby(["unit_code", "standard"])["rate"].shift(1)
+    prev_year = frame.groupby(["unit_code", "standard"])["year"].shift(1)
+    jump = (frame["rate"] - prev).abs()
+    for idx in frame.index[(jump > limit_pp) & (prev_year == frame["year"] - 1)]:
+        rep.problems.append(Problem(rep.file, int(frame.at[idx, "row"]), "Số hộ nghèo",
+                                    f"tỷ lệ hộ nghèo của {frame.at[idx, 'unit_code']} thay đổi hơn "
+                                    f"{int(limit_pp)} điểm phần trăm so với năm trước.", "warning"))
+
+
+def validate_file(path: str | Path, known_codes: set[str] | None = None) -> ValidationReport:
+    """Read and validate a file; unreadable files give a report with one error, never a traceback."""
+    path = Path(path)
+    try:
+        raw = read_table(path)
+    except ValueError as exc:
+        rep = ValidationReport(path.name)
+        rep.problems.append(Problem(path.name, None, None, str(exc).split(": ", 1)[-1]))
+        return rep
+    except Exception as exc:  # a malformed workbook: openpyxl/zipfile/csv raise many types
+        rep = ValidationReport(path.name)
+        rep.problems.append(Problem(path.name, None, None, f"không đọc được tệp ({type(exc).__name__})."))
+        return rep
+    return validate_indicators(raw, path.name, known_codes)
+
+
+def load_indicator_file(path: str | Path, known_codes: set[str] | None = None) -> pd.DataFrame:
+    """The typed indicator table of a clean file; :class:`IndicatorFileError` otherwise."""
+    rep = validate_file(path, known_codes)
+    if not rep.ok:
+        raise IndicatorFileError(rep)
+    return rep.table
