@@ -79,7 +79,8 @@ def fmt_pp(x: object, lang: str = DEFAULT_LANG, signed: bool = False, decimals: 
         return "–"
     v = float(x)
     body = fmt_number(abs(v) if signed else v, lang, decimals)
-    sign = ("+" if v > 0 else "−" if v < 0 else "") if signed else ""
+    # ASCII '-' so that widgets (st.metric) read the sign
+    sign = ("+" if v > 0 else "-" if v < 0 else "") if signed else ""
     return f"{sign}{body} {t('unit.pp', lang)}"
 
 

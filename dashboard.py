@@ -1,0 +1,17 @@
+"""Entry point: page setup, language, navigation.  Run with ``streamlit run dashboard.py``."""
+from __future__ import annotations
+
+import streamlit as st
+
+from pages import common as ui
+
+st.set_page_config(page_title="Giảm nghèo", page_icon="📊", layout="wide")
+ui.init_state()
+ui.language_picker()
+
+pages = [
+    st.Page("pages/overview.py", title=ui.tr("nav.overview"), url_path="tong-quan", default=True),
+    st.Page("pages/map.py", title=ui.tr("nav.map"), url_path="ban-do"),
+]
+nav = st.navigation(pages)
+nav.run()

@@ -1,0 +1,156 @@
+"""Bản đồ: choropleth of any indicator, drill-down province → district → commune.
+
+The view (unit, level, year, indicator, scheme) lives in the URL query string.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from pages import common as ui
+from geo.choropleth import OFFLINE_CONFIG
+from povdata.charts import mark_illustrative, ranking_figure, rate_series_figure
+from povdata.classify import breaks_for
+from povdata.i18n import fmt_rate
+from povdata.units import province_name
+from povdata.views import (MAP_INDICATORS, commune_position, indicator_label, latest_year, ranking, series,
+                           unit_flags)
+
+lang = ui.lang()
+ds = ui.dataset()
+prov = ui.province()
+levels = ui.levels(prov)
+cfg = ui.targets()
+q = st.query_params
+years = sorted(levels["year"].unique().tolist())
+units = levels.drop_duplicates("unit_code").set_index("unit_code")
+
+# ---- view state from the URL -------------------------------------------------
+unit = q.get("unit", prov)
+if unit not in units.index:
+    unit = prov
+unit_level = units.at[unit, "level"]
+year = int(q.get("year", latest_year(levels))) if q.get("year", "").isdigit() else latest_year(levels)
+year = year if year in years else latest_year(levels)
+
+st.title(ui.tr("nav.map"))
+ui.data_banner(ds)
+
+# ---- breadcrumb --------------------------------------------------------------
+trail = [prov]
+if unit_level in ("district", "commune"):
+    trail.append(units.at[unit, "district_code"])
+if unit_level == "commune":
+    trail.append(unit)
+crumbs = st.columns(len(trail) + 3)
+for i, code in enumerate(trail):
+    with crumbs[i]:
+        if code == unit:
+            st.markdown(f"**{units.at[code, 'name']}**")
+        elif st.button(units.at[code, "name"], key=f"crumb_{code}"):
+            q["unit"] = code
+            st.rerun()
+
+# ---- controls ----------------------------------------------------------------
+c1, c2, c3, c4 = st.columns([1, 2, 2, 1])
+with c1:
+    year = st.selectbox(ui.tr("map.year"), years, index=years.index(year), key="map_year")
+with c2:
+    ind_q = q.get("ind", "poverty_rate")
+    indicator = st.selectbox(ui.tr("map.indicator"), MAP_INDICATORS,
+                             index=MAP_INDICATORS.index(ind_q) if ind_q in MAP_INDICATORS else 0,
+                             format_func=lambda i: indicator_label(i, lang), key="map_indicator")
+with c3:
+    schemes = ["official", "quantile", "equal", "custom"]
+    sq = q.get("scheme", "official")
+    scheme = st.selectbox(ui.tr("map.scheme"), schemes, index=schemes.index(sq) if sq in schemes else 0,
+                          format_func=lambda s: ui.tr(f"map.scheme_{s}"), key="map_scheme",
+                          disabled=indicator == "target_status")
+with c4:
+    show_labels = st.toggle(ui.tr("map.labels"), value=q.get("labels") == "1", key="map_labels")
+
+if unit_level == "province":
+    lv_q = q.get("level", "district")
+    level = st.radio(ui.tr("map.level"), ["district", "commune"], index=1 if lv_q == "commune" else 0,
+                     format_func=lambda lv: ui.tr(f"level.{lv}s"), horizontal=True, key="map_level")
+    parent = None
+else:
+    level, parent = "commune", units.at[unit, "district_code"]
+
+# the URL always holds the current view
+q.update({"unit": unit, "year": str(year), "ind": indicator, "scheme": scheme, "level": level,
+          "labels": "1" if show_labels else "0", "lang": lang})
+
+# ---- classes -----------------------------------------------------------------
+breaks: tuple[float, ...] = ()
+if indicator != "target_status":
+    k = 5
+    custom = None
+    if scheme in ("quantile", "equal"):
+        k = st.slider(ui.tr("map.classes"), 3, 7, 5, key="map_k")
+    if scheme == "custom":
+        text = st.text_input(ui.tr("map.custom_breaks"), q.get("breaks", "5; 10; 20; 30"), key="map_breaks")
+        try:
+            custom = [float(x.strip().replace(",", ".")) for x in text.split(";") if x.strip()]
+            q["breaks"] = text
+        except ValueError:
+            st.error(ui.tr("map.custom_breaks_invalid"))
+            custom = [5.0, 10.0, 20.0, 30.0]
+    effective = scheme if (indicator in ("poverty_rate", "near_poor_rate") or scheme != "official") else "quantile"
+    from povdata.views import map_table  # cheap; values only
+    values = map_table(levels, ui.progress(prov), level, year, indicator, parent=parent)["value"]
+    breaks = tuple(breaks_for(values, effective, k, custom))
+
+# ---- map ---------------------------------------------------------------------
+st.subheader(ui.tr("map.title", indicator=indicator_label(indicator, lang).lower(), year=year)
+             + f" — {units.at[parent or prov, 'name']}")
+fig, table, missing = ui.map_figure(prov, level, year, indicator, parent, breaks, show_labels, None, 620)
+event = st.plotly_chart(fig, key=f"map_{unit}_{level}", on_select="rerun", selection_mode=("points",),
+                        config=OFFLINE_CONFIG)
+st.caption(ui.tr("banner.approx_boundaries") + " " + ui.tr("map.click_hint"))
+if missing:
+    st.info(ui.tr("map.no_data_list", n=len(missing), names=", ".join(missing)))
+clicked = ui.selected_code(event)
+if clicked and clicked != unit and clicked in units.index:
+    q["unit"] = clicked
+    st.rerun()
+
+# ---- the opened unit ---------------------------------------------------------
+if unit_level != "province":
+    name = units.at[unit, "name"]
+    st.header(name)
+    flags = unit_flags(prov, unit, unit_level, year)
+    st.caption(ui.tr("profile.flags") + ": " + (", ".join(ui.tr(f) for f in flags) or ui.tr("profile.no_flags")))
+    s = series(levels, unit)
+    row = s[s["year"] == year]
+    if not row.empty:
+        r = row.iloc[0]
+        cols = st.columns(3)
+        cols[0].metric(ui.tr("kpi.poverty_rate"), fmt_rate(r["poverty_rate"], lang))
+        cols[1].metric(ui.tr("kpi.near_poor_rate"), fmt_rate(r["near_poor_rate"], lang))
+        from povdata.i18n import fmt_count
+        cols[2].metric(ui.tr("kpi.poor_households"), fmt_count(r["poor_households"], lang))
+        from povdata.standards import standard_label
+        st.caption(ui.tr("kpi.note", year=year, standard=standard_label(r["standard"], lang)))
+    if unit_level == "commune":
+        pos = commune_position(levels, unit, year)
+        if pos:
+            st.markdown(ui.tr("profile.position", rank=pos[0], count=pos[1], year=year))
+    rules = [(p, tg) for p in cfg.periods for tg in p.targets if tg.is_rate_rule and p.end - p.baseline_year > 1
+             and (tg.scope == ("poor_districts" if "flag.poor_district" in unit_flags(prov, unit, unit_level, p.end) else "province"))]
+    fig = rate_series_figure(s, lang, ui.tr("chart.series_title", unit=name, start=int(s["year"].min()),
+                                            end=int(s["year"].max())), rules if unit_level == "district" else [])
+    if ds.is_illustrative:
+        mark_illustrative(fig, lang)
+    st.plotly_chart(fig, key=f"series_{unit}", config={"displaylogo": False})
+    if unit_level == "district":
+        r = ranking(levels, "commune", year, parent=unit)
+        fig = ranking_figure(r, lang, ui.tr("profile.communes_ranking", name=name, year=year))
+        if ds.is_illustrative:
+            mark_illustrative(fig, lang)
+        st.plotly_chart(fig, key=f"rank_{unit}", config={"displaylogo": False})
+else:
+    r = ranking(levels, level, year)
+    fig = ranking_figure(r, lang, ui.tr("chart.ranking_title", level=ui.tr(f"level.{level}s"), year=year))
+    if ds.is_illustrative:
+        mark_illustrative(fig, lang)
+    st.plotly_chart(fig, key=f"rank_{level}", config={"displaylogo": False})

@@ -1,0 +1,62 @@
+"""Tổng quan: province KPIs of the latest year, district map, ranking, trajectory."""
+from __future__ import annotations
+
+import streamlit as st
+
+from geo.choropleth import OFFLINE_CONFIG
+from pages import common as ui
+from povdata.charts import mark_illustrative, ranking_figure, rate_series_figure
+from povdata.classify import OFFICIAL_BREAKS
+from povdata.published import published_figures
+from povdata.units import province_name
+from povdata.views import latest_year, province_kpis, ranking, series
+
+lang = ui.lang()
+ds = ui.dataset()
+prov = ui.province()
+levels = ui.levels(prov)
+year = latest_year(levels)
+cfg = ui.targets()
+
+st.title(ui.tr("app.province_title", province=province_name(prov)))
+ui.data_banner(ds)
+
+st.subheader(ui.tr("overview.kpis", year=year))
+ui.show_kpis(province_kpis(levels, ui.progress(prov), prov, year, lang))
+
+left, right = st.columns([1, 1])
+with left:
+    st.subheader(ui.tr("overview.district_map", year=year))
+    fig, table, missing = ui.map_figure(prov, "district", year, "poverty_rate", None, OFFICIAL_BREAKS,
+                                        True, None, 460)
+    event = st.plotly_chart(fig, key="overview_map", on_select="rerun", selection_mode=("points",),
+                            config=OFFLINE_CONFIG)
+    st.caption(ui.tr("banner.approx_boundaries") + " " + ui.tr("map.click_hint"))
+    code = ui.selected_code(event)
+    if code:
+        st.query_params.update({"unit": code, "year": str(year)})
+        st.switch_page("pages/map.py", query_params={"unit": code, "year": str(year), "lang": lang})
+with right:
+    st.subheader(ui.tr("overview.ranking", year=year))
+    r = ranking(levels, "district", year)
+    fig = ranking_figure(r, lang, height=460)
+    if ds.is_illustrative:
+        mark_illustrative(fig, lang)
+    st.plotly_chart(fig, key="overview_ranking", config={"displaylogo": False})
+
+s = series(levels, prov)
+targets = [(p, tg) for p in cfg.periods for tg in p.targets if tg.scope == "province" and tg.is_rate_rule
+           and p.end - p.baseline_year > 1]
+fig = rate_series_figure(s, lang, ui.tr("chart.series_title", unit=province_name(prov),
+                                        start=int(s["year"].min()), end=int(s["year"].max())), targets)
+if ds.is_illustrative:
+    mark_illustrative(fig, lang)
+st.plotly_chart(fig, key="overview_series", config={"displaylogo": False})
+
+with st.expander(ui.tr("overview.published")):
+    st.caption(ui.tr("overview.published_caption"))
+    pub = published_figures()
+    pub = pub[pub["province_code"] == prov]
+    st.dataframe(ui.table_headers(pub, {
+        "unit_name": "table.unit", "year": "table.year", "indicator": "table.indicator", "value": "table.value",
+        "standard": "table.standard", "note": "table.source"}), hide_index=True)

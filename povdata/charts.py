@@ -1,0 +1,86 @@
+"""Plotly charts (no Streamlit): time series with standard breaks and target path, rankings."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from povdata.classify import STATUS_COLOURS
+from povdata.i18n import d3_format, fmt_rate, t
+from povdata.standards import standard_label
+from povdata.targets import Period, Target
+
+FONT = "Noto Sans, Arial, sans-serif"
+SERIES_COLOURS = ("#0072B2", "#009E73", "#7f2704", "#CC79A7")
+
+
+def base_layout(fig: go.Figure, lang: str, title: str | None = None, height: int = 420) -> go.Figure:
+    fig.update_layout(
+        font={"family": FONT, "size": 14}, height=height, margin={"l": 60, "r": 20, "t": 60 if title else 20, "b": 50},
+        title={"text": title} if title else None, plot_bgcolor="white", paper_bgcolor="white",
+        legend={"orientation": "h", "yanchor": "bottom", "y": -0.3, "x": 0}, **d3_format(lang))
+    fig.update_xaxes(showgrid=False, linecolor="#888", dtick=1)
+    fig.update_yaxes(gridcolor="#e5e5e5", zeroline=True, zerolinecolor="#888", rangemode="tozero")
+    return fig
+
+
+def rate_series_figure(s: pd.DataFrame, lang: str, title: str | None = None,
+                       periods: list[tuple[Period, Target]] = (), column: str = "poverty_rate") -> go.Figure:
+    """Rate over the years, one line per poverty standard (a break is a gap, annotated),
+    with the target path of each (period, rule) drawn dashed from the period's baseline."""
+    fig = go.Figure()
+    segments = [g for _, g in s.dropna(subset=[column]).groupby("standard", sort=False)]
+    segments.sort(key=lambda g: g["year"].min())
+    for i, g in enumerate(segments):
+        std = g["standard"].iloc[0]
+        fig.add_trace(go.Scatter(
+            x=g["year"], y=g[column], mode="lines+markers+text", name=standard_label(std, lang),
+            line={"color": SERIES_COLOURS[i % len(SERIES_COLOURS)], "width": 3},
+            text=[fmt_rate(v, lang) for v in g[column]], textposition="top center",
+            textfont={"size": 11},
+            hovertext=[f"{y}: {fmt_rate(v, lang)}" for y, v in zip(g["year"], g[column])],
+            hovertemplate="%{hovertext}<extra></extra>"))
+        if i > 0:
+            fig.add_vline(x=g["year"].min() - 0.5, line={"dash": "dot", "color": "#555"})
+            fig.add_annotation(x=g["year"].min() - 0.5, y=1.0, yref="paper", text=t("chart.standard_break", lang),
+                               showarrow=False, xanchor="center", yanchor="bottom", font={"size": 11})
+    for period, target in periods:
+        base = s[(s["year"] == period.baseline_year) & (s["standard"] == period.standard)]
+        if base.empty:
+            continue
+        b = float(base[column].iloc[0])
+        years = list(range(period.baseline_year, period.end + 1))
+        path = [max(b - target.value * (y - period.baseline_year), 0.0) for y in years]
+        fig.add_trace(go.Scatter(
+            x=years, y=path, mode="lines", line={"dash": "dash", "color": STATUS_COLOURS["off_track"], "width": 2},
+            name=t("chart.target_path", lang, period=period.id, pace=f"{target.value:g}".replace(".", "," if lang == "vi" else ".")),
+            hovertemplate="%{x}: %{y:.2f}%<extra></extra>"))
+    base_layout(fig, lang, title)
+    fig.update_yaxes(title={"text": t("chart.rate_axis", lang)}, ticksuffix="%")
+    fig.update_xaxes(title={"text": t("chart.year_axis", lang)})
+    return fig
+
+
+def ranking_figure(r: pd.DataFrame, lang: str, title: str | None = None, status: pd.Series | None = None,
+                   height: int | None = None) -> go.Figure:
+    """Horizontal bars of poverty rate, highest at the top; coloured by status when given."""
+    r = r.sort_values("poverty_rate", ascending=True)
+    colours = ["#d94801"] * len(r)
+    if status is not None:
+        colours = [STATUS_COLOURS.get(status.get(c), "#d94801") for c in r["unit_code"]]
+    fig = go.Figure(go.Bar(
+        x=r["poverty_rate"], y=r["name"], orientation="h", marker={"color": colours},
+        text=[fmt_rate(v, lang) for v in r["poverty_rate"]], textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{text}<extra></extra>"))
+    base_layout(fig, lang, title, height=height or max(300, 28 * len(r) + 80))
+    fig.update_xaxes(title={"text": t("chart.rate_axis", lang)}, ticksuffix="%", dtick=None)
+    fig.update_layout(margin={"l": 180, "r": 60})
+    return fig
+
+
+def mark_illustrative(fig: go.Figure, lang: str) -> go.Figure:
+    """Stamp the 'Số liệu minh họa' label on a figure (kept in exported images too)."""
+    fig.add_annotation(text=t("banner.illustrative_stamp", lang), xref="paper", yref="paper", x=1, y=1,
+                       xanchor="right", yanchor="bottom", showarrow=False,
+                       font={"size": 13, "color": "#8a4b00"}, bgcolor="#fff3cd", bordercolor="#8a4b00",
+                       borderwidth=1, borderpad=3)
+    return fig

@@ -1,0 +1,98 @@
+"""Class schemes for choropleth maps: official bands, quantiles, equal intervals, user breaks.
+
+A classification returns, for every unit, the index of its class (−1 for no data) and a
+legend with the label and number of units of each class.  Status maps use fixed,
+colour-blind-safe colours (Okabe-Ito palette).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from povdata.i18n import fmt_number, t
+
+#: The bands used in provincial reports (percent): < 10, 10-30, 30-40, ..., ≥ 70.
+OFFICIAL_BREAKS = (10.0, 30.0, 40.0, 50.0, 60.0, 70.0)
+SCHEMES = ("official", "quantile", "equal", "custom")
+
+#: Sequential colours, light (low poverty) to dark (high); enough for 8 classes.
+SEQUENTIAL = ("#fff5eb", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#a63603", "#7f2704")
+NO_DATA_COLOUR = "#bdbdbd"
+
+#: Target status colours (Okabe-Ito), shared by maps, tables and charts.
+STATUS_COLOURS = {
+    "met": "#009E73",
+    "on_track": "#56B4E9",
+    "at_risk": "#E69F00",
+    "off_track": "#D55E00",
+    "not_met": "#D55E00",
+    "floor": "#CC79A7",
+    "no_data": NO_DATA_COLOUR,
+    "not_applicable": "#f0f0f0",
+}
+
+
+@dataclass(frozen=True)
+class Classification:
+    classes: pd.Series  # int class index per unit, -1 = no data
+    labels: list[str]
+    colours: list[str]
+    counts: list[int]
+    no_data: int
+
+
+def breaks_for(values: pd.Series, scheme: str, k: int = 5, custom: list[float] | None = None) -> list[float]:
+    """Inner class breaks (ascending) for a scheme."""
+    v = values.dropna().astype(float)
+    if scheme == "official":
+        return list(OFFICIAL_BREAKS)
+    if scheme == "custom":
+        if not custom:
+            raise ValueError("custom breaks required")
+        return sorted(set(float(b) for b in custom))
+    if v.empty:
+        return []
+    if scheme == "quantile":
+        qs = np.quantile(v, np.linspace(0, 1, k + 1)[1:-1])
+        return sorted(set(np.round(qs, 2).tolist()))
+    if scheme == "equal":
+        lo, hi = float(v.min()), float(v.max())
+        if hi == lo:
+            return []
+        return np.round(np.linspace(lo, hi, k + 1)[1:-1], 2).tolist()
+    raise ValueError(f"unknown scheme {scheme!r}")
+
+
+def classify(values: pd.Series, breaks: list[float], lang: str = "vi", unit: str = "%",
+             decimals: int = 2) -> Classification:
+    """Put each value in a class: ``[−∞, b0), [b0, b1), …, [bn, ∞)``."""
+    v = values.astype("float64")
+    idx = pd.Series(np.searchsorted(np.asarray(breaks, dtype=float), v.to_numpy(), side="right"), index=v.index)
+    idx = idx.where(v.notna(), -1).astype(int)
+    n = len(breaks) + 1
+    suffix = unit if unit == "%" else ""
+    f = (lambda x: fmt_number(x, lang, decimals if x != int(x) else 0) + suffix)
+    labels = []
+    for i in range(n):
+        if n == 1:
+            labels.append(t("map.all_values", lang))
+        elif i == 0:
+            labels.append(f"< {f(breaks[0])}")
+        elif i == n - 1:
+            labels.append(f"≥ {f(breaks[-1])}")
+        else:
+            labels.append(f"{f(breaks[i - 1])} – < {f(breaks[i])}")
+    colours = [SEQUENTIAL[round(i * (len(SEQUENTIAL) - 1) / max(n - 1, 1))] for i in range(n)]
+    counts = [int((idx == i).sum()) for i in range(n)]
+    return Classification(idx, labels, colours, counts, int((idx == -1).sum()))
+
+
+def classify_status(status: pd.Series, lang: str = "vi") -> Classification:
+    """Classes for target status, in a fixed order and fixed colours."""
+    order = ["met", "on_track", "at_risk", "off_track", "not_met", "floor", "not_applicable"]
+    s = status.fillna("no_data")
+    idx = s.map({k: i for i, k in enumerate(order)}).fillna(-1).astype(int)
+    return Classification(idx, [t(f"status.{k}", lang) for k in order], [STATUS_COLOURS[k] for k in order],
+                          [int((idx == i).sum()) for i in range(len(order))], int((idx == -1).sum()))

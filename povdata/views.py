@@ -1,0 +1,171 @@
+"""View models: the tables behind each screen (KPIs, map values, rankings, profiles).
+
+Pages only read widgets, call these and draw the result.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+import numpy as np
+import pandas as pd
+
+from povdata.i18n import fmt_count, fmt_number, fmt_pace, fmt_pp, fmt_rate, t
+from povdata.indicators import INDICATORS, with_previous_year
+from povdata.progress import poor_districts_for
+from povdata.standards import standard_label
+
+#: Indicators offered on the map: registry indicators plus computed ones.
+MAP_INDICATORS = ("poverty_rate", "near_poor_rate", "poor_households", "poverty_rate_change",
+                  "period_pace", "target_status")
+
+
+def indicator_label(ind: str, lang: str) -> str:
+    if ind in INDICATORS:
+        return INDICATORS[ind].label(lang)
+    return t(f"indicator.{ind}", lang)
+
+
+def latest_year(levels: pd.DataFrame) -> int:
+    return int(levels["year"].max())
+
+
+def standard_of(levels: pd.DataFrame, year: int) -> str | None:
+    s = levels.loc[levels["year"] == year, "standard"]
+    return None if s.empty else str(s.mode().iloc[0])
+
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str
+    value: str
+    delta: str | None
+    note: str
+    delta_good: bool | None = None
+
+
+def province_kpis(levels: pd.DataFrame, progress: pd.DataFrame, province_code: str, year: int,
+                  lang: str = "vi") -> list[Kpi]:
+    """Province KPIs for a review year, each with its year and standard in the note."""
+    prov = with_previous_year(levels[levels["unit_code"] == province_code], "poverty_rate")
+    prov = with_previous_year(prov, "near_poor_rate")
+    row = prov[prov["year"] == year]
+    if row.empty:
+        return []
+    r = row.iloc[0]
+    std = standard_label(r["standard"], lang)
+    note = t("kpi.note", lang, year=year, standard=std)
+    prev = prov[(prov["year"] == year - 1) & (prov["standard"] == r["standard"])]
+    poor_delta = None
+    if not prev.empty:
+        poor_delta = fmt_count(int(r["poor_households"]) - int(prev["poor_households"].iloc[0]), lang)
+        if not poor_delta.startswith("-"):
+            poor_delta = "+" + poor_delta
+    # delta_good=True: a fall is good news (shown green)
+    kpis = [
+        Kpi("kpi.poverty_rate", fmt_rate(r["poverty_rate"], lang),
+            None if pd.isna(r["poverty_rate_change"]) else fmt_pp(r["poverty_rate_change"], lang, signed=True),
+            note, True),
+        Kpi("kpi.near_poor_rate", fmt_rate(r["near_poor_rate"], lang),
+            None if pd.isna(r["near_poor_rate_change"]) else fmt_pp(r["near_poor_rate_change"], lang, signed=True),
+            note, True),
+        Kpi("kpi.poor_households", fmt_count(r["poor_households"], lang), poor_delta, note, True),
+    ]
+    pr = progress[(progress["unit_code"] == province_code) & (progress["standard"] == r["standard"])
+                  & (progress["rule"].str.startswith("annual_reduction"))
+                  & (progress["baseline_year"] < year)]
+    pr = pr[pr["latest_year"].notna()]
+    if not pr.empty:
+        p = pr.sort_values(["baseline_year", "period_id"]).iloc[-1]
+        kpis.append(Kpi("kpi.period_pace", fmt_number(p["achieved_pp_per_year"], lang),
+                        t("kpi.target_pace", lang, pace=fmt_pace(p["target_value"], lang))
+                        + " · " + t(f"status.{p['status']}", lang),
+                        t("kpi.pace_note", lang, start=int(p["baseline_year"]), end=int(p["latest_year"]),
+                          standard=std), None))
+    return kpis
+
+
+def map_table(levels: pd.DataFrame, progress: pd.DataFrame, level: str, year: int, indicator: str,
+              parent: str | None = None, period_id: str | None = None, lang: str = "vi") -> pd.DataFrame:
+    """One row per unit shown on a map: ``value`` for the indicator and the hover HTML.
+
+    Rows are the units of ``level`` (within ``parent`` when given) that exist in the
+    registry for the dataset; a unit with no value for the year keeps ``value`` = NaN.
+    """
+    units = levels[levels["level"] == level].drop_duplicates("unit_code")[
+        ["unit_code", "name", "short_name", "parent_code", "district_code"]]
+    if parent is not None:
+        units = units[units["parent_code"] == parent]
+    lv = levels[levels["level"] == level]
+    lv = with_previous_year(lv, "poverty_rate")
+    cur = lv[lv["year"] == year].set_index("unit_code")
+    out = units.set_index("unit_code").join(
+        cur[["standard", "poverty_rate", "near_poor_rate", "poor_households", "households_total",
+             "poverty_rate_change"]], how="left")
+    status = _status_for(progress, level, period_id)
+    out = out.join(status, how="left")
+    if indicator in ("poverty_rate", "near_poor_rate", "poor_households", "poverty_rate_change"):
+        out["value"] = out[indicator].astype("float64")
+    elif indicator == "period_pace":
+        out["value"] = out["achieved_pp_per_year"].astype("float64")
+    else:
+        out["value"] = np.nan
+    out["hover"] = [_hover(r, year, lang) for r in out.itertuples()]
+    return out
+
+
+def _status_for(progress: pd.DataFrame, level: str, period_id: str | None) -> pd.DataFrame:
+    p = progress[(progress["level"] == level) & progress["rule"].str.startswith("annual_reduction")]
+    if period_id is not None:
+        p = p[p["period_id"] == period_id]
+    # a unit under a specific rule (poor district) wins over the reference rule
+    p = p.assign(_rank=p["basis"].map({"rule": 0, "reference": 1, "not_applicable": 2}))
+    p = p.sort_values(["unit_code", "_rank"]).drop_duplicates("unit_code")
+    return p.set_index("unit_code")[["status", "achieved_pp_per_year", "target_value", "period_id"]]
+
+
+def _hover(r, year: int, lang: str) -> str:
+    lines = [f"<b>{escape(str(r.name))}</b>"]
+    if pd.isna(r.poverty_rate):
+        lines.append(t("map.no_data", lang) + f" ({year})")
+    else:
+        lines.append(f"{t('indicator.poverty_rate_short', lang)} {year}: {fmt_rate(r.poverty_rate, lang)}")
+        lines.append(f"{t('indicator.near_poor_rate_short', lang)}: {fmt_rate(r.near_poor_rate, lang)}")
+        lines.append(f"{t('indicator.poor_households_short', lang)}: {fmt_count(r.poor_households, lang)} / "
+                     f"{fmt_count(r.households_total, lang)} {t('unit.households', lang)}")
+        if not pd.isna(r.poverty_rate_change):
+            lines.append(f"{t('map.change_prev', lang)}: {fmt_pp(r.poverty_rate_change, lang, signed=True)}")
+    if isinstance(r.status, str):
+        lines.append(f"{t('map.status', lang)}: {t('status.' + r.status, lang)}"
+                     + (f" ({fmt_pace(r.achieved_pp_per_year, lang)})" if not pd.isna(r.achieved_pp_per_year) else ""))
+    return "<br>".join(lines)
+
+
+def ranking(levels: pd.DataFrame, level: str, year: int, parent: str | None = None) -> pd.DataFrame:
+    """Units of a level ranked by poverty rate (highest first), with change vs previous year."""
+    lv = with_previous_year(levels[levels["level"] == level], "poverty_rate")
+    cur = lv[lv["year"] == year]
+    if parent is not None:
+        cur = cur[cur["parent_code"] == parent]
+    cur = cur.sort_values("poverty_rate", ascending=False).reset_index(drop=True)
+    cur.insert(0, "rank", np.arange(1, len(cur) + 1))
+    return cur
+
+
+def series(levels: pd.DataFrame, unit_code: str) -> pd.DataFrame:
+    return levels[levels["unit_code"] == unit_code].sort_values("year")
+
+
+def unit_flags(province_code: str, unit_code: str, level: str, year: int) -> list[str]:
+    """Keys of the flags that hold for a unit in a year (poor district is time-varying)."""
+    flags = []
+    if level == "district" and unit_code in poor_districts_for(province_code, year, year):
+        flags.append("flag.poor_district")
+    return flags
+
+
+def commune_position(levels: pd.DataFrame, unit_code: str, year: int) -> tuple[int, int] | None:
+    """(rank, count) of a commune among all communes by poverty rate in ``year`` (1 = poorest)."""
+    r = ranking(levels, "commune", year)
+    hit = r[r["unit_code"] == unit_code]
+    return None if hit.empty else (int(hit["rank"].iloc[0]), len(r))
