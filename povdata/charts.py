@@ -15,9 +15,9 @@ SERIES_COLOURS = ("#0072B2", "#009E73", "#7f2704", "#CC79A7")
 
 def base_layout(fig: go.Figure, lang: str, title: str | None = None, height: int = 420) -> go.Figure:
     fig.update_layout(
-        font={"family": FONT, "size": 14}, height=height, margin={"l": 60, "r": 20, "t": 60 if title else 20, "b": 50},
+        font={"family": FONT, "size": 14}, height=height, margin={"l": 60, "r": 20, "t": 60 if title else 20, "b": 40},
         title={"text": title} if title else None, plot_bgcolor="white", paper_bgcolor="white",
-        legend={"orientation": "h", "yanchor": "bottom", "y": -0.3, "x": 0}, **d3_format(lang))
+        legend={"orientation": "h", "yanchor": "top", "y": -0.16, "x": 0, "yref": "paper"}, **d3_format(lang))
     fig.update_xaxes(showgrid=False, linecolor="#888", dtick=1)
     fig.update_yaxes(gridcolor="#e5e5e5", zeroline=True, zerolinecolor="#888", rangemode="tozero")
     return fig
@@ -54,9 +54,10 @@ def rate_series_figure(s: pd.DataFrame, lang: str, title: str | None = None,
             x=years, y=path, mode="lines", line={"dash": "dash", "color": STATUS_COLOURS["off_track"], "width": 2},
             name=t("chart.target_path", lang, period=period.id, pace=f"{target.value:g}".replace(".", "," if lang == "vi" else ".")),
             hovertemplate="%{x}: %{y:.2f}%<extra></extra>"))
-    base_layout(fig, lang, title)
+    base_layout(fig, lang, title, height=500)
     fig.update_yaxes(title={"text": t("chart.rate_axis", lang)}, ticksuffix="%")
-    fig.update_xaxes(title={"text": t("chart.year_axis", lang)})
+    fig.update_xaxes(title={"text": t("chart.year_axis", lang), "standoff": 4})
+    fig.update_layout(margin={"b": 120})
     return fig
 
 

@@ -1,0 +1,96 @@
+"""Page logic through Streamlit's AppTest (no browser): every test asserts no exception."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard.py")
+
+
+def _app(page: str | None = None, **query: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    parts = [e.value for e in at.markdown] + [e.value for e in at.caption] + [e.value for e in at.warning]
+    parts += [e.value for e in at.header] + [e.value for e in at.subheader] + [e.value for e in at.title]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_overview_is_vietnamese_with_labelled_figures():
+    at = _app()
+    assert at.title[0].value == "Theo dõi mục tiêu giảm nghèo — Tỉnh Lạng Sơn"
+    assert "Số liệu minh họa" in at.warning[0].value
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Tỷ lệ hộ nghèo"] == "2,32%"
+    assert metrics["Số hộ nghèo"] == "4.643"
+    assert metrics["Mức giảm bình quân (điểm %/năm)"] == "2,47"
+    # every KPI states its year and poverty standard
+    assert _texts(at).count("Năm 2025 · Chuẩn nghèo đa chiều 2022-2025") >= 3
+
+
+def test_overview_in_english():
+    at = _app()
+    at.sidebar.radio[0].set_value("en").run()
+    assert not at.exception
+    assert at.title[0].value.startswith("Poverty-reduction targets")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Poverty rate"] == "2.32%"
+    assert metrics["Poor households"] == "4,643"
+
+
+@pytest.mark.parametrize("query, header", [
+    ({"unit": "181", "year": "2024"}, "Huyện Bình Gia"),
+    ({"unit": "05971", "year": "2020"}, "Phường Hoàng Văn Thụ"),
+    ({"unit": "189"}, "Huyện Đình Lập"),
+])
+def test_map_opens_the_unit_in_the_url(query, header):
+    at = _app("pages/map.py", **query)
+    assert header in [h.value for h in at.header]
+    assert at.query_params["unit"] == [query["unit"]] or at.query_params["unit"] == query["unit"]
+
+
+def test_commune_profile_shows_rank_and_breadcrumb():
+    at = _app("pages/map.py", unit="05971", year="2020")
+    text = _texts(at)
+    assert "xã của tỉnh về tỷ lệ hộ nghèo" in text
+    buttons = [b.label for b in at.button]
+    assert "Tỉnh Lạng Sơn" in buttons and "Thành phố Lạng Sơn" in buttons
+
+
+def test_breadcrumb_goes_back_up():
+    at = _app("pages/map.py", unit="05971", year="2020")
+    next(b for b in at.button if b.label == "Thành phố Lạng Sơn").click().run()
+    assert not at.exception
+    assert "Thành phố Lạng Sơn" in [h.value for h in at.header]
+
+
+@pytest.mark.parametrize("query", [
+    {"unit": "zzz"}, {"year": "abc"}, {"year": "1990"}, {"ind": "nonsense", "scheme": "bogus"},
+])
+def test_map_survives_bad_query_strings(query):
+    at = _app("pages/map.py", **query)
+    assert at.title[0].value == "Bản đồ"
+
+
+@pytest.mark.parametrize("indicator", ["poverty_rate", "near_poor_rate", "poor_households",
+                                       "poverty_rate_change", "period_pace", "target_status"])
+@pytest.mark.parametrize("scheme", ["official", "quantile", "equal", "custom"])
+def test_every_indicator_and_scheme_draws(indicator, scheme):
+    at = _app("pages/map.py", ind=indicator, scheme=scheme, level="commune")
+    assert at.selectbox(key="map_indicator").value == indicator
+
+
+def test_first_year_has_no_change_values_listed_as_no_data():
+    # 2015 is the first review: no change vs previous year, so every district is 'no data'
+    at = _app("pages/map.py", ind="poverty_rate_change", year="2015")
+    assert any("Không có số liệu (11 đơn vị)" in i.value for i in at.info)
