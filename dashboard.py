@@ -12,6 +12,8 @@ ui.language_picker()
 pages = [
     st.Page("pages/overview.py", title=ui.tr("nav.overview"), url_path="tong-quan", default=True),
     st.Page("pages/map.py", title=ui.tr("nav.map"), url_path="ban-do"),
+    st.Page("pages/progress.py", title=ui.tr("nav.progress"), url_path="tien-do"),
+    st.Page("pages/whatif.py", title=ui.tr("nav.whatif"), url_path="kich-ban"),
 ]
 nav = st.navigation(pages)
 nav.run()

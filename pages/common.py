@@ -150,3 +150,34 @@ def selected_code(event) -> str | None:
         if loc:
             return str(loc)
     return None
+
+
+def styled_table(df: pd.DataFrame, numbers: dict[str, int], status_col: str | None = None):
+    """A Styler showing numbers in the UI language (sorting still uses the values) and
+    status cells in the map's status colours.  ``numbers``: column → decimals (−1 = a year)."""
+    from povdata.classify import STATUS_COLOURS
+    from povdata.i18n import fmt_number
+
+    lang_ = lang()
+
+    def fmt(v, d):
+        if d < 0:  # a year: no thousands separator
+            return "–" if pd.isna(v) else str(int(v))
+        return fmt_number(v, lang_, d)
+
+    sty = df.style.format({c: (lambda v, d=d: fmt(v, d)) for c, d in numbers.items() if c in df}, na_rep="–")
+    if status_col and status_col in df:
+        colours = {tr(f"status.{k}"): v for k, v in STATUS_COLOURS.items()}
+        sty = sty.map(lambda v: f"background-color: {colours.get(v, 'white')}; color: "
+                      f"{'white' if v in (tr('status.off_track'), tr('status.not_met'), tr('status.met')) else 'black'}",
+                      subset=[status_col])
+    return sty
+
+
+def download_buttons(df: pd.DataFrame, name: str, key: str) -> None:
+    from povdata.export import to_csv_bytes, to_xlsx_bytes
+
+    c1, c2, _ = st.columns([1, 1, 4])
+    c1.download_button(tr("progress.download"), to_csv_bytes(df), f"{name}.csv", "text/csv", key=f"{key}_csv")
+    c2.download_button(tr("progress.download_xlsx"), to_xlsx_bytes(df), f"{name}.xlsx",
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx")

@@ -215,3 +215,56 @@ def progress_table(levels: pd.DataFrame, cfg: TargetsConfig, as_of: int | None =
             out[c] = np.nan
     extra = [c for c in out.columns if c not in COLUMNS]
     return out[COLUMNS + extra]
+
+
+def applicable_target(period: Period, is_poor_district: bool, baseline_rate: float | None = None) -> tuple[Target | None, str]:
+    """The pp-per-year rule a unit is judged by in a period, and why.
+
+    A poor district (or a commune in one) gets the poor-district rule; a commune above a
+    ``communes_above`` threshold gets that rule; everyone else is compared with the
+    province rule as a reference.
+    """
+    rate_targets = [t for t in period.targets if t.is_rate_rule]
+    if is_poor_district:
+        for t in rate_targets:
+            if t.scope == "poor_districts":
+                return t, "poor_district"
+    if baseline_rate is not None:
+        for t in rate_targets:
+            if t.scope == "communes_above" and baseline_rate > float(t.rate_above):
+                return t, "commune_above"
+    for t in rate_targets:
+        if t.scope == "province":
+            return t, "reference"
+    return None, "none"
+
+
+def scorecard(levels: pd.DataFrame, cfg: TargetsConfig, period_id: str, level: str = "district",
+              parent: str | None = None, as_of: int | None = None,
+              designations: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per unit of ``level`` (within ``parent``) with the rule it is judged by,
+    its baseline, latest, achieved and required pace, gap and status."""
+    period = cfg.period(period_id)
+    poor = set(poor_districts_for(cfg.province_code, period.start, period.end, designations))
+    units = levels[levels["level"] == level].drop_duplicates("unit_code")
+    if parent is not None:
+        units = units[units["parent_code"] == parent]
+    by_unit = {code: g for code, g in levels[levels["unit_code"].isin(units["unit_code"])].groupby("unit_code")}
+    rows = []
+    for u in units.sort_values("unit_code").itertuples():
+        s = by_unit.get(u.unit_code, levels.iloc[0:0])
+        district = u.unit_code if level == "district" else u.district_code
+        is_poor = district in poor
+        base = s[(s["year"] == period.baseline_year) & (s["standard"] == period.standard)]["poverty_rate"]
+        target, basis = applicable_target(period, is_poor, float(base.iloc[0]) if len(base) else None)
+        row = dict(unit_code=u.unit_code, name=u.name, district_code=district, poor_district=is_poor,
+                   period_id=period.id, target_id=None if target is None else target.id,
+                   target_value=np.nan if target is None else target.value,
+                   strict=False if target is None else target.strict, basis=basis)
+        if target is None:
+            row["status"] = "not_applicable"
+        else:
+            exit_rate = cfg.poor_district_exit_rate if (is_poor and level == "district") else None
+            row.update(rate_progress(s, period, target, cfg.at_risk_margin_pp, exit_rate, as_of))
+        rows.append(row)
+    return pd.DataFrame(rows)

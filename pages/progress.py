@@ -1,0 +1,118 @@
+"""Tiến độ mục tiêu: scorecard per district (expandable to communes), trajectory, 2030 panel."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages import common as ui
+from povdata.charts import mark_illustrative, rate_series_figure
+from povdata.i18n import fmt_number, fmt_pace, fmt_rate
+from povdata.progress import poor_district_outlook, rate_progress, scorecard
+from povdata.units import province_name
+from povdata.views import series
+
+lang = ui.lang()
+ds = ui.dataset()
+prov = ui.province()
+levels = ui.levels(prov)
+cfg = ui.targets()
+q = st.query_params
+
+st.title(ui.tr("progress.title"))
+ui.data_banner(ds)
+
+periods = [p for p in cfg.periods if any(t.is_rate_rule for t in p.targets) and p.end > p.baseline_year]
+latest = int(levels["year"].max())
+default = next((i for i, p in reversed(list(enumerate(periods))) if p.baseline_year < latest), 0)
+ids = [p.id for p in periods]
+c1, c2 = st.columns(2)
+pid = c1.selectbox(ui.tr("progress.period"), ids, index=ids.index(q["period"]) if q.get("period") in ids else default,
+                   key="progress_period")
+period = cfg.period(pid)
+years = [y for y in sorted(levels["year"].unique()) if period.baseline_year < y <= period.end]
+as_of = c2.selectbox(ui.tr("progress.as_of"), years, index=len(years) - 1, key="progress_as_of") if years else None
+q["period"] = pid
+
+
+def rule_text(target) -> str:
+    key = "progress.rule_greater_than" if target.strict else "progress.rule_at_least"
+    return ui.tr(key, value=fmt_number(target.value, lang, 0 if target.value == int(target.value) else 1))
+
+
+# ---- province ------------------------------------------------------------------
+prov_target = next((t for t in period.targets if t.scope == "province" and t.is_rate_rule), None)
+s = series(levels, prov)
+if prov_target is not None:
+    st.subheader(ui.tr("progress.province", rule=rule_text(prov_target)))
+    p = rate_progress(s, period, prov_target, cfg.at_risk_margin_pp, as_of=as_of)
+    cols = st.columns(4)
+    cols[0].metric(ui.tr("progress.baseline", year=period.baseline_year), fmt_rate(p["baseline_rate"], lang))
+    cols[1].metric(ui.tr("progress.latest", year=as_of), fmt_rate(p["latest_rate"], lang))
+    cols[2].metric(ui.tr("progress.achieved"), fmt_number(p["achieved_pp_per_year"], lang))
+    cols[3].metric(ui.tr("progress.status"), ui.tr(f"status.{p['status']}"),
+                   None if pd.isna(p["required_pp_per_year"]) else
+                   ui.tr("progress.required") + ": " + fmt_pace(p["required_pp_per_year"], lang), delta_color="off")
+    st.caption(ui.tr("progress.target_caption", value=fmt_pace(prov_target.value, lang)))
+    st.caption(prov_target.source)
+    fig = rate_series_figure(s, lang, ui.tr("progress.trajectory"), [(period, prov_target)])
+    if ds.is_illustrative:
+        mark_illustrative(fig, lang)
+    st.plotly_chart(fig, key="progress_trajectory", config={"displaylogo": False})
+
+# ---- scorecard -------------------------------------------------------------------
+COLS = {"name": "col.unit", "status_text": "col.status", "poor": "col.poor_district", "rule": "col.rule",
+        "achieved_pp_per_year": "col.achieved", "required_pp_per_year": "col.required",
+        "gap_pp_per_year": "col.gap", "baseline_rate": "col.baseline_rate", "latest_year": "col.latest_year",
+        "latest_rate": "col.latest_rate", "basis_text": "col.basis"}
+NUMBERS = {ui.tr("col.baseline_rate"): 2, ui.tr("col.latest_rate"): 2, ui.tr("col.achieved"): 2,
+           ui.tr("col.required"): 2, ui.tr("col.gap"): 2, ui.tr("col.latest_year"): -1}
+
+
+def show_scorecard(card: pd.DataFrame, key: str, name: str) -> None:
+    targets = {t.id: t for t in period.targets}
+    card = card.assign(
+        poor=card["poor_district"].map({True: ui.tr("col.yes"), False: ""}),
+        rule=card["target_id"].map(lambda i: rule_text(targets[i]) if i in targets else ""),
+        basis_text=card["basis"].map(lambda b: ui.tr(f"progress.basis_{b}")),
+        status_text=card["status"].map(lambda s: ui.tr(f"status.{s}")))
+    table = ui.table_headers(card, COLS)
+    st.dataframe(ui.styled_table(table, NUMBERS, ui.tr("col.status")), hide_index=True, key=key)
+    ui.download_buttons(table, name, key)
+
+
+st.subheader(ui.tr("progress.scorecard", period=pid))
+card = scorecard(levels, cfg, pid, "district", as_of=as_of)
+show_scorecard(card, "scorecard_districts", f"tien-do-{pid}")
+st.caption(ui.tr("progress.thresholds", margin=fmt_pace(cfg.at_risk_margin_pp, lang),
+                 exit=fmt_number(cfg.poor_district_exit_rate, lang, 0)))
+names = dict(zip(card["unit_code"], card["name"]))
+district = st.selectbox(ui.tr("progress.communes_of"), [""] + list(names), format_func=lambda c: names.get(c, "—"),
+                        key="progress_district")
+if district:
+    st.markdown(f"**{ui.tr('progress.communes_scorecard', name=names[district])}**")
+    show_scorecard(scorecard(levels, cfg, pid, "commune", parent=district, as_of=as_of),
+                   f"scorecard_{district}", f"tien-do-{pid}-{district}")
+
+# ---- 2030 panel ------------------------------------------------------------------
+milestone = next((t for p in cfg.periods for t in p.targets if t.rule == "poor_districts_remaining_at_most"), None)
+if milestone is not None:
+    horizon = milestone.by_year
+    mperiod = next(p for p in cfg.periods if milestone in p.targets)
+    st.subheader(ui.tr("progress.panel_2030"))
+    out = poor_district_outlook(levels, cfg, mperiod.start, mperiod.end, horizon=horizon)
+    st.caption(ui.tr("progress.panel_2030_caption", start=mperiod.start, end=mperiod.end,
+                     exit=fmt_number(cfg.poor_district_exit_rate, lang, 0),
+                     status=cfg.exit_threshold_status) + " " + milestone.source)
+    remaining = int((~(out["projected_exit_year"] <= horizon)).sum()) if len(out) else 0
+    m1, m2 = st.columns(2)
+    m1.metric(ui.tr("progress.remaining_current", horizon=horizon), remaining)
+    m2.metric(ui.tr("progress.remaining_required"), 0)
+    out = out.assign(name=out["unit_code"].map(levels.drop_duplicates("unit_code").set_index("unit_code")["name"]),
+                     status_text=out["status"].map(lambda s: ui.tr(f"status.{s}")),
+                     exit_text=out["projected_exit_year"].map(lambda y: ui.tr("progress.never") if pd.isna(y) else str(int(y))))
+    table = ui.table_headers(out, {"name": "col.unit", "latest_year": "col.latest_year", "latest_rate": "col.latest_rate",
+                                   "pace_pp_per_year": "col.pace", "exit_text": "col.projected_exit",
+                                   "required_pp_per_year": "col.required_2030", "status_text": "col.status"})
+    st.dataframe(ui.styled_table(table, {ui.tr("col.latest_rate"): 2, ui.tr("col.pace"): 2,
+                                         ui.tr("col.required_2030"): 2, ui.tr("col.latest_year"): -1},
+                                 ui.tr("col.status")), hide_index=True, key="panel_2030")

@@ -1,0 +1,128 @@
+"""Thử kịch bản: sliders for reduction paces, projection to 2030, saved and shared scenarios.
+
+Nothing here writes data; the scenario's state lives in the URL query string.
+"""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from pages import common as ui
+from povdata.charts import mark_illustrative, rate_series_figure
+from povdata.i18n import fmt_count, fmt_number, fmt_rate
+from povdata.progress import poor_districts_for
+from povdata.scenarios import MODELS, Scenario, crossing_years, project, scenario_paces, scenario_summary
+from povdata.views import series
+
+lang = ui.lang()
+ds = ui.dataset()
+prov = ui.province()
+levels = ui.levels(prov)
+cfg = ui.targets()
+q = st.query_params
+
+st.title(ui.tr("whatif.title"))
+ui.data_banner(ds)
+st.caption(ui.tr("whatif.caption"))
+
+latest = int(levels["year"].max())
+poor = poor_districts_for(prov, latest, latest) or poor_districts_for(prov, latest - 5, latest)
+names = levels.drop_duplicates("unit_code").set_index("unit_code")["name"]
+districts = sorted(levels.loc[levels["level"] == "district", "unit_code"].unique())
+
+if "whatif_init" not in st.session_state:  # first load: sliders from the URL
+    sc0 = Scenario.from_query({k: q.get(k) for k in q.keys()})
+    st.session_state.update(whatif_init=True, wi_name=sc0.name, wi_model=sc0.model, wi_prov=sc0.province_pace,
+                            wi_poor=sc0.poor_district_pace, wi_growth=sc0.household_growth,
+                            wi_district=next(iter(sc0.district_paces), ""),
+                            wi_district_pace=next(iter(sc0.district_paces.values()), sc0.province_pace))
+    st.session_state.setdefault("scenarios", [])
+
+c1, c2, c3 = st.columns(3)
+with c1:
+    st.text_input(ui.tr("whatif.name"), key="wi_name", max_chars=60)
+    st.radio(ui.tr("whatif.model"), MODELS, key="wi_model", format_func=lambda m: ui.tr(f"whatif.model_{m}"))
+with c2:
+    st.slider(ui.tr("whatif.province_pace"), 0.0, 10.0, step=0.1, key="wi_prov")
+    st.slider(ui.tr("whatif.poor_pace"), 0.0, 15.0, step=0.1, key="wi_poor")
+with c3:
+    st.selectbox(ui.tr("whatif.district"), [""] + districts, key="wi_district",
+                 format_func=lambda c: names.get(c, ui.tr("whatif.district_none")))
+    st.slider(ui.tr("whatif.district_pace"), 0.0, 15.0, step=0.1, key="wi_district_pace",
+              disabled=not st.session_state["wi_district"])
+    st.number_input(ui.tr("whatif.growth"), min_value=-5.0, max_value=10.0, step=0.1, value=None, key="wi_growth")
+
+ss = st.session_state
+scenario = Scenario(name=ss["wi_name"] or "Kịch bản", model=ss["wi_model"], province_pace=float(ss["wi_prov"]),
+                    poor_district_pace=float(ss["wi_poor"]),
+                    district_paces={ss["wi_district"]: float(ss["wi_district_pace"])} if ss["wi_district"] else {},
+                    household_growth=ss["wi_growth"])
+# the scenario lives in the URL: a shared link reopens it
+for k in [k for k in q.keys() if k.startswith("sc_")]:
+    del q[k]
+q.update(scenario.to_query())
+
+b1, b2, _ = st.columns([1, 1, 3])
+if b1.button(ui.tr("whatif.save"), key="wi_save"):
+    ss["scenarios"] = (ss["scenarios"] + [scenario])[-3:]
+    st.success(ui.tr("whatif.saved", name=scenario.name))
+if b2.button(ui.tr("whatif.clear"), key="wi_clear"):
+    ss["scenarios"] = []
+
+# ---- projection --------------------------------------------------------------
+units = [prov] + districts
+paces = scenario_paces(levels, prov, poor, scenario)
+proj = project(levels, units, paces, scenario)
+s = series(levels, prov)
+fig = rate_series_figure(s, lang, ui.tr("whatif.chart", horizon=scenario.horizon))
+dash = ("dash", "dot", "dashdot", "longdash")
+for i, sc in enumerate([scenario] + [x for x in ss["scenarios"] if x != scenario]):
+    p = project(levels, [prov], scenario_paces(levels, prov, poor, sc), sc)
+    fig.add_trace(go.Scatter(x=p["year"], y=p["poverty_rate"], mode="lines+markers",
+                             name=ui.tr("whatif.projected", name=sc.name), line={"dash": dash[i % 4], "width": 2},
+                             hovertext=[f"{y}: {fmt_rate(v, lang)}" for y, v in zip(p["year"], p["poverty_rate"])],
+                             hovertemplate="%{hovertext}<extra></extra>"))
+if scenario.horizon >= 2027:
+    fig.add_vline(x=2026.5, line={"dash": "dot", "color": "#555"})
+    fig.add_annotation(x=2026.5, y=1.0, yref="paper", text=ui.tr("chart.standard_break"), showarrow=False,
+                       yanchor="bottom", font={"size": 11})
+if ds.is_illustrative:
+    mark_illustrative(fig, lang)
+st.plotly_chart(fig, key="whatif_chart", config={"displaylogo": False})
+st.caption(ui.tr("whatif.standard_note"))
+
+summary = scenario_summary(levels, prov, poor, scenario, cfg.poor_district_exit_rate)
+m = st.columns(3)
+m[0].metric(ui.tr("whatif.rate_2030", horizon=scenario.horizon), fmt_rate(summary["rate"], lang))
+m[1].metric(ui.tr("whatif.poor_2030", horizon=scenario.horizon), fmt_count(summary["poor_households"], lang))
+m[2].metric(ui.tr("whatif.remaining_2030", horizon=scenario.horizon), summary["poor_districts_remaining"])
+
+st.subheader(ui.tr("whatif.crossing_table", exit=fmt_number(cfg.poor_district_exit_rate, lang, 0)))
+focus = poor + ([ss["wi_district"]] if ss["wi_district"] and ss["wi_district"] not in poor else [])
+sub = proj[proj["unit_code"].isin(focus)]
+cross = crossing_years(sub, cfg.poor_district_exit_rate)
+at_h = sub[sub["year"] == scenario.horizon].set_index("unit_code")
+table = pd.DataFrame({
+    ui.tr("col.unit"): [names[c] for c in focus],
+    ui.tr("col.pace"): [paces.get(c, 0.0) for c in focus],
+    ui.tr("col.crossing"): [ui.tr("progress.never") if pd.isna(cross.get(c)) else str(int(cross.get(c))) for c in focus],
+    ui.tr("col.rate") + f" {scenario.horizon}": [at_h["poverty_rate"].get(c) for c in focus],
+    ui.tr("col.poor_households") + f" {scenario.horizon}": [fmt_count(at_h["poor_households"].get(c), lang) for c in focus],
+})
+st.dataframe(ui.styled_table(table, {ui.tr("col.pace"): 1, ui.tr("col.rate") + f" {scenario.horizon}": 2}),
+             hide_index=True, key="whatif_crossing")
+
+if ss["scenarios"]:
+    st.subheader(ui.tr("whatif.compare"))
+    rows = [scenario_summary(levels, prov, poor, sc, cfg.poor_district_exit_rate) for sc in ss["scenarios"]]
+    comp = pd.DataFrame({
+        ui.tr("col.scenario"): [r["name"] for r in rows],
+        ui.tr("whatif.model"): [ui.tr(f"whatif.model_{r['model']}") for r in rows],
+        ui.tr("whatif.province_pace"): [fmt_number(r["province_pace"], lang, 1) for r in rows],
+        ui.tr("whatif.poor_pace"): [fmt_number(r["poor_district_pace"], lang, 1) for r in rows],
+        ui.tr("whatif.rate_2030", horizon=scenario.horizon): [fmt_rate(r["rate"], lang) for r in rows],
+        ui.tr("whatif.poor_2030", horizon=scenario.horizon): [fmt_count(r["poor_households"], lang) for r in rows],
+        ui.tr("whatif.remaining_2030", horizon=scenario.horizon): [r["poor_districts_remaining"] for r in rows],
+    })
+    st.dataframe(comp, hide_index=True, key="whatif_compare")
