@@ -94,3 +94,49 @@ def test_first_year_has_no_change_values_listed_as_no_data():
     # 2015 is the first review: no change vs previous year, so every district is 'no data'
     at = _app("pages/map.py", ind="poverty_rate_change", year="2015")
     assert any("Không có số liệu (11 đơn vị)" in i.value for i in at.info)
+
+
+def test_progress_page_scorecard_and_2030_panel():
+    at = _app("pages/progress.py")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Năm gốc 2021"] == "12,20%" and metrics["Năm 2025"] == "2,32%"
+    assert metrics["Đã giảm bình quân (điểm %/năm)"] == "2,47"
+    assert "Huyện nghèo còn lại năm 2030 theo tốc độ hiện tại" in metrics
+    assert len(at.dataframe) >= 2  # scorecard + 2030 panel
+
+
+def test_progress_page_2016_2020_reports_3_61_met():
+    at = _app("pages/progress.py", period="2016-2020")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Đã giảm bình quân (điểm %/năm)"] == "3,61"
+    assert metrics["Tình trạng"] == "Đạt"
+
+
+def test_progress_page_expands_to_communes():
+    at = _app("pages/progress.py")
+    at.selectbox(key="progress_district").set_value("181").run()
+    assert not at.exception
+    assert any("Các xã của Huyện Bình Gia" in m.value for m in at.markdown)
+    assert len(at.dataframe) >= 3
+
+
+def test_whatif_sliders_live_in_the_url_and_change_nothing_stored():
+    from povdata.dataset import demo_dir
+    before = (demo_dir("20") / "indicators.csv").read_bytes()
+    at = _app("pages/whatif.py")
+    at.slider(key="wi_prov").set_value(1.5).run()
+    at.radio(key="wi_model").set_value("share").run()
+    assert not at.exception
+    assert at.query_params["sc_prov"] in ("1.5", ["1.5"])
+    assert at.query_params["sc_model"] in ("share", ["share"])
+    at.button(key="wi_save").click().run()
+    assert len(at.session_state["scenarios"]) == 1
+    assert (demo_dir("20") / "indicators.csv").read_bytes() == before
+
+
+def test_whatif_reopens_a_shared_scenario():
+    at = _app("pages/whatif.py", sc_prov="1.2", sc_poor="4", sc_model="share", sc_name="Thận trọng")
+    assert at.slider(key="wi_prov").value == 1.2
+    assert at.slider(key="wi_poor").value == 4.0
+    assert at.radio(key="wi_model").value == "share"
+    assert at.text_input(key="wi_name").value == "Thận trọng"
