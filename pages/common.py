@@ -61,12 +61,19 @@ def _targets(province_code: str) -> TargetsConfig:
 
 
 def targets() -> TargetsConfig:
-    return _targets(province())
+    """The province's targets; a file that fails validation stops the page with its message."""
+    from povdata.targets import TargetsError
+
+    try:
+        return _targets(province())
+    except TargetsError as exc:
+        st.error(tr("app.targets_error", message=str(exc)))
+        st.stop()
 
 
 @st.cache_data(show_spinner=False)
 def progress(province_code: str) -> pd.DataFrame:
-    return progress_table(levels(province_code), _targets(province_code))
+    return progress_table(levels(province_code), targets())
 
 
 @st.cache_resource(show_spinner=False)

@@ -11,6 +11,7 @@ from geo.choropleth import OFFLINE_CONFIG
 from povdata.charts import mark_illustrative, ranking_figure, rate_series_figure
 from povdata.classify import breaks_for
 from povdata.i18n import fmt_rate
+from povdata.standards import standard_label
 from povdata.units import province_name
 from povdata.views import (MAP_INDICATORS, commune_position, indicator_label, latest_year, ranking, series,
                            unit_flags)
@@ -129,7 +130,6 @@ if unit_level != "province":
         cols[1].metric(ui.tr("kpi.near_poor_rate"), fmt_rate(r["near_poor_rate"], lang))
         from povdata.i18n import fmt_count
         cols[2].metric(ui.tr("kpi.poor_households"), fmt_count(r["poor_households"], lang))
-        from povdata.standards import standard_label
         st.caption(ui.tr("kpi.note", year=year, standard=standard_label(r["standard"], lang)))
     if unit_level == "commune":
         pos = commune_position(levels, unit, year)
@@ -142,6 +142,19 @@ if unit_level != "province":
     if ds.is_illustrative:
         mark_illustrative(fig, lang)
     st.plotly_chart(fig, key=f"series_{unit}", config={"displaylogo": False})
+    with st.expander(ui.tr("profile.history")):
+        hist = s.assign(standard_text=s["standard"].map(lambda x: standard_label(x, lang)))
+        table = ui.table_headers(hist, {"year": "table.year", "standard_text": "table.standard",
+                                        "households_total": "table.households_total",
+                                        "poor_households": "table.poor_households",
+                                        "near_poor_households": "table.near_poor_households",
+                                        "poverty_rate": "table.poverty_rate", "near_poor_rate": "table.near_poor_rate"})
+        st.dataframe(ui.styled_table(table, {ui.tr("table.year"): -1, ui.tr("table.households_total"): 0,
+                                             ui.tr("table.poor_households"): 0,
+                                             ui.tr("table.near_poor_households"): 0,
+                                             ui.tr("table.poverty_rate"): 2, ui.tr("table.near_poor_rate"): 2}),
+                     hide_index=True, key=f"history_{unit}")
+        ui.download_buttons(table, f"so-lieu-{unit}", f"history_{unit}")
     if unit_level == "district":
         r = ranking(levels, "commune", year, parent=unit)
         fig = ranking_figure(r, lang, ui.tr("profile.communes_ranking", name=name, year=year))

@@ -140,3 +140,24 @@ def test_whatif_reopens_a_shared_scenario():
     assert at.slider(key="wi_poor").value == 4.0
     assert at.radio(key="wi_model").value == "share"
     assert at.text_input(key="wi_name").value == "Thận trọng"
+
+
+def test_broken_targets_file_shows_its_message_not_a_traceback(tmp_path, monkeypatch):
+    import streamlit as st
+
+    import povdata.targets as targets
+
+    (tmp_path / "20.toml").write_text('province_code = "20"\n[[period]]\nid = "x"\nstart = 2021\nend = 2025\n'
+                                      'baseline_year = 2021\nstandard = "2021-2025"\n[[period.target]]\n'
+                                      'id = "t1"\nscope = "province"\nrule = "double_it"\nvalue = 3\n',
+                                      encoding="utf-8")
+    monkeypatch.setattr(targets, "TARGETS_DIR", tmp_path)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    try:
+        at = _app("pages/progress.py")
+        message = " ".join(e.value for e in at.error)
+        assert "20.toml" in message and "t1" in message and "rule" in message
+    finally:
+        st.cache_resource.clear()
+        st.cache_data.clear()
