@@ -28,6 +28,30 @@ seed = {seed}
 """
 
 
+def new_commune_layer(province_code: str, old_cells):
+    """Approximate boundaries of the new communes, from the old cells via the crosswalk."""
+    from geo.reform import new_commune_boundaries
+    from povdata.crosswalk import load_crosswalk
+    from povdata.units import units_2025
+
+    cw = load_crosswalk(province_code)
+    new_units = units_2025(province_code)
+    centres = new_units[new_units["level"] == "commune"].set_index("code")[["lon", "lat"]]
+    bounds, _ = new_commune_boundaries(old_cells, cw[cw["old_level"] == "commune"], centres)
+    bounds["province_code"] = province_code
+    return bounds
+
+
+def cmd_crosswalk(args: argparse.Namespace) -> int:
+    from povdata.crosswalk import CROSSWALK_PATH, build_crosswalk, write_crosswalk
+
+    cw, bounds = build_crosswalk()
+    write_crosswalk(cw, Path(args.out) if args.out else CROSSWALK_PATH)
+    print(f"Bảng chuyển đổi 2025: {cw['old_code'].nunique()} đơn vị cũ → {cw['new_code'].nunique()} xã mới "
+          f"({cw.loc[cw['divided'], 'old_code'].nunique()} xã cũ bị chia).")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from geo.approx import build_approx_boundaries
     from geo.read import write_layers
@@ -38,6 +62,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     ind = build_demo_indicators(args.province, SEED)
     ind.to_csv(out / "indicators.csv", index=False, lineterminator="\n")
     layers = build_approx_boundaries(legacy_communes(args.province))
+    layers["commune_2025"] = new_commune_layer(args.province, layers["commune"])
     write_layers(layers, out / "boundaries.gpkg")
     title = f"{province_name(args.province)} — số liệu minh họa"
     (out / "meta.toml").write_text(DEMO_META.format(title=title, seed=SEED), encoding="utf-8")
@@ -94,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--province", default="20", help="mã tỉnh (mặc định 20, Lạng Sơn)")
     d.add_argument("--out", help="thư mục ghi (mặc định data/demo/<mã tỉnh>)")
     d.set_defaults(func=cmd_demo)
+    c = sub.add_parser("crosswalk", help="dựng lại bảng chuyển đổi xã cũ → xã mới 2025 (toàn quốc)")
+    c.add_argument("--out", help="tệp ghi (mặc định data/crosswalk/crosswalk_2025.csv)")
+    c.set_defaults(func=cmd_crosswalk)
     v = sub.add_parser("validate", help="kiểm tra một tệp chỉ tiêu (CSV/XLSX)")
     v.add_argument("file")
     v.add_argument("--province", help="chỉ chấp nhận mã đơn vị của tỉnh này")

@@ -66,19 +66,64 @@ def load_demo(province_code: str = "20") -> Dataset:
 
 
 def level_table(ds: Dataset) -> pd.DataFrame:
-    """Indicators at every level (commune, district, province) with unit names.
+    """Indicators at every level, across the 2025 reform, with unit names.
 
-    Districts and the province are aggregated by summing their communes' households.
-    Columns: the tidy indicator columns, derived rates, ``level``, ``name``,
-    ``short_name``, ``unit_type``, ``parent_code``, ``district_code``.
+    Levels: ``province``; ``district`` (actual before the reform, reconstructed for the
+    former districts after it); ``commune`` (old communes, before the reform);
+    ``commune_2025`` (new communes: actual from the reform on, back-cast before it).
+    New communes have ids ``<code>-2025`` (GSO codes are reused across eras).
+    Reconstructed rows have ``reconstructed`` = True; back-casts that needed a divided
+    old commune have ``from_divided`` = True.  Parents are aggregated by summing
+    households.
     """
-    units = legacy_units(ds.province_code)
+    from povdata.crosswalk import load_crosswalk
+    from povdata.reform import (REFORM_YEAR, backcast_new_communes, district_shares, former_districts,
+                                new_id)
+    from povdata.units import units_2025
+
+    pc = ds.province_code
+    units = legacy_units(pc)
     communes = units[units["level"] == "commune"].set_index("code")
-    com = derive_rates(ds.indicators)
-    dist = aggregate(ds.indicators, communes["district_code"])
-    prov = aggregate(ds.indicators, communes["province_code"])
-    com["level"], dist["level"], prov["level"] = "commune", "district", "province"
-    out = pd.concat([prov, dist, com], ignore_index=True)
-    info = units.set_index("code")[["name", "short_name", "unit_type", "parent_code", "district_code"]]
-    out = out.join(info, on="unit_code")
-    return out
+    ind = ds.indicators
+    old = ind[ind["year"] < REFORM_YEAR]
+    new = ind[ind["year"] >= REFORM_YEAR]
+    parts = []
+    if not old.empty:
+        parts += [
+            aggregate(old, communes["province_code"]).assign(level="province"),
+            aggregate(old, communes["district_code"]).assign(level="district"),
+            derive_rates(old).assign(level="commune"),
+        ]
+    new_units = units_2025(pc)
+    new_communes = new_units[new_units["level"] == "commune"].set_index("code")
+    cw = load_crosswalk(pc)
+    if not new.empty:
+        parts.append(aggregate(new, new_communes["province_code"]).assign(level="province"))
+        shares = district_shares(cw, old, int(old["year"].max()) if not old.empty else None)
+        parts.append(derive_rates(former_districts(new, shares)).assign(level="district"))
+        parts.append(derive_rates(new).assign(level="commune_2025", unit_code=new["unit_code"].map(new_id).to_numpy()))
+    if not old.empty and not cw.empty:
+        back = backcast_new_communes(old, cw)
+        back["unit_code"] = back["unit_code"].map(new_id)
+        parts.append(derive_rates(back).assign(level="commune_2025"))
+    out = pd.concat(parts, ignore_index=True)
+    for col in ("reconstructed", "from_divided"):
+        out[col] = out[col].astype("boolean").fillna(False).astype(bool) if col in out else False
+    info_old = units.set_index("code")[["name", "short_name", "unit_type", "parent_code", "district_code"]]
+    info_new = new_communes[["name", "short_name", "unit_type", "parent_code"]].assign(district_code=None)
+    info_new.index = info_new.index.map(new_id)
+    info = pd.concat([info_old, info_new])
+    return out.join(info, on="unit_code")
+
+
+def new_commune_membership(ds: Dataset) -> pd.DataFrame:
+    """Which new communes lie (partly) in which former district: ``unit_code`` (new id),
+    ``district_code``, ``share``, ``straddles``."""
+    from povdata.crosswalk import load_crosswalk
+    from povdata.reform import REFORM_YEAR, district_shares, new_id
+
+    ind = ds.indicators
+    old = ind[ind["year"] < REFORM_YEAR]
+    shares = district_shares(load_crosswalk(ds.province_code), old,
+                             int(old["year"].max()) if not old.empty else None)
+    return shares.assign(unit_code=shares["new_code"].map(new_id)).drop(columns="new_code")

@@ -22,7 +22,7 @@ from povdata.standards import default_standard_for_year
 from povdata.units import legacy_communes
 
 SEED = 20250701
-YEARS = list(range(2015, 2026))
+YEARS = list(range(2015, 2027))
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,12 @@ class Calibration:
 LANG_SON = Calibration(
     province_code="20",
     poverty_rate={2015: 25.95, 2016: 22.40, 2017: 19.07, 2018: 15.30, 2019: 11.40, 2020: 7.88,
-                  2021: 12.20, 2022: 9.05, 2023: 6.07, 2024: 3.36, 2025: 2.32},
+                  2021: 12.20, 2022: 9.05, 2023: 6.07, 2024: 3.36, 2025: 2.32, 2026: 1.71},
     near_poor_rate={2015: 12.80, 2016: 12.30, 2017: 11.90, 2018: 11.00, 2019: 10.00, 2020: 9.00,
-                    2021: 12.06, 2022: 11.00, 2023: 9.50, 2024: 8.00, 2025: 6.80},
+                    2021: 12.06, 2022: 11.00, 2023: 9.50, 2024: 8.00, 2025: 6.80, 2026: 5.90},
     households_total={2015: 189_480, 2016: 190_540, 2017: 191_594, 2018: 191_870, 2019: 192_150,
                       2020: 192_430, 2021: 192_705, 2022: 194_470, 2023: 196_230, 2024: 198_000,
-                      2025: 199_765},
+                      2025: 199_765, 2026: 201_430},
     poor_households={2017: 36_537, 2021: 23_510, 2025: 4_643},
     near_poor_households={2017: 22_801, 2021: 23_247, 2025: 13_578},
     district_counts={("181", 2018): (3_681, 12_868), ("185", 2020): (1_589, 17_328)},
@@ -63,9 +63,9 @@ LANG_SON = Calibration(
         # poor districts 2011-2020 (Bình Gia, Đình Lập) and 2018-2020 / 2022-2025 (Văn Quan);
         # Bình Gia 2018 is pinned to the published 28.61% (3,681 of 12,868 households)
         "181": {2015: 44.5, 2016: 38.9, 2017: 33.6, 2019: 22.8, 2020: 16.9,
-                2021: 38.5, 2022: 30.8, 2023: 22.9, 2024: 13.5, 2025: 9.0},
+                2021: 38.5, 2022: 30.8, 2023: 22.9, 2024: 13.5, 2025: 9.0, 2026: 6.6},
         "184": {2015: 38.0, 2016: 33.5, 2017: 28.6, 2018: 23.8, 2019: 18.7, 2020: 13.5,
-                2021: 30.0, 2022: 25.6, 2023: 20.1, 2024: 14.5, 2025: 10.5},
+                2021: 30.0, 2022: 25.6, 2023: 20.1, 2024: 15.2, 2025: 11.6, 2026: 11.2},
         # Bắc Sơn 2020 is pinned to its published 9.17% (1,589 poor households)
         "185": {2015: 27.0, 2016: 23.4, 2017: 19.6, 2018: 15.8, 2019: 12.4},
         "189": {2015: 40.2, 2016: 35.5, 2017: 30.9, 2018: 25.6, 2019: 20.4, 2020: 14.8},
@@ -171,11 +171,25 @@ def _households(communes: pd.DataFrame, cal: Calibration, rng: np.random.Generat
 
 
 def build_demo_indicators(province_code: str = "20", seed: int = SEED) -> pd.DataFrame:
-    """Commune-level illustrative indicators for review years 2015-2025.
+    """Commune-level illustrative indicators, as a province would report them.
 
-    Returns the tidy indicator table (see :mod:`povdata.indicators`), deterministic for a
-    given seed: same input, identical output.
+    Review years 2015-2024 are on the old communes; 2025 and 2026 (the reviews after the
+    2025-07-01 reform) on the new communes, moved there through the crosswalk so that the
+    old and new worlds are the same illustrative world (province sums agree exactly).
+    Deterministic for a given seed.
     """
+    from povdata.crosswalk import load_crosswalk
+    from povdata.reform import REFORM_YEAR, to_new_communes
+
+    old = build_demo_old_world(province_code, seed)
+    new = to_new_communes(old[old["year"] >= REFORM_YEAR], load_crosswalk(province_code))
+    out = pd.concat([old[old["year"] < REFORM_YEAR], new[old.columns]], ignore_index=True)
+    return out
+
+
+def build_demo_old_world(province_code: str = "20", seed: int = SEED) -> pd.DataFrame:
+    """The illustrative series on the old communes for every review year 2015-2026
+    (the world before it is re-expressed on the new communes)."""
     cal = CALIBRATIONS[province_code]
     rng = np.random.default_rng(seed)
     communes = legacy_communes(province_code).sort_values("code").reset_index(drop=True)
@@ -245,7 +259,7 @@ def build_demo_indicators(province_code: str = "20", seed: int = SEED) -> pd.Dat
 
 def lagging_communes(province_code: str = "20", seed: int = SEED) -> list[str]:
     """Codes of the communes the demo makes lag (for tests and documentation)."""
-    ind = build_demo_indicators(province_code, seed)
+    ind = build_demo_old_world(province_code, seed)
     first = ind[ind["year"] == 2021].set_index("unit_code")
     last = ind[ind["year"] == 2025].set_index("unit_code")
     drop = first["poor_households"] / first["households_total"] - last["poor_households"] / last["households_total"]
