@@ -15,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.ops
 from shapely import affinity
 
 from geo.faces import snap_round_coverage
@@ -23,20 +24,34 @@ _K = math.cos(math.radians(16.0))
 GRID_DEG = 1e-9
 
 
+def _inside(scaled: shapely.Geometry, p: shapely.Point, inner: shapely.Point) -> shapely.Point:
+    """``p`` itself when the cell holds it; else the nearest point of the cell's edge, moved
+    10% of the way to an inner point so that it is strictly inside."""
+    if scaled.contains(p):
+        return p
+    edge = shapely.ops.nearest_points(scaled, p)[0]
+    return shapely.Point(edge.x + 0.1 * (inner.x - edge.x), edge.y + 0.1 * (inner.y - edge.y))
+
+
 def split_cell(cell: shapely.Geometry, centres: list[tuple[float, float]]) -> list[shapely.Geometry]:
     """Pieces of ``cell`` nearest to each ``(lon, lat)`` centre, in the same order.
 
-    Pieces partition the cell (up to floating point); a centre whose region does not
-    reach the cell gets an empty polygon.
+    A centre outside the cell is first brought onto the cell's nearest edge (the part of
+    the old commune facing that new commune), so every centre gets a piece; pieces
+    partition the cell up to floating point.
     """
     if len(centres) == 1:
         return [cell]
-    pts = shapely.MultiPoint([(x * _K, y) for x, y in centres])
     scaled = affinity.scale(cell, xfact=_K, yfact=1.0, origin=(0, 0))
+    inner = scaled.representative_point()
+    seeds = [_inside(scaled, shapely.Point(x * _K, y), inner) for x, y in centres]
+    for i in range(1, len(seeds)):  # two centres on the same edge point: nudge apart
+        while any(seeds[i].distance(seeds[j]) < 1e-9 for j in range(i)):
+            seeds[i] = shapely.Point(seeds[i].x + 1e-6 * (inner.x - seeds[i].x), seeds[i].y + 1e-6 * (inner.y - seeds[i].y))
+    pts = shapely.MultiPoint([(p.x, p.y) for p in seeds])
     regions = shapely.get_parts(shapely.voronoi_polygons(pts, extend_to=scaled))
     out = []
-    for x, y in centres:
-        p = shapely.Point(x * _K, y)
+    for p in seeds:
         region = next((r for r in regions if r.covers(p)), shapely.Polygon())
         piece = shapely.intersection(scaled, region)
         out.append(affinity.scale(piece, xfact=1 / _K, yfact=1.0, origin=(0, 0)))

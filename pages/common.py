@@ -79,8 +79,30 @@ def progress(province_code: str) -> pd.DataFrame:
 @st.cache_resource(show_spinner=False)
 def shapes(province_code: str, level: str) -> gpd.GeoDataFrame:
     """Display geometry of a level, simplified once per process (never mutated)."""
+    from povdata.reform import new_id
+
     layers = read_layers(demo_dir(province_code) / "boundaries.gpkg")
-    return simplify_coverage(layers[level], tolerance_for_level(level))
+    if level not in layers:
+        return gpd.GeoDataFrame({"code": []}, geometry=[], crs="EPSG:4326")
+    out = simplify_coverage(layers[level], tolerance_for_level("commune" if level == "commune_2025" else level))
+    if level == "commune_2025":  # level-table ids of new communes
+        out["code"] = out["code"].map(new_id)
+    return out
+
+
+@st.cache_data(show_spinner=False)
+def crosswalk(province_code: str) -> pd.DataFrame:
+    from povdata.crosswalk import load_crosswalk
+
+    return load_crosswalk(province_code)
+
+
+@st.cache_data(show_spinner=False)
+def membership(province_code: str) -> pd.DataFrame:
+    """New communes of each former district (``unit_code``, ``district_code``, ``share``, ``straddles``)."""
+    from povdata.dataset import new_commune_membership
+
+    return new_commune_membership(_dataset(province_code))
 
 
 def data_banner(ds: Dataset) -> None:
@@ -126,8 +148,13 @@ def _map_figure(province_code, level, year, indicator, parent, breaks, show_labe
     from povdata.i18n import d3_format
     from povdata.views import map_table
 
+    members = None
+    if level == "commune_2025" and parent is not None:
+        m = membership(province_code)
+        members = m[m["district_code"] == parent]
+        parent = None
     table = map_table(levels(province_code), progress(province_code), level, year, indicator,
-                      parent=parent, period_id=period_id, lang=lang_)
+                      parent=parent, period_id=period_id, lang=lang_, members=members)
     if indicator == "target_status":
         classes = classify_status(table["status"], lang_)
     else:
@@ -136,7 +163,7 @@ def _map_figure(province_code, level, year, indicator, parent, breaks, show_labe
         classes = classify(table["value"], list(breaks or ()), lang_, unit=unit, decimals=decimals)
     geom = shapes(province_code, level)
     geom = geom[geom["code"].isin(table.index)]
-    labels = table["short_name"] if show_labels else None
+    labels = (table["short_name"] + table["straddles"].map({True: " *", False: ""})) if show_labels else None
     fig = choropleth_figure(geom, table, classes, table["hover"], t("map.no_data", lang_), labels=labels,
                             height=height, separators=d3_format(lang_)["separators"])
     if _dataset(province_code).is_illustrative:

@@ -11,10 +11,43 @@ from geo.choropleth import OFFLINE_CONFIG
 from povdata.charts import mark_illustrative, ranking_figure, rate_series_figure
 from povdata.classify import breaks_for
 from povdata.i18n import fmt_rate
+from povdata.reform import REFORM_YEAR, code_of, new_id
 from povdata.standards import standard_label
 from povdata.units import province_name
 from povdata.views import (MAP_INDICATORS, commune_position, indicator_label, latest_year, ranking, series,
                            unit_flags)
+
+
+
+def reform_links(unit: str, unit_level: str) -> None:
+    """Where a commune came from or went to across the 2025 reform."""
+    cw = ui.crosswalk(prov)
+    if unit_level == "commune_2025":
+        rows = cw[cw["new_code"] == code_of(unit)]
+        title = ui.tr("reform.came_from")
+        targets = [(r.old_code, r.weight, r.divided) for r in rows.itertuples()]
+        m = ui.membership(prov)
+        here = m[m["unit_code"] == unit]
+        if len(here) > 1:
+            st.caption(ui.tr("reform.straddling", names=", ".join(units.at[d, "name"] for d in here["district_code"])))
+    elif unit_level == "commune":
+        rows = cw[cw["old_code"] == unit]
+        title = ui.tr("reform.went_into")
+        targets = [(new_id(r.new_code), r.weight, r.divided) for r in rows.itertuples()]
+    else:
+        return
+    if not targets:
+        return
+    st.markdown(f"**{title}:**")
+    cols = st.columns(min(len(targets), 4))
+    for i, (code, weight, divided) in enumerate(targets):
+        label = units.at[code, "name"] if code in units.index else code
+        if divided:
+            label += " (" + ui.tr("reform.weight", share=fmt_rate(weight * 100, lang, 0)) + ")"
+        if cols[i % len(cols)].button(label, key=f"reform_{code}"):
+            q["unit"] = code
+            st.rerun()
+
 
 lang = ui.lang()
 ds = ui.dataset()
@@ -40,7 +73,7 @@ ui.data_banner(ds)
 trail = [prov]
 if unit_level in ("district", "commune"):
     trail.append(units.at[unit, "district_code"])
-if unit_level == "commune":
+if unit_level in ("commune", "commune_2025"):
     trail.append(unit)
 crumbs = st.columns(len(trail) + 3)
 for i, code in enumerate(trail):
@@ -70,12 +103,24 @@ with c4:
     show_labels = st.toggle(ui.tr("map.labels"), value=q.get("labels") == "1", key="map_labels")
 
 if unit_level == "province":
+    options = ["district", "commune", "commune_2025"] if year < REFORM_YEAR else ["district", "commune_2025"]
     lv_q = q.get("level", "district")
-    level = st.radio(ui.tr("map.level"), ["district", "commune"], index=1 if lv_q == "commune" else 0,
-                     format_func=lambda lv: ui.tr(f"level.{lv}s"), horizontal=True, key="map_level")
+    if lv_q == "commune" and year >= REFORM_YEAR:
+        st.info(ui.tr("reform.only_before"))
+        lv_q = "commune_2025"
+    level = st.radio(ui.tr("map.level"), options, index=options.index(lv_q) if lv_q in options else 0,
+                     format_func=lambda lv: ui.tr(f"reform.level_{lv}"), horizontal=True, key="map_level")
     parent = None
+elif unit_level == "commune_2025":
+    level, parent = "commune_2025", None
 else:
-    level, parent = "commune", units.at[unit, "district_code"]
+    # a former district: its old communes before the reform, its new communes after it
+    level = "commune" if year < REFORM_YEAR else "commune_2025"
+    parent = units.at[unit, "district_code"]
+if level == "district" and year >= REFORM_YEAR or (level == "commune_2025" and parent and year >= REFORM_YEAR):
+    st.caption(ui.tr("reform.district_after"))
+if level == "commune_2025" and year < REFORM_YEAR:
+    st.caption(ui.tr("reform.backcast") + " " + ui.tr("reform.backcast_divided"))
 
 # the URL always holds the current view
 q.update({"unit": unit, "year": str(year), "ind": indicator, "scheme": scheme, "level": level,
@@ -98,12 +143,17 @@ if indicator != "target_status":
             custom = [5.0, 10.0, 20.0, 30.0]
     effective = scheme if (indicator in ("poverty_rate", "near_poor_rate") or scheme != "official") else "quantile"
     from povdata.views import map_table  # cheap; values only
-    values = map_table(levels, ui.progress(prov), level, year, indicator, parent=parent)["value"]
+    members = None
+    if level == "commune_2025" and parent is not None:
+        m = ui.membership(prov)
+        members = m[m["district_code"] == parent]
+    values = map_table(levels, ui.progress(prov), level, year, indicator,
+                       parent=None if members is not None else parent, members=members)["value"]
     breaks = tuple(breaks_for(values, effective, k, custom))
 
 # ---- map ---------------------------------------------------------------------
-st.subheader(ui.tr("map.title", indicator=indicator_label(indicator, lang).lower(), year=year)
-             + f" — {units.at[parent or prov, 'name']}")
+where = units.at[parent, "name"] if parent else (units.at[unit, "name"] if unit_level == "commune_2025" else units.at[prov, "name"])
+st.subheader(ui.tr("map.title", indicator=indicator_label(indicator, lang).lower(), year=year) + f" — {where}")
 fig, table, missing = ui.map_figure(prov, level, year, indicator, parent, breaks, show_labels, None, 620)
 event = st.plotly_chart(fig, key=f"map_{unit}_{level}", on_select="rerun", selection_mode=("points",),
                         config=OFFLINE_CONFIG)
@@ -135,6 +185,7 @@ if unit_level != "province":
         pos = commune_position(levels, unit, year)
         if pos:
             st.markdown(ui.tr("profile.position", rank=pos[0], count=pos[1], year=year))
+    reform_links(unit, unit_level)
     rules = [(p, tg) for p in cfg.periods for tg in p.targets if tg.is_rate_rule and p.end - p.baseline_year > 1
              and (tg.scope == ("poor_districts" if "flag.poor_district" in unit_flags(prov, unit, unit_level, p.end) else "province"))]
     fig = rate_series_figure(s, lang, ui.tr("chart.series_title", unit=name, start=int(s["year"].min()),

@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 
 from povdata.classify import STATUS_COLOURS
 from povdata.i18n import d3_format, fmt_rate, t
+from povdata.reform import REFORM_YEAR
 from povdata.standards import standard_label
 from povdata.targets import Period, Target
 
@@ -30,15 +31,29 @@ def rate_series_figure(s: pd.DataFrame, lang: str, title: str | None = None,
     fig = go.Figure()
     segments = [g for _, g in s.dropna(subset=[column]).groupby("standard", sort=False)]
     segments.sort(key=lambda g: g["year"].min())
+    rec_all = s["reconstructed"].astype(bool) if "reconstructed" in s else pd.Series(False, index=s.index)
     for i, g in enumerate(segments):
         std = g["standard"].iloc[0]
+        rec = rec_all.reindex(g.index).fillna(False).to_numpy(dtype=bool)
+        est = t("chart.estimate_short", lang)
         fig.add_trace(go.Scatter(
             x=g["year"], y=g[column], mode="lines+markers+text", name=standard_label(std, lang),
             line={"color": SERIES_COLOURS[i % len(SERIES_COLOURS)], "width": 3},
-            text=[fmt_rate(v, lang) for v in g[column]], textposition="top center",
-            textfont={"size": 11},
-            hovertext=[f"{y}: {fmt_rate(v, lang)}" for y, v in zip(g["year"], g[column])],
+            marker={"symbol": ["circle-open" if r else "circle" for r in rec], "size": [10 if r else 7 for r in rec]},
+            text=[fmt_rate(v, lang) + (f" ({est})" if r else "") for v, r in zip(g[column], rec)],
+            textposition="top center", textfont={"size": 11},
+            hovertext=[f"{y}: {fmt_rate(v, lang)}" + (f" — {t('map.reconstructed', lang)}" if r else "")
+                       for y, v, r in zip(g["year"], g[column], rec)],
             hovertemplate="%{hovertext}<extra></extra>"))
+    if rec_all.any():
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=t("chart.estimate_legend", lang),
+                                 marker={"symbol": "circle-open", "size": 10, "color": "#555"}))
+    years = s.dropna(subset=[column])["year"]
+    if len(years) and years.min() < REFORM_YEAR <= years.max():
+        fig.add_vline(x=REFORM_YEAR - 0.5, line={"dash": "dashdot", "color": "#8a4b00"})
+        fig.add_annotation(x=REFORM_YEAR - 0.5, y=0.93, yref="paper", text=t("chart.reform_break", lang),
+                           showarrow=False, xanchor="center", yanchor="bottom", font={"size": 11, "color": "#8a4b00"},
+                           bgcolor="rgba(255,255,255,0.8)")
         if i > 0:
             fig.add_vline(x=g["year"].min() - 0.5, line={"dash": "dot", "color": "#555"})
             fig.add_annotation(x=g["year"].min() - 0.5, y=1.0, yref="paper", text=t("chart.standard_break", lang),

@@ -86,22 +86,30 @@ def province_kpis(levels: pd.DataFrame, progress: pd.DataFrame, province_code: s
 
 
 def map_table(levels: pd.DataFrame, progress: pd.DataFrame, level: str, year: int, indicator: str,
-              parent: str | None = None, period_id: str | None = None, lang: str = "vi") -> pd.DataFrame:
+              parent: str | None = None, period_id: str | None = None, lang: str = "vi",
+              members: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per unit shown on a map: ``value`` for the indicator and the hover HTML.
 
-    Rows are the units of ``level`` (within ``parent`` when given) that exist in the
-    registry for the dataset; a unit with no value for the year keeps ``value`` = NaN.
+    Rows are the units of ``level`` (within ``parent`` when given, or the ``members``
+    table's ``unit_code`` with its ``straddles`` flag for new communes in a former
+    district); a unit with no value for the year keeps ``value`` = NaN.  Reconstructed
+    values (across the 2025 reform) are flagged in ``reconstructed`` and in the hover.
     """
     units = levels[levels["level"] == level].drop_duplicates("unit_code")[
         ["unit_code", "name", "short_name", "parent_code", "district_code"]]
-    if parent is not None:
+    if members is not None:
+        units = units.merge(members[["unit_code", "straddles"]], on="unit_code", how="inner")
+    elif parent is not None:
         units = units[units["parent_code"] == parent]
+    if "straddles" not in units:
+        units["straddles"] = False
     lv = levels[levels["level"] == level]
     lv = with_previous_year(lv, "poverty_rate")
     cur = lv[lv["year"] == year].set_index("unit_code")
     out = units.set_index("unit_code").join(
         cur[["standard", "poverty_rate", "near_poor_rate", "poor_households", "households_total",
-             "poverty_rate_change"]], how="left")
+             "poverty_rate_change", "reconstructed"]], how="left")
+    out["reconstructed"] = out["reconstructed"].astype("boolean").fillna(False).astype(bool)
     status = _status_for(progress, level, period_id)
     out = out.join(status, how="left")
     if indicator in ("poverty_rate", "near_poor_rate", "poor_households", "poverty_rate_change"):
@@ -135,6 +143,10 @@ def _hover(r, year: int, lang: str) -> str:
                      f"{fmt_count(r.households_total, lang)} {t('unit.households', lang)}")
         if not pd.isna(r.poverty_rate_change):
             lines.append(f"{t('map.change_prev', lang)}: {fmt_pp(r.poverty_rate_change, lang, signed=True)}")
+    if r.reconstructed:
+        lines.append(f"<i>{t('map.reconstructed', lang)}</i>")
+    if r.straddles:
+        lines.append(f"<i>{t('map.straddles', lang)}</i>")
     if isinstance(r.status, str):
         lines.append(f"{t('map.status', lang)}: {t('status.' + r.status, lang)}"
                      + (f" ({fmt_pace(r.achieved_pp_per_year, lang)})" if not pd.isna(r.achieved_pp_per_year) else ""))

@@ -31,11 +31,13 @@ def test_overview_is_vietnamese_with_labelled_figures():
     assert at.title[0].value == "Theo dõi mục tiêu giảm nghèo — Tỉnh Lạng Sơn"
     assert "Số liệu minh họa" in at.warning[0].value
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Tỷ lệ hộ nghèo"] == "2,32%"
-    assert metrics["Số hộ nghèo"] == "4.643"
+    # the latest review of the demo is 2026 (illustrative, still under the 2022-2025 standard)
+    assert metrics["Tỷ lệ hộ nghèo"] == "1,71%"
+    assert metrics["Số hộ nghèo"] == "3.444"
+    # the 2021-2025 period average, from the published 12,20% (2021) and 2,32% (2025)
     assert metrics["Mức giảm bình quân (điểm %/năm)"] == "2,47"
     # every KPI states its year and poverty standard
-    assert _texts(at).count("Năm 2025 · Chuẩn nghèo đa chiều 2022-2025") >= 3
+    assert _texts(at).count("Năm 2026 · Chuẩn nghèo đa chiều 2022-2025") >= 3
 
 
 def test_overview_in_english():
@@ -44,8 +46,8 @@ def test_overview_in_english():
     assert not at.exception
     assert at.title[0].value.startswith("Poverty-reduction targets")
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Poverty rate"] == "2.32%"
-    assert metrics["Poor households"] == "4,643"
+    assert metrics["Poverty rate"] == "1.71%"
+    assert metrics["Poor households"] == "3,444"
 
 
 @pytest.mark.parametrize("query, header", [
@@ -88,6 +90,44 @@ def test_map_survives_bad_query_strings(query):
 def test_every_indicator_and_scheme_draws(indicator, scheme):
     at = _app("pages/map.py", ind=indicator, scheme=scheme, level="commune")
     assert at.selectbox(key="map_indicator").value == indicator
+
+
+@pytest.mark.parametrize("query, level_options", [
+    ({"year": "2026"}, ["district", "commune_2025"]),
+    ({"year": "2020"}, ["district", "commune", "commune_2025"]),
+])
+def test_level_chooser_follows_the_reform(query, level_options):
+    at = _app("pages/map.py", **query)
+    assert at.radio(key="map_level").options == [
+        {"district": "Huyện (cũ, trước 1/7/2025)", "commune": "Xã cũ (trước 1/7/2025)",
+         "commune_2025": "Xã mới (từ 1/7/2025)"}[o] for o in level_options]
+
+
+def test_2026_map_of_the_65_new_communes():
+    at = _app("pages/map.py", year="2026", level="commune_2025")
+    assert at.radio(key="map_level").value == "commune_2025"
+    assert not at.info or all("Không có số liệu" not in i.value for i in at.info)
+
+
+def test_former_district_after_the_reform_shows_its_new_communes_marked_as_estimates():
+    at = _app("pages/map.py", unit="183", year="2026")
+    assert "Huyện Cao Lộc" in [h.value for h in at.header]
+    assert any("Từ năm 2025 không còn cấp huyện" in c.value for c in at.caption)
+
+
+def test_new_commune_profile_lists_its_old_communes():
+    at = _app("pages/map.py", unit="06184-2025", year="2026")  # Xã Đồng Đăng: Cao Lộc + part of Bình Gia
+    assert "Xã Đồng Đăng" in [h.value for h in at.header]
+    assert any("Hình thành từ các xã cũ" in m.value for m in at.markdown)
+    labels = [b.label for b in at.button]
+    assert any(label.startswith("Xã Hồng Phong (tỷ trọng") for label in labels)  # the divided Bình Gia commune
+    assert any("nhiều huyện cũ" in c.value for c in at.caption)
+
+
+def test_old_commune_profile_shows_where_it_went():
+    at = _app("pages/map.py", unit="05971", year="2020")  # Phường Hoàng Văn Thụ → Phường Kỳ Lừa
+    assert any("Từ 1/7/2025 thuộc" in m.value for m in at.markdown)
+    assert "Phường Kỳ Lừa" in [b.label for b in at.button]
 
 
 def test_first_year_has_no_change_values_listed_as_no_data():
