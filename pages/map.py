@@ -207,14 +207,18 @@ if unit_level != "province":
                      hide_index=True, key=f"history_{unit}")
         ui.download_buttons(table, f"so-lieu-{unit}", f"history_{unit}")
     if unit_level == "district":
-        r = ranking(levels, "commune", year, parent=unit)
+        if year >= REFORM_YEAR:
+            m = ui.membership(prov)
+            r = ranking(levels, "commune_2025", year, members=m.loc[m["district_code"] == unit, "unit_code"].tolist())
+        else:
+            r = ranking(levels, "commune", year, parent=unit)
         fig = ranking_figure(r, lang, ui.tr("profile.communes_ranking", name=name, year=year))
         if ds.is_illustrative:
             mark_illustrative(fig, lang)
         st.plotly_chart(fig, key=f"rank_{unit}", config={"displaylogo": False})
 else:
     r = ranking(levels, level, year)
-    fig = ranking_figure(r, lang, ui.tr("chart.ranking_title", level=ui.tr(f"level.{level}s"), year=year))
+    fig = ranking_figure(r, lang, ui.tr("chart.ranking_title", level=ui.tr(f"reform.level_{level}"), year=year))
     if ds.is_illustrative:
         mark_illustrative(fig, lang)
     st.plotly_chart(fig, key=f"rank_{level}", config={"displaylogo": False})

@@ -153,11 +153,15 @@ def _hover(r, year: int, lang: str) -> str:
     return "<br>".join(lines)
 
 
-def ranking(levels: pd.DataFrame, level: str, year: int, parent: str | None = None) -> pd.DataFrame:
-    """Units of a level ranked by poverty rate (highest first), with change vs previous year."""
+def ranking(levels: pd.DataFrame, level: str, year: int, parent: str | None = None,
+            members: list[str] | None = None) -> pd.DataFrame:
+    """Units of a level ranked by poverty rate (highest first), with change vs previous year;
+    within ``parent``, or among ``members`` (new communes of a former district)."""
     lv = with_previous_year(levels[levels["level"] == level], "poverty_rate")
     cur = lv[lv["year"] == year]
-    if parent is not None:
+    if members is not None:
+        cur = cur[cur["unit_code"].isin(members)]
+    elif parent is not None:
         cur = cur[cur["parent_code"] == parent]
     cur = cur.sort_values("poverty_rate", ascending=False).reset_index(drop=True)
     cur.insert(0, "rank", np.arange(1, len(cur) + 1))
