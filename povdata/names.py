@@ -22,6 +22,8 @@ _TYPE_PREFIXES = [
 ]
 _PREFIX_RE = re.compile(r"^(?:%s)(?:\s+|\.\s*)" % "|".join(re.escape(p) for p in _TYPE_PREFIXES))
 _ABBREV_RE = re.compile(r"^(?:tp|tx|tt|h|p|q|x)\.\s*")
+_ABBREV_TYPES = {"tp": "thanh pho", "tx": "thi xa", "tt": "thi tran", "h": "huyen", "p": "phuong", "q": "quan", "x": "xa"}
+_TYPED_ABBREV_RE = re.compile(r"^(%s)(?:\.\s*|\s+)" % "|".join(_ABBREV_TYPES))
 
 
 def fold(text: str) -> str:
@@ -41,6 +43,12 @@ def name_key(text: str, drop_type: bool = True) -> str:
         # a bare one-letter prefix is only dropped before a real name ('x. Tân Văn'), not e.g. 'Quan'
         if stripped and not (len(t) - len(stripped) <= 2 and "." not in t[:3] and t.split(" ")[0] in {"h", "p", "q", "x"}):
             t = stripped
+    return re.sub(r"[^a-z0-9]", "", t)
+
+
+def _typed_key(text: str) -> str:
+    """Key that keeps the type, abbreviations spelled out: ``'TT. Chi Lăng'`` → ``'thitranchilang'``."""
+    t = _TYPED_ABBREV_RE.sub(lambda m: _ABBREV_TYPES[m.group(1)] + " ", fold(text), count=1)
     return re.sub(r"[^a-z0-9]", "", t)
 
 
@@ -93,10 +101,13 @@ def match_names(
         hits = key_to_codes.get(key, [])
         if not hits and key:  # a name whose first word looks like a type ('Tĩnh Túc')
             hits = key_to_codes.get(name_key(name, drop_type=False), [])
+        if len(hits) > 1:  # 'Thị trấn Đình Lập' and 'Xã Đình Lập' in one district: the type decides
+            typed = [h for h in hits if _typed_key(by_code[h]) == _typed_key(name)]
+            hits = typed if len(typed) == 1 else hits
         if len(hits) == 1:
             row.update(code=hits[0], matched_name=by_code[hits[0]], method="name", score=1.0)
         elif len(hits) > 1:
-            row["note"] = "trùng tên: " + ", ".join(by_code[h] for h in hits)
+            row["note"] = "trùng tên: " + ", ".join(f"{by_code[h]} ({h})" for h in hits)
         elif key:
             scored = sorted(((difflib.SequenceMatcher(None, key, k).ratio(), k) for k in keys), reverse=True)
             if scored and scored[0][0] >= min_score and (len(scored) == 1 or scored[0][0] > scored[1][0]):
