@@ -36,6 +36,7 @@ HEADER_ALIASES: dict[str, list[str]] = {
 }
 HEADER_LABELS_VI = {k: v[1] if len(v) > 1 else k for k, v in HEADER_ALIASES.items()}
 YEAR_MIN, YEAR_MAX = 2000, 2100
+MAX_COUNT = 10**12  # far above any unit's households or people
 _THOUSANDS = re.compile(r"^\d{1,3}([., \u00a0]\d{3})+$")
 
 
@@ -131,6 +132,8 @@ def _parse_count(text: str) -> float | None:
         raise ValueError("không phải là số") from None
     if not np.isfinite(v) or v != int(v):
         raise ValueError("phải là số nguyên")
+    if abs(v) > MAX_COUNT:  # beyond this Int64 would wrap around silently
+        raise ValueError("quá lớn")
     return v
 
 
@@ -174,11 +177,15 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
                                             "thiếu cột bắt buộc (hoặc cột tỷ lệ hộ nghèo đã công bố)."))
     if rep.errors:
         return rep
-    df = raw.rename(columns=mapping)[list(mapping.values())].copy()
+    # select, then rename: renaming first gives two columns of one name when a second header
+    # for the same field ('Hộ nghèo' beside 'Số hộ nghèo') is present, and that one is left out
+    df = raw[list(mapping)].copy()
+    df.columns = list(mapping.values())
     rows = np.arange(len(df)) + header_row + 1
     out = pd.DataFrame(index=df.index)
     out["unit_code"] = df["unit_code"].map(normalize_code)
     years = pd.to_numeric(df["year"].str.strip(), errors="coerce")
+    years = years.where(np.isfinite(years))  # 'inf', '1e400': not a year
     for i in np.flatnonzero(years.isna() | (years % 1 != 0)):
         rep.problems.append(Problem(file, int(rows[i]), inv["year"], f"năm '{df['year'].iloc[i]}' không hợp lệ."))
     for i in np.flatnonzero(years.notna() & ((years < YEAR_MIN) | (years > YEAR_MAX))):
