@@ -46,7 +46,8 @@ def t(key: str, lang: str = DEFAULT_LANG, **kwargs: object) -> str:
 
 def _missing(x: object) -> bool:
     try:
-        return x is None or (isinstance(x, float) and math.isnan(x)) or x != x  # NA-safe
+        # bool() inside the try: pd.NA != pd.NA is pd.NA, whose truth value raises TypeError
+        return bool(x is None or (isinstance(x, float) and math.isnan(x)) or x != x)
     except TypeError:
         return True
 
