@@ -1,0 +1,562 @@
+"""Importing a user's boundary file: zipped shapefile, GeoJSON or GeoPackage.
+
+Steps (each a plain function; :func:`prepare_boundaries` runs them all):
+
+1. :func:`unpack` — a ``.zip`` is checked before anything is extracted
+   (:func:`check_zip`: no absolute path, no ``..``, no link, not too many members or bytes)
+   and its one vector file located; other files are written as they are.
+2. :func:`read_vector` — read with pyogrio.  Shapefile text is read byte for byte
+   (``encoding="latin1"``), the encoding detected over all text fields
+   (:func:`povdata.vnenc.detect_encoding`: UTF-8, Windows-1258, TCVN3, VNI; a ``.cpg`` is
+   reported beside it) and the text decoded; the user may override.  GeoJSON and
+   GeoPackage text is Unicode by definition; legacy bytes stored in it as latin-1
+   characters are detected the same way.
+3. CRS: the file's own; if there is none (a shapefile without ``.prj``) the user is asked,
+   with :func:`crs_choices` ranked by :func:`rank_crs` (which reprojection lands the
+   features in the province).  VN-2000 choices are EPSG's: UTM zones 48N/49N (3405, 3406),
+   the TM-3 zones 481/482/491 (5896-5898) and the provincial TM-3 zones of
+   Circular 973/2001/TT-TCĐC as registered in EPSG (5899, 9205-9218; e.g. Lạng Sơn
+   107°15' = EPSG:9215).  Everything is reprojected to EPSG:4326.
+4. :func:`repair` — invalid geometries fixed with :func:`shapely.make_valid` (polygonal
+   part kept) and reported by feature; features that are not polygons are refused.
+5. :func:`match_features` — each feature to a registry unit: by a code field, else by a
+   name field within the province (:func:`povdata.names.match_names`), else by location
+   (the one unmatched registry point inside the polygon).  Fields and level (district or
+   commune) are guessed from which gives most matches; the user may override any.
+6. :func:`build_layers` — province, district and commune layers for the store: several
+   features of one unit are merged (multi-part units kept whole); a commune file gives
+   its districts and province by union.
+"""
+from __future__ import annotations
+
+import io
+import os
+import stat
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS, Transformer
+
+from geo.faces import polygonal_part
+from geo.read import _READ_ERRORS, BoundaryReadError
+from povdata.names import match_names, name_key
+from povdata.validate import Problem, ValidationReport, normalize_code
+from povdata.vnenc import ENCODINGS, decode_bytes, decode_text, detect_text_encoding
+
+__all__ = [
+    "MAX_ZIP_MEMBERS", "MAX_UNZIPPED_BYTES", "VECTOR_SUFFIXES", "check_zip", "unpack", "read_vector",
+    "crs_choices", "rank_crs", "repair", "match_features", "build_layers", "prepare_boundaries",
+    "BoundaryImport",
+]
+
+MAX_ZIP_MEMBERS = 2_000
+MAX_UNZIPPED_BYTES = 2_000_000_000
+VECTOR_SUFFIXES = (".shp", ".geojson", ".json", ".gpkg")
+_SHAPEFILE_PARTS = {".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd", ".xml", ".fix"}
+_VN2000_CODES = (3405, 3406, 5896, 5897, 5898, 5899, *range(9205, 9219))
+
+
+# ---- 1. unpacking ------------------------------------------------------------
+def check_zip(data: bytes, name: str = "tệp nén") -> list[zipfile.ZipInfo]:
+    """The members of a zip file, refused with :class:`BoundaryReadError` (Vietnamese,
+    naming the member) when a path is absolute or climbs out with ``..``, a member is a
+    link, the archive is encrypted, has more than :data:`MAX_ZIP_MEMBERS` members or
+    unpacks to more than :data:`MAX_UNZIPPED_BYTES`."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
+        raise BoundaryReadError(f"Tệp {name}: không phải tệp nén .zip hợp lệ ({type(exc).__name__}).") from None
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise BoundaryReadError(f"Tệp {name}: có {len(infos)} tệp bên trong, quá giới hạn {MAX_ZIP_MEMBERS}.")
+    total = 0
+    for info in infos:
+        n = info.filename
+        win = PureWindowsPath(n)
+        if n.startswith(("/", "\\")) or win.drive or PurePosixPath(n).is_absolute():
+            raise BoundaryReadError(f"Tệp {name}: tệp bên trong '{n}' có đường dẫn tuyệt đối; từ chối vì lý do an toàn.")
+        if ".." in PurePosixPath(n.replace("\\", "/")).parts:
+            raise BoundaryReadError(f"Tệp {name}: tệp bên trong '{n}' có '..' trong đường dẫn; từ chối vì lý do an toàn.")
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise BoundaryReadError(f"Tệp {name}: tệp bên trong '{n}' là liên kết (symlink); từ chối vì lý do an toàn.")
+        if info.flag_bits & 0x1:
+            raise BoundaryReadError(f"Tệp {name}: tệp nén có mật khẩu, không đọc được.")
+        total += info.file_size
+        if total > MAX_UNZIPPED_BYTES:
+            raise BoundaryReadError(f"Tệp {name}: khi giải nén lớn hơn {MAX_UNZIPPED_BYTES // 1_000_000} MB; từ chối.")
+    return infos
+
+
+def unpack(data: bytes, name: str, workdir: Path, layer_file: str | None = None) -> tuple[Path, list[str]]:
+    """Write the upload into ``workdir`` and return (path of the vector file, all vector
+    files found).  A zip is checked by :func:`check_zip` first, then extracted member by
+    member under ``workdir`` only.  With several vector files in a zip, ``layer_file``
+    picks one; otherwise the first in name order is used."""
+    suffix = Path(name).suffix.lower()
+    workdir.mkdir(parents=True, exist_ok=True)
+    if suffix == ".zip":
+        infos = check_zip(data, name)
+        root = workdir.resolve()
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            for info in infos:
+                if info.is_dir():
+                    continue
+                target = (root / info.filename.replace("\\", "/")).resolve()
+                if root not in target.parents:  # belt and braces after check_zip
+                    raise BoundaryReadError(f"Tệp {name}: đường dẫn '{info.filename}' không an toàn.")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(target, "wb") as dst:
+                    while chunk := src.read(1 << 20):
+                        dst.write(chunk)
+        found = sorted(str(p.relative_to(root)) for p in root.rglob("*")
+                       if p.suffix.lower() in VECTOR_SUFFIXES and not p.name.startswith("."))
+        if not found:
+            raise BoundaryReadError(f"Tệp {name}: không có tệp ranh giới (.shp, .geojson, .gpkg) bên trong.")
+        pick = layer_file if layer_file in found else found[0]
+        return root / pick, found
+    if suffix in (".geojson", ".json", ".gpkg"):
+        path = workdir / ("upload" + suffix)
+        path.write_bytes(data)
+        return path, [path.name]
+    if suffix == ".shp":
+        raise BoundaryReadError(f"Tệp {name}: hãy nén tệp .shp cùng các tệp .dbf, .shx, .prj thành một tệp .zip.")
+    raise BoundaryReadError(f"Tệp {name}: định dạng '{suffix}' không được hỗ trợ (chỉ .zip chứa shapefile, "
+                            ".geojson, .gpkg).")
+
+
+# ---- 2. reading --------------------------------------------------------------
+@dataclass
+class VectorRead:
+    gdf: gpd.GeoDataFrame  # text decoded, geometry in the file's CRS (or none)
+    driver: str
+    layers: list[str]
+    encoding: str | None       # the encoding used for text
+    encoding_scores: dict[str, float]
+    cpg: str | None            # what a shapefile's .cpg says, if any
+    has_prj: bool | None       # shapefiles: whether a .prj came with it
+
+
+def _text_columns(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if c != "geometry" and (df[c].dtype == object or pd.api.types.is_string_dtype(df[c]))]
+
+
+def read_vector(path: Path, name: str, layer: str | None = None, encoding: str | None = None) -> VectorRead:
+    """Read one layer; text decoded in ``encoding`` or the detected one (see module doc)."""
+    try:
+        layers = [str(x) for x in pyogrio.list_layers(path)[:, 0]]
+        info = pyogrio.read_info(path, layer=layer if layer in layers else None)
+    except _READ_ERRORS as exc:
+        raise BoundaryReadError(f"Tệp {name}: không đọc được tệp ranh giới, có thể tệp bị hỏng "
+                                f"({str(exc)[:200]}).") from None
+    if layer is not None and layer not in layers:
+        raise BoundaryReadError(f"Tệp {name}: không có lớp '{layer}' (có: {', '.join(layers)}).")
+    driver = info.get("driver", "")
+    is_shp = driver == "ESRI Shapefile"
+    cpg = None
+    has_prj = None
+    if is_shp:
+        side = path.with_suffix(".cpg") if path.with_suffix(".cpg").exists() else path.with_suffix(".CPG")
+        cpg = side.read_text(errors="replace").strip() if side.exists() else None
+        has_prj = path.with_suffix(".prj").exists() or path.with_suffix(".PRJ").exists()
+    try:
+        gdf = pyogrio.read_dataframe(path, layer=layer, encoding="latin1" if is_shp else None)
+    except _READ_ERRORS as exc:
+        raise BoundaryReadError(f"Tệp {name}: không đọc được tệp ranh giới ({str(exc)[:200]}).") from None
+    except Exception as exc:  # GDAL can raise others for a damaged file
+        raise BoundaryReadError(f"Tệp {name}: không đọc được tệp ranh giới ({type(exc).__name__}).") from None
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.isna().all():
+        raise BoundaryReadError(f"Tệp {name}: không có dữ liệu hình học (ranh giới).")
+    cols = _text_columns(gdf)
+    samples = [v for c in cols for v in gdf[c].dropna().astype(str).head(5000) if v]
+    detected, scores = detect_text_encoding(samples, raw_latin1=is_shp)
+    enc = encoding or detected
+    if encoding is None and cpg and _cpg_encoding(cpg) in ENCODINGS and scores.get(_cpg_encoding(cpg), -1) >= \
+            scores.get(detected, 0) - 0.05:
+        enc = _cpg_encoding(cpg)  # the .cpg agrees well enough: trust it
+    if is_shp:
+        def dec(v: object) -> object:
+            if not isinstance(v, str):
+                return v
+            try:
+                return decode_bytes(v.encode("latin-1"), enc)
+            except UnicodeDecodeError:  # not UTF-8 after all: keep the bytes readable
+                return decode_bytes(v.encode("latin-1"), "cp1258")
+        for c in cols:
+            gdf[c] = gdf[c].map(dec)
+    elif enc != "utf-8":
+        for c in cols:
+            gdf[c] = gdf[c].map(lambda v: decode_text(v, enc) if isinstance(v, str) else v)
+    return VectorRead(gdf, driver, layers, enc, scores, cpg, has_prj)
+
+
+def _cpg_encoding(cpg: str) -> str | None:
+    k = cpg.strip().lower().replace("-", "").replace("_", "")
+    if k in ("utf8", "65001"):
+        return "utf-8"
+    if k in ("1258", "cp1258", "windows1258", "ansi1258"):
+        return "cp1258"
+    return None
+
+
+# ---- 3. CRS ------------------------------------------------------------------
+def crs_choices() -> list[tuple[str, str]]:
+    """(``EPSG:code``, label) of the CRSs offered for a file without one: WGS 84, VN-2000
+    geographic and EPSG's VN-2000 projected zones (UTM and TM-3, with their areas)."""
+    out = [("EPSG:4326", "WGS 84 (kinh độ, vĩ độ)"), ("EPSG:4756", "VN-2000 (kinh độ, vĩ độ)")]
+    for code in _VN2000_CODES:
+        crs = CRS.from_epsg(code)
+        area = crs.area_of_use.name.replace("Vietnam - ", "") if crs.area_of_use else ""
+        out.append((f"EPSG:{code}", f"{crs.name} — {area}"))
+    return out
+
+
+def rank_crs(gdf: gpd.GeoDataFrame, province_bbox: tuple[float, float, float, float]) -> list[tuple[str, float]]:
+    """Candidate CRSs for coordinates without one, best first, with the distance (km)
+    from the reprojected features' centre to the province's box (0 = inside it).
+    ``province_bbox`` is (min_lon, min_lat, max_lon, max_lat) in degrees."""
+    geoms = gdf.geometry[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    if geoms.empty:
+        return [(c, float("inf")) for c, _ in crs_choices()]
+    x0, y0, x1, y1 = geoms.total_bounds
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    lo_lon, lo_lat, hi_lon, hi_lat = province_bbox
+    ranked = []
+    for code, _ in crs_choices():
+        try:
+            if code in ("EPSG:4326", "EPSG:4756"):
+                lon, lat = cx, cy
+            else:
+                lon, lat = Transformer.from_crs(code, "EPSG:4326", always_xy=True).transform(cx, cy)
+        except Exception:
+            ranked.append((code, float("inf")))
+            continue
+        if not (np.isfinite(lon) and np.isfinite(lat)) or abs(lat) > 90:
+            ranked.append((code, float("inf")))
+            continue
+        dx = max(lo_lon - lon, 0, lon - hi_lon) * 111 * np.cos(np.radians(lat))
+        dy = max(lo_lat - lat, 0, lat - hi_lat) * 111
+        ranked.append((code, float(np.hypot(dx, dy))))
+    order = {c: i for i, (c, _) in enumerate(crs_choices())}
+    # among those inside the province, a provincial TM-3 zone naming it is likeliest: keep EPSG order
+    return sorted(ranked, key=lambda t: (round(t[1], 0), order[t[0]]))
+
+
+# ---- 4. repair ---------------------------------------------------------------
+def repair(gdf: gpd.GeoDataFrame, file: str) -> tuple[gpd.GeoDataFrame, list[Problem], list[Problem]]:
+    """Fix invalid polygons; return (frame, warnings about repairs, errors).
+
+    A feature whose geometry is missing, empty or not polygonal (points, lines) is an
+    error naming it (row = feature number, 1-based)."""
+    geoms = gdf.geometry.to_numpy()
+    warnings_: list[Problem] = []
+    errors: list[Problem] = []
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    for i in np.flatnonzero(missing):
+        errors.append(Problem(file, int(i) + 1, None, "đối tượng không có hình học (ranh giới trống)."))
+    kinds = shapely.get_type_id(geoms)
+    for i in np.flatnonzero(~missing & ~np.isin(kinds, (3, 6, 7))):
+        errors.append(Problem(file, int(i) + 1, None, f"đối tượng là {shapely.get_type_id(geoms[i]) == 0 and 'điểm' or 'đường'}, "
+                                                        "không phải vùng (polygon)."))
+    bad = np.flatnonzero(~missing & ~shapely.is_valid(geoms))
+    if len(bad):
+        reasons = shapely.is_valid_reason(geoms[bad])
+        fixed = polygonal_part(shapely.make_valid(geoms[bad]))
+        for i, why, g in zip(bad, reasons, fixed):
+            if shapely.is_empty(g):
+                errors.append(Problem(file, int(i) + 1, None, f"hình học không hợp lệ ({why}) và không sửa được."))
+            else:
+                warnings_.append(Problem(file, int(i) + 1, None, f"hình học không hợp lệ ({why}); đã tự sửa "
+                                         "(make_valid).", "warning"))
+        geoms = geoms.copy()
+        geoms[bad] = fixed
+    out = gdf.copy()
+    out[out.geometry.name] = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)
+    return out, warnings_, errors
+
+
+# ---- 5. matching -------------------------------------------------------------
+def _registry(province_code: str, era: str) -> pd.DataFrame:
+    from povdata.units import legacy_units, units_2025
+    return legacy_units(province_code) if era == "legacy" else units_2025(province_code)
+
+
+def _code_hits(values: pd.Series, codes: set[str]) -> int:
+    norm = values.dropna().astype(str).map(lambda v: normalize_code(v.strip()))
+    return int(norm[norm.isin(codes)].nunique())
+
+
+def guess_fields(gdf: gpd.GeoDataFrame, province_code: str, era: str) -> tuple[str | None, str | None, str]:
+    """(code field, name field, level) that match most features; level is ``district``
+    or ``commune`` (``commune`` only for the 2025 list)."""
+    reg = _registry(province_code, era)
+    levels = ["district", "commune"] if era == "legacy" else ["commune"]
+    cols = [c for c in gdf.columns if c != gdf.geometry.name]
+    best: tuple[int, str | None, str | None, str] = (-1, None, None, levels[-1])
+    for level in levels:
+        cand = reg[reg["level"] == level]
+        codes = set(cand["code"])
+        code_scores = {c: _code_hits(gdf[c], codes) for c in cols}  # distinct units hit
+        code_field = max(code_scores, key=code_scores.get) if code_scores else None
+        if code_field is not None and code_scores[code_field] == 0:
+            code_field = None
+        name_scores = {}
+        for c in _text_columns(gdf):
+            vals = gdf[c].fillna("").astype(str)
+            if vals.str.fullmatch(r"[\d.\s]*").all():
+                continue
+            m = match_names(list(vals), cand)
+            # diacritics win ties: 'Đình Lập' over 'Dinh Lap'
+            marks = vals.map(lambda s: any(ord(ch) > 127 for ch in s)).mean()
+            name_scores[c] = int(m["code"].dropna().nunique()) + 0.5 * marks  # distinct units hit
+        name_field = max(name_scores, key=name_scores.get) if name_scores else None
+        score = max(code_scores.get(code_field, 0) if code_field else 0, int(name_scores.get(name_field, 0)))
+        if score > best[0]:
+            best = (score, code_field, name_field, level)
+    return best[1], best[2], best[3]
+
+
+MATCH_COLUMNS = ["_row", "input_code", "input_name", "level", "code", "matched_name", "method", "score", "note"]
+
+
+def match_features(gdf: gpd.GeoDataFrame, province_code: str, era: str, level: str,
+                   code_field: str | None, name_field: str | None) -> pd.DataFrame:
+    """One row per feature: code, then name within the province, then location."""
+    reg = _registry(province_code, era)
+    cand = reg[reg["level"] == level].reset_index(drop=True)
+    n = len(gdf)
+    codes = gdf[code_field].map(lambda v: normalize_code(str(v).strip()) if pd.notna(v) else "") \
+        if code_field else pd.Series([""] * n)
+    names = gdf[name_field].fillna("").astype(str) if name_field else pd.Series([""] * n)
+    m = match_names(list(names), cand, codes=list(codes))
+    res = pd.DataFrame({"_row": np.arange(n) + 1, "input_code": codes.to_numpy(), "input_name": names.to_numpy(),
+                        "level": level, "code": m["code"].to_numpy(), "matched_name": m["matched_name"].to_numpy(),
+                        "method": m["method"].to_numpy(), "score": m["score"].astype(float).to_numpy(),
+                        "note": m["note"].to_numpy()})
+    # location: the single unmatched registry point inside an unmatched polygon
+    todo = np.flatnonzero(res["code"].isna().to_numpy())
+    if len(todo) and cand["lat"].notna().any():
+        taken = set(res["code"].dropna())
+        free = cand[~cand["code"].isin(taken) & cand["lat"].notna()]
+        pts = shapely.points(free["lon"].to_numpy(), free["lat"].to_numpy())
+        geoms = gdf.geometry.to_crs("EPSG:4326").to_numpy() if gdf.crs is not None else gdf.geometry.to_numpy()
+        for i in todo:
+            g = geoms[i]
+            if g is None or shapely.is_empty(g):
+                continue
+            inside = np.flatnonzero(shapely.contains(g, pts))
+            if len(inside) == 1:
+                r = free.iloc[inside[0]]
+                res.loc[i, ["code", "matched_name", "method", "score", "note"]] = (
+                    r["code"], r["name"], "location", 0.6, "khớp theo vị trí (tâm đơn vị nằm trong vùng)")
+    return res[MATCH_COLUMNS]
+
+
+def apply_overrides(matches: pd.DataFrame, overrides: dict[int, str | None], province_code: str,
+                    era: str) -> pd.DataFrame:
+    """The user's choices ``{feature number: code}`` (None or '' = do not import it)."""
+    if not overrides:
+        return matches
+    reg = _registry(province_code, era).set_index("code")
+    out = matches.copy()
+    for row, code in overrides.items():
+        hit = out.index[out["_row"] == row]
+        if not len(hit):
+            continue
+        if code and code in reg.index:
+            out.loc[hit[0], ["code", "matched_name", "level", "method", "score", "note"]] = (
+                code, reg.at[code, "name"], reg.at[code, "level"], "manual", 1.0, "chọn tay")
+        else:
+            out.loc[hit[0], ["code", "matched_name", "method", "score", "note"]] = (
+                None, None, "skip", 0.0, "bỏ, không nhập")
+    return out
+
+
+# ---- 6. layers ---------------------------------------------------------------
+def _union(geoms: np.ndarray) -> shapely.Geometry:
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 1:
+        return geoms[0]
+    try:
+        if shapely.coverage_is_valid(geoms):
+            return shapely.coverage_union_all(geoms)
+    except shapely.errors.GEOSException:
+        pass
+    return shapely.union_all(shapely.make_valid(geoms))
+
+
+def build_layers(gdf: gpd.GeoDataFrame, matches: pd.DataFrame, province_code: str, era: str, level: str,
+                 fallback: dict[str, gpd.GeoDataFrame] | None = None) -> dict[str, gpd.GeoDataFrame]:
+    """Layers ``province``, ``district``, ``commune`` (legacy) or ``province``,
+    ``commune_2025`` (2025 list), EPSG:4326, columns ``code`` (and parent codes).
+
+    Features of one unit are merged into one (Multi)Polygon.  A commune layer gives the
+    districts and the province by union; a district layer gives the province, and its
+    communes come from ``fallback`` (the previous version's layers), if any."""
+    reg = _registry(province_code, era).set_index("code")
+    ok = matches["code"].notna().to_numpy() & (matches["method"] != "skip").to_numpy()
+    g = gpd.GeoDataFrame({"code": matches.loc[ok, "code"].astype(str).to_numpy()},
+                         geometry=gdf.geometry.to_numpy()[ok], crs=gdf.crs)
+    merged = {code: _union(grp.geometry.to_numpy()) for code, grp in g.groupby("code", sort=True)}
+    base = gpd.GeoDataFrame({"code": list(merged)}, geometry=list(merged.values()), crs="EPSG:4326")
+    layers: dict[str, gpd.GeoDataFrame] = {}
+    fallback = fallback or {}
+    if era != "legacy":
+        base["province_code"] = province_code
+        layers["commune_2025"] = base
+        layers["province"] = gpd.GeoDataFrame({"code": [province_code]},
+                                              geometry=[_union(base.geometry.to_numpy())], crs="EPSG:4326")
+        for k in ("commune", "district"):
+            if k in fallback:
+                layers[k] = fallback[k]
+        return layers
+    if level == "commune":
+        base["district_code"] = base["code"].map(reg["district_code"])
+        base["province_code"] = province_code
+        layers["commune"] = base
+        dist = {d: _union(grp.geometry.to_numpy()) for d, grp in base.groupby("district_code", sort=True)}
+        layers["district"] = gpd.GeoDataFrame({"code": list(dist), "province_code": province_code},
+                                              geometry=list(dist.values()), crs="EPSG:4326")
+    else:
+        base["province_code"] = province_code
+        layers["district"] = base
+        if "commune" in fallback:
+            layers["commune"] = fallback["commune"]
+    layers["province"] = gpd.GeoDataFrame({"code": [province_code]},
+                                          geometry=[_union(layers["district"].geometry.to_numpy())], crs="EPSG:4326")
+    if "commune_2025" in fallback:
+        layers["commune_2025"] = fallback["commune_2025"]
+    return layers
+
+
+# ---- everything --------------------------------------------------------------
+@dataclass
+class BoundaryImport:
+    file: str
+    sha256: str
+    province_code: str
+    era: str
+    layers_in_file: list[str] = field(default_factory=list)
+    files_in_zip: list[str] = field(default_factory=list)
+    driver: str = ""
+    encoding: str | None = None
+    encoding_scores: dict[str, float] = field(default_factory=dict)
+    cpg: str | None = None
+    crs: str | None = None          # the CRS used (EPSG:… or WKT)
+    crs_from: str = "file"          # file | user | missing
+    crs_ranked: list[tuple[str, float]] = field(default_factory=list)
+    fields: list[str] = field(default_factory=list)
+    code_field: str | None = None
+    name_field: str | None = None
+    level: str = "district"
+    gdf: gpd.GeoDataFrame | None = None  # EPSG:4326, repaired
+    matches: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=MATCH_COLUMNS))
+    report: ValidationReport | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.report is not None and self.report.ok and self.gdf is not None
+
+    @property
+    def needs_crs(self) -> bool:
+        return self.crs_from == "missing"
+
+
+def prepare_boundaries(data: bytes, name: str, province_code: str, *, era: str = "legacy",
+                       encoding: str | None = None, crs: str | None = None, layer: str | None = None,
+                       layer_file: str | None = None, code_field: str | None = None,
+                       name_field: str | None = None, level: str | None = None,
+                       overrides: dict[int, str | None] | None = None) -> BoundaryImport:
+    """Every step from the uploaded bytes to matched, repaired features (see module doc).
+
+    Never raises for a bad file: the report then holds one error naming the file.
+    ``crs`` is used only when the file has none (the answer to the missing-``.prj``
+    question); the user's other choices override the guesses.
+    """
+    import hashlib
+
+    from povdata.units import legacy_units
+
+    out = BoundaryImport(name, hashlib.sha256(data).hexdigest(), province_code, era)
+    rep = ValidationReport(name)
+    out.report = rep
+    with tempfile.TemporaryDirectory(prefix="povdash-upload-") as tmp:
+        try:
+            path, out.files_in_zip = unpack(data, name, Path(tmp), layer_file)
+            vec = read_vector(path, name, layer, encoding)
+        except BoundaryReadError as exc:
+            rep.problems.append(Problem(name, None, None, str(exc).split(": ", 1)[-1]))
+            return out
+    gdf = vec.gdf
+    out.layers_in_file, out.driver, out.cpg = vec.layers, vec.driver, vec.cpg
+    out.encoding, out.encoding_scores = vec.encoding, vec.encoding_scores
+    out.fields = [c for c in gdf.columns if c != gdf.geometry.name]
+    units = legacy_units(province_code)
+    prov = units[units["level"] == "province"]
+    com = units[units["level"] == "commune"]
+    bbox = (float(com["min_lon"].min()), float(com["min_lat"].min()), float(com["max_lon"].max()),
+            float(com["max_lat"].max())) if len(com) else (102.0, 8.0, 110.0, 24.0)
+    if gdf.crs is None:
+        out.crs_ranked = rank_crs(gdf, bbox)
+        if crs is None:
+            out.crs_from = "missing"
+            what = "không có tệp .prj" if vec.has_prj is False else "không khai báo hệ tọa độ"
+            rep.problems.append(Problem(name, None, None, f"tệp {what}: hãy chọn hệ tọa độ của tệp "
+                                        f"(gợi ý: {out.crs_ranked[0][0]})."))
+            out.gdf = None
+            return out
+        try:
+            gdf = gdf.set_crs(crs)
+        except Exception:
+            rep.problems.append(Problem(name, None, None, f"hệ tọa độ '{crs}' không hợp lệ."))
+            return out
+        out.crs_from = "user"
+    out.crs = gdf.crs.to_string()
+    try:
+        gdf = gdf.to_crs("EPSG:4326")
+    except Exception as exc:
+        rep.problems.append(Problem(name, None, None, f"không chuyển được sang WGS 84 ({type(exc).__name__})."))
+        return out
+    gdf, warn, errs = repair(gdf, name)
+    rep.problems.extend(errs + warn)
+    x0, y0, x1, y1 = gdf.total_bounds if len(gdf) else (0, 0, 0, 0)
+    if len(gdf) and not (bbox[0] - 1 < (x0 + x1) / 2 < bbox[2] + 1 and bbox[1] - 1 < (y0 + y1) / 2 < bbox[3] + 1):
+        rep.problems.append(Problem(name, None, None, f"ranh giới nằm ngoài {prov['name'].iloc[0] if len(prov) else 'tỉnh'} "
+                                    f"(tâm {((x0 + x1) / 2):.3f}, {((y0 + y1) / 2):.3f}); kiểm tra hệ tọa độ "
+                                    "hoặc tỉnh đã chọn."))
+    g_code, g_name, g_level = guess_fields(gdf, province_code, era)
+    out.code_field = code_field if code_field in out.fields else (None if code_field == "" else g_code)
+    out.name_field = name_field if name_field in out.fields else (None if name_field == "" else g_name)
+    out.level = level or g_level
+    matches = match_features(gdf, province_code, era, out.level, out.code_field, out.name_field)
+    matches = apply_overrides(matches, overrides or {}, province_code, era)
+    out.matches = matches
+    out.gdf = gdf
+    label = out.name_field or out.code_field or "đối tượng"
+    for _, m in matches[matches["code"].isna() & (matches["method"] != "skip")].iterrows():
+        what = " ".join(str(x) for x in (m["input_code"], m["input_name"]) if x) or f"số {m['_row']}"
+        rep.problems.append(Problem(name, int(m["_row"]), label,
+                                    f"không tìm thấy đơn vị '{what}' trong danh mục"
+                                    + (f" ({m['note']})" if m["note"] else "")
+                                    + "; chọn đơn vị trong bảng đối chiếu."))
+    dup = matches[matches["code"].notna() & matches.duplicated("code", keep=False)]
+    for code, grp in dup.groupby("code"):
+        rep.problems.append(Problem(name, int(grp["_row"].iloc[1]), label,
+                                    f"{grp['matched_name'].iloc[0]} ({code}) có {len(grp)} đối tượng (dòng "
+                                    f"{', '.join(map(str, grp['_row']))}); sẽ gộp thành một vùng.", "warning"))
+    reg = _registry(province_code, era)
+    expected = set(reg.loc[reg["level"] == out.level, "code"])
+    lacking = sorted(expected - set(matches["code"].dropna()))
+    if lacking and rep.ok:
+        names = reg.set_index("code")["name"]
+        shown = ", ".join(f"{names[c]} ({c})" for c in lacking[:10]) + (" …" if len(lacking) > 10 else "")
+        rep.problems.append(Problem(name, None, None, f"thiếu ranh giới của {len(lacking)} đơn vị: {shown}.",
+                                    "warning"))
+    return out

@@ -1,0 +1,884 @@
+"""Importing indicator workbooks (XLSX) and CSV files: read, find the header, map the
+columns, match the units to the registry, validate.
+
+The steps, each a plain function the import page and ``python -m povdata import`` share:
+
+1. :func:`read_sheet` — the file's cells as text, no header assumed.  XLSX: merged cells
+   are filled with their top-left value, percent-formatted cells become percent numbers
+   (0.125 → 12.5).  CSV: UTF-8 (with or without BOM), Windows-1258, TCVN3 or VNI
+   (:mod:`povdata.vnenc`), separator ``,`` ``;`` or tab.
+2. :func:`find_header` — the header block (one row, or two when a group header such as
+   "Hộ nghèo" is merged over "Số hộ" / "Tỷ lệ (%)"), skipping a title block above it and
+   a row of column numbers ("(1) (2) (3)") below it; :func:`column_labels` joins the block
+   into one label per column.
+3. :func:`suggest_mapping` — column → field id (see :data:`FIELDS`); the user may change it.
+4. :func:`extract_rows` — the data rows as text with spreadsheet row numbers; empty rows
+   and the totals row ("Tổng cộng", "Toàn tỉnh") are left out; district rows written as
+   group headings above their communes give those communes their district.
+5. :func:`match_units` — each row to a registry unit: by code, else by name within its
+   district (or province), with method and confidence; unmatched rows are listed.
+6. :func:`check_indicators` — :func:`povdata.validate.validate_indicators` on the matched
+   rows (blocking errors and warnings with file, row and column), plus unknown units
+   (error), district totals against the sum of their communes, and units missing
+   compared with the year before (warnings).
+
+:func:`prepare_indicators` runs them all from the file's bytes and the user's choices.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+
+from povdata.indicators import COUNT_COLUMNS, PUBLISHED_RATES
+from povdata.names import fold, match_names, name_key
+from povdata.units import legacy_units, units_2025
+from povdata.validate import HEADER_ALIASES, Problem, ValidationReport, validate_indicators
+from povdata.vnenc import decode_bytes, detect_encoding
+
+#: Field ids a column can be mapped to, with their Vietnamese labels ("" = not used).
+FIELDS: dict[str, str] = {
+    "": "(không dùng)",
+    "unit_code": "Mã đơn vị",
+    "unit_name": "Tên đơn vị",
+    "parent_code": "Mã huyện (đơn vị cấp trên)",
+    "parent_name": "Tên huyện (đơn vị cấp trên)",
+    "year": "Năm",
+    "standard": "Chuẩn nghèo",
+    "households_total": "Tổng số hộ",
+    "poor_households": "Số hộ nghèo",
+    "poverty_rate_published": "Tỷ lệ hộ nghèo (%)",
+    "near_poor_households": "Số hộ cận nghèo",
+    "near_poor_rate_published": "Tỷ lệ hộ cận nghèo (%)",
+    "escaped_poor": "Số hộ thoát nghèo",
+    "newly_poor": "Số hộ nghèo phát sinh",
+    "re_poor": "Số hộ tái nghèo",
+    "ethnic_minority_poor": "Số hộ nghèo dân tộc thiểu số",
+    "population": "Dân số",
+}
+
+#: Columns of the downloadable template, in order (headers as in the official summary
+#: tables of the year-end review: totals, poor and near-poor households with their rates,
+#: households that left poverty, newly poor, back in poverty, ethnic-minority poor).
+TEMPLATE_FIELDS = ["unit_code", "unit_name", "parent_name", "year", "households_total", "poor_households",
+                   "poverty_rate_published", "near_poor_households", "near_poor_rate_published",
+                   "escaped_poor", "newly_poor", "re_poor", "ethnic_minority_poor"]
+
+MAX_HEADER_SCAN = 40
+LEGACY_LAST_YEAR = 2024   # review years up to this use the pre-2025 units
+REFORM_FIRST_YEAR = 2026  # from this on, the post-2025 units; 2025 goes by which list matches better
+RATE_JUMP_PP = 20.0
+
+_TOTAL_RE = re.compile(r"^(tong cong|tong so|tong|cong|toan tinh|ca tinh)( (toan tinh|ca tinh|chung))?\W*$")
+_COLNUM_RE = re.compile(r"^\(?[0-9a-z]{1,2}\)?$")
+_YEAR_RE = re.compile(r"\bnam\s+(20\d\d)\b")
+_DISTRICT_TYPES = ("huyen", "thanh pho", "thi xa", "quan")
+_COMMUNE_TYPES = ("xa", "phuong", "thi tran")
+
+
+class ImportFileError(ValueError):
+    """A file that cannot be read at all; the message (Vietnamese) names the file."""
+
+
+# ---- 1. reading --------------------------------------------------------------
+@dataclass
+class Sheet:
+    file: str
+    cells: pd.DataFrame  # text cells; row i is spreadsheet row i + 1, column j is column letter j
+    sheet: str | None = None
+    sheets: list[str] = field(default_factory=list)
+    encoding: str | None = None
+    encoding_scores: dict[str, float] = field(default_factory=dict)
+    separator: str | None = None
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def column_letter(j: int) -> str:
+    s = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _cell_text(v: object, number_format: str | None = None) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        x = float(v)
+        if number_format and "%" in number_format:
+            x = x * 100
+        if np.isfinite(x) and x == int(x) and abs(x) < 1e15:
+            return str(int(x))
+        return repr(round(x, 10))
+    if isinstance(v, (datetime, date)):
+        return v.isoformat()
+    return unicodedata.normalize("NFC", str(v)).strip()
+
+
+def _read_xlsx(data: bytes, name: str, sheet: str | None) -> Sheet:
+    from openpyxl import load_workbook
+
+    # full mode keeps merged cells; read-only mode (much faster) for big flat tables
+    read_only = len(data) > 3_000_000
+    wb = load_workbook(io.BytesIO(data), read_only=read_only, data_only=True)
+    try:
+        sheets = list(wb.sheetnames)
+        if sheet is None:
+            sheet = sheets[0]
+        if sheet not in sheets:
+            raise ImportFileError(f"Tệp {name}: không có trang tính '{sheet}' (có: {', '.join(sheets)}).")
+        ws = wb[sheet]
+        rows = [[_cell_text(c.value, getattr(c, "number_format", None)) for c in row] for row in ws.iter_rows()]
+        width = max((len(r) for r in rows), default=0)
+        grid = [r + [""] * (width - len(r)) for r in rows]
+        if not read_only:
+            for rng in ws.merged_cells.ranges:
+                top = grid[rng.min_row - 1][rng.min_col - 1] if rng.min_row - 1 < len(grid) else ""
+                for r in range(rng.min_row - 1, min(rng.max_row, len(grid))):
+                    for c in range(rng.min_col - 1, min(rng.max_col, width)):
+                        grid[r][c] = top
+    finally:
+        wb.close()
+    cells = pd.DataFrame(grid, dtype=object).fillna("") if grid else pd.DataFrame()
+    return Sheet(name, cells.astype(str), sheet, sheets)
+
+
+def decode_csv_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str, dict[str, float]]:
+    """Text of a CSV file: the encoding given, or UTF-8 (BOM or not), else the legacy
+    encoding whose words look most Vietnamese.  Returns (text, encoding, scores)."""
+    if encoding:
+        try:
+            return decode_bytes(data, encoding), encoding, {}
+        except UnicodeDecodeError:
+            raise ImportFileError("không phải văn bản UTF-8; hãy chọn bảng mã khác.") from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        return decode_bytes(data, "utf-8"), "utf-8", {}
+    lines = data.splitlines()[:2000]
+    enc, scores = detect_encoding(lines)
+    try:
+        return decode_bytes(data, enc), enc, scores
+    except UnicodeDecodeError:  # a late line is not UTF-8 after all
+        return decode_bytes(data, "cp1258"), "cp1258", scores
+
+
+def _sniff_separator(text: str) -> str:
+    head = [ln for ln in text.splitlines()[:50] if ln.strip()]
+    best, best_score = ",", -1.0
+    for sep in (",", ";", "\t", "|"):
+        counts = [len(next(csv.reader([ln], delimiter=sep))) - 1 for ln in head]
+        if not counts:
+            continue
+        common = max(set(counts), key=counts.count)
+        score = common * counts.count(common)
+        if common > 0 and score > best_score:
+            best, best_score = sep, score
+    return best
+
+
+def _read_csv(data: bytes, name: str, encoding: str | None) -> Sheet:
+    try:
+        text, enc, scores = decode_csv_bytes(data, encoding)
+    except ImportFileError as exc:
+        raise ImportFileError(f"Tệp {name}: {exc}") from None
+    if "\x00" in text:
+        raise ImportFileError(f"Tệp {name}: không phải tệp văn bản CSV (có ký tự nhị phân).")
+    sep = _sniff_separator(text)
+    rows = list(csv.reader(io.StringIO(text), delimiter=sep))
+    width = max((len(r) for r in rows), default=0)
+    grid = [[c.strip() for c in r] + [""] * (width - len(r)) for r in rows]
+    cells = pd.DataFrame(grid, dtype=object) if grid else pd.DataFrame()
+    return Sheet(name, cells.astype(str), None, [], enc, scores, sep)
+
+
+def read_sheet(data: bytes, name: str, sheet: str | None = None, encoding: str | None = None) -> Sheet:
+    """The cells of an ``.xlsx``/``.xlsm`` or ``.csv`` file as text (no header assumed).
+
+    Raises :class:`ImportFileError` (Vietnamese message naming the file) for another
+    format or a file that cannot be read; never another exception.
+    """
+    suffix = name.lower().rsplit(".", 1)[-1] if "." in name else ""
+    try:
+        if suffix in ("xlsx", "xlsm"):
+            return _read_xlsx(data, name, sheet)
+        if suffix in ("csv", "txt"):
+            return _read_csv(data, name, encoding)
+    except ImportFileError:
+        raise
+    except Exception as exc:  # openpyxl, zipfile, csv raise many kinds for a broken file
+        raise ImportFileError(f"Tệp {name}: không đọc được tệp, có thể tệp bị hỏng hoặc không đúng định dạng "
+                              f"({type(exc).__name__}).") from None
+    raise ImportFileError(f"Tệp {name}: định dạng '.{suffix}' không được hỗ trợ (chỉ .xlsx, .csv).")
+
+
+# ---- 2. header ---------------------------------------------------------------
+_ALIAS_KEYS = {name_key(a, drop_type=False): cid for cid, aliases in HEADER_ALIASES.items() for a in aliases}
+_NUMBER_RE = re.compile(r"^-?[\d.,\s\u00a0%]+$")
+
+
+def _guess_field(label: str) -> str:
+    """Field id for a column label ('' when none): exact aliases first, then key words."""
+    k = name_key(label, drop_type=False)
+    if not k:
+        return ""
+    if k in _ALIAS_KEYS:
+        return _ALIAS_KEYS[k]
+    rate = "tyle" in k or "%" in label
+    if k in ("stt", "tt", "sott", "ghichu"):
+        return ""
+    if "canngheo" in k:
+        return "near_poor_rate_published" if rate else "near_poor_households"
+    if "thoatngheo" in k:
+        return "escaped_poor"
+    if "phatsinh" in k:
+        return "newly_poor"
+    if "taingheo" in k:
+        return "re_poor"
+    if "ngheo" in k and ("dantoc" in k or "dtts" in k):
+        return "ethnic_minority_poor"
+    if "chuanngheo" in k:
+        return "standard"
+    if "ngheo" in k:
+        return "poverty_rate_published" if rate else "poor_households"
+    if "tongsoho" in k or k in ("soho", "tongho", "sohodancu"):
+        return "households_total"
+    if "dansonhankhau" in k or k in ("danso", "sonhankhau"):
+        return "population"
+    if k.startswith("ma") and ("huyen" in k or "capTren".lower() in k):
+        return "parent_code"
+    if k.startswith("ma") and len(k) <= 16:
+        return "unit_code"
+    if k in ("nam", "namrasoat") or k.startswith("namrasoat"):
+        return "year"
+    if k in ("huyen", "tenhuyen", "huyenthanhpho", "huyenthixathanhpho", "donvicaptren"):
+        return "parent_name"
+    if k.startswith("ten") or "donvi" in k or k in ("xa", "xaphuongthitran", "phuongxa", "diaban"):
+        return "unit_name"
+    return ""
+
+
+@dataclass(frozen=True)
+class Header:
+    first: int  # first header row (0-based)
+    last: int   # last header row (0-based)
+    data_start: int  # first data row (0-based)
+
+
+def _row_score(row: list[str]) -> int:
+    """Distinct fields the row's cells name (a merged title repeated over the row counts once)."""
+    return len({f for c in set(row) if c and not _NUMBER_RE.match(c) for f in [_guess_field(c)] if f})
+
+
+def _is_colnum_row(row: list[str]) -> bool:
+    vals = [c for c in row if c]
+    return len(vals) >= 3 and all(_COLNUM_RE.match(fold(c).replace(" ", "")) for c in vals)
+
+
+def find_header(cells: pd.DataFrame) -> Header:
+    """The header block: the row (of the first :data:`MAX_HEADER_SCAN`) with most cells that
+    look like known column names, plus the row above it when that is a group header (merged
+    over two or more columns) and not a title spanning the whole table."""
+    if cells.empty:
+        return Header(0, 0, 1)
+    grid = cells.head(MAX_HEADER_SCAN).values.tolist()
+    scores = [_row_score(r) for r in grid]
+    best = int(np.argmax(scores))
+    first = best
+    width = sum(1 for c in grid[best] if c)
+    # a group header above: some cells repeated over neighbours (merged), not one title
+    if best > 0:
+        above = grid[best - 1]
+        filled = [c for c in above if c]
+        distinct = set(filled)
+        if filled and len(distinct) >= 2 and len(filled) >= width // 2 and _row_score(above) >= 1:
+            first = best - 1
+    # a group header where the best row is the group row and the row below holds the
+    # leaves ('Số hộ', 'Tỷ lệ (%)'): text only, and different from the row above somewhere
+    if best + 1 < len(grid) and first == best:
+        below = grid[best + 1]
+        vals = [c for c in below if c]
+        if vals and not any(_NUMBER_RE.match(c) for c in vals) and not _is_colnum_row(below) \
+                and any(c and c != a for c, a in zip(below, grid[best])):
+            return Header(best, best + 1, _skip_colnums(grid, best + 2))
+    return Header(first, best, _skip_colnums(grid, best + 1))
+
+
+def _skip_colnums(grid: list[list[str]], i: int) -> int:
+    while i < len(grid) and _is_colnum_row(grid[i]):
+        i += 1
+    return i
+
+
+def column_labels(cells: pd.DataFrame, header: Header) -> list[str]:
+    """One label per column: the header cells top to bottom, repeats dropped, joined by ' - '."""
+    labels = []
+    block = cells.iloc[header.first:header.last + 1]
+    for j in range(cells.shape[1]):
+        parts: list[str] = []
+        for v in block.iloc[:, j]:
+            v = re.sub(r"\s+", " ", str(v)).strip()
+            if v and v not in parts:
+                parts.append(v)
+        labels.append(" - ".join(parts))
+    return labels
+
+
+def _composite_field(label: str) -> str:
+    """Field of a 'group - leaf' label: 'Hộ nghèo - Số hộ' → poor_households."""
+    parts = label.split(" - ")
+    if len(parts) < 2:
+        return _guess_field(label)
+    whole = _guess_field(label.replace(" - ", " "))
+    leaf = fold(parts[-1])
+    group = _guess_field(parts[0])
+    is_rate = "ty le" in leaf or "%" in leaf
+    if group in ("poor_households", "poverty_rate_published"):
+        return "poverty_rate_published" if is_rate else "poor_households"
+    if group in ("near_poor_households", "near_poor_rate_published"):
+        return "near_poor_rate_published" if is_rate else "near_poor_households"
+    if group and not is_rate:
+        return group
+    return whole or _guess_field(parts[-1])
+
+
+def suggest_mapping(labels: list[str]) -> dict[int, str]:
+    """Column index → field id for every column whose label is recognised; each field
+    is given to one column only (the first)."""
+    out: dict[int, str] = {}
+    used: set[str] = set()
+    for j, label in enumerate(labels):
+        f = _composite_field(label) if label else ""
+        if f and f not in used:
+            out[j] = f
+            used.add(f)
+    if "parent_name" in used and "unit_name" not in used:  # a lone district-name column names the unit
+        j = next(j for j, f in out.items() if f == "parent_name")
+        out[j] = "unit_name"
+    if "parent_code" in used and "unit_code" not in used:
+        j = next(j for j, f in out.items() if f == "parent_code")
+        out[j] = "unit_code"
+    return out
+
+
+def year_from_title(cells: pd.DataFrame, header: Header) -> int | None:
+    """A year written in the title block ('... năm 2023'), when there is exactly one."""
+    text = " ".join(str(v) for v in cells.iloc[:header.first].values.ravel() if v)
+    years = {int(y) for y in _YEAR_RE.findall(fold(text))}
+    return years.pop() if len(years) == 1 else None
+
+
+# ---- 4. rows -----------------------------------------------------------------
+def extract_rows(cells: pd.DataFrame, header: Header, mapping: dict[int, str], labels: list[str],
+                 year: int | None = None) -> tuple[pd.DataFrame, list[Problem], dict[str, str]]:
+    """The data rows as text, one column per mapped field, plus ``_row`` (the spreadsheet
+    row number) and ``_heading_district`` (the district heading above a commune row).
+
+    Returns (table, notes, column names) — ``notes`` are informational problems (rows
+    left out); column names map field id → "D: label" for messages.
+    """
+    data = cells.iloc[header.data_start:]
+    cols = {f: j for j, f in mapping.items() if f}
+    out = pd.DataFrame({f: data.iloc[:, j].astype(str).str.strip().to_numpy() for f, j in cols.items()})
+    out["_row"] = np.arange(len(data)) + header.data_start + 1
+    names = {f: f"{column_letter(j)}: {labels[j] or FIELDS.get(f, f)}" for f, j in cols.items()}
+    if year is not None and "year" not in out:
+        out["year"] = str(year)
+        names["year"] = "Năm"
+    notes: list[Problem] = []
+    value_cols = [f for f in out.columns if f in COUNT_COLUMNS or f in PUBLISHED_RATES]
+    id_cols = [f for f in ("unit_code", "unit_name") if f in out]
+    empty = (out[value_cols + id_cols] == "").all(axis=1) if value_cols + id_cols else pd.Series(True, index=out.index)
+    name = out["unit_name"] if "unit_name" in out else pd.Series("", index=out.index)
+    code = out["unit_code"] if "unit_code" in out else pd.Series("", index=out.index)
+    totals = name.map(lambda s: bool(_TOTAL_RE.match(fold(s)))) & (code == "")
+    for r in out.loc[totals, "_row"]:
+        notes.append(Problem("", int(r), None, "dòng tổng cộng, không nhập (tổng được tính lại từ các đơn vị).",
+                             "info"))
+    # a heading row: a district's name, no code, no values ('Huyện Cao Lộc' above its communes)
+    no_values = (out[value_cols] == "").all(axis=1) if value_cols else pd.Series(True, index=out.index)
+    heading = (name != "") & (code == "") & no_values & name.map(lambda s: _type_of(s) == "district")
+    current = ""
+    heading_of = []
+    for is_h, n in zip(heading.to_numpy(), name.to_numpy()):
+        if is_h:
+            current = n
+        heading_of.append(current)
+    out["_heading"] = heading_of
+    keep = ~(empty | totals | heading)
+    return out[keep].reset_index(drop=True), notes, names
+
+
+# ---- 5. matching -------------------------------------------------------------
+def registry(province_code: str, era: str) -> pd.DataFrame:
+    """Units of a province in one era (``legacy``: province, districts, communes before
+    2025-07-01; ``2025``: province and communes after it)."""
+    return legacy_units(province_code) if era == "legacy" else units_2025(province_code)
+
+
+def era_of_year(year: int | None, default: str = "legacy") -> str:
+    if year is None:
+        return default
+    if year <= LEGACY_LAST_YEAR:
+        return "legacy"
+    if year >= REFORM_FIRST_YEAR:
+        return "2025"
+    return default
+
+
+def _type_of(name: str) -> str | None:
+    f = fold(name)
+    if f.startswith(_COMMUNE_TYPES) and not f.startswith("xa hoi"):
+        return "commune"
+    if f.startswith(_DISTRICT_TYPES):
+        return "district"
+    return None
+
+
+MATCH_COLUMNS = ["_row", "input_code", "input_name", "parent", "level", "code", "matched_name", "method",
+                 "score", "note"]
+
+
+def match_units(table: pd.DataFrame, province_code: str, era: str) -> pd.DataFrame:
+    """Match each row to a unit of the province's registry for ``era``.
+
+    By code first (a code of the list, or the province's own code); else by name
+    (:func:`povdata.names.match_names`): a name with a district type ('Huyện …') among
+    the districts, others among the communes of their district (the row's parent column
+    or the district heading above it) and, failing that, of the whole province.
+
+    Returns one row per input row: :data:`MATCH_COLUMNS`; ``method`` is ``code``,
+    ``name``, ``similar`` (fuzzy, ``score`` < 1) or ``none``.
+    """
+    reg = registry(province_code, era)
+    districts = reg[reg["level"] == "district"]
+    communes = reg[reg["level"] == "commune"]
+    by_code = reg.set_index("code")
+    n = len(table)
+    codes = table["unit_code"].map(_norm_code) if "unit_code" in table else pd.Series("", index=table.index)
+    names = table["unit_name"] if "unit_name" in table else pd.Series("", index=table.index)
+    parent_names = table["parent_name"] if "parent_name" in table else pd.Series("", index=table.index)
+    parent_codes = table["parent_code"].map(_norm_code) if "parent_code" in table else pd.Series("", index=table.index)
+    heading = table["_heading"] if "_heading" in table else pd.Series("", index=table.index)
+    res = pd.DataFrame({"_row": table["_row"].to_numpy() if "_row" in table else np.arange(n) + 2,
+                        "input_code": codes.to_numpy(), "input_name": names.to_numpy(),
+                        "parent": [p or h for p, h in zip(parent_names, heading)],
+                        "level": None, "code": None, "matched_name": None, "method": "none",
+                        "score": 0.0, "note": ""})
+    # by code
+    for i, c in enumerate(codes):
+        if c and c in by_code.index:
+            res.loc[i, ["code", "matched_name", "level", "method", "score"]] = (
+                c, by_code.at[c, "name"], by_code.at[c, "level"], "code", 1.0)
+            if names.iloc[i] and name_key(names.iloc[i]) != name_key(by_code.at[c, "name"]):
+                res.loc[i, "note"] = "tên khác với danh mục"
+    # in file order: districts (by type, or by name where no parent is given) set the
+    # district of the commune rows below them
+    dist_codes = set(districts["code"])
+    dist_key = {name_key(n): c for c, n in zip(districts["code"], districts["name"])}
+    prov = reg[reg["level"] == "province"]
+    prov_key = name_key(prov["name"].iloc[0]) if len(prov) else None
+    ctx: str | None = None
+    parent_of: dict[int, str | None] = {}
+    for i in range(n):
+        if res.at[i, "method"] == "code":
+            if res.at[i, "level"] == "district":
+                ctx = res.at[i, "code"]
+            continue
+        nm = str(names.iloc[i] or "")
+        if not nm:
+            res.loc[i, "note"] = "không có mã và tên đơn vị"
+            continue
+        if prov_key and name_key(nm) == prov_key and fold(nm).startswith("tinh "):
+            res.loc[i, ["code", "matched_name", "level", "method", "score"]] = (
+                prov["code"].iloc[0], prov["name"].iloc[0], "province", "name", 1.0)
+            continue
+        t = _type_of(nm)
+        given = parent_codes.iloc[i] or res.at[i, "parent"]
+        if t == "district" or (t is None and name_key(nm) in dist_key and not given):
+            m = match_names([nm], districts).iloc[0]
+            if m["code"]:
+                res.loc[i, ["code", "matched_name", "level", "method", "score", "note"]] = (
+                    m["code"], m["matched_name"], "district", m["method"], float(m["score"]), m["note"])
+                ctx = m["code"]
+                continue
+        pc, parent = parent_codes.iloc[i], res.at[i, "parent"]
+        if pc in dist_codes:
+            pcode = pc
+        elif parent:
+            pcode = dist_key.get(name_key(parent)) or (match_names([parent], districts).iloc[0]["code"] or None)
+        else:
+            pcode = ctx
+        if pcode and not res.at[i, "parent"]:
+            res.at[i, "parent"] = by_code.at[pcode, "name"]
+        parent_of[i] = pcode
+    # communes, grouped by parent
+    groups: dict[str | None, list[int]] = {}
+    for i, p in parent_of.items():
+        if res.at[i, "method"] == "none":
+            groups.setdefault(p, []).append(i)
+    for p, idx in groups.items():
+        cand = communes[communes["parent_code"] == p] if p is not None and era == "legacy" else communes
+        m = match_names([str(names.iloc[i]) for i in idx], cand)
+        if p is not None and era == "legacy":  # not in the district given: try the province
+            retry = m.index[m["method"] == "none"]
+            if len(retry):
+                m2 = match_names([str(names.iloc[idx[k]]) for k in retry], communes)
+                for k, (_, r2) in zip(retry, m2.iterrows()):
+                    if r2["code"]:
+                        m.loc[k] = r2
+                        m.loc[k, "note"] = "không thuộc huyện ghi trong tệp; khớp trong toàn tỉnh"
+                        m.loc[k, "score"] = min(float(r2["score"]), 0.8)
+        for k, i in enumerate(idx):
+            r = m.iloc[k]
+            if r["code"]:
+                res.loc[i, ["code", "matched_name", "level", "method", "score", "note"]] = (
+                    r["code"], r["matched_name"], "commune", r["method"], float(r["score"]), r["note"])
+            else:
+                res.loc[i, "note"] = r["note"] or "không tìm thấy trong danh mục"
+    return res[MATCH_COLUMNS]
+
+
+def _norm_code(text: object) -> str:
+    from povdata.validate import normalize_code
+    t = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text)
+    return normalize_code(t) if t.strip() else ""
+
+
+def apply_overrides(matches: pd.DataFrame, overrides: dict[int, str | None], province_code: str,
+                    era: str) -> pd.DataFrame:
+    """Matches with the user's choices: ``{spreadsheet row: code}`` (None or '' = leave the
+    row unmatched).  Overridden rows get method ``manual``."""
+    if not overrides:
+        return matches
+    reg = registry(province_code, era).set_index("code")
+    out = matches.copy()
+    for row, code in overrides.items():
+        hit = out.index[out["_row"] == row]
+        if not len(hit):
+            continue
+        i = hit[0]
+        if code and code in reg.index:
+            out.loc[i, ["code", "matched_name", "level", "method", "score", "note"]] = (
+                code, reg.at[code, "name"], reg.at[code, "level"], "manual", 1.0, "chọn tay")
+        else:
+            out.loc[i, ["code", "matched_name", "level", "method", "score", "note"]] = (
+                None, None, None, "none", 0.0, "bỏ, không nhập")
+    return out
+
+
+def unit_choices(province_code: str, era: str) -> pd.DataFrame:
+    """Units a row can be matched to by hand: ``code``, ``level``, ``label`` ('Xã Hòa Bình —
+    Huyện Văn Quan (06100)'), districts first, then communes by district."""
+    reg = registry(province_code, era)
+    names = reg.set_index("code")["name"]
+    reg = reg.assign(parent_name=reg["parent_code"].map(names).fillna(""))
+    order = reg["level"].map({"province": 0, "district": 1, "commune": 2})
+    reg = reg.assign(_o=order).sort_values(["_o", "parent_code", "name"], na_position="first")
+    label = [f"{n} — {p} ({c})" if p else f"{n} ({c})" for n, p, c in zip(reg["name"], reg["parent_name"], reg["code"])]
+    return pd.DataFrame({"code": reg["code"].to_numpy(), "level": reg["level"].to_numpy(), "label": label})
+
+
+# ---- 6. validation -----------------------------------------------------------
+def check_indicators(table: pd.DataFrame, matches: pd.DataFrame, file: str, names: dict[str, str],
+                     known_codes: set[str], header_row: int,
+                     previous: pd.DataFrame | None = None) -> ValidationReport:
+    """Validate matched rows; the typed table (``level`` column added) when clean."""
+    work = table.copy()
+    work["unit_code"] = matches["code"].fillna("").astype(str).to_numpy()
+    unmatched = matches["code"].isna() | (matches["code"].astype(str) == "")
+    fields = [c for c in work.columns if c in ("unit_code", "year", "standard") or c in COUNT_COLUMNS
+              or c in PUBLISHED_RATES]
+    raw = work[fields].copy()
+    col_label = {f: names.get(f, FIELDS.get(f, f)) for f in fields}
+    if "unit_code" not in names:
+        col_label["unit_code"] = names.get("unit_name", "Mã đơn vị")
+    raw.columns = [col_label[f] for f in fields]
+    mapping = {col_label[f]: f for f in fields}
+    # unknown units are reported here, by name; the validator then sees only matched rows
+    rep = ValidationReport(file)
+    for i in np.flatnonzero(unmatched.to_numpy()):
+        m = matches.iloc[i]
+        what = " ".join(str(x) for x in (m["input_code"], m["input_name"]) if x)
+        rep.problems.append(Problem(file, int(m["_row"]), col_label["unit_code"],
+                                    f"không tìm thấy đơn vị '{what}' trong danh mục"
+                                    + (f" ({m['note']})" if m["note"] else "")
+                                    + "; chọn đơn vị trong bảng đối chiếu hoặc sửa tệp."))
+    keep = ~unmatched.to_numpy()
+    sub = validate_indicators(raw[keep].reset_index(drop=True), file, known_codes, header_row=header_row,
+                              rows=work["_row"].to_numpy()[keep], mapping=mapping)
+    rep.problems.extend(sub.problems)
+    if rep.ok and sub.table is not None:
+        t = sub.table
+        levels = matches.loc[keep, "level"].to_numpy()
+        t.insert(1, "level", levels)
+        t["_row"] = work["_row"].to_numpy()[keep]
+        rep.table = t
+        _warn_district_sums(rep, names)
+        _warn_missing_units(rep, previous)
+    return rep
+
+
+def _warn_district_sums(rep: ValidationReport, names: dict[str, str]) -> None:
+    t = rep.table
+    if t is None or "district" not in set(t["level"]) or "commune" not in set(t["level"]):
+        return
+    dist_of = legacy_units().set_index("code")["district_code"]
+    com = t[t["level"] == "commune"].copy()
+    com["district"] = com["unit_code"].map(dist_of)
+    for col in [c for c in ("households_total", "poor_households", "near_poor_households") if c in t]:
+        sums = com.groupby(["district", "year"])[col].sum(min_count=1)
+        for _, r in t[t["level"] == "district"].iterrows():
+            s = sums.get((r["unit_code"], r["year"]))
+            if s is not None and pd.notna(s) and pd.notna(r[col]) and int(s) != int(r[col]):
+                rep.problems.append(Problem(rep.file, int(r["_row"]), names.get(col, FIELDS[col]),
+                                            f"{FIELDS[col].lower()} của huyện {r['unit_code']} năm {r['year']} "
+                                            f"({int(r[col])}) khác tổng các xã trong tệp ({int(s)}).", "warning"))
+
+
+def _warn_missing_units(rep: ValidationReport, previous: pd.DataFrame | None) -> None:
+    t = rep.table
+    if t is None:
+        return
+    com = t[t["level"] == "commune"]
+    years = sorted(com["year"].unique())
+    seen = {y: set(com.loc[com["year"] == y, "unit_code"]) for y in years}
+    if previous is not None and len(previous) and years:
+        prev_year = years[0] - 1
+        seen.setdefault(prev_year, set(previous.loc[previous["year"] == prev_year, "unit_code"]))
+    names = legacy_units().set_index("code")["name"]
+    for y in years:
+        before = seen.get(y - 1)
+        if not before:
+            continue
+        gone = sorted(before - seen[y])
+        if gone:
+            shown = ", ".join(f"{names.get(c, c)} ({c})" for c in gone[:10]) + (" …" if len(gone) > 10 else "")
+            rep.problems.append(Problem(rep.file, None, None,
+                                        f"năm {y} thiếu {len(gone)} đơn vị so với năm {y - 1}: {shown}.", "warning"))
+
+
+# ---- all steps ---------------------------------------------------------------
+@dataclass
+class IndicatorImport:
+    file: str
+    sha256: str
+    province_code: str
+    sheet: Sheet
+    header: Header
+    labels: list[str]
+    mapping: dict[int, str]
+    year: int | None
+    era: str
+    table: pd.DataFrame
+    matches: pd.DataFrame
+    report: ValidationReport
+    notes: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok and self.report.table is not None
+
+    @property
+    def indicators(self) -> pd.DataFrame | None:
+        """Commune rows of the clean table, in the store's tidy form."""
+        if not self.ok:
+            return None
+        t = self.report.table
+        return t[t["level"] == "commune"].drop(columns=["level", "_row"]).reset_index(drop=True)
+
+
+def _file_problem(file: str, message: str) -> ValidationReport:
+    rep = ValidationReport(file)
+    rep.problems.append(Problem(file, None, None, message))
+    return rep
+
+
+def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str | None = None,
+                       encoding: str | None = None, header_row: int | None = None,
+                       mapping: dict[int, str] | None = None, year: int | None = None,
+                       era: str | None = None, overrides: dict[int, str | None] | None = None,
+                       previous: pd.DataFrame | None = None) -> IndicatorImport:
+    """Every step from a file's bytes to a validation report.
+
+    Parameters are the user's choices, all optional: the sheet, the CSV encoding, the
+    header row (1-based, its last row), the column mapping (column index → field id),
+    the year for files without a year column, the unit list (``legacy`` | ``2025``;
+    by default from the years, and for 2025 alone the list that matches more rows),
+    and hand-made matches ``{spreadsheet row: code}``.  Never raises for a bad file:
+    the report then holds one error naming the file.
+    """
+    digest = sha256(data)
+    try:
+        sh = read_sheet(data, name, sheet, encoding)
+    except ImportFileError as exc:
+        empty = pd.DataFrame()
+        msg = str(exc).split(": ", 1)[-1]
+        return IndicatorImport(name, digest, province_code, Sheet(name, empty), Header(0, 0, 1), [], {}, year,
+                               era or "legacy", empty, pd.DataFrame(columns=MATCH_COLUMNS),
+                               _file_problem(name, msg), [])
+    if sh.cells.empty:
+        return IndicatorImport(name, digest, province_code, sh, Header(0, 0, 1), [], {}, year, era or "legacy",
+                               pd.DataFrame(), pd.DataFrame(columns=MATCH_COLUMNS),
+                               _file_problem(name, "tệp không có dữ liệu."), [])
+    header = find_header(sh.cells)
+    if header_row is not None:
+        last = max(0, min(header_row - 1, len(sh.cells) - 1))
+        header = Header(min(header.first, last) if header.last == last else last, last,
+                        _skip_colnums(sh.cells.values.tolist(), last + 1))
+    labels = column_labels(sh.cells, header)
+    mapping = suggest_mapping(labels) if mapping is None else {int(k): v for k, v in mapping.items() if v}
+    if year is None and "year" not in mapping.values():
+        year = year_from_title(sh.cells, header)
+    table, notes, names = extract_rows(sh.cells, header, mapping, labels, year)
+    rep = ValidationReport(name)
+    missing = []
+    if "unit_code" not in mapping.values() and "unit_name" not in mapping.values():
+        missing.append("unit_code")
+    if "year" not in table:
+        missing.append("year")
+    if not ({"households_total", "poor_households"} <= set(mapping.values())
+            or "poverty_rate_published" in mapping.values()):
+        missing += [f for f in ("households_total", "poor_households") if f not in mapping.values()]
+    for f in missing:
+        extra = " (chọn cột Năm, hoặc nhập năm cho cả tệp)" if f == "year" else ""
+        rep.problems.append(Problem(name, header.last + 1, FIELDS[f],
+                                    f"thiếu cột bắt buộc; hãy chọn cột tương ứng ở bước ghép cột{extra}."))
+    if missing or table.empty:
+        if not missing:
+            rep.problems.append(Problem(name, None, None, "không có dòng số liệu nào dưới dòng tiêu đề."))
+        return IndicatorImport(name, digest, province_code, sh, header, labels, mapping, year, era or "legacy",
+                               table, pd.DataFrame(columns=MATCH_COLUMNS), rep, notes)
+    years = pd.to_numeric(table["year"], errors="coerce")
+    if era is None:
+        lo, hi = years.min(), years.max()
+        if pd.notna(hi) and hi >= REFORM_FIRST_YEAR and (pd.isna(lo) or lo >= REFORM_FIRST_YEAR - 1):
+            era = "2025"
+        elif pd.notna(lo) and lo >= REFORM_FIRST_YEAR - 1:  # 2025 alone: the list that matches better
+            legacy_m = match_units(table, province_code, "legacy")
+            new_m = match_units(table, province_code, "2025")
+            era = "2025" if new_m["code"].notna().sum() > legacy_m["code"].notna().sum() else "legacy"
+        else:
+            era = "legacy"
+    if era == "legacy" and pd.notna(years.max()) and years.max() >= REFORM_FIRST_YEAR:
+        rep.problems.append(Problem(name, None, names.get("year", "Năm"),
+                                    f"tệp có năm từ {REFORM_FIRST_YEAR} trở đi nhưng được đối chiếu với danh mục "
+                                    "trước 1/7/2025; hãy tách thành hai tệp theo danh mục đơn vị.", "warning"))
+    matches = match_units(table, province_code, era)
+    matches = apply_overrides(matches, overrides or {}, province_code, era)
+    known = set(registry(province_code, era)["code"])
+    rep2 = check_indicators(table, matches, name, names, known, header.last + 1, previous)
+    rep.problems.extend(rep2.problems)
+    rep.table = rep2.table
+    if rep.ok and rep.table is not None and not (rep.table["level"] == "commune").any():
+        rep.problems.append(Problem(name, None, None, "tệp không có dòng nào của cấp xã; bảng điều khiển cần số "
+                                    "liệu theo xã (số liệu huyện được tính bằng tổng các xã)."))
+        rep.table = None
+    return IndicatorImport(name, digest, province_code, sh, header, labels, mapping, year, era, table, matches,
+                           rep, notes)
+
+
+# ---- template ----------------------------------------------------------------
+def template_frame(province_code: str, year: int, era: str = "legacy") -> pd.DataFrame:
+    """The template: one row per commune of the province, Vietnamese headers, empty values."""
+    reg = registry(province_code, era)
+    com = reg[reg["level"] == "commune"].sort_values("code")
+    parent = reg.set_index("code")["name"]
+    df = pd.DataFrame({FIELDS[f]: "" for f in TEMPLATE_FIELDS}, index=range(len(com)))
+    df[FIELDS["unit_code"]] = com["code"].to_numpy()
+    df[FIELDS["unit_name"]] = com["name"].to_numpy()
+    df[FIELDS["parent_name"]] = com["parent_code"].map(parent).fillna("").to_numpy()
+    df[FIELDS["year"]] = year
+    return df
+
+
+def template_xlsx(province_code: str, year: int, era: str = "legacy") -> bytes:
+    """The template as a workbook: codes kept as text, a header row, frozen panes."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    df = template_frame(province_code, year, era)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "So lieu"
+    ws.append(list(df.columns))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in df.itertuples(index=False):
+        ws.append(list(row))
+    for c in ws["A"][1:]:
+        c.number_format = "@"
+    ws.freeze_panes = "C2"
+    for j, col in enumerate(df.columns):
+        ws.column_dimensions[column_letter(j)].width = max(12, min(40, len(col) + 4))
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def template_csv(province_code: str, year: int, era: str = "legacy") -> bytes:
+    from povdata.export import to_csv_bytes
+    return to_csv_bytes(template_frame(province_code, year, era))
+
+
+# ---- saving ------------------------------------------------------------------
+def save_import(store, province_code: str, indicators: "IndicatorImport | None" = None,
+                boundaries=None, created_by: str | None = None, note: str = ""):
+    """Store a clean indicator import and/or boundary import as one new version.
+
+    Refuses (``ValueError`` with the Vietnamese reason) anything whose report has errors,
+    so a rejected file never reaches the store.  A district boundary file keeps the
+    previous version's communes (or the demo's approximate ones)."""
+    from geo.importing import build_layers
+    from povdata.store import import_version, latest_version, layer_sources, load_layers
+
+    if indicators is None and boundaries is None:
+        raise ValueError("Chưa có tệp nào để lưu.")
+    for imp in (indicators, boundaries):
+        if imp is not None and not imp.ok:
+            raise ValueError(f"Tệp {imp.file} còn lỗi, chưa thể lưu.")
+    eras = {imp.era for imp in (indicators, boundaries) if imp is not None}
+    if len(eras) > 1:
+        raise ValueError("Tệp chỉ tiêu và tệp ranh giới theo hai danh mục đơn vị khác nhau (trước và sau 1/7/2025).")
+    layers = sources = None
+    if boundaries is not None:
+        prev = latest_version(store, province_code)
+        fallback = load_layers(store, prev.id) if prev is not None else _demo_layers(province_code)
+        prev_sources = layer_sources(store, prev.id) if prev is not None else \
+            {k: ("ranh giới gần đúng (minh họa)", True) for k in fallback}
+        layers = build_layers(boundaries.gdf, boundaries.matches, province_code, boundaries.era, boundaries.level,
+                              fallback)
+        made = {"province", boundaries.level if boundaries.era == "legacy" else "commune_2025"}
+        if boundaries.era == "legacy" and boundaries.level == "commune":
+            made.add("district")
+        sources = {k: ((boundaries.file, False) if k in made else prev_sources.get(k, ("", True))) for k in layers}
+    return import_version(
+        store, province_code,
+        indicators=indicators.indicators if indicators is not None else None,
+        layers=layers, layer_sources=sources,
+        source_file=indicators.file if indicators is not None else "",
+        sha256=indicators.sha256 if indicators is not None else "",
+        boundary_file=boundaries.file if boundaries is not None else "",
+        boundary_sha256=boundaries.sha256 if boundaries is not None else "",
+        created_by=created_by, note=note, era=eras.pop())
+
+
+def _demo_layers(province_code: str) -> dict:
+    from geo.read import read_layers
+    from povdata.dataset import demo_dir
+    path = demo_dir(province_code) / "boundaries.gpkg"
+    return read_layers(path) if path.exists() else {}
