@@ -161,10 +161,16 @@ def normalize_code(text: str) -> str:
 
 
 def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | None = None,
-                        header_row: int = 1) -> ValidationReport:
-    """Check a table of text cells; return the report with the typed table when clean."""
+                        header_row: int = 1, rows: "np.ndarray | list[int] | None" = None,
+                        mapping: dict[str, str] | None = None) -> ValidationReport:
+    """Check a table of text cells; return the report with the typed table when clean.
+
+    ``rows`` gives each row's number as the user sees it in the spreadsheet (default: the
+    row after ``header_row``); ``mapping`` (file header → column id) replaces the header
+    recognition of :func:`map_headers`, for files whose columns the user mapped by hand.
+    """
     rep = ValidationReport(file)
-    mapping = map_headers(list(raw.columns))
+    mapping = map_headers(list(raw.columns)) if mapping is None else dict(mapping)
     present = set(mapping.values())
     inv = {v: k for k, v in mapping.items()}
     for col in ("unit_code", "year"):
@@ -181,7 +187,7 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
     # for the same field ('Hộ nghèo' beside 'Số hộ nghèo') is present, and that one is left out
     df = raw[list(mapping)].copy()
     df.columns = list(mapping.values())
-    rows = np.arange(len(df)) + header_row + 1
+    rows = np.arange(len(df)) + header_row + 1 if rows is None else np.asarray(rows, dtype=int)
     out = pd.DataFrame(index=df.index)
     out["unit_code"] = df["unit_code"].map(normalize_code)
     years = pd.to_numeric(df["year"].str.strip(), errors="coerce")
