@@ -134,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--as-of", type=int, dest="as_of", help="tính đến năm rà soát này")
     g.add_argument("--format", default="csv", choices=["csv", "json"])
     g.set_defaults(func=cmd_progress)
+    from povdata.cli_import import add_parser as add_import_parser
+    add_import_parser(sub)
     return p
 
 

@@ -87,6 +87,28 @@ class ImportFileError(ValueError):
     """A file that cannot be read at all; the message (Vietnamese) names the file."""
 
 
+DEFAULT_MAX_UPLOAD_MB = 200
+
+
+def max_upload_bytes() -> int:
+    """Largest file accepted: ``POVDASH_MAX_UPLOAD_MB`` megabytes (default 200)."""
+    import os
+    try:
+        mb = float(os.environ.get("POVDASH_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB))
+    except ValueError:
+        mb = DEFAULT_MAX_UPLOAD_MB
+    return int(mb * 1_000_000)
+
+
+def size_problem(size: int, name: str) -> str | None:
+    """The refusal message for a file above :func:`max_upload_bytes`, else None."""
+    limit = max_upload_bytes()
+    if size > limit:
+        return (f"Tệp {name}: dung lượng {size / 1_000_000:.1f} MB vượt giới hạn {limit / 1_000_000:.0f} MB; "
+                "không nhập tệp này.")
+    return None
+
+
 # ---- 1. reading --------------------------------------------------------------
 @dataclass
 class Sheet:
