@@ -105,10 +105,34 @@ def cmd_progress(args: argparse.Namespace) -> int:
     names = levels.drop_duplicates("unit_code").set_index("unit_code")["name"]
     table.insert(5, "unit_name", table["unit_code"].map(names))
     table.insert(0, "data_status", ds.data_status)
+    for col in ("baseline_year", "latest_year", "years_elapsed", "poor_districts", "exited_now", "exited_projected"):
+        if col in table:
+            table[col] = pd.to_numeric(table[col], errors="coerce").round().astype("Int64")
     if args.format == "json":
         print(table.to_json(orient="records", force_ascii=False, indent=1))
     else:
         print(table.to_csv(index=False, float_format="%.2f", lineterminator="\n"), end="")
+    return 0
+
+
+def cmd_briefing(args: argparse.Namespace) -> int:
+    from povdata.briefing import build_pack, write_pack
+    from povdata.export_images import ExportError
+
+    try:
+        cfg = load_targets(args.targets) if args.targets else default_targets(args.province)
+    except TargetsError as exc:
+        print(f"LỖI: {exc}", file=sys.stderr)
+        return 2
+    ds = _dataset(args)
+    try:
+        pack = build_pack(ds, args.year, args.lang, cfg)
+    except ExportError as exc:
+        print(f"LỖI: {exc}", file=sys.stderr)
+        return 1
+    pptx, pdf = write_pack(pack, Path(args.out))
+    print(f"{pptx}\n{pdf}")
+    print(f"{len(pack.slides)} trang, {pack.seconds:.1f} s", file=sys.stderr)
     return 0
 
 
@@ -136,6 +160,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(func=cmd_progress)
     from povdata.cli_import import add_parser as add_import_parser
     add_import_parser(sub)
+    b = sub.add_parser("briefing", help="bộ tài liệu họp: PowerPoint và PDF cho một năm")
+    b.add_argument("--year", type=int, required=True, help="năm báo cáo")
+    b.add_argument("--out", required=True, help="thư mục ghi tệp .pptx và .pdf")
+    b.add_argument("--province", default="20")
+    b.add_argument("--indicators", help="tệp chỉ tiêu (mặc định: số liệu minh họa)")
+    b.add_argument("--targets", help="tệp mục tiêu TOML (mặc định data/targets/<mã tỉnh>.toml)")
+    b.add_argument("--lang", default="vi", choices=["vi", "en"])
+    b.set_defaults(func=cmd_briefing)
     return p
 
 

@@ -256,11 +256,3 @@ def build_demo_old_world(province_code: str = "20", seed: int = SEED) -> pd.Data
         df[c] = df[c].astype("Int64")
     return df
 
-
-def lagging_communes(province_code: str = "20", seed: int = SEED) -> list[str]:
-    """Codes of the communes the demo makes lag (for tests and documentation)."""
-    ind = build_demo_old_world(province_code, seed)
-    first = ind[ind["year"] == 2021].set_index("unit_code")
-    last = ind[ind["year"] == 2025].set_index("unit_code")
-    drop = first["poor_households"] / first["households_total"] - last["poor_households"] / last["households_total"]
-    return sorted(drop[drop < drop.quantile(0.05)].index)

@@ -13,10 +13,12 @@ Status, in this order:
 ``no_data``       no baseline, only one review, or a review missing in between;
 ``met``           a poor district already below the exit threshold, or the period is
                   over and the average reached the target;
+``on_track``      the period is not over and achieved pace ≥ target (> for a
+                  'greater than' rule);
+``floor``         short of the target, and the rule asks for more than is left to
+                  remove (the target path goes below 0%): a pp-per-year target no longer
+                  makes sense near the floor (said also for a finished period);
 ``not_met``       the period is over and the average fell short;
-``floor``         the rule asks for more than is left to remove (the target path goes
-                  below 0%): a pp-per-year target no longer makes sense near the floor;
-``on_track``      achieved pace ≥ target (> for a 'greater than' rule);
 ``at_risk``       achieved pace ≥ target − ``at_risk_margin_pp``;
 ``off_track``     otherwise;
 ``not_applicable`` the rule does not apply to the unit.

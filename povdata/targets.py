@@ -148,6 +148,10 @@ def parse_targets(data: dict, path: str = "<targets>") -> TargetsConfig:
                 by_year=by_year, rate_above=t.get("rate_above"),
                 unit_code=None if t.get("unit_code") is None else str(t["unit_code"])))
         periods.append(Period(pid, start, end, baseline, standard, str(raw.get("source", "")), tuple(targets)))
+    ids = [p.id for p in periods]
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise TargetsError(f"Tệp {name}: trường 'id' của giai đoạn bị trùng: {', '.join(dup)}.")
     # periods with rate targets must not overlap under different standards
     rated = [p for p in periods if p.standard is not None]
     for a in rated:

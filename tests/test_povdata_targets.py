@@ -151,3 +151,11 @@ def test_unreadable_toml_is_a_targets_error(tmp_path, content, fragment):
 def test_missing_file_is_a_targets_error(tmp_path):
     with pytest.raises(TargetsError, match="nowhere.toml"):
         load_targets(tmp_path / "nowhere.toml")
+
+
+def test_duplicate_period_ids_are_rejected():
+    from povdata.targets import TargetsError, parse_targets
+
+    period = {"id": "2021-2025", "start": 2021, "end": 2025, "baseline_year": 2021, "standard": "2021-2025"}
+    with pytest.raises(TargetsError, match="trùng"):
+        parse_targets({"province_code": "20", "period": [period, dict(period)]}, "x.toml")
