@@ -8,6 +8,7 @@ from pages import common as ui
 st.set_page_config(page_title="Giảm nghèo", page_icon="📊", layout="wide")
 ui.init_state()
 ui.language_picker()
+ui.presentation_toggle()
 
 pages = [
     st.Page("pages/overview.py", title=ui.tr("nav.overview"), url_path="tong-quan", default=True),

@@ -141,36 +141,19 @@ def map_figure(province_code: str, level: str, year: int, indicator: str, parent
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _map_figure(province_code, level, year, indicator, parent, breaks, show_labels, period_id, height, lang_):
-    from geo.choropleth import choropleth_figure
-    from povdata.charts import mark_illustrative
-    from povdata.classify import classify, classify_status
-    from povdata.i18n import d3_format
-    from povdata.views import map_table
+def _map_figure(province_code, level, year, indicator, parent, breaks, show_labels, period_id, height, lang_,
+                version=None):  # the version shown is part of the cache key
+    from povdata.maps import map_view
 
     members = None
     if level == "commune_2025" and parent is not None:
         m = membership(province_code)
         members = m[m["district_code"] == parent]
         parent = None
-    table = map_table(levels(province_code), progress(province_code), level, year, indicator,
-                      parent=parent, period_id=period_id, lang=lang_, members=members)
-    if indicator == "target_status":
-        classes = classify_status(table["status"], lang_)
-    else:
-        unit = "%" if indicator in ("poverty_rate", "near_poor_rate") else ""
-        decimals = 0 if indicator == "poor_households" else 2
-        classes = classify(table["value"], list(breaks or ()), lang_, unit=unit, decimals=decimals)
-    geom = shapes(province_code, level)
-    geom = geom[geom["code"].isin(table.index)]
-    labels = (table["short_name"] + table["straddles"].map({True: " *", False: ""})) if show_labels else None
-    fig = choropleth_figure(geom, table, classes, table["hover"], t("map.no_data", lang_), labels=labels,
-                            height=height, separators=d3_format(lang_)["separators"])
-    if _dataset(province_code).is_illustrative:
-        mark_illustrative(fig, lang_)
-    missing = table[table["value"].isna() if indicator != "target_status" else table["status"].isna()]
-    no_geom = [c for c in table.index if c not in set(geom["code"])]
-    return fig, table, list(missing["name"]) + [table.at[c, "name"] for c in no_geom if c not in missing.index]
+    view = map_view(levels(province_code), progress(province_code), shapes(province_code, level), level, year,
+                    indicator, lang_, parent=parent, breaks=breaks, show_labels=show_labels, period_id=period_id,
+                    height=height, illustrative=_dataset(province_code).is_illustrative, members=members)
+    return view.figure, view.table, view.missing
 
 
 def selected_code(event) -> str | None:
@@ -215,3 +198,156 @@ def download_buttons(df: pd.DataFrame, name: str, key: str) -> None:
     c1.download_button(tr("progress.download"), to_csv_bytes(df), f"{name}.csv", "text/csv", key=f"{key}_csv")
     c2.download_button(tr("progress.download_xlsx"), to_xlsx_bytes(df), f"{name}.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx")
+
+
+# ---- presentation mode, image export, briefing pack, print -------------------------------------
+# Constant CSS only (no user text is ever interpolated into it).
+
+_PRINT_CSS = """<style>
+@media print {
+  @page { size: A4 landscape; margin: 10mm; }
+  section[data-testid="stSidebar"], header[data-testid="stHeader"], [data-testid="stToolbar"],
+  [data-testid="stDecoration"], [data-testid="stStatusWidget"], [data-testid="stSidebarCollapsedControl"],
+  [data-testid="stElementToolbar"], .modebar-container, [data-testid="stButton"],
+  [data-testid="stDownloadButton"], [data-testid="stPopover"], [data-testid="stSelectbox"],
+  [data-testid="stSlider"], [data-testid="stRadio"], [data-testid="stTextInput"],
+  [data-testid="stCheckbox"], [data-testid="stExpander"] > details > summary svg { display: none !important; }
+  html, body, .stApp, [data-testid="stAppViewContainer"], [data-testid="stMain"] {
+    position: static !important; overflow: visible !important; height: auto !important; background: white !important; }
+  .block-container, [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 0 !important; }
+  [data-testid="stPlotlyChart"], [data-testid="stMetric"], [data-testid="stDataFrame"], [data-testid="stTable"],
+  [data-testid="stAlert"], [data-testid="stHorizontalBlock"] { break-inside: avoid; page-break-inside: avoid; }
+  h1, h2, h3 { break-after: avoid; page-break-after: avoid; }
+  * { -webkit-print-color-adjust: exact !important; print-color-adjust: exact !important; }
+}
+</style>"""
+
+_PRESENT_CSS = """<style>
+section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
+[data-testid="stSelectbox"], [data-testid="stSlider"], [data-testid="stRadio"], [data-testid="stTextInput"],
+[data-testid="stCheckbox"], [data-testid="stButton"], [data-testid="stDownloadButton"], [data-testid="stPopover"],
+[data-testid="stElementToolbar"], .modebar-container { display: none !important; }
+.st-key-present_exit [data-testid="stButton"] { display: block !important; }
+html { font-size: 125%; }
+.block-container, [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 1.5rem 2.5rem !important; }
+[data-testid="stMetricValue"] { font-size: 3rem !important; }
+</style>"""
+
+
+def presenting() -> bool:
+    return bool(st.session_state.get("present", False))
+
+
+def _leave_presentation() -> None:
+    st.session_state["present"] = False
+
+
+def presentation_toggle() -> None:
+    """Sidebar toggle for presentation mode (URL ``present=1``), and the print stylesheet."""
+    if "present" not in st.session_state:
+        st.session_state["present"] = st.query_params.get("present") == "1"
+    st.sidebar.toggle(tr("export.present"), key="present", help=tr("export.present_help"))
+    if presenting():
+        st.query_params["present"] = "1"
+    elif "present" in st.query_params:
+        del st.query_params["present"]
+    st.markdown(_PRINT_CSS, unsafe_allow_html=True)
+    if presenting():
+        st.markdown(_PRESENT_CSS, unsafe_allow_html=True)
+        st.button(tr("export.present_exit"), key="present_exit", on_click=_leave_presentation,
+                  icon=":material/close_fullscreen:")
+
+
+def chart_frame(title: str, indicator: str, year, standard: str):
+    """Title, subtitle (indicator, year, standard) and footer (source, version, date) of a chart."""
+    from povdata.export_images import make_frame
+
+    ds = dataset()
+    return make_frame(title, indicator=indicator, year=year, standard=standard, source=ds.source,
+                      version=ds.version, illustrative=ds.is_illustrative, lang=lang())
+
+
+def year_frame(title: str, year: int, indicator: str = "poverty_rate"):
+    """Frame of a chart of one review year (the standard is that year's)."""
+    from povdata.export_images import standards_text
+    from povdata.views import indicator_label, standard_of
+
+    lv = levels(province())
+    return chart_frame(title, indicator_label(indicator, lang()), year,
+                       standards_text([standard_of(lv[lv["level"] == "province"], year)], lang()))
+
+
+def series_frame(title: str, s: pd.DataFrame):
+    """Frame of a series chart: its years and standards."""
+    from povdata.export_images import standards_text
+
+    return chart_frame(title, tr("kpi.poverty_rate"), f"{int(s['year'].min())}-{int(s['year'].max())}",
+                       standards_text(s.sort_values("year")["standard"].dropna(), lang()))
+
+
+def plotly_chart(fig, frame, name: str, key: str, **kwargs):
+    """``st.plotly_chart``, framed and enlarged in presentation mode, with image exports under it."""
+    from povdata.export_images import frame_figure
+
+    shown = frame_figure(fig, frame, width=None, height=760, text_scale=0.8) if presenting() else fig
+    event = st.plotly_chart(shown, key=key, **kwargs)
+    chart_exports(fig, frame, name, key)
+    return event
+
+
+def chart_exports(fig, frame, name: str, key: str) -> None:
+    """A popover with the chart as PNG (1×, 2×, 3× of a 1920×1080 slide) and SVG, rendered on
+    the server when the user clicks (framed: title, year, standard, source, label)."""
+    from functools import partial
+
+    from povdata.export_images import (MIME, SCALES, SLIDE_SIZE, ExportError, ensure_browser, export_file_name,
+                                       framed_image)
+
+    with st.popover(tr("export.button"), icon=":material/download:"):
+        try:
+            ensure_browser()
+        except ExportError as exc:
+            st.caption(tr("export.failed", message=str(exc)))
+            return
+        st.caption(tr("export.caption"))
+        for scale in SCALES:
+            st.download_button(
+                tr("export.png", scale=scale, width=SLIDE_SIZE[0] * scale, height=SLIDE_SIZE[1] * scale),
+                data=partial(framed_image, fig, frame, "png", scale), file_name=export_file_name(name, "png", scale),
+                mime=MIME["png"], key=f"{key}_png{scale}", on_click="ignore")
+        st.download_button(tr("export.svg"), data=partial(framed_image, fig, frame, "svg"),
+                           file_name=export_file_name(name, "svg"), mime=MIME["svg"], key=f"{key}_svg",
+                           on_click="ignore")
+
+
+def briefing_button(years: list[int], default: int) -> None:
+    """Year picker and the 'Tạo bộ tài liệu họp' button; PPTX and PDF downloads once built."""
+    from povdata.briefing import build_pack
+    from povdata.export_images import ExportError
+
+    c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
+    year = c1.selectbox(tr("briefing.year"), years, index=years.index(default), key="briefing_year")
+    build = c2.button(tr("briefing.button"), key="briefing_build", help=tr("briefing.help"), type="primary",
+                      icon=":material/slideshow:")
+    want = (province(), int(year), lang())
+    if build:
+        with st.spinner(tr("briefing.building")):
+            try:
+                pack = build_pack(dataset(), int(year), lang(), targets())
+            except (ExportError, ValueError, OSError) as exc:
+                st.error(tr("briefing.failed", message=str(exc)))
+                return
+        st.session_state["briefing_pack"] = {"key": want, "pptx": pack.pptx, "pdf": pack.pdf,
+                                             "stem": pack.file_stem(), "slides": len(pack.slides),
+                                             "seconds": pack.seconds}
+    saved = st.session_state.get("briefing_pack")
+    if saved and saved["key"] == want:
+        from povdata.i18n import fmt_number
+
+        st.success(tr("briefing.done", slides=saved["slides"], seconds=fmt_number(saved["seconds"], lang(), 0)))
+        d1, d2, _ = st.columns([1, 1, 2])
+        d1.download_button(tr("briefing.download_pptx"), saved["pptx"], f"{saved['stem']}.pptx",
+                           "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+                           key="briefing_pptx", on_click="ignore")
+        d2.download_button(tr("briefing.download_pdf"), saved["pdf"], f"{saved['stem']}.pdf", "application/pdf",
+                           key="briefing_pdf", on_click="ignore")

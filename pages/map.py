@@ -155,8 +155,10 @@ if indicator != "target_status":
 where = units.at[parent, "name"] if parent else (units.at[unit, "name"] if unit_level == "commune_2025" else units.at[prov, "name"])
 st.subheader(ui.tr("map.title", indicator=indicator_label(indicator, lang).lower(), year=year) + f" — {where}")
 fig, table, missing = ui.map_figure(prov, level, year, indicator, parent, breaks, show_labels, None, 620)
-event = st.plotly_chart(fig, key=f"map_{unit}_{level}", on_select="rerun", selection_mode=("points",),
-                        config=OFFLINE_CONFIG)
+event = ui.plotly_chart(fig, ui.year_frame(ui.tr("map.title", indicator=indicator_label(indicator, lang).lower(),
+                                                year=year) + f" — {where}", year, indicator),
+                        f"ban-do-{unit}-{level}-{indicator}-{year}", f"map_{unit}_{level}", on_select="rerun",
+                        selection_mode=("points",), config=OFFLINE_CONFIG)
 st.caption(ui.tr("banner.approx_boundaries") + " " + ui.tr("map.click_hint"))
 if missing:
     st.info(ui.tr("map.no_data_list", n=len(missing), names=", ".join(missing)))
@@ -192,7 +194,8 @@ if unit_level != "province":
                                             end=int(s["year"].max())), rules if unit_level == "district" else [])
     if ds.is_illustrative:
         mark_illustrative(fig, lang)
-    st.plotly_chart(fig, key=f"series_{unit}", config={"displaylogo": False})
+    ui.plotly_chart(fig, ui.series_frame(fig.layout.title.text, s), f"dien-bien-{unit}", f"series_{unit}",
+                    config={"displaylogo": False})
     with st.expander(ui.tr("profile.history")):
         hist = s.assign(standard_text=s["standard"].map(lambda x: standard_label(x, lang)))
         table = ui.table_headers(hist, {"year": "table.year", "standard_text": "table.standard",
@@ -215,10 +218,12 @@ if unit_level != "province":
         fig = ranking_figure(r, lang, ui.tr("profile.communes_ranking", name=name, year=year))
         if ds.is_illustrative:
             mark_illustrative(fig, lang)
-        st.plotly_chart(fig, key=f"rank_{unit}", config={"displaylogo": False})
+        ui.plotly_chart(fig, ui.year_frame(fig.layout.title.text, year), f"xep-hang-xa-{unit}-{year}", f"rank_{unit}",
+                        config={"displaylogo": False})
 else:
     r = ranking(levels, level, year)
     fig = ranking_figure(r, lang, ui.tr("chart.ranking_title", level=ui.tr(f"reform.level_{level}"), year=year))
     if ds.is_illustrative:
         mark_illustrative(fig, lang)
-    st.plotly_chart(fig, key=f"rank_{level}", config={"displaylogo": False})
+    ui.plotly_chart(fig, ui.year_frame(fig.layout.title.text, year), f"xep-hang-{level}-{year}", f"rank_{level}",
+                    config={"displaylogo": False})

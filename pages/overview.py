@@ -23,13 +23,15 @@ ui.data_banner(ds)
 
 st.subheader(ui.tr("overview.kpis", year=year))
 ui.show_kpis(province_kpis(levels, ui.progress(prov), prov, year, lang))
+ui.briefing_button(sorted(int(y) for y in levels.loc[levels["level"] == "province", "year"].unique()), year)
 
 left, right = st.columns([1, 1])
 with left:
     st.subheader(ui.tr("overview.district_map", year=year))
     fig, table, missing = ui.map_figure(prov, "district", year, "poverty_rate", None, OFFICIAL_BREAKS,
                                         True, None, 460)
-    event = st.plotly_chart(fig, key="overview_map", on_select="rerun", selection_mode=("points",),
+    event = ui.plotly_chart(fig, ui.year_frame(ui.tr("overview.district_map", year=year), year),
+                            f"ban-do-huyen-{year}", "overview_map", on_select="rerun", selection_mode=("points",),
                             config=OFFLINE_CONFIG)
     st.caption(ui.tr("banner.approx_boundaries") + " " + ui.tr("map.click_hint"))
     code = ui.selected_code(event)
@@ -42,7 +44,8 @@ with right:
     fig = ranking_figure(r, lang, height=460)
     if ds.is_illustrative:
         mark_illustrative(fig, lang)
-    st.plotly_chart(fig, key="overview_ranking", config={"displaylogo": False})
+    ui.plotly_chart(fig, ui.year_frame(ui.tr("overview.ranking", year=year), year), f"xep-hang-huyen-{year}",
+                    "overview_ranking", config={"displaylogo": False})
 
 s = series(levels, prov)
 targets = [(p, tg) for p in cfg.periods for tg in p.targets if tg.scope == "province" and tg.is_rate_rule
@@ -51,7 +54,8 @@ fig = rate_series_figure(s, lang, ui.tr("chart.series_title", unit=province_name
                                         start=int(s["year"].min()), end=int(s["year"].max())), targets)
 if ds.is_illustrative:
     mark_illustrative(fig, lang)
-st.plotly_chart(fig, key="overview_series", config={"displaylogo": False})
+ui.plotly_chart(fig, ui.series_frame(fig.layout.title.text, s), "dien-bien-toan-tinh", "overview_series",
+                config={"displaylogo": False})
 
 with st.expander(ui.tr("overview.published")):
     st.caption(ui.tr("overview.published_caption"))

@@ -57,7 +57,8 @@ if prov_target is not None:
     fig = rate_series_figure(s, lang, ui.tr("progress.trajectory"), [(period, prov_target)])
     if ds.is_illustrative:
         mark_illustrative(fig, lang)
-    st.plotly_chart(fig, key="progress_trajectory", config={"displaylogo": False})
+    ui.plotly_chart(fig, ui.series_frame(ui.tr("progress.trajectory"), s), f"lo-trinh-{pid}", "progress_trajectory",
+                    config={"displaylogo": False})
 
 # ---- scorecard -------------------------------------------------------------------
 COLS = {"name": "col.unit", "status_text": "col.status", "poor": "col.poor_district", "rule": "col.rule",

@@ -108,8 +108,9 @@ def map_table(levels: pd.DataFrame, progress: pd.DataFrame, level: str, year: in
     cur = lv[lv["year"] == year].set_index("unit_code")
     out = units.set_index("unit_code").join(
         cur[["standard", "poverty_rate", "near_poor_rate", "poor_households", "households_total",
-             "poverty_rate_change", "reconstructed"]], how="left")
-    out["reconstructed"] = out["reconstructed"].astype("boolean").fillna(False).astype(bool)
+             "poverty_rate_change", "reconstructed", "from_divided"]], how="left")
+    for flag in ("reconstructed", "from_divided"):
+        out[flag] = out[flag].astype("boolean").fillna(False).astype(bool)
     status = _status_for(progress, level, period_id)
     out = out.join(status, how="left")
     if indicator in ("poverty_rate", "near_poor_rate", "poor_households", "poverty_rate_change"):
@@ -145,6 +146,8 @@ def _hover(r, year: int, lang: str) -> str:
             lines.append(f"{t('map.change_prev', lang)}: {fmt_pp(r.poverty_rate_change, lang, signed=True)}")
     if r.reconstructed:
         lines.append(f"<i>{t('map.reconstructed', lang)}</i>")
+    if r.from_divided:
+        lines.append(f"<i>{t('reform.backcast_divided', lang)}</i>")
     if r.straddles:
         lines.append(f"<i>{t('map.straddles', lang)}</i>")
     if isinstance(r.status, str):

@@ -1,0 +1,74 @@
+"""Map views without Streamlit: the choropleth of one indicator for one level and year.
+
+The pages cache around :func:`map_view`; the briefing pack calls it directly.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import pandas as pd
+import plotly.graph_objects as go
+
+from povdata.charts import mark_illustrative
+from povdata.classify import OFFICIAL_BREAKS, classify, classify_status
+from povdata.i18n import d3_format, t
+from povdata.views import map_table
+
+RATE_INDICATORS = ("poverty_rate", "near_poor_rate")
+
+
+@dataclass(frozen=True)
+class MapView:
+    figure: go.Figure
+    table: pd.DataFrame
+    #: names of the units shown without data (no value for the year, or no geometry)
+    missing: list[str]
+
+
+def display_shapes(boundaries_path, level: str) -> gpd.GeoDataFrame:
+    """Display geometry of a level: read from the dataset's GeoPackage and simplified
+    together with the level's tolerance (the pages cache this per process)."""
+    from geo.read import read_layers
+    from geo.simplify import simplify_coverage, tolerance_for_level
+
+    layers = read_layers(boundaries_path)
+    return simplify_coverage(layers[level], tolerance_for_level(level))
+
+
+def map_view(levels: pd.DataFrame, progress: pd.DataFrame, shapes: gpd.GeoDataFrame, level: str, year: int,
+             indicator: str, lang: str = "vi", parent: str | None = None,
+             breaks: tuple[float, ...] | None = OFFICIAL_BREAKS, show_labels: bool = False,
+             period_id: str | None = None, height: int = 620, illustrative: bool = False,
+             label_top: int | None = None, members: pd.DataFrame | None = None) -> MapView:
+    """The choropleth for a view and the table behind it.
+
+    ``members``: for new communes (``commune_2025``) within a former district, the
+    membership table of :func:`povdata.dataset.new_commune_membership` for that district
+    (a straddling commune's label gets a ``*``).  ``label_top``: label only the ``label_top`` units with the highest values (a legible map
+    of many small units on a slide).  ``shapes``: display geometry of ``level`` (``code`` + geometry, EPSG:4326); units of
+    the table without geometry are listed in ``missing``.  ``illustrative`` stamps the
+    'Số liệu minh họa' label on the figure.
+    """
+    from geo.choropleth import choropleth_figure
+
+    table = map_table(levels, progress, level, year, indicator, parent=parent, period_id=period_id, lang=lang,
+                      members=members)
+    if indicator == "target_status":
+        classes = classify_status(table["status"], lang)
+    else:
+        unit = "%" if indicator in RATE_INDICATORS else ""
+        decimals = 0 if indicator == "poor_households" else 2
+        classes = classify(table["value"], list(breaks or ()), lang, unit=unit, decimals=decimals)
+    geom = shapes[shapes["code"].isin(table.index)]
+    labels = (table["short_name"] + table["straddles"].map({True: " *", False: ""})) if show_labels else None
+    if labels is not None and label_top is not None:
+        labels = labels.loc[table["value"].dropna().sort_values(ascending=False).index[:label_top]]
+    fig = choropleth_figure(geom, table, classes, table["hover"], t("map.no_data", lang), labels=labels,
+                            height=height, separators=d3_format(lang)["separators"])
+    if illustrative:
+        mark_illustrative(fig, lang)
+    missing = table[table["value"].isna() if indicator != "target_status" else table["status"].isna()]
+    have = set(geom["code"])
+    no_geom = [c for c in table.index if c not in have and c not in missing.index]
+    return MapView(fig, table, list(missing["name"]) + [table.at[c, "name"] for c in no_geom])
