@@ -326,9 +326,25 @@ def guess_fields(gdf: gpd.GeoDataFrame, province_code: str, era: str) -> tuple[s
 MATCH_COLUMNS = ["_row", "input_code", "input_name", "level", "code", "matched_name", "method", "score", "note"]
 
 
+def guess_parent_field(gdf: gpd.GeoDataFrame, province_code: str, exclude: tuple = ()) -> str | None:
+    """A text field naming the district of each commune (most values match a district)."""
+    reg = _registry(province_code, "legacy")
+    districts = reg[reg["level"] == "district"]
+    best, best_n = None, 0
+    for c in _text_columns(gdf):
+        if c in exclude:
+            continue
+        vals = gdf[c].fillna("").astype(str)
+        n = int((match_names(list(vals), districts)["method"] != "none").sum())
+        if n > best_n and n >= 0.8 * len(gdf):
+            best, best_n = c, n
+    return best
+
+
 def match_features(gdf: gpd.GeoDataFrame, province_code: str, era: str, level: str,
-                   code_field: str | None, name_field: str | None) -> pd.DataFrame:
-    """One row per feature: code, then name within the province, then location."""
+                   code_field: str | None, name_field: str | None, parent_field: str | None = None) -> pd.DataFrame:
+    """One row per feature: code, then name within the province (within the district named
+    in ``parent_field`` when a name is shared), then location."""
     reg = _registry(province_code, era)
     cand = reg[reg["level"] == level].reset_index(drop=True)
     n = len(gdf)
@@ -336,26 +352,42 @@ def match_features(gdf: gpd.GeoDataFrame, province_code: str, era: str, level: s
         if code_field else pd.Series([""] * n)
     names = gdf[name_field].fillna("").astype(str) if name_field else pd.Series([""] * n)
     m = match_names(list(names), cand, codes=list(codes))
+    if parent_field and level == "commune" and era == "legacy":
+        districts = reg[reg["level"] == "district"]
+        parents = match_names(list(gdf[parent_field].fillna("").astype(str)), districts)["code"]
+        for i in np.flatnonzero(m["code"].isna().to_numpy() & parents.notna().to_numpy()):
+            within = cand[cand["parent_code"] == parents.iloc[i]]
+            r = match_names([names.iloc[i]], within).iloc[0]
+            if isinstance(r["code"], str):
+                m.loc[i, ["code", "matched_name", "method", "score", "note"]] = (
+                    r["code"], r["matched_name"], r["method"], r["score"], "khớp trong huyện ghi ở trường "
+                    + parent_field)
     res = pd.DataFrame({"_row": np.arange(n) + 1, "input_code": codes.to_numpy(), "input_name": names.to_numpy(),
                         "level": level, "code": m["code"].to_numpy(), "matched_name": m["matched_name"].to_numpy(),
                         "method": m["method"].to_numpy(), "score": m["score"].astype(float).to_numpy(),
                         "note": m["note"].to_numpy()})
-    # location: the single unmatched registry point inside an unmatched polygon
+    # location: a name shared by several units ('Xã Mẫu Sơn' in two districts) goes to the one
+    # whose registry point lies inside the polygon; a feature with no usable name or code to
+    # the single unmatched registry point inside it
     todo = np.flatnonzero(res["code"].isna().to_numpy())
     if len(todo) and cand["lat"].notna().any():
+        import re
         taken = set(res["code"].dropna())
-        free = cand[~cand["code"].isin(taken) & cand["lat"].notna()]
-        pts = shapely.points(free["lon"].to_numpy(), free["lat"].to_numpy())
+        located = cand[cand["lat"].notna()].set_index("code")
         geoms = gdf.geometry.to_crs("EPSG:4326").to_numpy() if gdf.crs is not None else gdf.geometry.to_numpy()
         for i in todo:
             g = geoms[i]
             if g is None or shapely.is_empty(g):
                 continue
-            inside = np.flatnonzero(shapely.contains(g, pts))
+            tied = [c for c in re.findall(r"\((\d+)\)", str(res.at[i, "note"])) if c in located.index]
+            pool = located.loc[tied] if tied else located[~located.index.isin(taken)]
+            inside = pool.index[shapely.contains(g, shapely.points(pool["lon"].to_numpy(), pool["lat"].to_numpy()))]
             if len(inside) == 1:
-                r = free.iloc[inside[0]]
+                code = inside[0]
+                note = ("tên trùng, chọn theo vị trí" if tied else "khớp theo vị trí (tâm đơn vị nằm trong vùng)")
                 res.loc[i, ["code", "matched_name", "method", "score", "note"]] = (
-                    r["code"], r["name"], "location", 0.6, "khớp theo vị trí (tâm đơn vị nằm trong vùng)")
+                    code, located.at[code, "name"], "location", 0.9 if tied else 0.6, note)
+                taken.add(code)
     return res[MATCH_COLUMNS]
 
 
@@ -535,7 +567,9 @@ def prepare_boundaries(data: bytes, name: str, province_code: str, *, era: str =
     out.code_field = code_field if code_field in out.fields else (None if code_field == "" else g_code)
     out.name_field = name_field if name_field in out.fields else (None if name_field == "" else g_name)
     out.level = level or g_level
-    matches = match_features(gdf, province_code, era, out.level, out.code_field, out.name_field)
+    parent_field = guess_parent_field(gdf, province_code, (out.name_field, out.code_field)) \
+        if out.level == "commune" and era == "legacy" else None
+    matches = match_features(gdf, province_code, era, out.level, out.code_field, out.name_field, parent_field)
     matches = apply_overrides(matches, overrides or {}, province_code, era)
     out.matches = matches
     out.gdf = gdf

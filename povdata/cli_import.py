@@ -76,7 +76,7 @@ def _print_report(problems, out=sys.stdout) -> None:
 
 
 def _print_matches(m: pd.DataFrame, all_rows: bool) -> None:
-    rows = m if all_rows else m[m["code"].isna() | (m["method"] != "code")]
+    rows = m if all_rows else m[m["code"].isna() | ~m["method"].isin(["code", "name", "manual"])]
     if rows.empty:
         return
     print("Đối chiếu đơn vị (dòng | trong tệp | đơn vị trong danh mục | cách khớp | độ tin cậy):")

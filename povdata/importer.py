@@ -250,6 +250,7 @@ def read_sheet(data: bytes, name: str, sheet: str | None = None, encoding: str |
 
 # ---- 2. header ---------------------------------------------------------------
 _ALIAS_KEYS = {name_key(a, drop_type=False): cid for cid, aliases in HEADER_ALIASES.items() for a in aliases}
+_FIELD_KEYS = {name_key(label, drop_type=False): f for f, label in FIELDS.items() if f}
 _NUMBER_RE = re.compile(r"^-?[\d.,\s\u00a0%]+$")
 
 
@@ -260,6 +261,8 @@ def _guess_field(label: str) -> str:
         return ""
     if k in _ALIAS_KEYS:
         return _ALIAS_KEYS[k]
+    if k in _FIELD_KEYS:  # the template's own headers
+        return _FIELD_KEYS[k]
     rate = "tyle" in k or "%" in label
     if k in ("stt", "tt", "sott", "ghichu"):
         return ""
@@ -533,7 +536,7 @@ def match_units(table: pd.DataFrame, province_code: str, era: str) -> pd.DataFra
         given = parent_codes.iloc[i] or res.at[i, "parent"]
         if t == "district" or (t is None and name_key(nm) in dist_key and not given):
             m = match_names([nm], districts).iloc[0]
-            if m["code"]:
+            if _has(m["code"]):
                 res.loc[i, ["code", "matched_name", "level", "method", "score", "note"]] = (
                     m["code"], m["matched_name"], "district", m["method"], float(m["score"]), m["note"])
                 ctx = m["code"]
@@ -561,18 +564,22 @@ def match_units(table: pd.DataFrame, province_code: str, era: str) -> pd.DataFra
             if len(retry):
                 m2 = match_names([str(names.iloc[idx[k]]) for k in retry], communes)
                 for k, (_, r2) in zip(retry, m2.iterrows()):
-                    if r2["code"]:
+                    if _has(r2["code"]) and r2["method"] == "name":  # elsewhere in the province: exact names only
                         m.loc[k] = r2
                         m.loc[k, "note"] = "không thuộc huyện ghi trong tệp; khớp trong toàn tỉnh"
                         m.loc[k, "score"] = min(float(r2["score"]), 0.8)
         for k, i in enumerate(idx):
             r = m.iloc[k]
-            if r["code"]:
+            if _has(r["code"]):
                 res.loc[i, ["code", "matched_name", "level", "method", "score", "note"]] = (
                     r["code"], r["matched_name"], "commune", r["method"], float(r["score"]), r["note"])
             else:
                 res.loc[i, "note"] = r["note"] or "không tìm thấy trong danh mục"
     return res[MATCH_COLUMNS]
+
+
+def _has(code: object) -> bool:
+    return isinstance(code, str) and bool(code)
 
 
 def _norm_code(text: object) -> str:
@@ -599,7 +606,7 @@ def apply_overrides(matches: pd.DataFrame, overrides: dict[int, str | None], pro
                 code, reg.at[code, "name"], reg.at[code, "level"], "manual", 1.0, "chọn tay")
         else:
             out.loc[i, ["code", "matched_name", "level", "method", "score", "note"]] = (
-                None, None, None, "none", 0.0, "bỏ, không nhập")
+                None, None, None, "skip", 0.0, "bỏ, không nhập")
     return out
 
 
@@ -633,7 +640,7 @@ def check_indicators(table: pd.DataFrame, matches: pd.DataFrame, file: str, name
     mapping = {col_label[f]: f for f in fields}
     # unknown units are reported here, by name; the validator then sees only matched rows
     rep = ValidationReport(file)
-    for i in np.flatnonzero(unmatched.to_numpy()):
+    for i in np.flatnonzero(unmatched.to_numpy() & (matches["method"] != "skip").to_numpy()):
         m = matches.iloc[i]
         what = " ".join(str(x) for x in (m["input_code"], m["input_name"]) if x)
         rep.problems.append(Problem(file, int(m["_row"]), col_label["unit_code"],
@@ -767,6 +774,7 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
     if year is None and "year" not in mapping.values():
         year = year_from_title(sh.cells, header)
     table, notes, names = extract_rows(sh.cells, header, mapping, labels, year)
+    notes = [Problem(name, p.row, p.column, p.message, p.severity) for p in notes]
     rep = ValidationReport(name)
     missing = []
     if "unit_code" not in mapping.values() and "unit_name" not in mapping.values():

@@ -180,11 +180,13 @@ def encode_text(text: str, encoding: str) -> bytes:
 
 # ---- detection ---------------------------------------------------------------
 _INITIALS = "ngh|ng|nh|ch|gh|gi|kh|ph|th|tr|qu|b|c|d|đ|g|h|k|l|m|n|p|q|r|s|t|v|x"
-_NUCLEI = ("iêu|yêu|oai|oay|oao|oeo|uây|uôi|uya|uyê|uyu|ươi|ươu|"
-           "ai|ao|au|âu|ay|ây|eo|êu|ia|iê|iu|oa|oă|oe|oi|ôi|ơi|oo|ua|uâ|uê|ui|uô|uơ|uy|ưa|ưi|ươ|ưu|yê|"
-           "a|ă|â|e|ê|i|o|ô|ơ|u|ư|y")
+#: Vowel nuclei that end in a glide and take no final consonant ('au', 'oai')...
+_OPEN_NUCLEI = ("iêu|yêu|oai|oay|oao|oeo|uây|uôi|uya|uyu|ươi|ươu|"
+                "ai|ao|au|âu|ay|ây|eo|êu|ia|iu|oi|ôi|ơi|ua|ui|ưa|ưi|ưu")
+#: ...and those that may take one ('iê' + 'ng').
+_CLOSABLE_NUCLEI = "uyê|iê|oa|oă|oe|oo|uâ|uê|uô|uơ|uy|ươ|yê|a|ă|â|e|ê|i|o|ô|ơ|u|ư|y"
 _FINALS = "ch|ng|nh|c|m|n|p|t"
-_SYLLABLE = re.compile(rf"^(?:{_INITIALS})?(?:{_NUCLEI})(?:{_FINALS})?$")
+_SYLLABLE = re.compile(rf"^(?:{_INITIALS})?(?:(?:{_OPEN_NUCLEI})|(?:{_CLOSABLE_NUCLEI})(?:{_FINALS})?)$")
 _TONE_MARKS = {_GRAVE, _ACUTE, _HOOK, _TILDE, _DOT}
 
 
