@@ -37,7 +37,7 @@ from povdata.units import province_name
 from povdata.views import province_kpis, series, standard_of
 
 SLIDE_W, SLIDE_H = 13.333, 7.5  # inches, 16:9
-DISTRICT_MAP_LABELS = 6  # names on a district's commune map: its poorest communes
+DISTRICT_MAP_LABELS = 4  # names on a district's commune map: its poorest communes
 PX_PER_IN = 144  # 1920 px across the slide
 FONT_NAME = "Noto Sans"
 MARGIN = 0.5

@@ -28,6 +28,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import plotly.graph_objects as go
 
 from povdata.charts import FONT
@@ -174,6 +175,10 @@ def frame_figure(fig: go.Figure, frame: Frame, width: int | None = SLIDE_SIZE[0]
         if legend_below:
             out.update_layout(legend={"y": -axis_space / plot_h, "yanchor": "top"})
         out.update_xaxes(title_standoff=8 * s)
+        ys = [float(v) for tr in fig.data if tr.type == "scatter" and tr.y is not None
+              for v in pd.to_numeric(pd.Series(list(tr.y)), errors="coerce").dropna()]
+        if ys and min(ys) >= 0:  # head-room for the value labels above the highest point
+            out.update_yaxes(range=[0, max(ys) * 1.15], autorange=False)
     if footer_lines:
         out.add_annotation(text="<br>".join(footer_lines), xref="paper", yref="paper", x=0, xanchor="left",
                            y=-(bottom - 16 * s) / plot_h, yanchor="bottom", showarrow=False, align="left",
