@@ -1,0 +1,154 @@
+"""The dashboard in a real browser: Vietnamese by default, offline, map drill-down by click."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+try:
+    from playwright.sync_api import expect
+except ImportError:  # the fixtures skip, or fail under POVDASH_REQUIRE_BROWSER=1, with a clear message
+    expect = None
+
+from browser_helpers import (click_shape, hover_name, map_shapes, open_app, query, shape_codes, wait_for_map,
+                             wait_for_map_codes, wait_for_query, wait_idle)
+
+pytestmark = pytest.mark.browser
+
+N_DISTRICTS = 11  # Lạng Sơn: 1 city + 10 rural districts
+IS_DISTRICT = "c => /^\\d{3}$/.test(c)"
+# communes: 5-digit GSO codes; communes created by the 1/7/2025 merger carry a "-2025" suffix
+IS_COMMUNE = "c => /^\\d{5}(-\\d{4})?$/.test(c)"
+
+
+def unit_header(page):
+    """``st.header`` of the opened unit (an h2 inside a Streamlit heading)."""
+    return page.locator('[data-testid="stHeading"] h2')
+
+
+def test_overview_opens_in_vietnamese(page, app_url, outside_requests):
+    open_app(page, app_url + "/")
+    wait_for_map(page, min_shapes=N_DISTRICTS)
+    wait_idle(page)
+
+    expect(page.locator("h1")).to_contain_text("Theo dõi mục tiêu giảm nghèo")
+    expect(page.locator('[data-testid="stAlert"] strong', has_text="Số liệu minh họa").first).to_be_visible()
+
+    values = page.locator('[data-testid="stMetric"] [data-testid="stMetricValue"]').all_inner_texts()
+    assert values, "no KPI metrics on the overview"
+    percents = [v.strip() for v in values if "%" in v]
+    assert percents, f"no percentage among the KPI values {values}"
+    for v in percents:
+        assert re.fullmatch(r"\d{1,3},\d{1,2}\s?%", v), f"KPI {v!r} is not written with a decimal comma"
+
+    codes = shape_codes(page, 0)
+    assert len(codes) == N_DISTRICTS, f"the district map draws {len(codes)} shapes: {codes}"
+    assert len(set(codes)) == N_DISTRICTS and all(re.fullmatch(r"\d{3}", c) for c in codes), codes
+
+    assert outside_requests == [], f"the viewer's browser contacted outside hosts: {outside_requests}"
+
+
+def test_map_click_drills_down_and_url_reopens_view(page, app_url, outside_requests):
+    open_app(page, app_url + "/ban-do")
+    wait_for_map(page, min_shapes=N_DISTRICTS)
+    wait_idle(page)
+    assert query(page).get("unit") == "20", query(page)
+
+    code, name = _click_largest_district(page)
+    assert wait_for_query(page, "unit", "v => v !== null && v !== '20'") == code
+    wait_idle(page)
+
+    expect(unit_header(page)).to_have_text(name)
+    communes = wait_for_map_codes(page, f"codes => codes.every({IS_COMMUNE})")
+    assert len(communes) >= 2, communes
+    expect(page.locator("h3", has_text="— " + name)).to_be_visible()
+
+    # the URL alone reopens the same view
+    url = page.evaluate("location.href")
+    page.goto(url, wait_until="domcontentloaded")
+    wait_idle(page)
+    expect(unit_header(page)).to_have_text(name)
+    assert sorted(wait_for_map_codes(page, f"codes => codes.every({IS_COMMUNE})")) == sorted(communes)
+    assert query(page)["unit"] == code
+
+    assert outside_requests == [], f"the viewer's browser contacted outside hosts: {outside_requests}"
+
+
+def test_commune_link_and_breadcrumb_back_to_district(page, app_url, outside_requests):
+    open_app(page, app_url + "/ban-do?unit=05971&year=2020")
+    wait_for_map_codes(page, f"codes => codes.every({IS_COMMUNE})")
+    wait_idle(page)
+
+    expect(unit_header(page)).to_have_text("Phường Hoàng Văn Thụ")
+    crumb = page.locator('[data-testid="stButton"] button', has_text="Thành phố Lạng Sơn")
+    expect(crumb).to_be_visible()
+
+    crumb.click()
+    district = wait_for_query(page, "unit", "v => v !== null && v !== '05971'")
+    assert re.fullmatch(r"\d{3}", district), district
+    wait_idle(page)
+    expect(unit_header(page)).to_have_text("Thành phố Lạng Sơn")
+    expect(page.locator('[data-testid="stButton"] button', has_text="Thành phố Lạng Sơn")).to_have_count(0)
+    assert query(page).get("year") == "2020", query(page)
+    wait_for_map_codes(page, f"codes => codes.every({IS_COMMUNE})")
+
+    assert outside_requests == [], f"the viewer's browser contacted outside hosts: {outside_requests}"
+
+
+def test_language_switch_to_english(page, app_url, outside_requests):
+    open_app(page, app_url + "/")
+    expect(page.locator("h1")).to_contain_text("Theo dõi mục tiêu giảm nghèo")
+
+    page.locator('[data-testid="stSidebar"] [data-testid="stRadioOption"]', has_text="English").click()
+    expect(page.locator("h1")).to_contain_text("Poverty-reduction targets")
+    wait_idle(page)
+    wait_for_map(page, min_shapes=N_DISTRICTS)
+    assert query(page).get("lang") == "en", query(page)
+    values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    assert any(re.fullmatch(r"\d{1,3}\.\d{1,2}\s?%", v.strip()) for v in values), \
+        f"English KPIs should use a decimal point: {values}"
+
+    assert outside_requests == [], f"the viewer's browser contacted outside hosts: {outside_requests}"
+
+
+def _click_largest_district(page) -> tuple[str, str]:
+    """Hover then click the largest district shape of the first map; return (code, tooltip name).
+    The largest shape is the least likely to sit under the legend."""
+    shapes = map_shapes(page, 0)
+    areas = shapes.evaluate_all("els => els.map(e => { const b = e.getBBox(); return b.width * b.height; })")
+    target = shapes.nth(max(range(len(areas)), key=areas.__getitem__))
+    name = hover_name(page, target)
+    assert name, "no tooltip when hovering the district"
+    code = click_shape(page, target)
+    assert re.fullmatch(r"\d{3}", code), code
+    return code, name
+
+
+# ---- first-visit behaviour, each on a server no session has used yet -----------------
+@pytest.mark.xfail(strict=False, raises=AssertionError, reason=(
+    "app bug: on a freshly started server the first visitor of a sub-page link (/ban-do?...) "
+    "gets Streamlit's English 'Page not found' dialog over the (correct) page: the "
+    "st.navigation pages are only known after the entry script's first run"))
+def test_first_visit_deep_link_has_no_dialog(fresh_app_url, page, outside_requests):
+    open_app(page, fresh_app_url + "/ban-do?unit=05971&year=2020", timeout=60_000)
+    wait_for_map_codes(page, f"codes => codes.every({IS_COMMUNE})")
+    wait_idle(page)
+    expect(unit_header(page)).to_have_text("Phường Hoàng Văn Thụ")
+    assert outside_requests == [], f"the viewer's browser contacted outside hosts: {outside_requests}"
+    expect(page.get_by_role("dialog")).to_have_count(0)
+
+
+@pytest.mark.xfail(strict=False, raises=AssertionError, reason=(
+    "app bug: the first click on a map whose figure was just computed is ignored; "
+    "pages.common._map_figure is st.cache_data: the miss returns the figure itself, later hits "
+    "an unpickled copy whose JSON orders layout keys differently, so st.plotly_chart's element "
+    "id (computed from the spec) changes on the rerun and the selection is dropped"))
+def test_first_visit_first_click_drills_down(fresh_app_url, page, outside_requests):
+    open_app(page, fresh_app_url + "/", timeout=60_000)  # not a deep link: avoids the dialog bug
+    page.locator('[data-testid="stSidebarNav"] a[href$="/ban-do"]').click()
+    wait_for_map(page, min_shapes=N_DISTRICTS)
+    wait_idle(page)
+    code, name = _click_largest_district(page)
+    assert wait_for_query(page, "unit", "v => v !== null && v !== '20'", timeout=10_000) == code
+    wait_idle(page)
+    expect(unit_header(page)).to_have_text(name)
