@@ -285,11 +285,13 @@ def series_frame(title: str, s: pd.DataFrame):
                        standards_text(s.sort_values("year")["standard"].dropna(), lang()))
 
 
-def plotly_chart(fig, frame, name: str, key: str, **kwargs):
-    """``st.plotly_chart``, framed and enlarged in presentation mode, with image exports under it."""
+def plotly_chart(fig, frame, name: str, key: str, share: float = 1.0, **kwargs):
+    """``st.plotly_chart``, framed and enlarged in presentation mode, with image exports under it.
+    ``share``: the part of the page's width the chart gets (0.5 in a two-column row)."""
     from povdata.export_images import frame_figure
 
-    shown = frame_figure(fig, frame, width=None, height=760, text_scale=0.8) if presenting() else fig
+    shown = (frame_figure(fig, frame, width=None, height=760, text_scale=0.8, container_width=int(1500 * share))
+             if presenting() else fig)
     event = st.plotly_chart(shown, key=key, **kwargs)
     chart_exports(fig, frame, name, key)
     return event

@@ -31,7 +31,7 @@ with left:
     fig, table, missing = ui.map_figure(prov, "district", year, "poverty_rate", None, OFFICIAL_BREAKS,
                                         True, None, 460)
     event = ui.plotly_chart(fig, ui.year_frame(ui.tr("overview.district_map", year=year), year),
-                            f"ban-do-huyen-{year}", "overview_map", on_select="rerun", selection_mode=("points",),
+                            f"ban-do-huyen-{year}", "overview_map", share=0.5, on_select="rerun", selection_mode=("points",),
                             config=OFFLINE_CONFIG)
     st.caption(ui.tr("banner.approx_boundaries") + " " + ui.tr("map.click_hint"))
     code = ui.selected_code(event)
@@ -45,7 +45,7 @@ with right:
     if ds.is_illustrative:
         mark_illustrative(fig, lang)
     ui.plotly_chart(fig, ui.year_frame(ui.tr("overview.ranking", year=year), year), f"xep-hang-huyen-{year}",
-                    "overview_ranking", config={"displaylogo": False})
+                    "overview_ranking", share=0.5, config={"displaylogo": False})
 
 s = series(levels, prov)
 targets = [(p, tg) for p in cfg.periods for tg in p.targets if tg.scope == "province" and tg.is_rate_rule

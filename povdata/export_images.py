@@ -102,7 +102,8 @@ def _stamp_texts() -> set[str]:
 
 
 def frame_figure(fig: go.Figure, frame: Frame, width: int | None = SLIDE_SIZE[0],
-                 height: int = SLIDE_SIZE[1], text_scale: float | None = None) -> go.Figure:
+                 height: int = SLIDE_SIZE[1], text_scale: float | None = None,
+                 container_width: int | None = None) -> go.Figure:
     """A copy of ``fig`` laid out for a slide of ``width`` × ``height`` px (``width`` None:
     as wide as its container, for presentation mode in the browser).
 
@@ -110,7 +111,8 @@ def frame_figure(fig: go.Figure, frame: Frame, width: int | None = SLIDE_SIZE[0]
     nothing below 20 px × ``text_scale``).  A slide is 1920 px wide at scale 1, i.e. 144 px per
     inch of a 13.33-inch slide: images placed on a slide at that density keep these sizes
     (24 px = 12 pt).  An empty ``frame.title`` leaves the title to the slide: the subtitle
-    then heads the image.  An illustrative stamp already on ``fig`` is kept even if the frame
+    then heads the image.  ``container_width``: with ``width`` None, the expected width in px
+    (for line breaking; default 16:9 of ``height``).  An illustrative stamp already on ``fig`` is kept even if the frame
     has none: a framed image can never lose the label.
     """
     out = go.Figure(copy.deepcopy(fig.to_dict()))
@@ -135,12 +137,13 @@ def frame_figure(fig: go.Figure, frame: Frame, width: int | None = SLIDE_SIZE[0]
             tf.size = max((tf.size or 14) * k, 20 * s)
     is_map = any(tr.type in ("choropleth", "scattergeo") for tr in out.data)
     m = out.layout.margin
-    full_w = width or round(height * 16 / 9)
+    full_w = width or container_width or round(height * 16 / 9)
     footer_lines = _wrap(frame.footer, (full_w - 72 * s) / (20 * s * _EM)) if frame.footer else []
     stamp_w = (len(stamp) * 26 * _EM + 60) * s if stamp else 0
     sub_size = 28 if frame.title else 26
     sub_lines = _wrap(frame.subtitle, (full_w - 72 * s - stamp_w) / (sub_size * s * _EM)) if frame.subtitle else []
-    top = ((150 if frame.title else 40) + 38 * max(len(sub_lines), 1)) * s
+    title_lines = _wrap(frame.title, (full_w - 72 * s - stamp_w) / (44 * s * _EM)) if frame.title else []
+    top = ((150 + 56 * max(len(title_lines) - 1, 0) if frame.title else 40) + 38 * max(len(sub_lines), 1)) * s
     legend_below = (not is_map and out.layout.legend.orientation == "h"
                     and (out.layout.legend.y is not None and out.layout.legend.y < 0))
     left = 20 * s if is_map else max((m.l or 60) * k, 90 * s)
@@ -154,7 +157,7 @@ def frame_figure(fig: go.Figure, frame: Frame, width: int | None = SLIDE_SIZE[0]
     plot_h = height - top - bottom
     sub = "<br>".join(sub_lines)
     if frame.title:
-        title = {"text": f"<b>{frame.title}</b>", "font": {"size": 44 * s, "family": FONT},
+        title = {"text": "<br>".join(f"<b>{x}</b>" for x in title_lines), "font": {"size": 44 * s, "family": FONT},
                  "subtitle": {"text": sub, "font": {"size": sub_size * s, "color": "#444", "family": FONT}}}
     else:  # the slide around the image carries the title: the subtitle line heads the image
         title = {"text": sub, "font": {"size": sub_size * s, "color": "#444", "family": FONT}}
