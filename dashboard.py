@@ -8,6 +8,7 @@ from pages import common as ui
 st.set_page_config(page_title="Giảm nghèo", page_icon="📊", layout="wide")
 ui.init_state()
 ui.language_picker()
+ui.version_picker()
 ui.presentation_toggle()
 
 pages = [
@@ -15,6 +16,7 @@ pages = [
     st.Page("pages/map.py", title=ui.tr("nav.map"), url_path="ban-do"),
     st.Page("pages/progress.py", title=ui.tr("nav.progress"), url_path="tien-do"),
     st.Page("pages/whatif.py", title=ui.tr("nav.whatif"), url_path="kich-ban"),
+    st.Page("pages/import_data.py", title=ui.tr("import.nav"), url_path="nhap-so-lieu"),
 ]
 nav = st.navigation(pages)
 nav.run()

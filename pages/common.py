@@ -6,9 +6,11 @@ change never re-reads a file or re-simplifies geometry.
 from __future__ import annotations
 
 from html import escape
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from geo.read import read_layers
@@ -41,18 +43,49 @@ def province() -> str:
     return st.session_state.get("province", DEFAULT_PROVINCE)
 
 
+def version_id(province_code: str | None = None) -> int | None:
+    """The store version shown: the one picked in the sidebar, else the latest; None (the
+    embedded demo) when there is no store or it has no version of the province."""
+    from povdata.store import has_store, open_store, versions
+
+    if not has_store():
+        return None
+    ids = [v.id for v in versions(open_store(), province_code or province())]
+    chosen = st.session_state.get("data_version")
+    return chosen if chosen in ids else (ids[0] if ids else None)
+
+
+def version_key(province_code: str | None = None) -> tuple[str, int] | None:
+    """(store file, version id) of the version shown — the cache key of its data — or None."""
+    from povdata.store import store_path
+
+    v = version_id(province_code)
+    return None if v is None else (str(store_path()), v)
+
+
 @st.cache_resource(show_spinner=False)
+def _dataset_v(province_code: str, version: tuple[str, int] | None) -> Dataset:
+    if version is None:
+        return load_demo(province_code)
+    from povdata.store import Store, load_version
+    return load_version(Store(Path(version[0])), province_code, version[1])
+
+
 def _dataset(province_code: str) -> Dataset:
-    return load_demo(province_code)
+    return _dataset_v(province_code, version_key(province_code))
 
 
 def dataset() -> Dataset:
     return _dataset(province())
 
 
-@st.cache_data(show_spinner=False)
 def levels(province_code: str) -> pd.DataFrame:
-    return level_table(_dataset(province_code))
+    return _levels(province_code, version_key(province_code))
+
+
+@st.cache_data(show_spinner=False)
+def _levels(province_code: str, version: tuple[str, int] | None) -> pd.DataFrame:
+    return level_table(_dataset_v(province_code, version))
 
 
 @st.cache_resource(show_spinner=False)
@@ -71,17 +104,30 @@ def targets() -> TargetsConfig:
         st.stop()
 
 
-@st.cache_data(show_spinner=False)
 def progress(province_code: str) -> pd.DataFrame:
-    return progress_table(levels(province_code), targets())
+    return _progress(province_code, version_key(province_code))
+
+
+@st.cache_data(show_spinner=False)
+def _progress(province_code: str, version: tuple[str, int] | None) -> pd.DataFrame:
+    return progress_table(_levels(province_code, version), targets())
+
+
+def shapes(province_code: str, level: str) -> gpd.GeoDataFrame:
+    """Display geometry of a level of the version shown (see :func:`_shapes`)."""
+    return _shapes(province_code, level, version_key(province_code))
 
 
 @st.cache_resource(show_spinner=False)
-def shapes(province_code: str, level: str) -> gpd.GeoDataFrame:
+def _shapes(province_code: str, level: str, version: tuple[str, int] | None) -> gpd.GeoDataFrame:
     """Display geometry of a level, simplified once per process (never mutated)."""
     from povdata.reform import new_id
 
-    layers = read_layers(demo_dir(province_code) / "boundaries.gpkg")
+    if version is None:
+        layers = read_layers(demo_dir(province_code) / "boundaries.gpkg")
+    else:
+        from povdata.store import Store, load_layers
+        layers = load_layers(Store(Path(version[0])), version[1])
     if level not in layers:
         return gpd.GeoDataFrame({"code": []}, geometry=[], crs="EPSG:4326")
     out = simplify_coverage(layers[level], tolerance_for_level("commune" if level == "commune_2025" else level))
@@ -97,20 +143,52 @@ def crosswalk(province_code: str) -> pd.DataFrame:
     return load_crosswalk(province_code)
 
 
-@st.cache_data(show_spinner=False)
 def membership(province_code: str) -> pd.DataFrame:
     """New communes of each former district (``unit_code``, ``district_code``, ``share``, ``straddles``)."""
+    return _membership(province_code, version_key(province_code))
+
+
+@st.cache_data(show_spinner=False)
+def _membership(province_code: str, version: tuple[str, int] | None) -> pd.DataFrame:
     from povdata.dataset import new_commune_membership
 
-    return new_commune_membership(_dataset(province_code))
+    return new_commune_membership(_dataset_v(province_code, version))
 
 
 def data_banner(ds: Dataset) -> None:
     """The data-status label with source and version, at the top of every page."""
     if ds.is_illustrative:
         st.warning(f"**{tr('banner.illustrative')}** — {tr('banner.illustrative_detail')}", icon="⚠️")
+    elif ds.data_status == "imported":  # file names are escaped: st.info renders markdown
+        st.info(tr("import.banner", source=md_escape(ds.source), version=md_escape(ds.version)), icon="📥")
     st.caption(tr("banner.source", source=escape(ds.source), version=escape(ds.version))
                + " · " + tr(f"data_status.{ds.data_status}"))
+
+
+def md_escape(text: object) -> str:
+    """Text from a file shown through markdown as plain text: markdown's punctuation is
+    backslash-escaped and HTML's characters turned into entities (never rendered)."""
+    out = escape(str(text), quote=False)
+    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|~$>" else ch for ch in out)
+
+
+def version_picker() -> None:
+    """Sidebar choice of the stored version shown (only when the province has any)."""
+    from povdata.store import has_store, open_store, version_label, versions
+
+    if not has_store():
+        return
+    vs = versions(open_store(), province())
+    if not vs:
+        return
+    ids = [v.id for v in vs]
+    labels = {v.id: version_label(v) + (" — " + tr(f"data_status.{v.data_status}")) for v in vs}
+    current = version_id()
+    if st.session_state.get("_version_pick") not in ids:
+        st.session_state.pop("_version_pick", None)
+    st.sidebar.selectbox(tr("import.version_picker"), ids, index=ids.index(current), key="_version_pick",
+                         format_func=labels.get,
+                         on_change=lambda: st.session_state.update(data_version=st.session_state["_version_pick"]))
 
 
 def language_picker() -> None:
@@ -137,7 +215,12 @@ def table_headers(df: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
 def map_figure(province_code: str, level: str, year: int, indicator: str, parent: str | None,
                breaks: tuple[float, ...] | None, show_labels: bool, period_id: str | None, height: int):
     """The choropleth for a view, plus the table behind it (cached per view)."""
-    return _map_figure(province_code, level, year, indicator, parent, breaks, show_labels, period_id, height, lang())
+    fig, table, missing = _map_figure(province_code, level, year, indicator, parent, breaks, show_labels, period_id, height, lang(),
+                       version_key(province_code))
+    # rebuilt from the cached dict on every run, so Streamlit always gets the same JSON for the
+    # same view: a cache miss returning the object itself made the first click on a new map
+    # look like a click on a different chart, and the selection was dropped
+    return go.Figure(fig), table, missing
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -153,7 +236,7 @@ def _map_figure(province_code, level, year, indicator, parent, breaks, show_labe
     view = map_view(levels(province_code), progress(province_code), shapes(province_code, level), level, year,
                     indicator, lang_, parent=parent, breaks=breaks, show_labels=show_labels, period_id=period_id,
                     height=height, illustrative=_dataset(province_code).is_illustrative, members=members)
-    return view.figure, view.table, view.missing
+    return view.figure.to_dict(), view.table, view.missing
 
 
 def selected_code(event) -> str | None:
