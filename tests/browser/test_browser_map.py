@@ -138,11 +138,8 @@ def test_first_visit_deep_link_has_no_dialog(fresh_app_url, page, outside_reques
     expect(page.get_by_role("dialog")).to_have_count(0)
 
 
-@pytest.mark.xfail(strict=False, raises=AssertionError, reason=(
-    "app bug: the first click on a map whose figure was just computed is ignored; "
-    "pages.common._map_figure is st.cache_data: the miss returns the figure itself, later hits "
-    "an unpickled copy whose JSON orders layout keys differently, so st.plotly_chart's element "
-    "id (computed from the spec) changes on the rerun and the selection is dropped"))
+# regression test: the first click on a map whose figure was just computed used to be dropped
+# (a cache miss and a cache hit gave Streamlit differently ordered JSON for the same chart)
 def test_first_visit_first_click_drills_down(fresh_app_url, page, outside_requests):
     open_app(page, fresh_app_url + "/", timeout=60_000)  # not a deep link: avoids the dialog bug
     page.locator('[data-testid="stSidebarNav"] a[href$="/ban-do"]').click()
