@@ -97,8 +97,9 @@ def choropleth_figure(
             textfont={"size": 12, "color": "#1a1a1a"}, hoverinfo="skip", showlegend=False))
     fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator", bgcolor="white")
     fig.update_layout(
-        margin={"l": 0, "r": 0, "t": 30, "b": 0}, height=height, separators=separators,
-        legend={"yanchor": "top", "y": 0.99, "xanchor": "left", "x": 0.0,
+        # the legend sits under the map, so it never covers a unit
+        margin={"l": 0, "r": 0, "t": 30, "b": 10}, height=height, separators=separators,
+        legend={"orientation": "h", "yanchor": "top", "y": 0.0, "xanchor": "left", "x": 0.0,
                 "bgcolor": "rgba(255,255,255,0.85)", "font": {"size": 13}},
         clickmode="event+select", dragmode=False, paper_bgcolor="white",
         font={"family": "Noto Sans, Arial, sans-serif"},

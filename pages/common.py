@@ -203,7 +203,7 @@ def show_kpis(kpis) -> None:
         with col:
             st.metric(tr(k.key), k.value, k.delta,
                       delta_color="off" if k.delta_good is None else ("inverse" if k.delta_good else "normal"),
-                      help=k.note)
+                      delta_arrow="auto" if k.arrow else "off", help=k.note)
             st.caption(k.note)
 
 

@@ -9,7 +9,7 @@ import streamlit as st
 from pages import common as ui
 from geo.choropleth import OFFLINE_CONFIG
 from povdata.charts import mark_illustrative, ranking_figure, rate_series_figure
-from povdata.classify import breaks_for
+from povdata.classify import breaks_for, classify
 from povdata.i18n import fmt_rate
 from povdata.reform import REFORM_YEAR, code_of, new_id
 from povdata.standards import standard_label
@@ -17,6 +17,16 @@ from povdata.units import province_name
 from povdata.views import (MAP_INDICATORS, commune_position, indicator_label, latest_year, ranking, series,
                            unit_flags)
 
+
+
+def one_class_hint(values, breaks) -> tuple[float, str] | None:
+    """(share, class label) when one class holds 90% or more of the units with data."""
+    c = classify(values, list(breaks), lang)
+    n = sum(c.counts)
+    if n < 5:
+        return None
+    i = max(range(len(c.counts)), key=c.counts.__getitem__)
+    return (c.counts[i] / n, c.labels[i]) if c.counts[i] >= 0.9 * n else None
 
 
 def reform_links(unit: str, unit_level: str) -> None:
@@ -75,9 +85,10 @@ if unit_level in ("district", "commune"):
     trail.append(units.at[unit, "district_code"])
 if unit_level in ("commune", "commune_2025"):
     trail.append(unit)
-crumbs = st.columns(len(trail) + 3)
-for i, code in enumerate(trail):
-    with crumbs[i]:
+with st.container(horizontal=True):  # each crumb as wide as its name
+    for i, code in enumerate(trail):
+        if i:
+            st.markdown("›")
         if code == unit:
             st.markdown(f"**{units.at[code, 'name']}**")
         elif st.button(units.at[code, "name"], key=f"crumb_{code}"):
@@ -162,6 +173,10 @@ event = ui.plotly_chart(fig, ui.year_frame(ui.tr("map.title", indicator=indicato
 st.caption(ui.tr("banner.approx_boundaries") + " " + ui.tr("map.click_hint"))
 if missing:
     st.info(ui.tr("map.no_data_list", n=len(missing), names=", ".join(missing)))
+if indicator != "target_status" and scheme == "official":
+    hint = one_class_hint(table["value"], breaks)
+    if hint is not None:
+        st.caption(ui.tr("map.one_class_hint", share=fmt_rate(hint[0] * 100, lang, 0), label=hint[1]))
 clicked = ui.selected_code(event)
 if clicked and clicked != unit and clicked in units.index:
     q["unit"] = clicked
@@ -182,14 +197,17 @@ if unit_level != "province":
         cols[1].metric(ui.tr("kpi.near_poor_rate"), fmt_rate(r["near_poor_rate"], lang))
         from povdata.i18n import fmt_count
         cols[2].metric(ui.tr("kpi.poor_households"), fmt_count(r["poor_households"], lang))
-        st.caption(ui.tr("kpi.note", year=year, standard=standard_label(r["standard"], lang)))
+        st.caption(ui.tr("kpi.note", year=year, standard=standard_label(r["standard"], lang))
+                   + (" · " + ui.tr("map.reconstructed") if bool(r.get("reconstructed", False)) else ""))
     if unit_level == "commune":
         pos = commune_position(levels, unit, year)
         if pos:
             st.markdown(ui.tr("profile.position", rank=pos[0], count=pos[1], year=year))
     reform_links(unit, unit_level)
+    # target paths only where a rule applies to the unit itself (a poor district); the
+    # province's pace drawn for a district near 0% would only run along the axis
     rules = [(p, tg) for p in cfg.periods for tg in p.targets if tg.is_rate_rule and p.end - p.baseline_year > 1
-             and (tg.scope == ("poor_districts" if "flag.poor_district" in unit_flags(prov, unit, unit_level, p.end) else "province"))]
+             and tg.scope == "poor_districts" and "flag.poor_district" in unit_flags(prov, unit, unit_level, p.end)]
     fig = rate_series_figure(s, lang, ui.tr("chart.series_title", unit=name, start=int(s["year"].min()),
                                             end=int(s["year"].max())), rules if unit_level == "district" else [])
     if ds.is_illustrative:

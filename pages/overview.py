@@ -8,6 +8,7 @@ from pages import common as ui
 from povdata.charts import mark_illustrative, ranking_figure, rate_series_figure
 from povdata.classify import OFFICIAL_BREAKS
 from povdata.published import published_figures
+from povdata.reform import REFORM_YEAR
 from povdata.units import province_name
 from povdata.views import latest_year, province_kpis, ranking, series
 
@@ -34,6 +35,8 @@ with left:
                             f"ban-do-huyen-{year}", "overview_map", share=0.5, on_select="rerun", selection_mode=("points",),
                             config=OFFLINE_CONFIG)
     st.caption(ui.tr("banner.approx_boundaries") + " " + ui.tr("map.click_hint"))
+    if year >= REFORM_YEAR:
+        st.caption(ui.tr("reform.district_after"))
     code = ui.selected_code(event)
     if code:
         st.query_params.update({"unit": code, "year": str(year)})

@@ -12,6 +12,7 @@ from povdata.targets import Period, Target
 
 FONT = "Noto Sans, Arial, sans-serif"
 SERIES_COLOURS = ("#0072B2", "#009E73", "#7f2704", "#CC79A7")
+TARGET_COLOURS = (STATUS_COLOURS["off_track"], "#7f2704", "#CC79A7")
 
 
 def base_layout(fig: go.Figure, lang: str, title: str | None = None, height: int = 420) -> go.Figure:
@@ -40,7 +41,10 @@ def rate_series_figure(s: pd.DataFrame, lang: str, title: str | None = None,
             x=g["year"], y=g[column], mode="lines+markers+text", name=standard_label(std, lang),
             line={"color": SERIES_COLOURS[i % len(SERIES_COLOURS)], "width": 3},
             marker={"symbol": ["circle-open" if r else "circle" for r in rec], "size": [10 if r else 7 for r in rec]},
-            text=[fmt_rate(v, lang) + (f" ({est})" if r else "") for v, r in zip(g[column], rec)],
+            # values written at the ends of each segment only (the hover has every year):
+            # labels on every point collide with the target path and the break lines
+            text=[(fmt_rate(v, lang) + (f" ({est})" if r else "")) if k in (0, len(g) - 1) else ""
+                  for k, (v, r) in enumerate(zip(g[column], rec))],
             textposition="top center", textfont={"size": 11},
             hovertext=[f"{y}: {fmt_rate(v, lang)}" + (f" — {t('map.reconstructed', lang)}" if r else "")
                        for y, v, r in zip(g["year"], g[column], rec)],
@@ -58,7 +62,7 @@ def rate_series_figure(s: pd.DataFrame, lang: str, title: str | None = None,
             fig.add_vline(x=g["year"].min() - 0.5, line={"dash": "dot", "color": "#555"})
             fig.add_annotation(x=g["year"].min() - 0.5, y=1.0, yref="paper", text=t("chart.standard_break", lang),
                                showarrow=False, xanchor="center", yanchor="bottom", font={"size": 11})
-    for period, target in periods:
+    for n, (period, target) in enumerate(periods):
         base = s[(s["year"] == period.baseline_year) & (s["standard"] == period.standard)]
         if base.empty:
             continue
@@ -66,7 +70,8 @@ def rate_series_figure(s: pd.DataFrame, lang: str, title: str | None = None,
         years = list(range(period.baseline_year, period.end + 1))
         path = [max(b - target.value * (y - period.baseline_year), 0.0) for y in years]
         fig.add_trace(go.Scatter(
-            x=years, y=path, mode="lines", line={"dash": "dash", "color": STATUS_COLOURS["off_track"], "width": 2},
+            x=years, y=path, mode="lines",
+            line={"dash": ("dash", "dot", "dashdot")[n % 3], "color": TARGET_COLOURS[n % len(TARGET_COLOURS)], "width": 2},
             name=t("chart.target_path", lang, period=period.id, pace=f"{target.value:g}".replace(".", "," if lang == "vi" else ".")),
             hovertemplate="%{x}: %{y:.2f}%<extra></extra>"))
     base_layout(fig, lang, title, height=500)

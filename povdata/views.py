@@ -42,6 +42,7 @@ class Kpi:
     delta: str | None
     note: str
     delta_good: bool | None = None
+    arrow: bool = True  # False for a delta that is a verdict, not a change
 
 
 def province_kpis(levels: pd.DataFrame, progress: pd.DataFrame, province_code: str, year: int,
@@ -78,10 +79,10 @@ def province_kpis(levels: pd.DataFrame, progress: pd.DataFrame, province_code: s
     if not pr.empty:
         p = pr.sort_values(["baseline_year", "period_id"]).iloc[-1]
         kpis.append(Kpi("kpi.period_pace", fmt_number(p["achieved_pp_per_year"], lang),
-                        t("kpi.target_pace", lang, pace=fmt_pace(p["target_value"], lang))
+                        t("kpi.target_pace", lang, pace=fmt_number(p["target_value"], lang))
                         + " · " + t(f"status.{p['status']}", lang),
                         t("kpi.pace_note", lang, start=int(p["baseline_year"]), end=int(p["latest_year"]),
-                          standard=std), None))
+                          standard=std), None, arrow=False))
     return kpis
 
 

@@ -35,7 +35,7 @@ def test_overview_is_vietnamese_with_labelled_figures():
     assert metrics["Tỷ lệ hộ nghèo"] == "1,71%"
     assert metrics["Số hộ nghèo"] == "3.444"
     # the 2021-2025 period average, from the published 12,20% (2021) and 2,32% (2025)
-    assert metrics["Mức giảm bình quân (điểm %/năm)"] == "2,47"
+    assert metrics["Giảm bình quân mỗi năm"] == "2,47"
     # every KPI states its year and poverty standard
     assert _texts(at).count("Năm 2026 · Chuẩn nghèo đa chiều 2022-2025") >= 3
 
@@ -201,3 +201,11 @@ def test_broken_targets_file_shows_its_message_not_a_traceback(tmp_path, monkeyp
     finally:
         st.cache_resource.clear()
         st.cache_data.clear()
+
+
+def test_one_class_map_suggests_quantiles():
+    # in 2026 almost every new commune is under 10%: the official bands say little
+    at = _app("pages/map.py", year="2026", level="commune_2025")
+    assert any("Phân vị" in c.value and "cùng một mức" in c.value for c in at.caption)
+    at = _app("pages/map.py", year="2015", level="commune")
+    assert not any("cùng một mức" in c.value for c in at.caption)
