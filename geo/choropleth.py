@@ -105,3 +105,15 @@ def choropleth_figure(
         font={"family": "Noto Sans, Arial, sans-serif"},
     )
     return fig
+
+
+def add_outline(fig: go.Figure, shapes: gpd.GeoDataFrame, code: str, colour: str = "#1a1a1a") -> go.Figure:
+    """Outline one unit (the one opened) with a thick border; no fill, no hover."""
+    hit = shapes[shapes["code"] == code]
+    if hit.empty:
+        return fig
+    fig.add_trace(go.Choropleth(
+        geojson=feature_collection(hit), locations=[code], z=[0], featureidkey="id",
+        colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]], showscale=False,
+        marker={"line": {"color": colour, "width": 3.5}}, hoverinfo="skip", showlegend=False))
+    return fig

@@ -213,14 +213,21 @@ def table_headers(df: pd.DataFrame, mapping: dict[str, str]) -> pd.DataFrame:
 
 
 def map_figure(province_code: str, level: str, year: int, indicator: str, parent: str | None,
-               breaks: tuple[float, ...] | None, show_labels: bool, period_id: str | None, height: int):
-    """The choropleth for a view, plus the table behind it (cached per view)."""
+               breaks: tuple[float, ...] | None, show_labels: bool, period_id: str | None, height: int,
+               highlight: str | None = None):
+    """The choropleth for a view, plus the table behind it (cached per view); ``highlight``
+    outlines the unit that is open."""
     fig, table, missing = _map_figure(province_code, level, year, indicator, parent, breaks, show_labels, period_id, height, lang(),
                        version_key(province_code))
     # rebuilt from the cached dict on every run, so Streamlit always gets the same JSON for the
     # same view: a cache miss returning the object itself made the first click on a new map
     # look like a click on a different chart, and the selection was dropped
-    return go.Figure(fig), table, missing
+    fig = go.Figure(fig)
+    if highlight:
+        from geo.choropleth import add_outline
+
+        add_outline(fig, shapes(province_code, level), highlight)
+    return fig, table, missing
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -165,7 +165,8 @@ if indicator != "target_status":
 # ---- map ---------------------------------------------------------------------
 where = units.at[parent, "name"] if parent else (units.at[unit, "name"] if unit_level == "commune_2025" else units.at[prov, "name"])
 st.subheader(ui.tr("map.title", indicator=indicator_label(indicator, lang).lower(), year=year) + f" — {where}")
-fig, table, missing = ui.map_figure(prov, level, year, indicator, parent, breaks, show_labels, None, 620)
+fig, table, missing = ui.map_figure(prov, level, year, indicator, parent, breaks, show_labels, None, 620,
+                                   highlight=unit if unit_level in ("commune", "commune_2025") else None)
 event = ui.plotly_chart(fig, ui.year_frame(ui.tr("map.title", indicator=indicator_label(indicator, lang).lower(),
                                                 year=year) + f" — {where}", year, indicator),
                         f"ban-do-{unit}-{level}-{indicator}-{year}", f"map_{unit}_{level}", on_select="rerun",
