@@ -284,8 +284,8 @@ def repair(gdf: gpd.GeoDataFrame, file: str) -> tuple[gpd.GeoDataFrame, list[Pro
 
 # ---- 5. matching -------------------------------------------------------------
 def _registry(province_code: str, era: str) -> pd.DataFrame:
-    from povdata.units import legacy_units, units_2025
-    return legacy_units(province_code) if era == "legacy" else units_2025(province_code)
+    from povdata.importer import registry
+    return registry(province_code, era)
 
 
 def _code_hits(values: pd.Series, codes: set[str]) -> int:
@@ -300,6 +300,14 @@ def guess_fields(gdf: gpd.GeoDataFrame, province_code: str, era: str) -> tuple[s
     levels = ["district", "commune"] if era == "legacy" else ["commune"]
     cols = [c for c in gdf.columns if c != gdf.geometry.name]
     best: tuple[int, str | None, str | None, str] = (-1, None, None, levels[-1])
+    # a code field that identifies nearly every feature decides the level without name matching
+    for level in levels:
+        codes = set(reg.loc[reg["level"] == level, "code"])
+        for c in cols:
+            if _code_hits(gdf[c], codes) >= 0.95 * len(gdf) > 0:
+                texts = [t for t in _text_columns(gdf) if t != c
+                         and not gdf[t].fillna("").astype(str).str.fullmatch(r"[\d.\s]*").all()]
+                return c, (texts[0] if texts else None), level
     for level in levels:
         cand = reg[reg["level"] == level]
         codes = set(cand["code"])
@@ -308,6 +316,14 @@ def guess_fields(gdf: gpd.GeoDataFrame, province_code: str, era: str) -> tuple[s
         if code_field is not None and code_scores[code_field] == 0:
             code_field = None
         name_scores = {}
+        if code_field is not None and code_scores[code_field] >= 0.95 * len(gdf):
+            best_code = code_scores[code_field]
+            # codes decide; names only to show: the first text field that is not all digits
+            texts = [c for c in _text_columns(gdf) if c != code_field
+                     and not gdf[c].fillna("").astype(str).str.fullmatch(r"[\d.\s]*").all()]
+            if best_code > best[0]:
+                best = (best_code, code_field, texts[0] if texts else None, level)
+            continue
         for c in _text_columns(gdf):
             vals = gdf[c].fillna("").astype(str)
             if vals.str.fullmatch(r"[\d.\s]*").all():
@@ -440,32 +456,42 @@ def build_layers(gdf: gpd.GeoDataFrame, matches: pd.DataFrame, province_code: st
     base = gpd.GeoDataFrame({"code": list(merged)}, geometry=list(merged.values()), crs="EPSG:4326")
     layers: dict[str, gpd.GeoDataFrame] = {}
     fallback = fallback or {}
+    prov_of = reg["province_code"]
     if era != "legacy":
-        base["province_code"] = province_code
+        base["province_code"] = base["code"].map(prov_of)
         layers["commune_2025"] = base
-        layers["province"] = gpd.GeoDataFrame({"code": [province_code]},
-                                              geometry=[_union(base.geometry.to_numpy())], crs="EPSG:4326")
+        layers["province"] = _dissolve(base, "province_code")
         for k in ("commune", "district"):
             if k in fallback:
                 layers[k] = fallback[k]
         return layers
     if level == "commune":
         base["district_code"] = base["code"].map(reg["district_code"])
-        base["province_code"] = province_code
+        base["province_code"] = base["code"].map(prov_of)
         layers["commune"] = base
-        dist = {d: _union(grp.geometry.to_numpy()) for d, grp in base.groupby("district_code", sort=True)}
-        layers["district"] = gpd.GeoDataFrame({"code": list(dist), "province_code": province_code},
-                                              geometry=list(dist.values()), crs="EPSG:4326")
+        layers["district"] = _dissolve(base, "district_code", keep=["province_code"])
     else:
-        base["province_code"] = province_code
+        base["province_code"] = base["code"].map(prov_of)
         layers["district"] = base
         if "commune" in fallback:
             layers["commune"] = fallback["commune"]
-    layers["province"] = gpd.GeoDataFrame({"code": [province_code]},
-                                          geometry=[_union(layers["district"].geometry.to_numpy())], crs="EPSG:4326")
+    layers["province"] = _dissolve(layers["district"], "province_code")
     if "commune_2025" in fallback:
         layers["commune_2025"] = fallback["commune_2025"]
     return layers
+
+
+def _dissolve(g: gpd.GeoDataFrame, by: str, keep: list[str] | None = None) -> gpd.GeoDataFrame:
+    """One (Multi)Polygon per ``by`` code, columns ``code`` and ``keep``."""
+    groups = g.groupby(by, sort=True)
+    out = {"code": [], **{k: [] for k in keep or []}}
+    geoms = []
+    for code, grp in groups:
+        out["code"].append(code)
+        for k in keep or []:
+            out[k].append(grp[k].iloc[0])
+        geoms.append(_union(grp.geometry.to_numpy()))
+    return gpd.GeoDataFrame(out, geometry=geoms, crs="EPSG:4326")
 
 
 # ---- everything --------------------------------------------------------------
@@ -530,7 +556,7 @@ def prepare_boundaries(data: bytes, name: str, province_code: str, *, era: str =
     out.layers_in_file, out.driver, out.cpg = vec.layers, vec.driver, vec.cpg
     out.encoding, out.encoding_scores = vec.encoding, vec.encoding_scores
     out.fields = [c for c in gdf.columns if c != gdf.geometry.name]
-    units = legacy_units(province_code)
+    units = _registry(province_code, "legacy")
     prov = units[units["level"] == "province"]
     com = units[units["level"] == "commune"]
     bbox = (float(com["min_lon"].min()), float(com["min_lat"].min()), float(com["max_lon"].max()),
@@ -560,7 +586,7 @@ def prepare_boundaries(data: bytes, name: str, province_code: str, *, era: str =
     rep.problems.extend(errs + warn)
     x0, y0, x1, y1 = gdf.total_bounds if len(gdf) else (0, 0, 0, 0)
     if len(gdf) and not (bbox[0] - 1 < (x0 + x1) / 2 < bbox[2] + 1 and bbox[1] - 1 < (y0 + y1) / 2 < bbox[3] + 1):
-        rep.problems.append(Problem(name, None, None, f"ranh giới nằm ngoài {prov['name'].iloc[0] if len(prov) else 'tỉnh'} "
+        rep.problems.append(Problem(name, None, None, f"ranh giới nằm ngoài {prov['name'].iloc[0] if len(prov) == 1 else 'Việt Nam'} "
                                     f"(tâm {((x0 + x1) / 2):.3f}, {((y0 + y1) / 2):.3f}); kiểm tra hệ tọa độ "
                                     "hoặc tỉnh đã chọn."))
     g_code, g_name, g_level = guess_fields(gdf, province_code, era)

@@ -430,13 +430,15 @@ def extract_rows(cells: pd.DataFrame, header: Header, mapping: dict[int, str], l
     empty = (out[value_cols + id_cols] == "").all(axis=1) if value_cols + id_cols else pd.Series(True, index=out.index)
     name = out["unit_name"] if "unit_name" in out else pd.Series("", index=out.index)
     code = out["unit_code"] if "unit_code" in out else pd.Series("", index=out.index)
-    totals = name.map(lambda s: bool(_TOTAL_RE.match(fold(s)))) & (code == "")
+    uniq = {v: fold(v) for v in pd.unique(name)}  # a national file repeats each name once a year
+    totals = name.map(lambda s: bool(_TOTAL_RE.match(uniq[s]))) & (code == "")
     for r in out.loc[totals, "_row"]:
         notes.append(Problem("", int(r), None, "dòng tổng cộng, không nhập (tổng được tính lại từ các đơn vị).",
                              "info"))
     # a heading row: a district's name, no code, no values ('Huyện Cao Lộc' above its communes)
     no_values = (out[value_cols] == "").all(axis=1) if value_cols else pd.Series(True, index=out.index)
-    heading = (name != "") & (code == "") & no_values & name.map(lambda s: _type_of(s) == "district")
+    heading = (name != "") & (code == "") & no_values
+    heading &= name.map({v: _type_of(v) == "district" for v in pd.unique(name[heading])})
     current = ""
     heading_of = []
     for is_h, n in zip(heading.to_numpy(), name.to_numpy()):
@@ -449,10 +451,14 @@ def extract_rows(cells: pd.DataFrame, header: Header, mapping: dict[int, str], l
 
 
 # ---- 5. matching -------------------------------------------------------------
+NATIONAL = "00"  # the whole country: every province's units
+
+
 def registry(province_code: str, era: str) -> pd.DataFrame:
     """Units of a province in one era (``legacy``: province, districts, communes before
-    2025-07-01; ``2025``: province and communes after it)."""
-    return legacy_units(province_code) if era == "legacy" else units_2025(province_code)
+    2025-07-01; ``2025``: province and communes after it); :data:`NATIONAL` for all."""
+    code = None if province_code == NATIONAL else province_code
+    return legacy_units(code) if era == "legacy" else units_2025(code)
 
 
 def era_of_year(year: int | None, default: str = "legacy") -> str:
@@ -492,89 +498,101 @@ def match_units(table: pd.DataFrame, province_code: str, era: str) -> pd.DataFra
     reg = registry(province_code, era)
     districts = reg[reg["level"] == "district"]
     communes = reg[reg["level"] == "commune"]
-    by_code = reg.set_index("code")
+    reg_name = dict(zip(reg["code"], reg["name"]))
+    reg_level = dict(zip(reg["code"], reg["level"]))
     n = len(table)
-    codes = table["unit_code"].map(_norm_code) if "unit_code" in table else pd.Series("", index=table.index)
-    names = table["unit_name"] if "unit_name" in table else pd.Series("", index=table.index)
-    parent_names = table["parent_name"] if "parent_name" in table else pd.Series("", index=table.index)
-    parent_codes = table["parent_code"].map(_norm_code) if "parent_code" in table else pd.Series("", index=table.index)
-    heading = table["_heading"] if "_heading" in table else pd.Series("", index=table.index)
-    res = pd.DataFrame({"_row": table["_row"].to_numpy() if "_row" in table else np.arange(n) + 2,
-                        "input_code": codes.to_numpy(), "input_name": names.to_numpy(),
-                        "parent": [p or h for p, h in zip(parent_names, heading)],
-                        "level": None, "code": None, "matched_name": None, "method": "none",
-                        "score": 0.0, "note": ""})
+    empty = [""] * n
+    codes = table["unit_code"].map(_norm_code).tolist() if "unit_code" in table else empty
+    names = [str(x or "") for x in table["unit_name"]] if "unit_name" in table else empty
+    parent_names = table["parent_name"].tolist() if "parent_name" in table else empty
+    parent_codes = table["parent_code"].map(_norm_code).tolist() if "parent_code" in table else empty
+    heading = table["_heading"].tolist() if "_heading" in table else empty
+    # plain lists, filled row by row and framed once at the end
+    R = {"code": [None] * n, "matched_name": [None] * n, "level": [None] * n, "method": ["none"] * n,
+         "score": [0.0] * n, "note": [""] * n, "parent": [p or h for p, h in zip(parent_names, heading)]}
+
+    def put(i: int, code: str, level: str, method: str, score: float, note: str = "") -> None:
+        R["code"][i], R["matched_name"][i], R["level"][i] = code, reg_name[code], level
+        R["method"][i], R["score"][i], R["note"][i] = method, float(score), note
+
+    key_cache: dict[str, str] = {}
+
+    def key(s: str) -> str:
+        k = key_cache.get(s)
+        if k is None:
+            k = key_cache[s] = name_key(s)
+        return k
+
     # by code
     for i, c in enumerate(codes):
-        if c and c in by_code.index:
-            res.loc[i, ["code", "matched_name", "level", "method", "score"]] = (
-                c, by_code.at[c, "name"], by_code.at[c, "level"], "code", 1.0)
-            if names.iloc[i] and name_key(names.iloc[i]) != name_key(by_code.at[c, "name"]):
-                res.loc[i, "note"] = "tên khác với danh mục"
+        if c and c in reg_name:
+            note = "tên khác với danh mục" if names[i] and key(names[i]) != key(reg_name[c]) else ""
+            put(i, c, reg_level[c], "code", 1.0, note)
     # in file order: districts (by type, or by name where no parent is given) set the
     # district of the commune rows below them
     dist_codes = set(districts["code"])
-    dist_key = {name_key(n): c for c, n in zip(districts["code"], districts["name"])}
+    dist_key = {name_key(nm): c for c, nm in zip(districts["code"], districts["name"])}
     prov = reg[reg["level"] == "province"]
-    prov_key = name_key(prov["name"].iloc[0]) if len(prov) else None
+    prov_key = name_key(prov["name"].iloc[0]) if len(prov) == 1 else None
     ctx: str | None = None
     parent_of: dict[int, str | None] = {}
     for i in range(n):
-        if res.at[i, "method"] == "code":
-            if res.at[i, "level"] == "district":
-                ctx = res.at[i, "code"]
+        if R["method"][i] == "code":
+            if R["level"][i] == "district":
+                ctx = R["code"][i]
             continue
-        nm = str(names.iloc[i] or "")
+        nm = names[i]
         if not nm:
-            res.loc[i, "note"] = "không có mã và tên đơn vị"
+            R["note"][i] = "không có mã và tên đơn vị"
             continue
-        if prov_key and name_key(nm) == prov_key and fold(nm).startswith("tinh "):
-            res.loc[i, ["code", "matched_name", "level", "method", "score"]] = (
-                prov["code"].iloc[0], prov["name"].iloc[0], "province", "name", 1.0)
+        if prov_key and key(nm) == prov_key and fold(nm).startswith("tinh "):
+            put(i, prov["code"].iloc[0], "province", "name", 1.0)
             continue
         t = _type_of(nm)
-        given = parent_codes.iloc[i] or res.at[i, "parent"]
-        if t == "district" or (t is None and name_key(nm) in dist_key and not given):
+        given = parent_codes[i] or R["parent"][i]
+        if t == "district" or (t is None and key(nm) in dist_key and not given):
             m = match_names([nm], districts).iloc[0]
             if _has(m["code"]):
-                res.loc[i, ["code", "matched_name", "level", "method", "score", "note"]] = (
-                    m["code"], m["matched_name"], "district", m["method"], float(m["score"]), m["note"])
+                put(i, m["code"], "district", m["method"], m["score"], m["note"])
                 ctx = m["code"]
                 continue
-        pc, parent = parent_codes.iloc[i], res.at[i, "parent"]
+        pc, parent = parent_codes[i], R["parent"][i]
         if pc in dist_codes:
             pcode = pc
         elif parent:
-            pcode = dist_key.get(name_key(parent)) or (match_names([parent], districts).iloc[0]["code"] or None)
+            pcode = dist_key.get(key(parent))
+            if pcode is None:
+                got = match_names([parent], districts).iloc[0]["code"]
+                pcode = got if _has(got) else None
         else:
             pcode = ctx
-        if pcode and not res.at[i, "parent"]:
-            res.at[i, "parent"] = by_code.at[pcode, "name"]
+        if pcode and not R["parent"][i]:
+            R["parent"][i] = reg_name[pcode]
         parent_of[i] = pcode
     # communes, grouped by parent
     groups: dict[str | None, list[int]] = {}
     for i, p in parent_of.items():
-        if res.at[i, "method"] == "none":
-            groups.setdefault(p, []).append(i)
+        groups.setdefault(p, []).append(i)
     for p, idx in groups.items():
-        cand = communes[communes["parent_code"] == p] if p is not None and era == "legacy" else communes
-        m = match_names([str(names.iloc[i]) for i in idx], cand)
-        if p is not None and era == "legacy":  # not in the district given: try the province
-            retry = m.index[m["method"] == "none"]
-            if len(retry):
-                m2 = match_names([str(names.iloc[idx[k]]) for k in retry], communes)
-                for k, (_, r2) in zip(retry, m2.iterrows()):
-                    if _has(r2["code"]) and r2["method"] == "name":  # elsewhere in the province: exact names only
-                        m.loc[k] = r2
-                        m.loc[k, "note"] = "không thuộc huyện ghi trong tệp; khớp trong toàn tỉnh"
-                        m.loc[k, "score"] = min(float(r2["score"]), 0.8)
+        within = p is not None and era == "legacy"
+        cand = communes[communes["parent_code"] == p] if within else communes
+        m = match_names([names[i] for i in idx], cand).to_dict("records")
+        if within:  # not in the district given: exact names elsewhere in the province
+            retry = [k for k, r in enumerate(m) if not _has(r["code"])]
+            if retry:
+                m2 = match_names([names[idx[k]] for k in retry], communes).to_dict("records")
+                for k, r2 in zip(retry, m2):
+                    if _has(r2["code"]) and r2["method"] == "name":
+                        m[k] = r2 | {"note": "không thuộc huyện ghi trong tệp; khớp trong toàn tỉnh",
+                                     "score": min(float(r2["score"]), 0.8)}
         for k, i in enumerate(idx):
-            r = m.iloc[k]
+            r = m[k]
             if _has(r["code"]):
-                res.loc[i, ["code", "matched_name", "level", "method", "score", "note"]] = (
-                    r["code"], r["matched_name"], "commune", r["method"], float(r["score"]), r["note"])
+                put(i, r["code"], "commune", r["method"], r["score"], r["note"])
             else:
-                res.loc[i, "note"] = r["note"] or "không tìm thấy trong danh mục"
+                R["note"][i] = r["note"] or "không tìm thấy trong danh mục"
+    res = pd.DataFrame({"_row": table["_row"].to_numpy() if "_row" in table else np.arange(n) + 2,
+                        "input_code": codes, "input_name": names, **R})
     return res[MATCH_COLUMNS]
 
 

@@ -295,7 +295,10 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
     """
     if indicators is None and layers is None:
         raise ValueError("nothing to import: give indicators, layers or both")
-    from povdata.units import province_name
+    from povdata.units import province_name as _name
+
+    def province_name(code: str) -> str:
+        return "Toàn quốc" if code == "00" else _name(code)
 
     created_by = created_by or _login()
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
