@@ -165,6 +165,17 @@ def data_banner(ds: Dataset) -> None:
                + " · " + tr(f"data_status.{ds.data_status}"))
 
 
+def boundary_note(level: str) -> str:
+    """What the boundaries of ``level`` on screen are: approximate (the demo's), or from which file."""
+    key = version_key()
+    if key is not None:
+        from povdata.store import Store, layer_sources
+        source, approx = layer_sources(Store(Path(key[0])), key[1]).get(level, ("", True))
+        if not approx and source:
+            return tr("import.boundaries_from", source=md_escape(source))
+    return tr("banner.approx_boundaries")
+
+
 def md_escape(text: object) -> str:
     """Text from a file shown through markdown as plain text: markdown's punctuation is
     backslash-escaped and HTML's characters turned into entities (never rendered)."""

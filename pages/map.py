@@ -171,7 +171,7 @@ event = ui.plotly_chart(fig, ui.year_frame(ui.tr("map.title", indicator=indicato
                                                 year=year) + f" — {where}", year, indicator),
                         f"ban-do-{unit}-{level}-{indicator}-{year}", f"map_{unit}_{level}", on_select="rerun",
                         selection_mode=("points",), config=OFFLINE_CONFIG)
-st.caption(ui.tr("banner.approx_boundaries") + " " + ui.tr("map.click_hint"))
+st.caption(ui.boundary_note(level) + " " + ui.tr("map.click_hint"))
 if missing:
     st.info(ui.tr("map.no_data_list", n=len(missing), names=", ".join(missing)))
 if indicator != "target_status" and scheme == "official":

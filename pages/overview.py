@@ -34,7 +34,7 @@ with left:
     event = ui.plotly_chart(fig, ui.year_frame(ui.tr("overview.district_map", year=year), year),
                             f"ban-do-huyen-{year}", "overview_map", share=0.5, on_select="rerun", selection_mode=("points",),
                             config=OFFLINE_CONFIG)
-    st.caption(ui.tr("banner.approx_boundaries") + " " + ui.tr("map.click_hint"))
+    st.caption(ui.boundary_note("district") + " " + ui.tr("map.click_hint"))
     if year >= REFORM_YEAR:
         st.caption(ui.tr("reform.district_after"))
     code = ui.selected_code(event)

@@ -154,12 +154,15 @@ def test_empty_data_dir_to_own_province_on_the_map(import_page, import_app_url, 
 
     # the map, in a new session: the latest version, labelled, on the uploaded boundaries
     page.goto(import_app_url + "/ban-do?level=district", wait_until="domcontentloaded")
+    body = page.locator('[data-testid="stMain"]')
     wait_for_map(page, min_shapes=11, timeout=90_000)
     wait_idle(page, timeout=60_000)
     banner = page.locator('[data-testid="stAlert"]', has_text="Số liệu nhập").first
     assert "bieu_tong_hop_2024.xlsx (2024)" in banner.inner_text()
     assert "lang_son_districts_gis_chinhphu.zip" in banner.inner_text()
     assert not page.locator('[data-testid="stAlert"]', has_text="Số liệu minh họa").count()
+    expect(body).to_contain_text("Ranh giới từ tệp lang_son_districts_gis_chinhphu.zip (số liệu nhập).")
+    expect(body).not_to_contain_text("Ranh giới gần đúng")
     codes = page.locator(".js-plotly-plot:has(.geo) path.choroplethlocation").evaluate_all(
         "els => els.map(e => String((e.__data__ || {}).loc))")
     assert sorted(codes) == ["178", "180", "181", "182", "183", "184", "185", "186", "187", "188", "189"]
