@@ -244,9 +244,18 @@ def rank_crs(gdf: gpd.GeoDataFrame, province_bbox: tuple[float, float, float, fl
         dx = max(lo_lon - lon, 0, lon - hi_lon) * 111 * np.cos(np.radians(lat))
         dy = max(lo_lat - lat, 0, lat - hi_lat) * 111
         ranked.append((code, float(np.hypot(dx, dy))))
-    order = {c: i for i, (c, _) in enumerate(crs_choices())}
-    # among those inside the province, a provincial TM-3 zone naming it is likeliest: keep EPSG order
-    return sorted(ranked, key=lambda t: (round(t[1], 0), order[t[0]]))
+    # ties (several TM-3 zones land inside the province): the CRS made for this place first —
+    # the reprojected centre inside its area of use, the smallest such area (a provincial zone)
+    def specificity(code: str) -> tuple[float, float]:
+        if code in ("EPSG:4326", "EPSG:4756"):
+            return (0.0, 1e9)
+        area = CRS.from_user_input(code).area_of_use
+        if area is None:
+            return (1e9, 1e9)
+        w, s_, e, n = area.bounds
+        inside = w <= (lo_lon + hi_lon) / 2 <= e and s_ <= (lo_lat + hi_lat) / 2 <= n
+        return (0.0 if inside else 1.0, (e - w) * (n - s_))
+    return sorted(ranked, key=lambda t: (round(t[1], 0), *specificity(t[0])))
 
 
 # ---- 4. repair ---------------------------------------------------------------

@@ -69,7 +69,8 @@ def _col_index(letter: str) -> int:
     return n - 1
 
 
-def _print_report(problems, out=sys.stdout) -> None:
+def _print_report(problems, out=None) -> None:
+    out = out or sys.stdout
     for p in problems:
         label = {"error": "LỖI", "warning": "CẢNH BÁO"}.get(p.severity, "GHI CHÚ")
         print(f"{label}: {p}", file=out)

@@ -64,6 +64,7 @@ def test_missing_prj_is_detected_and_the_user_chooses(tmp_path):
     assert "không có tệp .prj" in p.message and "chọn hệ tọa độ" in p.message
     ranked = [c for c, km in b.crs_ranked if km == 0]
     assert "EPSG:9215" in ranked and "EPSG:4326" not in ranked   # metres are not degrees
+    assert b.crs_ranked[0][0] == "EPSG:9215"  # Lạng Sơn's own VN-2000 TM-3 zone is suggested first
     b = prepare_boundaries(data, "khong_prj.zip", "20", crs="EPSG:9215")
     assert b.ok and b.crs_from == "user"
     assert np.allclose(b.gdf.total_bounds, _districts_gdf().total_bounds, atol=1e-6)
