@@ -59,7 +59,7 @@ def _report(problems, key: str) -> None:
         st.dataframe(df, hide_index=True, key=f"{key}_{kind}", use_container_width=True)
 
 
-def _review(matches: pd.DataFrame, choices: pd.DataFrame, key: str, state_key: str, row_label: str) -> None:
+def _review(matches: pd.DataFrame, choices, key: str, state_key: str, row_label: str) -> None:
     """The review table, and a picker for every unmatched row (plus any other row on request)."""
     method_names = {m: tr(f"import.method_{m}") for m in ("code", "name", "similar", "location", "manual",
                                                           "none", "skip")}
@@ -79,13 +79,18 @@ def _review(matches: pd.DataFrame, choices: pd.DataFrame, key: str, state_key: s
     st.dataframe(view, hide_index=True, key=f"{key}_table", use_container_width=True)
     ui.download_buttons(view, f"doi-chieu-{key}", f"{key}_dl")
     overrides: dict = st.session_state.setdefault(state_key, {})
-    options = [""] + [SKIP] + choices["code"].tolist()
-    labels = {"": tr("import.pick_unit"), SKIP: tr("import.skip_row")} | dict(zip(choices["code"], choices["label"]))
+
+    def options_for(era: str) -> tuple[list[str], dict[str, str]]:
+        ch = choices(era)  # the units of the list the row's year is reported on
+        return [""] + [SKIP] + ch["code"].tolist(), \
+            {"": tr("import.pick_unit"), SKIP: tr("import.skip_row")} | dict(zip(ch["code"], ch["label"]))
+
     rows = matches.loc[unmatched, "_row"].tolist()
     if rows:
         st.markdown(tr("import.fix_unmatched", n=len(rows)))
     for r in rows[:60]:
         m = matches[matches["_row"] == r].iloc[0]
+        options, labels = options_for(m.get("era", "legacy"))
         what = " ".join(str(x) for x in (m["input_code"], m["input_name"]) if x and x == x)
         pick = st.selectbox(tr("import.fix_row", row=r, name=esc(what)), options, format_func=labels.get,
                             key=f"{key}_fix_{r}")
@@ -97,6 +102,8 @@ def _review(matches: pd.DataFrame, choices: pd.DataFrame, key: str, state_key: s
     with st.expander(tr("import.fix_other")):
         c1, c2, c3 = st.columns([1, 3, 1])
         r = c1.selectbox(row_label, matches["_row"].tolist(), key=f"{key}_other_row")
+        options, labels = options_for(matches.loc[matches["_row"] == r, "era"].iloc[0] if "era" in matches
+                                      else "legacy")
         pick = c2.selectbox(tr("import.col_matched"), options[1:], format_func=labels.get, key=f"{key}_other_unit")
         if c3.button(tr("import.apply"), key=f"{key}_other_apply"):
             overrides[int(r)] = None if pick == SKIP else pick
@@ -161,11 +168,11 @@ if up is not None:
                 if int(y) != base.year:
                     opts["year"] = int(y)
                     st.rerun()
-            eras = ["legacy", "2025"]
-            era = c4.selectbox(tr("import.unit_list"), eras, index=eras.index(base.era),
-                               format_func=lambda e: tr(f"import.era_{e}"), key=f"{fkey}_era")
-            if era != base.era:
-                opts["era"] = era
+            eras = ["", "legacy", "2025"]
+            era = c4.selectbox(tr("import.unit_list"), eras, index=eras.index(opts["era"] or ""),
+                               format_func=lambda e: tr(f"import.era_{e or 'auto'}"), key=f"{fkey}_era")
+            if (era or None) != opts["era"]:
+                opts["era"] = era or None
                 st.rerun()
             st.caption(tr("import.header_found", first=base.header.first + 1, last=base.header.last + 1,
                           rows=len(base.table)))
@@ -196,7 +203,7 @@ if up is not None:
                           opts["year"], opts["era"], tuple(sorted(overrides.items(), key=lambda kv: kv[0])))
         if len(base.matches):
             st.subheader(tr("import.review"))
-            _review(base.matches if not overrides else ind.matches, unit_choices(prov, ind.era), "ind",
+            _review(base.matches if not overrides else ind.matches, lambda e: unit_choices(prov, e), "ind",
                     f"{fkey}_manual", tr("import.col_row"))
         st.subheader(tr("import.check", file=esc(up.name)))
         _report(ind.notes + ind.report.problems, "ind_report")
@@ -218,7 +225,7 @@ if upb is not None:
         bkey = f"bnd_{hash(data)}"
         bo = st.session_state.setdefault(f"{bkey}_opts", {"encoding": None, "crs": None, "layer_file": None,
                                                           "code_field": None, "name_field": None, "level": None})
-        era = ind.era if ind is not None else "legacy"
+        era = ind.era if ind is not None and ind.era != "mixed" else bo.get("era") or "legacy"
         base = _boundaries(data, upb.name, prov, era, bo["encoding"], bo["crs"], bo["layer_file"], bo["code_field"],
                            bo["name_field"], bo["level"], ())
         if base.needs_crs:
@@ -235,6 +242,12 @@ if upb is not None:
                 st.rerun()
         with st.expander(tr("import.reading_boundaries"), expanded=False):
             c1, c2, c3, c4 = st.columns(4)
+            b_eras = ["legacy", "2025"]
+            b_era = c4.selectbox(tr("import.unit_list"), b_eras, index=b_eras.index(era),
+                                 format_func=lambda e: tr(f"import.era_{e}"), key=f"{bkey}_era")
+            if b_era != era:
+                bo.update(era=b_era, level=None)
+                st.rerun()
             encs = [""] + list(ENCODINGS)
             enc = c1.selectbox(tr("import.encoding"), encs,
                                format_func=lambda e: tr("import.encoding_auto", found=ENCODING_LABELS.get(
@@ -254,7 +267,7 @@ if upb is not None:
                 fopts = [""] + base.fields
                 cf = c3.selectbox(tr("import.code_field"), fopts, index=fopts.index(base.code_field or ""),
                                   format_func=lambda f: f or tr("import.none"), key=f"{bkey}_cf")
-                nf = c4.selectbox(tr("import.name_field"), fopts, index=fopts.index(base.name_field or ""),
+                nf = c1.selectbox(tr("import.name_field"), fopts, index=fopts.index(base.name_field or ""),
                                   format_func=lambda f: f or tr("import.none"), key=f"{bkey}_nf")
                 if cf != (base.code_field or "") or nf != (base.name_field or ""):
                     bo.update(code_field=cf, name_field=nf)
@@ -273,10 +286,11 @@ if upb is not None:
                           bo["name_field"], bo["level"], tuple(sorted(overrides.items(), key=lambda kv: kv[0])))
         if len(base.matches):
             st.subheader(tr("import.review"))
-            ch = unit_choices(prov, era)
-            ch = ch[ch["level"] == bnd.level]
-            _review(base.matches.assign(parent="") if not overrides else bnd.matches.assign(parent=""), ch, "bnd",
-                    f"{bkey}_manual", tr("import.col_feature"))
+            def level_choices(_e: str, era=era, level=bnd.level) -> pd.DataFrame:
+                ch = unit_choices(prov, era)
+                return ch[ch["level"] == level]
+            _review(base.matches.assign(parent="", era=era) if not overrides else bnd.matches.assign(parent="", era=era),
+                    level_choices, "bnd", f"{bkey}_manual", tr("import.col_feature"))
         st.subheader(tr("import.check", file=esc(upb.name)))
         _report(bnd.report.problems, "bnd_report")
         if bnd.ok:

@@ -72,8 +72,7 @@ TEMPLATE_FIELDS = ["unit_code", "unit_name", "parent_name", "year", "households_
                    "escaped_poor", "newly_poor", "re_poor", "ethnic_minority_poor"]
 
 MAX_HEADER_SCAN = 40
-LEGACY_LAST_YEAR = 2024   # review years up to this use the pre-2025 units
-REFORM_FIRST_YEAR = 2026  # from this on, the post-2025 units; 2025 goes by which list matches better
+from povdata.reform import REFORM_YEAR  # noqa: E402  reviews from end-2025 on are on the new communes
 RATE_JUMP_PP = 20.0
 
 _TOTAL_RE = re.compile(r"^(tong cong|tong so|tong|cong|toan tinh|ca tinh)( (toan tinh|ca tinh|chung))?\W*$")
@@ -461,14 +460,12 @@ def registry(province_code: str, era: str) -> pd.DataFrame:
     return legacy_units(code) if era == "legacy" else units_2025(code)
 
 
-def era_of_year(year: int | None, default: str = "legacy") -> str:
-    if year is None:
+def era_of_year(year: float | None, default: str = "legacy") -> str:
+    """The unit list a review year is reported on: ``legacy`` before :data:`REFORM_YEAR`
+    (the year-end 2025 review is the first on the communes of 1 July 2025), ``2025`` from it."""
+    if year is None or pd.isna(year):
         return default
-    if year <= LEGACY_LAST_YEAR:
-        return "legacy"
-    if year >= REFORM_FIRST_YEAR:
-        return "2025"
-    return default
+    return "legacy" if year < REFORM_YEAR else "2025"
 
 
 def _type_of(name: str) -> str | None:
@@ -481,7 +478,7 @@ def _type_of(name: str) -> str | None:
 
 
 MATCH_COLUMNS = ["_row", "input_code", "input_name", "parent", "level", "code", "matched_name", "method",
-                 "score", "note"]
+                 "score", "note", "era"]
 
 
 def match_units(table: pd.DataFrame, province_code: str, era: str) -> pd.DataFrame:
@@ -592,7 +589,7 @@ def match_units(table: pd.DataFrame, province_code: str, era: str) -> pd.DataFra
             else:
                 R["note"][i] = r["note"] or "không tìm thấy trong danh mục"
     res = pd.DataFrame({"_row": table["_row"].to_numpy() if "_row" in table else np.arange(n) + 2,
-                        "input_code": codes, "input_name": names, **R})
+                        "input_code": codes, "input_name": names, **R, "era": era})
     return res[MATCH_COLUMNS]
 
 
@@ -668,7 +665,9 @@ def check_indicators(table: pd.DataFrame, matches: pd.DataFrame, file: str, name
     keep = ~unmatched.to_numpy()
     sub = validate_indicators(raw[keep].reset_index(drop=True), file, known_codes, header_row=header_row,
                               rows=work["_row"].to_numpy()[keep], mapping=mapping)
-    rep.problems.extend(sub.problems)
+    reform_rows = set(work["_row"][pd.to_numeric(work["year"], errors="coerce") == REFORM_YEAR])
+    rep.problems.extend(p for p in sub.problems  # a code reused after the reform is another unit
+                        if not (p.severity == "warning" and "so với năm trước" in p.message and p.row in reform_rows))
     if rep.ok and sub.table is not None:
         t = sub.table
         levels = matches.loc[keep, "level"].to_numpy()
@@ -710,7 +709,7 @@ def _warn_missing_units(rep: ValidationReport, previous: pd.DataFrame | None) ->
     names = legacy_units().set_index("code")["name"]
     for y in years:
         before = seen.get(y - 1)
-        if not before:
+        if not before or era_of_year(y) != era_of_year(y - 1):  # across the reform the lists differ
             continue
         gone = sorted(before - seen[y])
         if gone:
@@ -812,23 +811,23 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
         return IndicatorImport(name, digest, province_code, sh, header, labels, mapping, year, era or "legacy",
                                table, pd.DataFrame(columns=MATCH_COLUMNS), rep, notes)
     years = pd.to_numeric(table["year"], errors="coerce")
-    if era is None:
-        lo, hi = years.min(), years.max()
-        if pd.notna(hi) and hi >= REFORM_FIRST_YEAR and (pd.isna(lo) or lo >= REFORM_FIRST_YEAR - 1):
-            era = "2025"
-        elif pd.notna(lo) and lo >= REFORM_FIRST_YEAR - 1:  # 2025 alone: the list that matches better
-            legacy_m = match_units(table, province_code, "legacy")
-            new_m = match_units(table, province_code, "2025")
-            era = "2025" if new_m["code"].notna().sum() > legacy_m["code"].notna().sum() else "legacy"
-        else:
-            era = "legacy"
-    if era == "legacy" and pd.notna(years.max()) and years.max() >= REFORM_FIRST_YEAR:
+    row_era = years.map(era_of_year) if era is None else pd.Series(era, index=table.index)
+    if era is not None and (years.map(era_of_year) != era).any():
+        other = "trước" if era == "2025" else "từ"
         rep.problems.append(Problem(name, None, names.get("year", "Năm"),
-                                    f"tệp có năm từ {REFORM_FIRST_YEAR} trở đi nhưng được đối chiếu với danh mục "
-                                    "trước 1/7/2025; hãy tách thành hai tệp theo danh mục đơn vị.", "warning"))
-    matches = match_units(table, province_code, era)
-    matches = apply_overrides(matches, overrides or {}, province_code, era)
-    known = set(registry(province_code, era)["code"])
+                                    f"tệp có năm {other} {REFORM_YEAR} nhưng được đối chiếu với danh mục "
+                                    f"{'trước' if era == 'legacy' else 'sau'} 1/7/2025.", "warning"))
+    parts = []
+    for e in ("legacy", "2025"):  # each row against the list of its year
+        mask = (row_era == e).to_numpy()
+        if mask.any():
+            sub = table[mask].reset_index(drop=True)
+            m = apply_overrides(match_units(sub, province_code, e), overrides or {}, province_code, e)
+            parts.append(m.set_axis(np.flatnonzero(mask)))
+    matches = pd.concat(parts).sort_index().reset_index(drop=True)
+    eras = set(row_era)
+    era = eras.pop() if len(eras) == 1 else "mixed"
+    known = set().union(*(set(registry(province_code, e)["code"]) for e in set(row_era)))
     rep2 = check_indicators(table, matches, name, names, known, header.last + 1, previous)
     rep.problems.extend(rep2.problems)
     rep.table = rep2.table
@@ -841,9 +840,10 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
 
 
 # ---- template ----------------------------------------------------------------
-def template_frame(province_code: str, year: int, era: str = "legacy") -> pd.DataFrame:
-    """The template: one row per commune of the province, Vietnamese headers, empty values."""
-    reg = registry(province_code, era)
+def template_frame(province_code: str, year: int, era: str | None = None) -> pd.DataFrame:
+    """The template: one row per commune of the province (the list of ``year``: before or
+    after 1 July 2025), Vietnamese headers, empty values."""
+    reg = registry(province_code, era or era_of_year(year))
     com = reg[reg["level"] == "commune"].sort_values("code")
     parent = reg.set_index("code")["name"]
     df = pd.DataFrame({FIELDS[f]: "" for f in TEMPLATE_FIELDS}, index=range(len(com)))
@@ -854,7 +854,7 @@ def template_frame(province_code: str, year: int, era: str = "legacy") -> pd.Dat
     return df
 
 
-def template_xlsx(province_code: str, year: int, era: str = "legacy") -> bytes:
+def template_xlsx(province_code: str, year: int, era: str | None = None) -> bytes:
     """The template as a workbook: codes kept as text, a header row, frozen panes."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -878,7 +878,7 @@ def template_xlsx(province_code: str, year: int, era: str = "legacy") -> bytes:
     return buf.getvalue()
 
 
-def template_csv(province_code: str, year: int, era: str = "legacy") -> bytes:
+def template_csv(province_code: str, year: int, era: str | None = None) -> bytes:
     from povdata.export import to_csv_bytes
     return to_csv_bytes(template_frame(province_code, year, era))
 
@@ -899,9 +899,7 @@ def save_import(store, province_code: str, indicators: "IndicatorImport | None" 
     for imp in (indicators, boundaries):
         if imp is not None and not imp.ok:
             raise ValueError(f"Tệp {imp.file} còn lỗi, chưa thể lưu.")
-    eras = {imp.era for imp in (indicators, boundaries) if imp is not None}
-    if len(eras) > 1:
-        raise ValueError("Tệp chỉ tiêu và tệp ranh giới theo hai danh mục đơn vị khác nhau (trước và sau 1/7/2025).")
+    era = indicators.era if indicators is not None else boundaries.era
     layers = sources = None
     if boundaries is not None:
         prev = latest_version(store, province_code)
@@ -922,7 +920,7 @@ def save_import(store, province_code: str, indicators: "IndicatorImport | None" 
         sha256=indicators.sha256 if indicators is not None else "",
         boundary_file=boundaries.file if boundaries is not None else "",
         boundary_sha256=boundaries.sha256 if boundaries is not None else "",
-        created_by=created_by, note=note, era=eras.pop())
+        created_by=created_by, note=note, era=era)
 
 
 def _demo_layers(province_code: str) -> dict:

@@ -9,6 +9,7 @@ import pytest
 from import_fixtures import demo_rows, official_workbook
 from povdata.importer import (FIELDS, find_header, prepare_indicators, read_sheet, size_problem, suggest_mapping,
                               column_labels, template_csv, template_xlsx)
+from povdata.units import legacy_units
 from povdata.vnenc import encode_text
 
 RENAMED = {"06100": "Xã Văn Thụ", "06136": "Xã Thượng Hùng"}  # names the matcher cannot resolve alone
@@ -139,13 +140,21 @@ def test_year_for_a_file_without_a_year_column():
     assert imp.ok and imp.indicators.at[0, "year"] == 2022
 
 
-def test_post_2025_years_are_checked_against_the_new_list():
+def test_each_row_is_checked_against_the_list_of_its_year():
     from povdata.units import units_2025
-    new = units_2025("20")
-    code = new[new["level"] == "commune"]["code"].iloc[0]
-    imp = prepare_indicators(_csv(f"{HEADER}\n{code},2026,100,3,4\n"), "moi.csv", "20")
-    assert imp.era == "2025"
-    assert imp.matches["matched_name"].iloc[0] == new.set_index("code").at[code, "name"]
+    new = units_2025("20").set_index("code")
+    new_code = new[new["level"] == "commune"].index[0]
+    # 06100 is an old commune; the new list has no such code: from the end-2025 review on it is unknown
+    text = f"{HEADER}\n06100,2024,100,3,4\n{new_code},2025,100,3,4\n{new_code},2026,100,2,4\n06100,2025,100,3,4\n"
+    imp = prepare_indicators(_csv(text), "hai_danh_muc.csv", "20")
+    assert imp.era == "mixed"
+    assert imp.matches["era"].tolist() == ["legacy", "2025", "2025", "2025"]
+    assert imp.matches["matched_name"].iloc[1] == new.at[new_code, "name"]
+    errs = _messages(imp)
+    assert [(r, c) for r, c, _ in errs] == [(5, "A: Mã đơn vị")] and "'06100'" in errs[0][2]
+    assert new_code not in set(legacy_units("20")["code"]) or True  # codes may be reused: the year decides
+    forced = prepare_indicators(_csv(f"{HEADER}\n06100,2024,100,3,4\n"), "x.csv", "20", era="2025")
+    assert not forced.ok and any("danh mục sau 1/7/2025" in m for _, _, m in _messages(forced, "warning"))
 
 
 def test_template_round_trip():
