@@ -5,7 +5,7 @@ Run from the project root::
     .venv/bin/python benchmarks/bench_import.py
 
 Builds, outside the timed part, a national synthetic dataset: one CSV with one row per
-commune and review year 2015-2025 (all ~10,600 communes of ``povdata.units.legacy_communes()``,
+commune and review year 2014-2024 (all ~10,600 communes of ``povdata.units.legacy_communes()``,
 seeded household counts) and a zipped shapefile of the approximate commune boundaries of
 ``geo.approx.build_approx_boundaries(legacy_communes())`` with GSO codes and names.
 
@@ -41,7 +41,7 @@ import shapely  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "import.json"
 TARGET_S = 60.0
-YEARS = range(2015, 2026)
+YEARS = range(2014, 2025)  # 11 review years, all before the 2025 reform (pre-2025 communes)
 SEED = 20250701
 
 
