@@ -660,7 +660,7 @@ def check_indicators(table: pd.DataFrame, matches: pd.DataFrame, file: str, name
         what = " ".join(str(x) for x in (m["input_code"], m["input_name"]) if x)
         rep.problems.append(Problem(file, int(m["_row"]), col_label["unit_code"],
                                     f"không tìm thấy đơn vị '{what}' trong danh mục"
-                                    + (f" ({m['note']})" if m["note"] else "")
+                                    + (f" ({m['note']})" if m["note"] and "không tìm thấy" not in m["note"] else "")
                                     + "; chọn đơn vị trong bảng đối chiếu hoặc sửa tệp."))
     keep = ~unmatched.to_numpy()
     sub = validate_indicators(raw[keep].reset_index(drop=True), file, known_codes, header_row=header_row,

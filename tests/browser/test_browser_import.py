@@ -138,6 +138,8 @@ def test_empty_data_dir_to_own_province_on_the_map(import_page, import_app_url, 
     expect(body).to_contain_text("2 lỗi phải sửa trước khi lưu")
     save = page.get_by_role("button", name="Lưu phiên bản mới")
     expect(save).to_be_disabled()
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Dòng 50").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "import_review_before_fix.png"))
 
     _pick(page, "Dòng 50", "06100")
     expect(body).to_contain_text("1 dòng chưa khớp")
