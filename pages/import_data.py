@@ -57,6 +57,7 @@ def _report(problems, key: str) -> None:
                            tr("import.col_column"): [p.column or "" for p in items],
                            tr("import.col_message"): [p.message for p in items]})
         st.dataframe(df, hide_index=True, key=f"{key}_{kind}", use_container_width=True)
+        ui.download_buttons(df, f"kiem-tra-{key}-{kind}", f"{key}_{kind}_dl")
 
 
 def _review(matches: pd.DataFrame, choices, key: str, state_key: str, row_label: str) -> None:
