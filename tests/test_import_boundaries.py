@@ -191,3 +191,16 @@ def test_commune_file_builds_districts_and_province():
     layers = build_layers(b.gdf, b.matches, "20", "legacy", b.level)
     assert len(layers["commune"]) == 194 and sorted(layers["district"]["code"]) == DISTRICTS
     assert layers["commune"]["district_code"].notna().all()
+
+
+def test_post_2025_commune_file():
+    from povdata.dataset import demo_dir
+    from povdata.units import units_2025
+    from geo.read import read_layers
+    new = read_layers(demo_dir("20") / "boundaries.gpkg")["commune_2025"]
+    names = units_2025("20").set_index("code")["name"]
+    gdf = gpd.GeoDataFrame({"TEN": new["code"].map(names)}, geometry=new.geometry, crs="EPSG:4326")
+    b = prepare_boundaries(gdf.to_json().encode(), "xa_moi.geojson", "20", era="2025")
+    assert b.ok and b.level == "commune" and sorted(b.matches["code"]) == sorted(new["code"])
+    layers = build_layers(b.gdf, b.matches, "20", "2025", b.level)
+    assert sorted(layers) == ["commune_2025", "province"] and len(layers["commune_2025"]) == len(new)
