@@ -29,6 +29,94 @@ def init_state() -> None:
         q = st.query_params.get("lang", "vi")
         st.session_state["lang"] = q if q in LANGS else "vi"
     st.session_state.setdefault("province", DEFAULT_PROVINCE)
+    user = current_user()
+    if user is not None and user.province_code:  # a user tied to one province sees only it
+        st.session_state["province"] = user.province_code
+
+
+# ---- who is using the app ------------------------------------------------------
+def auth_mode() -> str:
+    """``none`` (demo: read-only, no sign-in), ``password`` or ``oidc``; see :mod:`povdata.auth`."""
+    import os
+
+    from povdata.store import store_path
+    return _auth_mode(str(store_path()), os.environ.get("POVDASH_AUTH", ""))
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def _auth_mode(store_file: str, env: str) -> str:  # read at most every 3 s, not at every widget change
+    from povdata.auth import auth_mode as mode
+    return mode(Path(store_file).parent)
+
+
+@st.cache_data(ttl=3, show_spinner=False)
+def _identity(store_file: str, username: str):
+    """The stored user (role, scope, disabled) — read at most every 3 s per user."""
+    from povdata.auth import identity_user
+    from povdata.store import Store
+    return identity_user(Store(Path(store_file)), username)
+
+
+def current_user():
+    """The signed-in user (checked against the store on every run, so a disabled account or
+    a changed role takes effect at the next click), the demo's read-only guest in mode
+    ``none``, or None (not signed in)."""
+    from povdata.auth import DEMO_VIEWER, identity_user
+    from povdata.store import open_store
+
+    mode = auth_mode()
+    if mode == "none":
+        return DEMO_VIEWER
+    if mode == "oidc":
+        if not getattr(st.user, "is_logged_in", False):
+            return None
+        return _identity(str(open_store().path), st.user.get("email") or "")
+    user = st.session_state.get("auth_user")
+    if user is None:
+        return None
+    fresh = _identity(str(open_store().path), user.username)
+    if fresh is None:  # disabled or removed since sign-in
+        st.session_state.pop("auth_user", None)
+        return None
+    from dataclasses import replace
+    return replace(fresh, source="password")
+
+
+def can(permission: str) -> bool:
+    from povdata.auth import can as _can
+    return _can(current_user(), permission)
+
+
+def require(permission: str) -> None:
+    """Stop the page with a Vietnamese message unless the user may ``permission`` (the
+    pages are also left out of the menu; this guards a typed URL)."""
+    from povdata.auth import PermissionDenied, require as _require
+
+    try:
+        _require(current_user(), permission)
+    except PermissionDenied as exc:
+        st.error(tr("auth.denied", message=str(exc)), icon="🔒")
+        st.stop()
+
+
+def user_box() -> None:
+    """Sidebar: who is signed in (and a sign-out button), or that the demo is read-only."""
+    from povdata.auth import ROLES
+
+    mode, user = auth_mode(), current_user()
+    if mode == "none":
+        st.sidebar.caption(tr("auth.demo_mode"))
+        return
+    if user is None:
+        return
+    role = tr(f"auth.role_{user.role}") if user.role in ROLES else user.role
+    scope = tr("auth.scope", province=user.province_code) if user.province_code else ""
+    st.sidebar.caption(tr("auth.signed_in_as", name=md_escape(user.label), role=role) + scope)
+    if mode == "oidc":
+        st.sidebar.button(tr("auth.sign_out"), key="sign_out", on_click=st.logout)
+    else:
+        st.sidebar.button(tr("auth.sign_out"), key="sign_out",
+                          on_click=lambda: st.session_state.pop("auth_user", None))
 
 
 def lang() -> str:
@@ -48,9 +136,13 @@ def version_id(province_code: str | None = None) -> int | None:
     embedded demo) when there is no store or it has no version of the province."""
     from povdata.store import has_store, open_store, versions
 
+    from povdata.auth import check_scope
+
+    code = province_code or province()
+    check_scope(current_user(), code)  # the demo too: a scoped user sees only their province
     if not has_store():
         return None
-    ids = [v.id for v in versions(open_store(), province_code or province())]
+    ids = [v.id for v in versions(open_store(), code, current_user())]
     chosen = st.session_state.get("data_version")
     return chosen if chosen in ids else (ids[0] if ids else None)
 
@@ -88,28 +180,64 @@ def _levels(province_code: str, version: tuple[str, int] | None) -> pd.DataFrame
     return level_table(_dataset_v(province_code, version))
 
 
+def shared_scenarios() -> pd.DataFrame:
+    """Scenarios editors shared for the province (empty without a store)."""
+    from povdata.edits import shared_scenarios as _shared
+    from povdata.store import has_store, open_store
+
+    if not has_store():
+        return pd.DataFrame(columns=["id", "name", "query", "at", "actor"])
+    return _shared(open_store(), province(), current_user())
+
+
+def targets_key(province_code: str | None = None) -> int:
+    """Id of the latest stored target change of the province (0: none) — part of the cache
+    key of everything computed from the targets."""
+    from contextlib import closing
+
+    from povdata.store import has_store, open_store
+
+    if not has_store():
+        return 0
+    with closing(open_store().connect()) as conn:
+        row = conn.execute("SELECT MAX(id) FROM target_changes WHERE province_code = ?",
+                           (province_code or province(),)).fetchone()
+    return int(row[0] or 0)
+
+
 @st.cache_resource(show_spinner=False)
-def _targets(province_code: str) -> TargetsConfig:
-    return default_targets(province_code)
+def _targets(province_code: str, changes: int = 0) -> TargetsConfig:
+    base = default_targets(province_code)
+    if not changes:
+        return base
+    from povdata.edits import effective_targets
+    from povdata.store import open_store
+    return effective_targets(open_store(), base)
+
+
+def base_targets() -> TargetsConfig:
+    """The province's targets file as reviewed, without the editors' stored changes."""
+    return _targets(province(), 0)
 
 
 def targets() -> TargetsConfig:
-    """The province's targets; a file that fails validation stops the page with its message."""
+    """The targets in force (the file plus the editors' stored changes); a file that fails
+    validation stops the page with its message."""
     from povdata.targets import TargetsError
 
     try:
-        return _targets(province())
+        return _targets(province(), targets_key())
     except TargetsError as exc:
         st.error(tr("app.targets_error", message=str(exc)))
         st.stop()
 
 
 def progress(province_code: str) -> pd.DataFrame:
-    return _progress(province_code, version_key(province_code))
+    return _progress(province_code, version_key(province_code), targets_key(province_code))
 
 
 @st.cache_data(show_spinner=False)
-def _progress(province_code: str, version: tuple[str, int] | None) -> pd.DataFrame:
+def _progress(province_code: str, version: tuple[str, int] | None, targets_version: int = 0) -> pd.DataFrame:
     return progress_table(_levels(province_code, version), targets())
 
 
@@ -228,8 +356,8 @@ def map_figure(province_code: str, level: str, year: int, indicator: str, parent
                highlight: str | None = None):
     """The choropleth for a view, plus the table behind it (cached per view); ``highlight``
     outlines the unit that is open."""
-    fig, table, missing = _map_figure(province_code, level, year, indicator, parent, breaks, show_labels, period_id, height, lang(),
-                       version_key(province_code))
+    fig, table, missing = _map_figure(province_code, level, year, indicator, parent, breaks, show_labels, period_id,
+                                      height, lang(), version_key(province_code), targets_key(province_code))
     # rebuilt from the cached dict on every run, so Streamlit always gets the same JSON for the
     # same view: a cache miss returning the object itself made the first click on a new map
     # look like a click on a different chart, and the selection was dropped
@@ -243,7 +371,7 @@ def map_figure(province_code: str, level: str, year: int, indicator: str, parent
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _map_figure(province_code, level, year, indicator, parent, breaks, show_labels, period_id, height, lang_,
-                version=None):  # the version shown is part of the cache key
+                version=None, targets_version=0):  # the data and targets shown are part of the cache key
     from povdata.maps import map_view
 
     members = None

@@ -14,10 +14,13 @@ from geo.importing import crs_choices, prepare_boundaries
 from pages import common as ui
 from povdata.importer import (FIELDS, column_letter, max_upload_bytes, prepare_indicators, save_import,
                               size_problem, template_csv, template_xlsx, unit_choices)
+from povdata.auth import PermissionDenied
 from povdata.store import StoreError, open_store, version_label, versions
 from povdata.units import province_name
 from povdata.vnenc import ENCODING_LABELS, ENCODINGS
 
+ui.require("import")  # a typed URL as well as the menu: only editors and admins
+user = ui.current_user()
 prov = ui.province()
 tr = ui.tr
 esc = ui.md_escape
@@ -302,9 +305,7 @@ st.header(tr("import.step_save"))
 ready = [x for x in (ind, bnd) if x is not None]
 blocked = [x for x in ready if not x.ok]
 c1, c2 = st.columns(2)
-from povdata.store import _login  # noqa: E402  the default "who"
-
-who = c1.text_input(tr("import.who"), value=_login(), key="imp_who")
+c1.text_input(tr("import.who"), value=user.label, disabled=True, key="imp_who")  # the signed-in user, not typed
 note = c2.text_input(tr("import.note"), key="imp_note")
 if not ready:
     st.caption(tr("import.nothing"))
@@ -312,8 +313,8 @@ elif blocked:
     st.error(tr("import.blocked", files=", ".join(esc(x.file) for x in blocked)))
 if st.button(tr("import.save"), type="primary", disabled=not ready or bool(blocked), key="imp_save"):
     try:
-        v = save_import(open_store(), prov, ind, bnd, created_by=who.strip() or None, note=note)
-    except (ValueError, StoreError) as exc:
+        v = save_import(open_store(), prov, ind, bnd, note=note, user=user)
+    except (ValueError, StoreError, PermissionDenied) as exc:
         st.error(esc(str(exc)))
     else:
         st.session_state["data_version"] = v.id

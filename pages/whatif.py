@@ -4,6 +4,8 @@ Nothing here writes data; the scenario's state lives in the URL query string.
 """
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -39,6 +41,24 @@ if "whatif_init" not in st.session_state:  # first load: sliders from the URL
                             wi_district_pace=next(iter(sc0.district_paces.values()), sc0.province_pace))
     st.session_state.setdefault("scenarios", [])
 
+
+
+def _load(sc: Scenario) -> None:
+    st.session_state.update(wi_name=sc.name, wi_model=sc.model, wi_prov=sc.province_pace,
+                            wi_poor=sc.poor_district_pace, wi_growth=sc.household_growth,
+                            wi_district=next(iter(sc.district_paces), ""),
+                            wi_district_pace=next(iter(sc.district_paces.values()), sc.province_pace))
+
+
+shared = ui.shared_scenarios()
+if not shared.empty:  # scenarios an editor shared with everybody
+    labels = {int(r.id): f"{r.name} · {r.actor} · {r.at[:10]}" for r in shared.itertuples()}
+    queries = {int(r.id): r.query for r in shared.itertuples()}
+    st.selectbox(ui.tr("whatif.shared"), [None, *labels], key="wi_shared",
+                 format_func=lambda i: ui.tr("whatif.shared_none") if i is None else labels[i],
+                 on_change=lambda: _load(Scenario.from_query(json.loads(queries[st.session_state["wi_shared"]])))
+                 if st.session_state.get("wi_shared") in queries else None)
+
 c1, c2, c3 = st.columns(3)
 with c1:
     st.text_input(ui.tr("whatif.name"), key="wi_name", max_chars=60)
@@ -63,12 +83,23 @@ for k in [k for k in q.keys() if k.startswith("sc_")]:
     del q[k]
 q.update(scenario.to_query())
 
-b1, b2, _ = st.columns([1, 1, 3])
+b1, b2, b3, _ = st.columns([1, 1, 1, 2])
 if b1.button(ui.tr("whatif.save"), key="wi_save"):
     ss["scenarios"] = (ss["scenarios"] + [scenario])[-3:]
     st.success(ui.tr("whatif.saved", name=scenario.name))
 if b2.button(ui.tr("whatif.clear"), key="wi_clear"):
     ss["scenarios"] = []
+if ui.can("share_scenarios") and b3.button(ui.tr("whatif.share"), key="wi_share",
+                                           help=ui.tr("whatif.share_help")):
+    from povdata.edits import EditError, share_scenario
+    from povdata.store import open_store
+    try:
+        share_scenario(open_store(), prov, scenario.name, json.dumps(scenario.to_query(), ensure_ascii=False),
+                       user=ui.current_user())
+    except EditError as exc:
+        st.error(ui.md_escape(str(exc)))
+    else:
+        st.success(ui.tr("whatif.shared_done", name=ui.md_escape(scenario.name)))
 
 # ---- projection --------------------------------------------------------------
 units = [prov] + districts

@@ -160,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(func=cmd_progress)
     from povdata.cli_import import add_parser as add_import_parser
     add_import_parser(sub)
+    from povdata.cli_admin import add_parsers as add_admin_parsers
+    add_admin_parsers(sub)
     b = sub.add_parser("briefing", help="bộ tài liệu họp: PowerPoint và PDF cho một năm")
     b.add_argument("--year", type=int, required=True, help="năm báo cáo")
     b.add_argument("--out", required=True, help="thư mục ghi tệp .pptx và .pdf")
@@ -181,7 +183,9 @@ def main(argv: list[str] | None = None) -> int:
             for p in exc.report.errors:
                 print(f"LỖI: {p}", file=sys.stderr)
             return 1
-        if isinstance(exc, (OSError, ValueError)):
+        from povdata.auth import PermissionDenied
+        from povdata.store import StoreError
+        if isinstance(exc, (OSError, ValueError, StoreError, PermissionDenied)):
             print(f"LỖI: {exc}", file=sys.stderr)
             return 1
         raise

@@ -885,7 +885,7 @@ def template_csv(province_code: str, year: int, era: str | None = None) -> bytes
 
 # ---- saving ------------------------------------------------------------------
 def save_import(store, province_code: str, indicators: "IndicatorImport | None" = None,
-                boundaries=None, created_by: str | None = None, note: str = ""):
+                boundaries=None, created_by: str | None = None, note: str = "", user=None):
     """Store a clean indicator import and/or boundary import as one new version.
 
     Refuses (``ValueError`` with the Vietnamese reason) anything whose report has errors,
@@ -894,6 +894,10 @@ def save_import(store, province_code: str, indicators: "IndicatorImport | None" 
     from geo.importing import build_layers
     from povdata.store import import_version, latest_version, layer_sources, load_layers
 
+    if user is not None:  # before any work: a viewer's attempt stops here
+        from povdata.auth import check_scope, require
+        require(user, "import")
+        check_scope(user, province_code)
     if indicators is None and boundaries is None:
         raise ValueError("Chưa có tệp nào để lưu.")
     for imp in (indicators, boundaries):
@@ -920,7 +924,7 @@ def save_import(store, province_code: str, indicators: "IndicatorImport | None" 
         sha256=indicators.sha256 if indicators is not None else "",
         boundary_file=boundaries.file if boundaries is not None else "",
         boundary_sha256=boundaries.sha256 if boundaries is not None else "",
-        created_by=created_by, note=note, era=era)
+        created_by=created_by, note=note, era=era, user=user)
 
 
 def _demo_layers(province_code: str) -> dict:

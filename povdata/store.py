@@ -48,12 +48,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from povdata.auth import User, check_scope
 from povdata.dataset import Dataset, demo_dir
 from povdata.indicators import COUNT_COLUMNS, PUBLISHED_RATES
 
 REPO = Path(__file__).resolve().parents[1]
 DB_NAME = "povdash.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: users, sign-in throttle, audit trail, target changes, shared scenarios
 LAYERS = ("province", "district", "commune", "commune_2025")
 _LAYER_PARENTS = ("province_code", "district_code")
 
@@ -105,6 +106,52 @@ CREATE TABLE IF NOT EXISTS boundary_layers (
     approximate INTEGER NOT NULL,
     PRIMARY KEY (version_id, layer)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL DEFAULT '',
+    password_hash TEXT NOT NULL DEFAULT '',
+    role TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'admin')),
+    province_code TEXT,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sign_in_failures (
+    username TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    last_failed_at REAL NOT NULL,
+    locked_until REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    province_code TEXT NOT NULL DEFAULT '',
+    summary TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{{}}'
+);
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END;
+CREATE TABLE IF NOT EXISTS target_changes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    province_code TEXT NOT NULL,
+    period_id TEXT NOT NULL DEFAULT '',
+    target_id TEXT NOT NULL DEFAULT '',
+    field TEXT NOT NULL,
+    value REAL NOT NULL,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS shared_scenarios (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    province_code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    query TEXT NOT NULL,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL
+);
 """
 
 IND_COLUMNS = ["unit_code", "year", "standard", *COUNT_COLUMNS, *PUBLISHED_RATES]
@@ -149,6 +196,9 @@ class VersionInfo:
     note: str
 
 
+_READY: set[Path] = set()  # stores whose schema this process has checked
+
+
 def store_path(data_dir_: str | Path | None = None) -> Path:
     return Path(data_dir_ if data_dir_ is not None else data_dir()) / DB_NAME
 
@@ -161,15 +211,18 @@ def has_store(data_dir_: str | Path | None = None) -> bool:
 def open_store(data_dir_: str | Path | None = None) -> Store:
     """Open (creating if needed) the store under ``data_dir_`` (default :func:`data_dir`)."""
     path = store_path(data_dir_)
+    if path in _READY and path.exists():  # schema already in place: no write on every page run
+        return Store(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(path, timeout=30)) as conn:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(SCHEMA)
-            conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             conn.commit()
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"Không mở được kho dữ liệu {path}: {exc}") from exc
+    _READY.add(path)
     return Store(path)
 
 
@@ -188,8 +241,10 @@ def _transaction(store: Store) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
-def versions(store: Store, province_code: str) -> list[VersionInfo]:
-    """The province's versions, newest first."""
+def versions(store: Store, province_code: str, user: "User | None" = None) -> list[VersionInfo]:
+    """The province's versions, newest first (:class:`~povdata.auth.PermissionDenied` when
+    ``user`` is tied to another province)."""
+    check_scope(user, province_code)
     with closing(store.connect()) as conn:
         rows = conn.execute(
             "SELECT id, province_code, number, created_at, created_by, source_file, sha256, boundary_file, "
@@ -198,8 +253,8 @@ def versions(store: Store, province_code: str) -> list[VersionInfo]:
     return [VersionInfo(*r) for r in rows]
 
 
-def latest_version(store: Store, province_code: str) -> VersionInfo | None:
-    v = versions(store, province_code)
+def latest_version(store: Store, province_code: str, user: "User | None" = None) -> VersionInfo | None:
+    v = versions(store, province_code, user)
     return v[0] if v else None
 
 
@@ -284,17 +339,26 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                    sha256: str = "", boundary_file: str = "", boundary_sha256: str = "",
                    layer_sources: dict[str, tuple[str, bool]] | None = None, created_by: str | None = None,
                    note: str = "", era: str = "legacy", data_status: str = "imported",
-                   title: str | None = None) -> VersionInfo:
+                   title: str | None = None, user: User | None = None) -> VersionInfo:
     """Store a new version of a province's dataset, atomically; return it.
 
     ``indicators``: the tidy commune table (validated by the importer); ``layers``: the
     boundary layers (``province``/``district``/``commune``/``commune_2025``) with ``code``
     and parent code columns.  Whichever is omitted is copied from the latest version (a
     first import without one of them starts from the demo, if the province has one).
-    ``created_by`` defaults to the login name.
+    ``created_by`` defaults to ``user``'s name, else the login name.  With ``user`` the
+    import needs the ``import`` permission and the user's province.  The audit row is
+    written in the same transaction.
     """
+    from povdata import audit
+    from povdata.auth import require
+
     if indicators is None and layers is None:
         raise ValueError("nothing to import: give indicators, layers or both")
+    if user is not None:
+        require(user, "import")
+        check_scope(user, province_code)
+        created_by = created_by or user.username
     from povdata.units import province_name as _name
 
     def province_name(code: str) -> str:
@@ -309,7 +373,8 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
             n = conn.execute("SELECT COUNT(*) FROM versions WHERE province_code = ?", (province_code,)).fetchone()[0]
             if n == 0:
                 _seed_demo(conn, province_code)
-            prev = conn.execute("SELECT id, source_file, sha256, boundary_file, boundary_sha256, years FROM versions "
+            prev = conn.execute("SELECT id, source_file, sha256, boundary_file, boundary_sha256, years, number "
+                                "FROM versions "
                                 "WHERE province_code = ? ORDER BY number DESC LIMIT 1", (province_code,)).fetchone()
             number = conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE province_code = ?",
                                   (province_code,)).fetchone()[0]
@@ -339,6 +404,18 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                              "FROM boundaries WHERE version_id = ?", (vid, prev[0]))
                 conn.execute("INSERT INTO boundary_layers SELECT ?, layer, source, approximate FROM boundary_layers "
                              "WHERE version_id = ?", (vid, prev[0]))
+            files = [f for f in (source_file if indicators is not None else "",
+                                 boundary_file if layers is not None else "") if f]
+            audit.record(conn, created_by, "import",
+                         f"Nhập {', '.join(files) or 'số liệu'} → phiên bản v{number}",
+                         {"version": number, "previous_version": prev[6] if prev is not None else None,
+                          "indicator_file": source_file if indicators is not None else None,
+                          "indicator_sha256": sha256 if indicators is not None else None,
+                          "indicator_rows": int(len(indicators)) if indicators is not None else 0,
+                          "boundary_file": boundary_file if layers is not None else None,
+                          "boundary_sha256": boundary_sha256 if layers is not None else None,
+                          "layers": sorted(layers) if layers is not None else [], "years": years, "era": era,
+                          "note": note}, province_code)
     except sqlite3.Error as exc:
         raise StoreError(f"Không ghi được vào kho dữ liệu ({exc}); phiên bản trước vẫn giữ nguyên.") from exc
     return next(v for v in versions(store, province_code) if v.id == vid)
@@ -351,7 +428,9 @@ def _login() -> str:
         return "không rõ"
 
 
-def load_indicators(store: Store, version_id: int) -> pd.DataFrame:
+def load_indicators(store: Store, version_id: int, user: "User | None" = None) -> pd.DataFrame:
+    if user is not None:
+        version_info(store, version_id, user)
     with closing(store.connect()) as conn:
         df = pd.read_sql_query(f"SELECT {', '.join(IND_COLUMNS)} FROM indicators WHERE version_id = ? "
                                "ORDER BY unit_code, year", conn, params=(version_id,))
@@ -365,7 +444,7 @@ def load_indicators(store: Store, version_id: int) -> pd.DataFrame:
     return df.drop(columns=empty)
 
 
-def version_info(store: Store, version_id: int) -> VersionInfo:
+def version_info(store: Store, version_id: int, user: "User | None" = None) -> VersionInfo:
     with closing(store.connect()) as conn:
         row = conn.execute(
             "SELECT id, province_code, number, created_at, created_by, source_file, sha256, boundary_file, "
@@ -373,6 +452,7 @@ def version_info(store: Store, version_id: int) -> VersionInfo:
             (version_id,)).fetchone()
     if row is None:
         raise KeyError(f"no version {version_id}")
+    check_scope(user, row[1])
     return VersionInfo(*row)
 
 
@@ -382,9 +462,11 @@ def version_label(v: VersionInfo) -> str:
     return f"v{v.number} · {when} UTC · {v.created_by}" if v.data_status != "illustrative" else f"v{v.number} · demo-1"
 
 
-def load_version(store: Store, province_code: str, version_id: int | None = None) -> Dataset:
+def load_version(store: Store, province_code: str, version_id: int | None = None,
+                 user: "User | None" = None) -> Dataset:
     """The dataset of a version (the latest when ``version_id`` is None)."""
-    v = version_info(store, version_id) if version_id is not None else latest_version(store, province_code)
+    check_scope(user, province_code)
+    v = version_info(store, version_id, user) if version_id is not None else latest_version(store, province_code)
     if v is None or v.province_code != province_code:
         raise KeyError(f"no version {version_id} for province {province_code}")
     if v.data_status == "illustrative":
@@ -395,8 +477,10 @@ def load_version(store: Store, province_code: str, version_id: int | None = None
                    source=source, version=version_label(v), title=v.title)
 
 
-def load_layers(store: Store, version_id: int) -> dict[str, gpd.GeoDataFrame]:
+def load_layers(store: Store, version_id: int, user: "User | None" = None) -> dict[str, gpd.GeoDataFrame]:
     """The version's boundary layers (EPSG:4326, sorted by code)."""
+    if user is not None:
+        version_info(store, version_id, user)
     with closing(store.connect()) as conn:
         rows = conn.execute("SELECT layer, code, province_code, district_code, geom FROM boundaries "
                             "WHERE version_id = ? ORDER BY layer, code", (version_id,)).fetchall()
@@ -414,8 +498,53 @@ def load_layers(store: Store, version_id: int) -> dict[str, gpd.GeoDataFrame]:
     return out
 
 
-def layer_sources(store: Store, version_id: int) -> dict[str, tuple[str, bool]]:
+def layer_sources(store: Store, version_id: int, user: "User | None" = None) -> dict[str, tuple[str, bool]]:
+    if user is not None:
+        version_info(store, version_id, user)
     with closing(store.connect()) as conn:
         rows = conn.execute("SELECT layer, source, approximate FROM boundary_layers WHERE version_id = ?",
                             (version_id,)).fetchall()
     return {layer: (source, bool(approx)) for layer, source, approx in rows}
+
+
+def rollback(store: Store, province_code: str, version_id: int, *, user: User, note: str = "") -> VersionInfo:
+    """Make an earlier version current again, as a new version that copies it (history is
+    never rewritten: the versions in between stay, and the audit trail records the step)."""
+    from povdata import audit
+    from povdata.auth import require
+
+    require(user, "rollback")
+    check_scope(user, province_code)
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    try:
+        with _transaction(store) as conn:
+            src = conn.execute("SELECT id, number, source_file, sha256, boundary_file, boundary_sha256, data_status, "
+                               "title, era, years FROM versions WHERE id = ? AND province_code = ?",
+                               (version_id, province_code)).fetchone()
+            if src is None:
+                raise StoreError(f"Không có phiên bản {version_id} của tỉnh mã {province_code}.")
+            latest = conn.execute("SELECT MAX(number) FROM versions WHERE province_code = ?",
+                                  (province_code,)).fetchone()[0]
+            if src[1] == latest:
+                raise StoreError(f"Phiên bản v{src[1]} đang là phiên bản hiện hành.")
+            number = latest + 1
+            cur = conn.execute(
+                "INSERT INTO versions (province_code, number, created_at, created_by, source_file, sha256, "
+                "boundary_file, boundary_sha256, data_status, title, era, years, note) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (province_code, number, now, user.username, src[2], src[3], src[4], src[5], src[6], src[7], src[8],
+                 src[9], note or f"Quay lại phiên bản v{src[1]}"))
+            vid = cur.lastrowid
+            conn.execute(f"INSERT INTO indicators SELECT ?, {', '.join(IND_COLUMNS)} FROM indicators "
+                         "WHERE version_id = ?", (vid, src[0]))
+            conn.execute("INSERT INTO boundaries SELECT ?, layer, code, province_code, district_code, geom "
+                         "FROM boundaries WHERE version_id = ?", (vid, src[0]))
+            conn.execute("INSERT INTO boundary_layers SELECT ?, layer, source, approximate FROM boundary_layers "
+                         "WHERE version_id = ?", (vid, src[0]))
+            audit.record(conn, user.username, "rollback",
+                         f"Quay lại phiên bản v{src[1]} (thay cho v{latest}) → phiên bản v{number}",
+                         {"from_version": latest, "to_version": src[1], "new_version": number,
+                          "indicator_file": src[2], "indicator_sha256": src[3], "note": note}, province_code)
+    except sqlite3.Error as exc:
+        raise StoreError(f"Không ghi được vào kho dữ liệu ({exc}); phiên bản trước vẫn giữ nguyên.") from exc
+    return version_info(store, vid)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from auth_helpers import make_user, signed_in
 from import_fixtures import official_workbook
 from povdata.importer import prepare_indicators, save_import
 from povdata.store import open_store
@@ -13,9 +14,13 @@ from povdata.store import open_store
 APP = str(Path(__file__).resolve().parents[1] / "dashboard.py")
 
 
-def _app(monkeypatch, data_dir: Path, page: str | None = None) -> AppTest:
+def _app(monkeypatch, data_dir: Path, page: str | None = None, role: str | None = "editor") -> AppTest:
+    """The app on ``data_dir``; with ``role`` (and a page other than the demo's) an editor is
+    signed in — importing needs one."""
     monkeypatch.setenv("POVDASH_DATA_DIR", str(data_dir))
     at = AppTest.from_file(APP, default_timeout=120)
+    if page and role:
+        signed_in(at, make_user(data_dir, role))
     at.run()
     if page:
         at.switch_page(page).run()

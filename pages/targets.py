@@ -1,0 +1,90 @@
+"""Mục tiêu: the targets in force, their sources and history; editors change values here.
+
+All logic is in :mod:`povdata.edits` (stored changes over the targets file, audited).
+"""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages import common as ui
+from povdata.auth import PermissionDenied
+from povdata.edits import EditError, change_targets, target_changes
+from povdata.store import StoreError, has_store, open_store
+
+tr = ui.tr
+prov = ui.province()
+cfg = ui.targets()
+base = ui.base_targets()
+editor = ui.can("edit_targets")
+user = ui.current_user()
+
+st.title(tr("targets.title"))
+st.caption(tr("targets.intro"))
+if not editor:
+    st.caption(tr("targets.read_only"))
+
+values: dict[tuple[str, str, str], float] = {}
+st.subheader(tr("targets.thresholds"))
+c1, c2 = st.columns(2)
+values[("", "", "at_risk_margin_pp")] = c1.number_input(
+    tr("targets.at_risk_margin"), 0.0, 20.0, float(cfg.at_risk_margin_pp), 0.1, format="%.1f",
+    disabled=not editor, key="tg_margin", help=tr("targets.at_risk_margin_help"))
+values[("", "", "poor_district_exit_rate")] = c2.number_input(
+    tr("targets.exit_rate"), 0.0, 100.0, float(cfg.poor_district_exit_rate), 0.5, format="%.1f",
+    disabled=not editor, key="tg_exit", help=tr("targets.exit_rate_help"))
+
+for period in cfg.periods:
+    std = tr("targets.standard", standard=period.standard) if period.standard else ""
+    st.subheader(tr("targets.period", id=period.id, baseline=period.baseline_year) + std)
+    st.caption(ui.md_escape(period.source))
+    file_values = {t.id: t.value for t in base.period(period.id).targets}
+    df = pd.DataFrame({
+        "id": [t.id for t in period.targets],
+        tr("targets.col_rule"): [tr(f"targets.rule_{t.rule}") + (f" ({t.by_year})" if t.by_year else "")
+                                 for t in period.targets],
+        tr("targets.col_scope"): [tr(f"targets.scope_{t.scope}") for t in period.targets],
+        tr("targets.col_value"): [float(t.value) for t in period.targets],
+        tr("targets.col_file_value"): [float(file_values.get(t.id, float("nan"))) for t in period.targets],
+        tr("targets.col_status"): [tr(f"targets.status_{t.status.replace(' ', '_')}") for t in period.targets],
+        tr("targets.col_source"): [t.source for t in period.targets],
+    })
+    col_cfg = {tr("targets.col_value"): st.column_config.NumberColumn(min_value=0.0, max_value=100.0, step=0.1,
+                                                                     format="%.2f"),
+               tr("targets.col_file_value"): st.column_config.NumberColumn(format="%.2f")}
+    if editor:
+        edited = st.data_editor(df, hide_index=True, key=f"tg_{period.id}", use_container_width=True,
+                                disabled=[c for c in df.columns if c != tr("targets.col_value")],
+                                column_config=col_cfg, num_rows="fixed")
+    else:
+        edited = df
+        st.dataframe(df, hide_index=True, key=f"tgv_{period.id}", use_container_width=True, column_config=col_cfg)
+    for tid, v in zip(edited["id"], edited[tr("targets.col_value")]):
+        values[(period.id, tid, "value")] = float(v) if pd.notna(v) else float("nan")
+
+if editor:
+    if st.button(tr("targets.save"), type="primary", key="tg_save"):
+        try:
+            made = change_targets(open_store(), base, values, user=user)
+        except (EditError, PermissionDenied, StoreError) as exc:
+            st.error(ui.md_escape(str(exc)))
+        else:
+            st.session_state["tg_saved"] = len(made)
+            st.rerun()
+    if "tg_saved" in st.session_state:
+        n = st.session_state.pop("tg_saved")
+        (st.success if n else st.info)(tr("targets.saved", n=n) if n else tr("targets.nothing_changed"))
+
+st.subheader(tr("targets.history"))
+hist = target_changes(open_store(), prov, user) if has_store() else pd.DataFrame()
+if hist.empty:
+    st.caption(tr("targets.no_history", file=ui.md_escape(base.path.split("/")[-1])))
+else:
+    table = pd.DataFrame({tr("targets.col_when"): hist["at"].str.replace("T", " ").str[:19],
+                          tr("targets.col_who"): hist["actor"],
+                          tr("targets.col_target"): [f"{t} ({p})" if t else tr(f"targets.field_{f}")
+                                                     for p, t, f in zip(hist["period_id"], hist["target_id"],
+                                                                        hist["field"])],
+                          tr("targets.col_value"): hist["value"]})
+    st.dataframe(ui.styled_table(table, {tr("targets.col_value"): 2}), hide_index=True, key="tg_history",
+                 use_container_width=True)

@@ -1,0 +1,62 @@
+"""The audit trail: who changed what, and when.
+
+Every import, rollback, target change, user change, backup and restore appends one row to
+the store's ``audit`` table (see :data:`povdata.store.SCHEMA`): the time (UTC), the actor,
+the action, the province, a one-line Vietnamese summary and the details as JSON (file
+name and checksum, version numbers, old and new values).
+
+The table is append-only: two SQLite triggers abort any ``UPDATE`` or ``DELETE``, and the
+app has no function that edits it.  A row is written inside the same transaction as the
+change it records, so a change without its audit row (or the reverse) cannot be committed.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from datetime import datetime, timezone
+
+import pandas as pd
+
+ACTIONS = ("import", "rollback", "target_change", "user_add", "user_role", "user_disable", "user_enable",
+           "user_password", "sign_in_locked", "scenario_share", "backup", "restore")
+COLUMNS = ["id", "at", "actor", "action", "province_code", "summary", "detail"]
+
+
+def now_utc() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def record(conn: sqlite3.Connection, actor: str, action: str, summary: str, detail: dict | None = None,
+           province_code: str = "") -> int:
+    """Append one row (inside the caller's transaction); return its id."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    cur = conn.execute(
+        "INSERT INTO audit (at, actor, action, province_code, summary, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        (now_utc(), actor or "không rõ", action, province_code or "", summary,
+         json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)))
+    return int(cur.lastrowid)
+
+
+def entries(store, user=None, *, action: str | None = None, province_code: str | None = None) -> pd.DataFrame:
+    """The trail, newest first (admins only when ``user`` is given; a province-scoped
+    admin sees only the rows of that province)."""
+    from povdata.auth import require
+
+    if user is not None:
+        require(user, "audit")
+        if user.province_code:
+            province_code = user.province_code
+    sql = f"SELECT {', '.join(COLUMNS)} FROM audit"
+    where, params = [], []
+    if action:
+        where.append("action = ?")
+        params.append(action)
+    if province_code:
+        where.append("province_code = ?")
+        params.append(province_code)
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    with closing(store.connect()) as conn:
+        return pd.read_sql_query(sql + " ORDER BY id DESC", conn, params=params)

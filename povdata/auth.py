@@ -1,0 +1,347 @@
+"""Users, roles, sign-in and province scope.
+
+Roles (each includes the one before):
+
+* ``viewer`` — browse, export, try what-if scenarios;
+* ``editor`` — import data, change targets, share scenarios;
+* ``admin``  — manage users, roll back to an earlier version, read the audit trail.
+
+**Modes** (:func:`auth_mode`).  ``none``: the demo as it ships — no sign-in, everyone a
+read-only viewer, nothing can be changed from the browser.  ``password``: users and
+argon2id password hashes live in the store (``users`` table); ``python -m povdata users``
+manages them.  ``oidc``: Streamlit's own sign-in (``st.login``, configured in
+``.streamlit/secrets.toml``) proves who the person is; their role still comes from the
+``users`` table (an identity with no row there gets no access).  The mode is set by
+``[auth] mode`` in ``<data dir>/povdash.toml`` or ``POVDASH_AUTH``; left unset, it is
+``password`` as soon as the store holds an active user and ``none`` before.
+
+**Throttling.**  Failed sign-ins are counted per user name (known or not, so the reply
+does not tell which names exist); after :data:`FREE_FAILURES` failures each further
+attempt is refused until a delay has passed that doubles with every failure, up to
+:data:`MAX_LOCK_SECONDS`.  The count lives in the store, so opening a new browser session
+does not reset it.
+
+**Scope.**  A user may be tied to one province (``province_code``).  The store's read
+functions take the user and refuse another province's data with :class:`PermissionDenied`
+(:func:`check_scope`), so hiding pages is not the only guard.
+"""
+from __future__ import annotations
+
+import os
+import time
+import tomllib
+import unicodedata
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+ROLES = ("viewer", "editor", "admin")
+PERMISSIONS: dict[str, str] = {  # permission -> least role that has it
+    "browse": "viewer", "export": "viewer", "whatif": "viewer",
+    "import": "editor", "edit_targets": "editor", "share_scenarios": "editor",
+    "users": "admin", "rollback": "admin", "audit": "admin",
+}
+MODES = ("none", "password", "oidc")
+FREE_FAILURES = 3
+BASE_LOCK_SECONDS = 2.0
+MAX_LOCK_SECONDS = 15 * 60.0
+MIN_PASSWORD_LENGTH = 10
+_HASHER = PasswordHasher()
+_DUMMY_HASH = _HASHER.hash("không phải mật khẩu của ai")  # equal work for unknown names
+
+
+class AuthError(ValueError):
+    """A user operation that cannot be done; ``str()`` is Vietnamese."""
+
+
+class PermissionDenied(PermissionError):
+    """The user's role or province scope does not allow this; ``str()`` is Vietnamese."""
+
+
+class SignInError(AuthError):
+    def __init__(self, message: str, wait_seconds: float = 0.0):
+        super().__init__(message)
+        self.wait_seconds = wait_seconds
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: str = "viewer"
+    province_code: str | None = None  # None: every province
+    display_name: str = ""
+    source: str = "password"  # password | oidc | demo | cli
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.username
+
+
+DEMO_VIEWER = User("khách", "viewer", None, "Khách (chỉ xem)", "demo")
+
+
+def cli_user() -> User:
+    """Whoever runs ``python -m povdata`` on the server: shell access to the data directory
+    already allows everything, so the CLI acts as an admin, recorded under the login name."""
+    from povdata.store import _login
+    return User(f"{_login()} (dòng lệnh)", "admin", None, "", "cli")
+
+
+ROLE_NAMES = {"viewer": "người xem", "editor": "biên tập viên", "admin": "quản trị viên"}
+PERMISSION_NAMES = {
+    "browse": "xem số liệu", "export": "tải xuống", "whatif": "thử kịch bản", "import": "nhập số liệu",
+    "edit_targets": "sửa mục tiêu", "share_scenarios": "chia sẻ kịch bản", "users": "quản lý người dùng",
+    "rollback": "quay lại phiên bản trước", "audit": "xem nhật ký thay đổi",
+}
+
+
+def can(user: User | None, permission: str) -> bool:
+    if permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+    if user is None or user.role not in ROLES:
+        return False
+    return ROLES.index(user.role) >= ROLES.index(PERMISSIONS[permission])
+
+
+def require(user: User | None, permission: str) -> None:
+    """Raise :class:`PermissionDenied` unless ``user`` may do ``permission``."""
+    if not can(user, permission):
+        who = "Khách" if user is None else f"Tài khoản {user.label} ({ROLE_NAMES.get(user.role, user.role)})"
+        raise PermissionDenied(f"{who} không có quyền {PERMISSION_NAMES[permission]}; "
+                               f"cần vai trò {ROLE_NAMES[PERMISSIONS[permission]]} trở lên.")
+
+
+def check_scope(user: User | None, province_code: str) -> None:
+    """Raise :class:`PermissionDenied` when ``user`` is tied to another province."""
+    if user is not None and user.province_code and user.province_code != province_code:
+        raise PermissionDenied(f"Tài khoản {user.label} chỉ được xem số liệu của tỉnh mã {user.province_code}, "
+                               f"không phải tỉnh mã {province_code}.")
+
+
+# ---- configuration ---------------------------------------------------------------
+def config_path(data_dir: str | Path | None = None) -> Path:
+    from povdata.store import data_dir as _data_dir
+    return Path(data_dir if data_dir is not None else _data_dir()) / "povdash.toml"
+
+
+def auth_mode(data_dir: str | Path | None = None) -> str:
+    """``none`` | ``password`` | ``oidc`` (see the module text for how it is chosen)."""
+    from povdata.store import has_store, open_store
+
+    mode = os.environ.get("POVDASH_AUTH", "").strip().lower()
+    path = config_path(data_dir)
+    if not mode and path.exists():
+        try:
+            mode = str(tomllib.loads(path.read_text(encoding="utf-8")).get("auth", {}).get("mode", "")).lower()
+        except (OSError, tomllib.TOMLDecodeError, AttributeError) as exc:
+            raise AuthError(f"Tệp cấu hình {path} không đọc được: {exc}") from exc
+    if mode:
+        if mode not in MODES:
+            raise AuthError(f"Chế độ đăng nhập '{mode}' không hợp lệ; chọn một trong: {', '.join(MODES)}.")
+        return mode
+    if has_store(data_dir):
+        with closing(open_store(data_dir).connect()) as conn:
+            if conn.execute("SELECT 1 FROM users WHERE disabled = 0 LIMIT 1").fetchone():
+                return "password"
+    return "none"
+
+
+# ---- users ----------------------------------------------------------------------
+def normalise_username(name: str) -> str:
+    return unicodedata.normalize("NFC", str(name)).strip().lower()
+
+
+def _check_username(name: str) -> str:
+    n = normalise_username(name)
+    if not n or len(n) > 120 or any(unicodedata.category(c).startswith(("C", "Z")) and c != " " for c in n) \
+            or n.startswith(" ") or "  " in n:
+        raise AuthError("Tên đăng nhập phải có 1-120 ký tự, không chứa ký tự điều khiển.")
+    return n
+
+
+def _check_role(role: str) -> str:
+    if role not in ROLES:
+        raise AuthError(f"Vai trò '{role}' không hợp lệ; chọn một trong: viewer, editor, admin.")
+    return role
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AuthError(f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.")
+
+
+def _check_province(code: str | None) -> str | None:
+    if code in (None, ""):
+        return None
+    from povdata.units import province_name
+    try:
+        province_name(code)
+    except Exception as exc:
+        raise AuthError(f"Không có tỉnh mã '{code}'.") from exc
+    return code
+
+
+def _row_to_user(row) -> User:
+    username, display, role, prov = row
+    return User(username, role, prov or None, display or "")
+
+
+def _user_row(conn, username: str):
+    return conn.execute("SELECT username, display_name, password_hash, role, province_code, disabled FROM users "
+                        "WHERE username = ?", (username,)).fetchone()
+
+
+def _tx(store):
+    from povdata.store import _transaction
+    return _transaction(store)
+
+
+def add_user(store, username: str, password: str | None, role: str, *, actor: User,
+             province_code: str | None = None, display_name: str = "") -> User:
+    """Create a user (``password`` None: an OIDC identity, signs in only through the
+    identity provider)."""
+    from povdata import audit
+
+    require(actor, "users")
+    name, role, prov = _check_username(username), _check_role(role), _check_province(province_code)
+    if actor.province_code and prov != actor.province_code:
+        raise PermissionDenied(f"Tài khoản {actor.label} chỉ tạo được người dùng của tỉnh mã {actor.province_code}.")
+    if password is not None:
+        _check_password(password)
+    digest = _HASHER.hash(password) if password is not None else ""
+    with _tx(store) as conn:
+        if _user_row(conn, name) is not None:
+            raise AuthError(f"Đã có người dùng '{name}'.")
+        conn.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, 0, ?)",
+                     (name, display_name.strip(), digest, role, prov, audit.now_utc()))
+        audit.record(conn, actor.username, "user_add", f"Thêm người dùng {name} ({ROLE_NAMES[role]})",
+                     {"username": name, "role": role, "province_code": prov, "display_name": display_name.strip(),
+                      "sign_in": "password" if password is not None else "oidc"}, prov or "")
+    return User(name, role, prov, display_name.strip())
+
+
+def _change(store, username: str, actor: User, action: str, column: str, value, summary: str) -> None:
+    from povdata import audit
+
+    require(actor, "users")
+    name = normalise_username(username)
+    with _tx(store) as conn:
+        row = _user_row(conn, name)
+        if row is None:
+            raise AuthError(f"Không có người dùng '{name}'.")
+        if row[4]:
+            check_scope(actor, row[4])
+        elif actor.province_code:
+            raise PermissionDenied(f"Tài khoản {actor.label} chỉ quản lý người dùng của tỉnh mình.")
+        if name == actor.username and action in ("user_disable", "user_role"):
+            raise AuthError("Không thể tự khóa hoặc tự đổi vai trò của chính mình; hãy nhờ một quản trị viên khác.")
+        old = {"role": row[3], "disabled": row[5], "password_hash": "…"}[column]
+        if action == "user_role" or action == "user_disable":  # never leave the store without an admin
+            remaining = conn.execute("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 "
+                                     "AND username != ?", (name,)).fetchone()[0]
+            losing = row[3] == "admin" and not row[5] and (action == "user_disable" or value != "admin")
+            if losing and remaining == 0:
+                raise AuthError("Đây là quản trị viên cuối cùng đang hoạt động: hãy tạo quản trị viên khác trước.")
+        conn.execute(f"UPDATE users SET {column} = ? WHERE username = ?", (value, name))
+        detail = {"username": name}
+        if column != "password_hash":
+            detail.update(old=old, new=value)
+        audit.record(conn, actor.username, action, summary.format(name=name), detail, row[4] or "")
+
+
+def set_role(store, username: str, role: str, *, actor: User) -> None:
+    _check_role(role)
+    _change(store, username, actor, "user_role", "role", role, "Đổi vai trò của {name} thành " + ROLE_NAMES[role])
+
+
+def disable_user(store, username: str, *, actor: User) -> None:
+    _change(store, username, actor, "user_disable", "disabled", 1, "Khóa tài khoản {name}")
+
+
+def enable_user(store, username: str, *, actor: User) -> None:
+    _change(store, username, actor, "user_enable", "disabled", 0, "Mở khóa tài khoản {name}")
+    with _tx(store) as conn:  # a fresh start for the throttle too
+        conn.execute("DELETE FROM sign_in_failures WHERE username = ?", (normalise_username(username),))
+
+
+def set_password(store, username: str, password: str, *, actor: User) -> None:
+    _check_password(password)
+    _change(store, username, actor, "user_password", "password_hash", _HASHER.hash(password),
+            "Đặt lại mật khẩu của {name}")
+
+
+def list_users(store, *, actor: User) -> pd.DataFrame:
+    require(actor, "users")
+    with closing(store.connect()) as conn:
+        df = pd.read_sql_query("SELECT username, display_name, role, province_code, disabled, created_at, "
+                               "password_hash != '' AS has_password FROM users ORDER BY username", conn)
+    if actor.province_code:
+        df = df[df["province_code"] == actor.province_code]
+    df["disabled"] = df["disabled"].astype(bool)
+    df["has_password"] = df["has_password"].astype(bool)
+    return df.reset_index(drop=True)
+
+
+# ---- sign-in --------------------------------------------------------------------
+def lock_seconds(failures: int) -> float:
+    """How long an account is refused after ``failures`` failed attempts in a row."""
+    if failures < FREE_FAILURES:
+        return 0.0
+    return min(BASE_LOCK_SECONDS * 2 ** (failures - FREE_FAILURES), MAX_LOCK_SECONDS)
+
+
+def authenticate(store, username: str, password: str, *, now: float | None = None) -> User:
+    """The user for a correct name and password; :class:`SignInError` otherwise (the same
+    message for an unknown name and a wrong password)."""
+    from povdata import audit
+
+    now = time.time() if now is None else now
+    name = normalise_username(username)
+    with closing(store.connect()) as conn:
+        thr = conn.execute("SELECT failures, locked_until FROM sign_in_failures WHERE username = ?",
+                           (name,)).fetchone()
+        row = _user_row(conn, name)
+    if thr and thr[1] > now:
+        wait = thr[1] - now
+        raise SignInError(f"Đăng nhập sai nhiều lần: hãy thử lại sau {int(wait) + 1} giây.", wait)
+    ok = False
+    try:
+        ok = _HASHER.verify(row[2] if row is not None and row[2] else _DUMMY_HASH, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if ok and row is not None and row[2] and not row[5]:
+        with _tx(store) as conn:
+            conn.execute("DELETE FROM sign_in_failures WHERE username = ?", (name,))
+            if _HASHER.check_needs_rehash(row[2]):
+                conn.execute("UPDATE users SET password_hash = ? WHERE username = ?", (_HASHER.hash(password), name))
+        return User(row[0], row[3], row[4] or None, row[1] or "")
+    failures = (thr[0] if thr else 0) + 1
+    locked_until = now + lock_seconds(failures)
+    with _tx(store) as conn:
+        conn.execute("INSERT INTO sign_in_failures VALUES (?, ?, ?, ?) ON CONFLICT(username) DO UPDATE SET "
+                     "failures = excluded.failures, last_failed_at = excluded.last_failed_at, "
+                     "locked_until = excluded.locked_until", (name, failures, now, locked_until))
+        if failures == FREE_FAILURES:
+            audit.record(conn, name, "sign_in_locked", f"Tài khoản {name}: {failures} lần đăng nhập sai liên tiếp",
+                         {"username": name, "failures": failures}, (row[4] or "") if row is not None else "")
+    if ok and row is not None and row[5]:
+        raise SignInError("Tài khoản này đã bị khóa; hãy liên hệ quản trị viên.")
+    raise SignInError("Tên đăng nhập hoặc mật khẩu không đúng.", lock_seconds(failures))
+
+
+def identity_user(store, email: str | None) -> User | None:
+    """The user for an identity proven by the identity provider (``st.user.email``):
+    its row in ``users`` (by e-mail as user name), or None (no access) when there is none
+    or it is disabled."""
+    if not email:
+        return None
+    name = normalise_username(email)
+    with closing(store.connect()) as conn:
+        row = _user_row(conn, name)
+    if row is None or row[5]:
+        return None
+    return User(row[0], row[3], row[4] or None, row[1] or "", "oidc")

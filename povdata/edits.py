@@ -1,0 +1,140 @@
+"""What editors change from the app: target values and shared scenarios.
+
+**Targets.**  The targets file (``data/targets/<code>.toml``) is the reviewed baseline;
+an editor's change is stored as a row of ``target_changes`` (province, period, target,
+field, new value, when, who) and applied over the file by :func:`effective_targets`, the
+latest row winning.  Each change also writes an audit row with the old and new values, in
+the same transaction.  Fields: a target's ``value`` (pp/yr or a count of districts), and
+the province's ``at_risk_margin_pp`` and ``poor_district_exit_rate``.
+
+**Scenarios.**  A viewer's what-if scenarios stay in their session (and URL); an editor
+can share one with everybody (``shared_scenarios``), recorded in the audit trail.
+"""
+from __future__ import annotations
+
+import math
+from contextlib import closing
+from dataclasses import replace
+
+import pandas as pd
+
+from povdata import audit
+from povdata.auth import User, check_scope, require
+from povdata.targets import TargetsConfig
+
+CONFIG_FIELDS = {"at_risk_margin_pp": (0.0, 20.0), "poor_district_exit_rate": (0.0, 100.0)}
+MAX_TARGET_VALUE = 100.0
+FIELD_NAMES = {"value": "giá trị", "at_risk_margin_pp": "biên 'có nguy cơ' (điểm %)",
+               "poor_district_exit_rate": "ngưỡng thoát huyện nghèo (%)"}
+
+
+class EditError(ValueError):
+    """A change that cannot be saved; ``str()`` is Vietnamese."""
+
+
+def target_changes(store, province_code: str, user: User | None = None) -> pd.DataFrame:
+    """Every stored change of the province's targets, oldest first."""
+    check_scope(user, province_code)
+    with closing(store.connect()) as conn:
+        return pd.read_sql_query("SELECT id, period_id, target_id, field, value, at, actor FROM target_changes "
+                                 "WHERE province_code = ? ORDER BY id", conn, params=(province_code,))
+
+
+def apply_changes(config: TargetsConfig, changes: pd.DataFrame) -> TargetsConfig:
+    """``config`` with the changes applied in order (a change to a target or period that
+    the file no longer has is ignored)."""
+    for ch in changes.itertuples(index=False):
+        if ch.field in CONFIG_FIELDS:
+            config = replace(config, **{ch.field: float(ch.value)})
+        elif ch.field == "value":
+            try:
+                period = config.period(ch.period_id)
+            except KeyError:
+                continue
+            if any(t.id == ch.target_id for t in period.targets):
+                config = config.with_target_value(ch.period_id, ch.target_id, float(ch.value))
+    return config
+
+
+def effective_targets(store, config: TargetsConfig, user: User | None = None) -> TargetsConfig:
+    """The targets in force: the file's, with the stored changes applied."""
+    return apply_changes(config, target_changes(store, config.province_code, user))
+
+
+def _current(config: TargetsConfig, period_id: str, target_id: str, field: str) -> float:
+    if field in CONFIG_FIELDS:
+        return float(getattr(config, field))
+    for t in config.period(period_id).targets:
+        if t.id == target_id:
+            return float(t.value)
+    raise EditError(f"Không có mục tiêu '{target_id}' trong giai đoạn '{period_id}'.")
+
+
+def _check_value(field: str, value: float, where: str) -> float:
+    if value is None or not isinstance(value, (int, float)) or math.isnan(value) or math.isinf(value):
+        raise EditError(f"{where}: {FIELD_NAMES[field]} phải là một số.")
+    lo, hi = CONFIG_FIELDS.get(field, (0.0, MAX_TARGET_VALUE))
+    if not lo <= value <= hi:
+        raise EditError(f"{where}: {FIELD_NAMES[field]} phải trong khoảng {lo:g}–{hi:g} (nhập {value:g}).")
+    return float(value)
+
+
+def change_targets(store, config: TargetsConfig, new_values: dict[tuple[str, str, str], float], *,
+                   user: User) -> list[dict]:
+    """Store the values in ``new_values`` ((period id, target id, field) → value; period and
+    target id empty for a province-wide field) that differ from the targets in force.
+    All or nothing; returns the changes made (old and new values)."""
+    require(user, "edit_targets")
+    check_scope(user, config.province_code)
+    current = effective_targets(store, config)
+    made = []
+    for (period_id, target_id, field), value in new_values.items():
+        if field not in CONFIG_FIELDS and field != "value":
+            raise EditError(f"Không sửa được trường '{field}'.")
+        where = f"Mục tiêu '{target_id}' ({period_id})" if target_id else "Ngưỡng đánh giá"
+        old = _current(current, period_id, target_id, field)
+        new = _check_value(field, value, where)
+        if not math.isclose(old, new, abs_tol=1e-9):
+            made.append({"period_id": period_id, "target_id": target_id, "field": field, "old": old, "new": new})
+    if not made:
+        return []
+    from povdata.store import StoreError, _transaction
+    import sqlite3
+    try:
+        with _transaction(store) as conn:
+            for ch in made:
+                conn.execute("INSERT INTO target_changes (province_code, period_id, target_id, field, value, at, actor) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?)", (config.province_code, ch["period_id"], ch["target_id"],
+                                                            ch["field"], ch["new"], audit.now_utc(), user.username))
+                what = f"mục tiêu {ch['target_id']} ({ch['period_id']})" if ch["target_id"] else FIELD_NAMES[ch["field"]]
+                audit.record(conn, user.username, "target_change", f"Sửa {what}: {ch['old']:g} → {ch['new']:g}",
+                             ch, config.province_code)
+    except sqlite3.Error as exc:
+        raise StoreError(f"Không ghi được vào kho dữ liệu ({exc}); mục tiêu vẫn giữ nguyên.") from exc
+    return made
+
+
+def share_scenario(store, province_code: str, name: str, query: str, *, user: User) -> int:
+    """Share a what-if scenario (its URL query) under ``name`` with every user."""
+    require(user, "share_scenarios")
+    check_scope(user, province_code)
+    name = " ".join(str(name).split())[:120]
+    if not name:
+        raise EditError("Hãy đặt tên cho kịch bản.")
+    if len(query) > 4000:
+        raise EditError("Kịch bản quá dài để chia sẻ.")
+    from povdata.store import _transaction
+    with _transaction(store) as conn:
+        cur = conn.execute("INSERT INTO shared_scenarios (province_code, name, query, at, actor) VALUES (?, ?, ?, ?, ?)",
+                           (province_code, name, query, audit.now_utc(), user.username))
+        audit.record(conn, user.username, "scenario_share", f"Chia sẻ kịch bản '{name}'",
+                     {"name": name, "query": query}, province_code)
+        return int(cur.lastrowid)
+
+
+def shared_scenarios(store, province_code: str, user: User | None = None) -> pd.DataFrame:
+    """The province's shared scenarios, newest first."""
+    check_scope(user, province_code)
+    with closing(store.connect()) as conn:
+        return pd.read_sql_query("SELECT id, name, query, at, actor FROM shared_scenarios WHERE province_code = ? "
+                                 "ORDER BY id DESC", conn, params=(province_code,))
