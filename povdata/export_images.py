@@ -261,23 +261,37 @@ class ImageJob:
     height: int = SLIDE_SIZE[1]
 
 
+_FONTCONFIG_LOCK = threading.Lock()
+
+
 def _fontconfig_file() -> str:
-    """A fontconfig file: the system's configuration plus the shipped fonts."""
+    """A fontconfig file: the system's configuration plus the shipped fonts.
+
+    Written once per process under a lock, through a temporary file unique to the writer
+    (several sessions exporting at once, in threads or processes, used to race on one
+    pid-named temporary file: FileNotFoundError under load)."""
     path = Path(tempfile.gettempdir()) / f"povdata-fonts-{os.getuid() if hasattr(os, 'getuid') else 0}.conf"
     text = ('<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
             '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
             f"  <dir>{FONT_DIR}</dir>\n</fontconfig>\n")
-    if not path.exists() or path.read_text(encoding="utf-8") != text:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+    with _FONTCONFIG_LOCK:
+        try:
+            current = path.read_text(encoding="utf-8")
+        except OSError:
+            current = None
+        if current != text:
+            fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
     return str(path)
 
 
 def ensure_browser() -> str:
     """Point kaleido at the system Chromium (``BROWSER_PATH``) and at the shipped fonts."""
     os.environ.setdefault("BROWSER_PATH", CHROMIUM)
-    os.environ.setdefault("FONTCONFIG_FILE", _fontconfig_file())
+    if "FONTCONFIG_FILE" not in os.environ:  # not at every render: setdefault evaluated its argument each time
+        os.environ["FONTCONFIG_FILE"] = _fontconfig_file()
     path = os.environ["BROWSER_PATH"]
     if not Path(path).exists():
         raise ExportError(f"Chromium not found at {path} (install the Debian package 'chromium').")

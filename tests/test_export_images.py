@@ -131,3 +131,19 @@ def test_scale_3_png(demo):
     fig = rate_series_figure(levels[levels["unit_code"] == "20"], "vi")
     (png,) = render_images([ImageJob(frame_figure(fig, Frame("Tỷ lệ hộ nghèo toàn tỉnh")), "png", 3)])
     assert png_size(png) == (5760, 3240)
+
+
+def test_fontconfig_file_survives_many_sessions_writing_at_once(tmp_path, monkeypatch):
+    """Regression (load test): threads exporting at once raced on one temporary file."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import povdata.export_images as ei
+
+    monkeypatch.setattr(ei.tempfile, "tempdir", str(tmp_path))
+    stale = tmp_path / f"povdata-fonts-{__import__('os').getuid()}.conf"
+    stale.write_text("stale", encoding="utf-8")
+    with ThreadPoolExecutor(16) as pool:
+        paths = list(pool.map(lambda _: ei._fontconfig_file(), range(200)))
+    assert set(paths) == {str(stale)}
+    assert f"<dir>{FONT_DIR}</dir>" in stale.read_text(encoding="utf-8")
+    assert [p.name for p in tmp_path.iterdir()] == [stale.name]  # no temporary file left behind
