@@ -427,17 +427,18 @@ def extract_rows(cells: pd.DataFrame, header: Header, mapping: dict[int, str], l
     value_cols = [f for f in out.columns if f in COUNT_COLUMNS or f in PUBLISHED_RATES]
     id_cols = [f for f in ("unit_code", "unit_name") if f in out]
     empty = (out[value_cols + id_cols] == "").all(axis=1) if value_cols + id_cols else pd.Series(True, index=out.index)
-    name = out["unit_name"] if "unit_name" in out else pd.Series("", index=out.index)
-    code = out["unit_code"] if "unit_code" in out else pd.Series("", index=out.index)
+    name = out["unit_name"] if "unit_name" in out else pd.Series("", index=out.index, dtype=object)
+    code = out["unit_code"] if "unit_code" in out else pd.Series("", index=out.index, dtype=object)
     uniq = {v: fold(v) for v in pd.unique(name)}  # a national file repeats each name once a year
-    totals = name.map(lambda s: bool(_TOTAL_RE.match(uniq[s]))) & (code == "")
+    # (bool dtype even for no rows: an empty string column maps to an empty string column)
+    totals = name.map(lambda s: bool(_TOTAL_RE.match(uniq[s]))).astype(bool) & (code == "").astype(bool)
     for r in out.loc[totals, "_row"]:
         notes.append(Problem("", int(r), None, "dòng tổng cộng, không nhập (tổng được tính lại từ các đơn vị).",
                              "info"))
     # a heading row: a district's name, no code, no values ('Huyện Cao Lộc' above its communes)
     no_values = (out[value_cols] == "").all(axis=1) if value_cols else pd.Series(True, index=out.index)
-    heading = (name != "") & (code == "") & no_values
-    heading &= name.map({v: _type_of(v) == "district" for v in pd.unique(name[heading])})
+    heading = ((name != "") & (code == "") & no_values).astype(bool)
+    heading &= name.map({v: _type_of(v) == "district" for v in pd.unique(name[heading])}).eq(True)
     current = ""
     heading_of = []
     for is_h, n in zip(heading.to_numpy(), name.to_numpy()):
