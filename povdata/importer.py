@@ -31,6 +31,7 @@ import hashlib
 import io
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -40,7 +41,7 @@ import pandas as pd
 from povdata.indicators import COUNT_COLUMNS, PUBLISHED_RATES
 from povdata.names import fold, match_names, name_key
 from povdata.units import legacy_units, units_2025
-from povdata.validate import HEADER_ALIASES, Problem, ValidationReport, validate_indicators
+from povdata.validate import HEADER_ALIASES, Problem, ValidationReport, shorten, validate_indicators
 from povdata.vnenc import decode_bytes, detect_encoding
 
 #: Field ids a column can be mapped to, with their Vietnamese labels ("" = not used).
@@ -99,6 +100,31 @@ def max_upload_bytes() -> int:
     return int(mb * 1_000_000)
 
 
+#: Limits of the table read from one file.  A national file (~10,000 communes × 11 years
+#: ≈ 120,000 rows of 10-20 columns) is well inside them; above them a file is refused
+#: while it is read, before it fills the memory.
+MAX_ROWS = 300_000
+MAX_COLUMNS = 500
+MAX_CELLS = 6_000_000
+#: A workbook is a zip: refused before openpyxl opens it when it would unpack to more than
+#: :data:`MAX_XLSX_UNZIPPED` bytes, when a part of more than :data:`ZIP_BOMB_MIN_BYTES` is
+#: compressed more than :data:`MAX_ZIP_RATIO` times (real sheets: 5-30 times; a zip bomb:
+#: ~1000), or when its merged cells cover more than :data:`MAX_MERGED_CELLS` cells (openpyxl
+#: makes an object for every merged cell).
+MAX_XLSX_UNZIPPED = 1_000_000_000
+MAX_ZIP_RATIO = 100
+ZIP_BOMB_MIN_BYTES = 20_000_000
+MAX_ZIP_MEMBERS = 10_000
+MAX_MERGED_CELLS = 1_000_000
+#: Worksheets larger than this (unpacked XML) are read in openpyxl's streaming mode.
+FULL_MODE_SHEET_BYTES = 20_000_000
+
+
+def _vn_int(n: int) -> str:
+    """12345 → '12.345' (Vietnamese thousands separator)."""
+    return f"{n:,}".replace(",", ".")
+
+
 def size_problem(size: int, name: str) -> str | None:
     """The refusal message for a file above :func:`max_upload_bytes`, else None."""
     limit = max_upload_bytes()
@@ -118,6 +144,7 @@ class Sheet:
     encoding: str | None = None
     encoding_scores: dict[str, float] = field(default_factory=dict)
     separator: str | None = None
+    warnings: list[str] = field(default_factory=list)  # about the file as a whole (macros, ...)
 
 
 def sha256(data: bytes) -> str:
@@ -152,54 +179,278 @@ def _cell_text(v: object, number_format: str | None = None) -> str:
     return unicodedata.normalize("NFC", str(v)).strip()
 
 
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Office 97-2003 files and password-protected .xlsx
+_MERGE_RE = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*?\bref=\"\$?([A-Z]{1,3})\$?(\d{1,7})(?::\$?([A-Z]{1,3})\$?(\d{1,7}))?\"")
+
+
+def _column_number(letters: bytes | str) -> int:
+    n = 0
+    for ch in letters.decode() if isinstance(letters, bytes) else letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _merged_area(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, str]:
+    """Cells covered by a worksheet's merged ranges (read as a stream), and the largest range."""
+    total, largest, largest_ref = 0, 0, ""
+    tail = b""
+    with zf.open(info) as src:
+        while chunk := src.read(1 << 20):
+            buf = tail + chunk
+            last = 0
+            for m in _MERGE_RE.finditer(buf):
+                c0, r0, c1, r1 = m.groups()
+                if c1 is None:
+                    area = 1
+                else:
+                    area = (abs(int(r1) - int(r0)) + 1) * (abs(_column_number(c1) - _column_number(c0)) + 1)
+                total += area
+                if area > largest:
+                    largest, largest_ref = area, f"{c0.decode()}{int(r0)}" + (f":{c1.decode()}{int(r1)}" if c1 else "")
+                last = m.end()
+            tail = buf[max(last, len(buf) - 200):]
+    return total, largest_ref
+
+
+def check_workbook(data: bytes, name: str) -> tuple[bool, list[str]]:
+    """Checks of an ``.xlsx``/``.xlsm`` made before openpyxl opens it (no part is unpacked
+    but the merged-cell list of the worksheets): what the file really is (a password-protected
+    or 97-2003 workbook, a PDF, an OpenDocument file, a damaged or truncated zip), a zip bomb,
+    a merged range too large to load.  Returns (read in streaming mode, warnings about the
+    file); raises :class:`ImportFileError` with the reason."""
+    if data.startswith(_OLE_MAGIC):
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            raise ImportFileError(f"Tệp {name}: bảng tính được đặt mật khẩu nên không đọc được; hãy mở tệp bằng "
+                                  "Excel, bỏ mật khẩu (Tệp → Thông tin → Bảo vệ sổ làm việc) rồi lưu lại.")
+        raise ImportFileError(f"Tệp {name}: là tệp Excel 97-2003 (.xls) hoặc tệp Office cũ, không phải .xlsx; "
+                              "hãy mở bằng Excel và lưu thành .xlsx.")
+    if data.startswith(b"%PDF"):
+        raise ImportFileError(f"Tệp {name}: là tệp PDF, không phải bảng tính; hãy dùng tệp Excel (.xlsx) hoặc CSV.")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+        what = ("bị hỏng hoặc bị cắt cụt (có thể tải lên chưa hết)" if data.startswith(b"PK")
+                else "không phải bảng tính Excel (.xlsx)")
+        raise ImportFileError(f"Tệp {name}: không đọc được tệp: tệp {what}.") from None
+    with zf:
+        if len(infos) > MAX_ZIP_MEMBERS:
+            raise ImportFileError(f"Tệp {name}: có {_vn_int(len(infos))} phần bên trong, quá giới hạn "
+                                  f"{_vn_int(MAX_ZIP_MEMBERS)}; không mở tệp này.")
+        total = 0
+        for info in infos:
+            if info.flag_bits & 0x1:
+                raise ImportFileError(f"Tệp {name}: tệp nén có mật khẩu, không đọc được.")
+            total += info.file_size
+            if info.file_size > ZIP_BOMB_MIN_BYTES and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
+                raise ImportFileError(
+                    f"Tệp {name}: phần '{shorten(info.filename, 60)}' nén {info.file_size // max(info.compress_size, 1)} "
+                    f"lần ({_vn_int(info.file_size // 1_000_000)} MB khi giải nén), bất thường với một bảng tính "
+                    "(có thể là bom nén); không mở tệp này.")
+        if total > MAX_XLSX_UNZIPPED:
+            raise ImportFileError(f"Tệp {name}: khi giải nén lớn {_vn_int(total // 1_000_000)} MB, quá giới hạn "
+                                  f"{_vn_int(MAX_XLSX_UNZIPPED // 1_000_000)} MB (có thể là bom nén); không mở tệp này.")
+        names = {i.filename.lower(): i for i in infos}
+        if not any(n.endswith("workbook.xml") for n in names):
+            if "xl/workbook.bin" in names:
+                what = "là bảng tính nhị phân (.xlsb), chưa được hỗ trợ; hãy lưu thành .xlsx"
+            elif "mimetype" in names and b"opendocument" in zf.read(names["mimetype"])[:200]:
+                what = "là tệp OpenDocument (.ods); hãy mở và lưu thành .xlsx"
+            elif "word/document.xml" in names:
+                what = "là văn bản Word, không phải bảng tính"
+            else:
+                what = "không phải bảng tính Excel (.xlsx): thiếu phần xl/workbook.xml"
+            raise ImportFileError(f"Tệp {name}: không đọc được tệp: tệp {what}.")
+        sheets = [i for n, i in names.items() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+        streaming = sum(i.file_size for i in sheets) > FULL_MODE_SHEET_BYTES
+        if not streaming:  # full mode keeps merged cells, one object per merged cell
+            covered, ref = 0, ""
+            for info in sheets:
+                area, big = _merged_area(zf, info)
+                covered += area
+                ref = ref or big
+                if covered > MAX_MERGED_CELLS:
+                    raise ImportFileError(f"Tệp {name}: các vùng ô gộp (như {shorten(big or ref, 40)}) phủ hơn "
+                                          f"{_vn_int(MAX_MERGED_CELLS)} ô; hãy bỏ gộp các ô thừa rồi lưu lại.")
+        warnings = []
+        if any(n.endswith("vbaproject.bin") for n in names):
+            warnings.append("tệp có macro (VBA); macro không được chạy, chỉ đọc giá trị đã lưu trong các ô.")
+        if any(n.startswith("xl/externallinks/") for n in names):
+            warnings.append("tệp có liên kết tới bảng tính khác; chỉ đọc giá trị đã lưu trong tệp, không mở liên kết.")
+    return streaming, warnings
+
+
+def _too_big(name: str, what: str) -> ImportFileError:
+    return ImportFileError(f"Tệp {name}: {what}; hãy xóa các dòng, cột thừa hoặc chia tệp (ví dụ theo năm).")
+
+
+def _grid_full(ws, name: str) -> list[list[str]]:
+    """The cells of a worksheet loaded in full mode, as text, up to the last cell with a value.
+    Built from the cells that exist (a lone cell at XFD1048576 must not make 17 billion)."""
+    cells = ws._cells  # (row, column) → cell; only cells in the file (openpyxl 3.x)
+    used = [(r, c) for (r, c), cell in cells.items() if cell.value is not None]
+    if not used:
+        return []
+    far_r = max(used)
+    far_c = max(used, key=lambda rc: rc[1])
+    n_rows, n_cols = far_r[0], far_c[1]
+    if n_rows > MAX_ROWS:
+        raise _too_big(name, f"trang '{ws.title}' có dữ liệu ở ô {column_letter(far_r[1] - 1)}{far_r[0]}, quá giới "
+                             f"hạn {_vn_int(MAX_ROWS)} dòng")
+    if n_cols > MAX_COLUMNS:
+        raise _too_big(name, f"trang '{ws.title}' có dữ liệu ở ô {column_letter(far_c[1] - 1)}{far_c[0]}, quá giới "
+                             f"hạn {_vn_int(MAX_COLUMNS)} cột")
+    if n_rows * n_cols > MAX_CELLS:
+        raise _too_big(name, f"bảng {_vn_int(n_rows)} dòng × {_vn_int(n_cols)} cột vượt giới hạn "
+                             f"{_vn_int(MAX_CELLS)} ô")
+    grid = [[""] * n_cols for _ in range(n_rows)]
+    for r, c in used:
+        cell = cells[(r, c)]
+        grid[r - 1][c - 1] = _cell_text(cell.value, getattr(cell, "number_format", None))
+    for rng in ws.merged_cells.ranges:  # merged cells: the top-left value over the whole range
+        if rng.min_row > n_rows or rng.min_col > n_cols:
+            continue
+        top = grid[rng.min_row - 1][rng.min_col - 1]
+        for r in range(rng.min_row - 1, min(rng.max_row, n_rows)):
+            for c in range(rng.min_col - 1, min(rng.max_col, n_cols)):
+                grid[r][c] = top
+    return grid
+
+
+def _grid_streaming(ws, name: str) -> list[list[str]]:
+    """The cells of a worksheet read in openpyxl's streaming mode (large files), as text;
+    refused as soon as it passes the row, column or cell limits."""
+    declared = ws.max_column if isinstance(ws.max_column, int) else None
+    max_col = min(declared, MAX_COLUMNS + 1) if declared else None
+    grid: list[list[str]] = []
+    filled = width = 0
+    for i, row in enumerate(ws.iter_rows(max_col=max_col)):
+        texts = [_cell_text(c.value, getattr(c, "number_format", None)) for c in row]
+        while texts and not texts[-1]:
+            texts.pop()
+        if not texts:
+            grid.append([])
+            continue
+        if len(texts) > MAX_COLUMNS:
+            raise _too_big(name, f"dòng {i + 1} có hơn {_vn_int(MAX_COLUMNS)} cột")
+        filled += 1
+        width = max(width, len(texts))
+        if filled > MAX_ROWS:
+            raise _too_big(name, f"có hơn {_vn_int(MAX_ROWS)} dòng số liệu")
+        if filled * width > MAX_CELLS:
+            raise _too_big(name, f"bảng vượt giới hạn {_vn_int(MAX_CELLS)} ô")
+        grid.append(texts)
+    while grid and not grid[-1]:
+        grid.pop()
+    return [r + [""] * (width - len(r)) for r in grid]
+
+
 def _read_xlsx(data: bytes, name: str, sheet: str | None) -> Sheet:
     from openpyxl import load_workbook
 
-    # full mode keeps merged cells; read-only mode (much faster) for big flat tables
-    read_only = len(data) > 3_000_000
-    wb = load_workbook(io.BytesIO(data), read_only=read_only, data_only=True)
+    streaming, warnings = check_workbook(data, name)
+    wb = load_workbook(io.BytesIO(data), read_only=streaming, data_only=True)
     try:
-        sheets = list(wb.sheetnames)
+        sheets = [ws.title for ws in wb.worksheets]  # chart sheets hold no cells
+        if not sheets:
+            raise ImportFileError(f"Tệp {name}: không có trang tính nào chứa ô số liệu (chỉ có biểu đồ).")
         if sheet is None:
             sheet = sheets[0]
         if sheet not in sheets:
-            raise ImportFileError(f"Tệp {name}: không có trang tính '{sheet}' (có: {', '.join(sheets)}).")
+            raise ImportFileError(f"Tệp {name}: không có trang tính '{shorten(sheet, 60)}' "
+                                  f"(có: {', '.join(shorten(s, 40) for s in sheets)}).")
         ws = wb[sheet]
-        rows = [[_cell_text(c.value, getattr(c, "number_format", None)) for c in row] for row in ws.iter_rows()]
-        width = max((len(r) for r in rows), default=0)
-        grid = [r + [""] * (width - len(r)) for r in rows]
-        if not read_only:
-            for rng in ws.merged_cells.ranges:
-                top = grid[rng.min_row - 1][rng.min_col - 1] if rng.min_row - 1 < len(grid) else ""
-                for r in range(rng.min_row - 1, min(rng.max_row, len(grid))):
-                    for c in range(rng.min_col - 1, min(rng.max_col, width)):
-                        grid[r][c] = top
+        grid = _grid_streaming(ws, name) if streaming else _grid_full(ws, name)
     finally:
         wb.close()
     cells = pd.DataFrame(grid, dtype=object).fillna("") if grid else pd.DataFrame()
-    return Sheet(name, cells.astype(str), sheet, sheets)
+    return Sheet(name, cells.astype(str), sheet, sheets, warnings=warnings)
+
+
+_VI_LETTERS = re.compile("[\u00c0-\u00fd\u0102\u0103\u0110\u0111\u0128\u0129\u0168\u0169\u01a0\u01a1\u01af"
+                         "\u01b0\u1ea0-\u1ef9]")
+_NOT_VI = re.compile("[^\x00-\x7f\u00a0-\u00ff\u0102\u0103\u0110\u0111\u0128\u0129\u0168\u0169\u01a0\u01a1"
+                     "\u01af\u01b0\u0300-\u0323\u1ea0-\u1ef9\u2000-\u206f\u20ab]")
+
+
+def _line_of(data: bytes, pos: int) -> int:
+    return data.count(b"\n", 0, pos) + 1
+
+
+def utf8_conflict(data: bytes) -> tuple[int, int] | None:
+    """(a line written in UTF-8, a line that is not UTF-8), 1-based, when a file mixes
+    UTF-8 with a legacy encoding; None when it is all UTF-8 or has no UTF-8 letters."""
+    try:
+        data.decode("utf-8")
+        return None
+    except UnicodeDecodeError as exc:
+        bad = exc.start
+    bad_line_start = data.rfind(b"\n", 0, bad) + 1
+    m = re.search(rb"[\xc2-\xf4][\x80-\xbf]", data[:bad_line_start])  # valid UTF-8 up to there
+    if m:
+        return _line_of(data, m.start()), _line_of(data, bad)
+    # legacy text first: a later line that decodes as UTF-8 Vietnamese letters
+    pos = data.find(b"\n", bad)
+    while pos != -1:
+        nxt = data.find(b"\n", pos + 1)
+        line = data[pos + 1: nxt if nxt != -1 else len(data)]
+        if not line.isascii():
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError:
+                pass
+            else:
+                if _VI_LETTERS.search(text) and not _NOT_VI.search(text):
+                    return _line_of(data, pos + 1), _line_of(data, bad)
+        pos = nxt
+    return None
 
 
 def decode_csv_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str, dict[str, float]]:
-    """Text of a CSV file: the encoding given, or UTF-8 (BOM or not), else the legacy
-    encoding whose words look most Vietnamese.  Returns (text, encoding, scores)."""
+    """Text of a CSV file: the encoding given, or UTF-16 or UTF-8 with a byte-order mark,
+    else UTF-8, else the legacy encoding whose words look most Vietnamese.  Returns (text,
+    encoding, scores).  Raises :class:`ImportFileError` (Vietnamese, naming the line) for
+    bytes that are not in the encoding given, and for a file that mixes UTF-8 lines with
+    lines in another encoding; never another exception."""
     if encoding:
+        if encoding == "utf-16":
+            try:
+                return unicodedata.normalize("NFC", data.decode("utf-16")), encoding, {}
+            except UnicodeDecodeError:
+                raise ImportFileError("không phải văn bản UTF-16; hãy chọn bảng mã khác.") from None
         try:
             return decode_bytes(data, encoding), encoding, {}
+        except UnicodeDecodeError as exc:
+            body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+            raise ImportFileError(f"dòng {_line_of(body, exc.start)} không phải văn bản UTF-8; "
+                                  "hãy chọn bảng mã khác.") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text"
+        try:
+            return unicodedata.normalize("NFC", data.decode("utf-16")), "utf-16", {}
         except UnicodeDecodeError:
-            raise ImportFileError("không phải văn bản UTF-8; hãy chọn bảng mã khác.") from None
-    if data.startswith(b"\xef\xbb\xbf"):
-        return decode_bytes(data, "utf-8"), "utf-8", {}
-    lines = data.splitlines()[:2000]
+            raise ImportFileError("tệp đánh dấu là UTF-16 nhưng nội dung bị hỏng; hãy lưu lại thành CSV UTF-8.") from None
+    mixed = utf8_conflict(data[3:] if data.startswith(b"\xef\xbb\xbf") else data)
+    if mixed or data.startswith(b"\xef\xbb\xbf"):
+        if mixed:
+            good, bad = mixed
+            raise ImportFileError(f"tệp trộn nhiều bảng mã: dòng {good} là UTF-8 nhưng dòng {bad} không phải UTF-8 "
+                                  "(có thể là TCVN3, VNI hoặc Windows-1258); hãy lưu lại cả tệp bằng một bảng mã "
+                                  "(UTF-8).")
+        try:
+            return decode_bytes(data, "utf-8"), "utf-8", {}
+        except UnicodeDecodeError as exc:  # a BOM, then legacy bytes only
+            raise ImportFileError(f"tệp đánh dấu là UTF-8 nhưng dòng {_line_of(data[3:], exc.start)} không phải "
+                                  "UTF-8; hãy chọn bảng mã khác.") from None
+    lines = data.split(b"\n", 2000)[:2000]  # the head is enough to tell
     enc, scores = detect_encoding(lines)
     try:
         return decode_bytes(data, enc), enc, scores
-    except UnicodeDecodeError:  # a late line is not UTF-8 after all
+    except UnicodeDecodeError:  # a late line is not UTF-8 after all (and no line is UTF-8 letters)
         return decode_bytes(data, "cp1258"), "cp1258", scores
 
 
 def _sniff_separator(text: str) -> str:
-    head = [ln for ln in text.splitlines()[:50] if ln.strip()]
+    head = [ln[:10_000] for ln in text[:200_000].splitlines()[:50] if ln.strip()]  # (no cell over csv's limit)
     best, best_score = ",", -1.0
     for sep in (",", ";", "\t", "|"):
         counts = [len(next(csv.reader([ln], delimiter=sep))) - 1 for ln in head]
@@ -213,6 +464,8 @@ def _sniff_separator(text: str) -> str:
 
 
 def _read_csv(data: bytes, name: str, encoding: str | None) -> Sheet:
+    if data.count(b"\n") > 2 * MAX_ROWS:  # refused before anything is decoded
+        raise _too_big(name, f"có hơn {_vn_int(MAX_ROWS)} dòng")
     try:
         text, enc, scores = decode_csv_bytes(data, encoding)
     except ImportFileError as exc:
@@ -220,9 +473,39 @@ def _read_csv(data: bytes, name: str, encoding: str | None) -> Sheet:
     if "\x00" in text:
         raise ImportFileError(f"Tệp {name}: không phải tệp văn bản CSV (có ký tự nhị phân).")
     sep = _sniff_separator(text)
-    rows = list(csv.reader(io.StringIO(text), delimiter=sep))
-    width = max((len(r) for r in rows), default=0)
-    grid = [[c.strip() for c in r] + [""] * (width - len(r)) for r in rows]
+    # newline="": lines may end in \r\n, \n or a lone \r (old Mac "CSV (Macintosh)")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    grid: list[list[str]] = []
+    width = filled = 0
+    open_quote = None  # the first row whose cell runs over several lines
+    try:
+        for row in reader:
+            cells = [c.strip() for c in row]
+            while cells and not cells[-1]:
+                cells.pop()
+            n = len(grid) + 1
+            if len(cells) > MAX_COLUMNS:
+                raise _too_big(name, f"dòng {n} có {_vn_int(len(cells))} cột, quá giới hạn {_vn_int(MAX_COLUMNS)} "
+                                     "(kiểm tra dấu phân cách)")
+            if cells:
+                filled += 1
+                width = max(width, len(cells))
+                if open_quote is None and any("\n" in c or "\r" in c for c in cells):
+                    open_quote = n
+            if filled > MAX_ROWS:
+                raise _too_big(name, f"có hơn {_vn_int(MAX_ROWS)} dòng số liệu")
+            if filled * width > MAX_CELLS:
+                raise _too_big(name, f"bảng vượt giới hạn {_vn_int(MAX_CELLS)} ô")
+            grid.append(cells)
+    except csv.Error:  # the one error the lenient reader raises: a cell above its size limit
+        raise ImportFileError(f"Tệp {name}: dòng {len(grid) + 1} có một ô dài hơn {_vn_int(csv.field_size_limit())} "
+                              "ký tự; tệp không đúng dạng bảng CSV.") from None
+    if open_quote is not None and text.count('"') % 2:
+        raise ImportFileError(f"Tệp {name}: dòng {open_quote} có dấu ngoặc kép (\") mở mà không đóng, các dòng sau "
+                              "bị gộp vào một ô; hãy xóa hoặc đóng dấu ngoặc kép đó.")
+    while grid and not grid[-1]:
+        grid.pop()
+    grid = [r + [""] * (width - len(r)) for r in grid]
     cells = pd.DataFrame(grid, dtype=object) if grid else pd.DataFrame()
     return Sheet(name, cells.astype(str), None, [], enc, scores, sep)
 
@@ -241,10 +524,14 @@ def read_sheet(data: bytes, name: str, sheet: str | None = None, encoding: str |
             return _read_csv(data, name, encoding)
     except ImportFileError:
         raise
-    except Exception as exc:  # openpyxl, zipfile, csv raise many kinds for a broken file
-        raise ImportFileError(f"Tệp {name}: không đọc được tệp, có thể tệp bị hỏng hoặc không đúng định dạng "
-                              f"({type(exc).__name__}).") from None
-    raise ImportFileError(f"Tệp {name}: định dạng '.{suffix}' không được hỗ trợ (chỉ .xlsx, .csv).")
+    except MemoryError:
+        raise ImportFileError(f"Tệp {name}: tệp quá lớn để đọc; hãy chia tệp (ví dụ theo năm).") from None
+    except Exception as exc:  # openpyxl, zipfile, XML parsers raise many kinds for a broken file
+        what = ("nội dung XML bên trong bị hỏng hoặc không an toàn (ví dụ khai báo thực thể XML)"
+                if "ParseError" in type(exc).__name__ or "XMLSyntax" in type(exc).__name__ else
+                "có thể tệp bị hỏng hoặc không đúng định dạng")
+        raise ImportFileError(f"Tệp {name}: không đọc được tệp, {what}.") from None
+    raise ImportFileError(f"Tệp {name}: định dạng '.{shorten(suffix, 20)}' không được hỗ trợ (chỉ .xlsx, .csv).")
 
 
 # ---- 2. header ---------------------------------------------------------------
@@ -419,7 +706,7 @@ def extract_rows(cells: pd.DataFrame, header: Header, mapping: dict[int, str], l
     cols = {f: j for j, f in mapping.items() if f}
     out = pd.DataFrame({f: data.iloc[:, j].astype(str).str.strip().to_numpy() for f, j in cols.items()})
     out["_row"] = np.arange(len(data)) + header.data_start + 1
-    names = {f: f"{column_letter(j)}: {labels[j] or FIELDS.get(f, f)}" for f, j in cols.items()}
+    names = {f: f"{column_letter(j)}: {shorten(labels[j], 60) or FIELDS.get(f, f)}" for f, j in cols.items()}
     if year is not None and "year" not in out:
         out["year"] = str(year)
         names["year"] = "Năm"
@@ -658,7 +945,7 @@ def check_indicators(table: pd.DataFrame, matches: pd.DataFrame, file: str, name
     rep = ValidationReport(file)
     for i in np.flatnonzero(unmatched.to_numpy() & (matches["method"] != "skip").to_numpy()):
         m = matches.iloc[i]
-        what = " ".join(str(x) for x in (m["input_code"], m["input_name"]) if x)
+        what = shorten(" ".join(str(x) for x in (m["input_code"], m["input_name"]) if x))
         rep.problems.append(Problem(file, int(m["_row"]), col_label["unit_code"],
                                     f"không tìm thấy đơn vị '{what}' trong danh mục"
                                     + (f" ({m['note']})" if m["note"] and "không tìm thấy" not in m["note"] else "")
@@ -774,7 +1061,7 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
         sh = read_sheet(data, name, sheet, encoding)
     except ImportFileError as exc:
         empty = pd.DataFrame()
-        msg = str(exc).split(": ", 1)[-1]
+        msg = str(exc).removeprefix(f"Tệp {name}: ")
         return IndicatorImport(name, digest, province_code, Sheet(name, empty), Header(0, 0, 1), [], {}, year,
                                era or "legacy", empty, pd.DataFrame(columns=MATCH_COLUMNS),
                                _file_problem(name, msg), [])
@@ -788,12 +1075,22 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
         header = Header(min(header.first, last) if header.last == last else last, last,
                         _skip_colnums(sh.cells.values.tolist(), last + 1))
     labels = column_labels(sh.cells, header)
+    suggested = mapping is None
     mapping = suggest_mapping(labels) if mapping is None else {int(k): v for k, v in mapping.items() if v}
     if year is None and "year" not in mapping.values():
         year = year_from_title(sh.cells, header)
     table, notes, names = extract_rows(sh.cells, header, mapping, labels, year)
     notes = [Problem(name, p.row, p.column, p.message, p.severity) for p in notes]
     rep = ValidationReport(name)
+    rep.problems.extend(Problem(name, None, None, w, "warning") for w in sh.warnings)
+    if suggested:  # a second column with the same meaning ('Số hộ nghèo' twice) is not used
+        for j, label in enumerate(labels):
+            f = _composite_field(label) if label else ""
+            if f and j not in mapping and f in mapping.values():
+                first = column_letter(next(k for k, v in mapping.items() if v == f))
+                rep.problems.append(Problem(name, header.last + 1, f"{column_letter(j)}: {shorten(label, 60)}",
+                                            f"cột {column_letter(j)} cũng là '{FIELDS[f]}' như cột {first}; chỉ dùng "
+                                            f"cột {first} (đổi ở bước ghép cột nếu cần).", "warning"))
     missing = []
     if "unit_code" not in mapping.values() and "unit_name" not in mapping.values():
         missing.append("unit_code")

@@ -40,6 +40,15 @@ MAX_COUNT = 10**12  # far above any unit's households or people
 _THOUSANDS = re.compile(r"^\d{1,3}([., \u00a0]\d{3})+$")
 
 
+def shorten(text: object, limit: int = 80) -> str:
+    """Text quoted in a message: at most ``limit`` characters, the full length said when cut
+    (a 10,000-character name must not make a 10,000-character message)."""
+    s = str(text)
+    if len(s) <= limit:
+        return s
+    return s[:limit - 1] + f"… ({len(s):,} ký tự)".replace(",", ".")
+
+
 @dataclass(frozen=True)
 class Problem:
     file: str
@@ -193,7 +202,8 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
     years = pd.to_numeric(df["year"].str.strip(), errors="coerce")
     years = years.where(np.isfinite(years))  # 'inf', '1e400': not a year
     for i in np.flatnonzero(years.isna() | (years % 1 != 0)):
-        rep.problems.append(Problem(file, int(rows[i]), inv["year"], f"năm '{df['year'].iloc[i]}' không hợp lệ."))
+        rep.problems.append(Problem(file, int(rows[i]), inv["year"],
+                                    f"năm '{shorten(df['year'].iloc[i])}' không hợp lệ."))
     for i in np.flatnonzero(years.notna() & ((years < YEAR_MIN) | (years > YEAR_MAX))):
         rep.problems.append(Problem(file, int(rows[i]), inv["year"],
                                     f"năm {int(years.iloc[i])} nằm ngoài khoảng {YEAR_MIN}-{YEAR_MAX}."))
@@ -203,14 +213,14 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
     if known_codes is not None:
         for i in np.flatnonzero((out["unit_code"] != "") & ~out["unit_code"].isin(known_codes)):
             rep.problems.append(Problem(file, int(rows[i]), inv["unit_code"],
-                                        f"mã đơn vị '{out['unit_code'].iloc[i]}' không có trong danh mục."))
+                                        f"mã đơn vị '{shorten(out['unit_code'].iloc[i])}' không có trong danh mục."))
     for col in [c for c in COUNT_COLUMNS if c in present]:
         vals = []
         for i, text in enumerate(df[col]):
             try:
                 v = _parse_count(text)
             except ValueError as exc:
-                rep.problems.append(Problem(file, int(rows[i]), inv[col], f"giá trị '{text}' {exc}."))
+                rep.problems.append(Problem(file, int(rows[i]), inv[col], f"giá trị '{shorten(text)}' {exc}."))
                 v = None
             if v is not None and v < 0:
                 rep.problems.append(Problem(file, int(rows[i]), inv[col], f"số âm ({int(v)}) không hợp lệ."))
@@ -222,10 +232,10 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
             try:
                 v = _parse_rate(text)
             except ValueError as exc:
-                rep.problems.append(Problem(file, int(rows[i]), inv[col], f"giá trị '{text}' {exc}."))
+                rep.problems.append(Problem(file, int(rows[i]), inv[col], f"giá trị '{shorten(text)}' {exc}."))
                 v = None
             if v is not None and not 0 <= v <= 100:
-                rep.problems.append(Problem(file, int(rows[i]), inv[col], f"tỷ lệ {text} nằm ngoài 0-100%."))
+                rep.problems.append(Problem(file, int(rows[i]), inv[col], f"tỷ lệ {shorten(text)} nằm ngoài 0-100%."))
             vals.append(v)
         out[col] = pd.array(vals, dtype="Float64").astype("float64")
     # standard: given, or the one in force for the year
@@ -233,7 +243,7 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
         std = df["standard"].str.strip()
         for i in np.flatnonzero((std != "") & ~std.isin(list(STANDARDS))):
             rep.problems.append(Problem(file, int(rows[i]), inv["standard"],
-                                        f"chuẩn nghèo '{std.iloc[i]}' không hợp lệ ({', '.join(STANDARDS)})."))
+                                        f"chuẩn nghèo '{shorten(std.iloc[i])}' không hợp lệ ({', '.join(STANDARDS)})."))
     else:
         std = pd.Series("", index=df.index)
     default = out["year"].map(lambda y: default_standard_for_year(int(y)) if pd.notna(y) else None)

@@ -28,7 +28,8 @@ from collections.abc import Iterable
 
 #: Encodings offered to the user, in order of preference when scores tie.
 ENCODINGS = ("utf-8", "cp1258", "tcvn3", "vni")
-ENCODING_LABELS = {"utf-8": "Unicode (UTF-8)", "cp1258": "Windows-1258", "tcvn3": "TCVN3 (ABC)", "vni": "VNI-Windows"}
+ENCODING_LABELS = {"utf-8": "Unicode (UTF-8)", "cp1258": "Windows-1258", "tcvn3": "TCVN3 (ABC)", "vni": "VNI-Windows",
+                   "utf-16": "Unicode (UTF-16)"}  # UTF-16 only with its byte-order mark (Excel's "Unicode text")
 
 # ---- TCVN3 -------------------------------------------------------------------
 #: Unicode letter → TCVN3 byte (as a latin-1 character).
