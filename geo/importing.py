@@ -47,7 +47,7 @@ from pyproj import CRS, Transformer
 from geo.faces import polygonal_part
 from geo.read import _READ_ERRORS, BoundaryReadError
 from povdata.names import match_names, name_key
-from povdata.validate import Problem, ValidationReport, normalize_code
+from povdata.validate import Problem, ValidationReport, normalize_code, shorten
 from povdata.vnenc import ENCODINGS, decode_bytes, decode_text, detect_text_encoding
 
 __all__ = [
@@ -58,6 +58,12 @@ __all__ = [
 
 MAX_ZIP_MEMBERS = 2_000
 MAX_UNZIPPED_BYTES = 2_000_000_000
+#: A member of more than :data:`ZIP_BOMB_MIN_BYTES` compressed more than :data:`MAX_ZIP_RATIO`
+#: times is a zip bomb (shapefiles compress 2-20 times; a run of zeros ~1000 times).
+MAX_ZIP_RATIO = 100
+ZIP_BOMB_MIN_BYTES = 100_000_000
+#: Archives inside an archive are never opened (a nested zip bomb unpacks layer by layer).
+ARCHIVE_SUFFIXES = (".zip", ".7z", ".rar", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".kmz")
 VECTOR_SUFFIXES = (".shp", ".geojson", ".json", ".gpkg")
 _SHAPEFILE_PARTS = {".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd", ".xml", ".fix"}
 _VN2000_CODES = (3405, 3406, 5896, 5897, 5898, 5899, *range(9205, 9219))
@@ -67,28 +73,35 @@ _VN2000_CODES = (3405, 3406, 5896, 5897, 5898, 5899, *range(9205, 9219))
 def check_zip(data: bytes, name: str = "tệp nén") -> list[zipfile.ZipInfo]:
     """The members of a zip file, refused with :class:`BoundaryReadError` (Vietnamese,
     naming the member) when a path is absolute or climbs out with ``..``, a member is a
-    link, the archive is encrypted, has more than :data:`MAX_ZIP_MEMBERS` members or
-    unpacks to more than :data:`MAX_UNZIPPED_BYTES`."""
+    link, the archive is encrypted, has more than :data:`MAX_ZIP_MEMBERS` members,
+    unpacks to more than :data:`MAX_UNZIPPED_BYTES` or is a zip bomb (a large member
+    compressed more than :data:`MAX_ZIP_RATIO` times).  Nothing is decompressed."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError) as exc:
-        raise BoundaryReadError(f"Tệp {name}: không phải tệp nén .zip hợp lệ ({type(exc).__name__}).") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+        what = " (tệp bị hỏng hoặc bị cắt cụt)" if data.startswith(b"PK") else ""
+        raise BoundaryReadError(f"Tệp {name}: không phải tệp nén .zip hợp lệ{what}.") from None
     if len(infos) > MAX_ZIP_MEMBERS:
         raise BoundaryReadError(f"Tệp {name}: có {len(infos)} tệp bên trong, quá giới hạn {MAX_ZIP_MEMBERS}.")
     total = 0
     for info in infos:
-        n = info.filename
-        win = PureWindowsPath(n)
-        if n.startswith(("/", "\\")) or win.drive or PurePosixPath(n).is_absolute():
+        n = shorten(info.filename)
+        win = PureWindowsPath(info.filename)
+        if info.filename.startswith(("/", "\\")) or win.drive or PurePosixPath(info.filename).is_absolute():
             raise BoundaryReadError(f"Tệp {name}: tệp bên trong '{n}' có đường dẫn tuyệt đối; từ chối vì lý do an toàn.")
-        if ".." in PurePosixPath(n.replace("\\", "/")).parts:
+        if ".." in PurePosixPath(info.filename.replace("\\", "/")).parts:
             raise BoundaryReadError(f"Tệp {name}: tệp bên trong '{n}' có '..' trong đường dẫn; từ chối vì lý do an toàn.")
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
             raise BoundaryReadError(f"Tệp {name}: tệp bên trong '{n}' là liên kết (symlink); từ chối vì lý do an toàn.")
         if info.flag_bits & 0x1:
             raise BoundaryReadError(f"Tệp {name}: tệp nén có mật khẩu, không đọc được.")
+        if info.file_size > ZIP_BOMB_MIN_BYTES and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
+            raise BoundaryReadError(
+                f"Tệp {name}: tệp bên trong '{n}' nén {info.file_size // max(info.compress_size, 1)} lần "
+                f"({info.file_size // 1_000_000} MB khi giải nén), bất thường với tệp ranh giới (có thể là bom nén); "
+                "từ chối vì lý do an toàn.")
         total += info.file_size
         if total > MAX_UNZIPPED_BYTES:
             raise BoundaryReadError(f"Tệp {name}: khi giải nén lớn hơn {MAX_UNZIPPED_BYTES // 1_000_000} MB; từ chối.")
@@ -107,8 +120,8 @@ def unpack(data: bytes, name: str, workdir: Path, layer_file: str | None = None)
         root = workdir.resolve()
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             for info in infos:
-                if info.is_dir():
-                    continue
+                if info.is_dir() or PurePosixPath(info.filename).suffix.lower() in ARCHIVE_SUFFIXES:
+                    continue  # an archive inside is never opened
                 target = (root / info.filename.replace("\\", "/")).resolve()
                 if root not in target.parents:  # belt and braces after check_zip
                     raise BoundaryReadError(f"Tệp {name}: đường dẫn '{info.filename}' không an toàn.")
@@ -119,6 +132,11 @@ def unpack(data: bytes, name: str, workdir: Path, layer_file: str | None = None)
         found = sorted(str(p.relative_to(root)) for p in root.rglob("*")
                        if p.suffix.lower() in VECTOR_SUFFIXES and not p.name.startswith("."))
         if not found:
+            nested = [i.filename for i in infos if PurePosixPath(i.filename).suffix.lower() in ARCHIVE_SUFFIXES]
+            if nested:
+                raise BoundaryReadError(f"Tệp {name}: bên trong chỉ có tệp nén lồng nhau ('{shorten(nested[0])}'); "
+                                        "hãy giải nén tệp đó và tải lên trực tiếp (tệp nén lồng nhau không được mở, "
+                                        "vì lý do an toàn).")
             raise BoundaryReadError(f"Tệp {name}: không có tệp ranh giới (.shp, .geojson, .gpkg) bên trong.")
         pick = layer_file if layer_file in found else found[0]
         return root / pick, found
@@ -128,7 +146,7 @@ def unpack(data: bytes, name: str, workdir: Path, layer_file: str | None = None)
         return path, [path.name]
     if suffix == ".shp":
         raise BoundaryReadError(f"Tệp {name}: hãy nén tệp .shp cùng các tệp .dbf, .shx, .prj thành một tệp .zip.")
-    raise BoundaryReadError(f"Tệp {name}: định dạng '{suffix}' không được hỗ trợ (chỉ .zip chứa shapefile, "
+    raise BoundaryReadError(f"Tệp {name}: định dạng '{shorten(suffix, 20)}' không được hỗ trợ (chỉ .zip chứa shapefile, "
                             ".geojson, .gpkg).")
 
 
@@ -148,18 +166,87 @@ def _text_columns(df: pd.DataFrame) -> list[str]:
     return [c for c in df.columns if c != "geometry" and (df[c].dtype == object or pd.api.types.is_string_dtype(df[c]))]
 
 
+def _side_file(path: Path, suffix: str) -> Path | None:
+    """A shapefile's side file as GDAL looks for it: same stem, suffix in lower or upper case."""
+    for p in (path.with_suffix(suffix), path.with_suffix(suffix.upper())):
+        if p.exists():
+            return p
+    return None
+
+
+def check_shapefile(path: Path, name: str) -> None:
+    """The parts of a shapefile are all there and agree, before GDAL reads it: ``.shx`` and
+    ``.dbf`` present; ``.shp``, ``.shx`` and ``.dbf`` as long as their headers say; as many
+    attribute records in the ``.dbf`` as shapes in the ``.shx``.  Raises
+    :class:`BoundaryReadError` naming the part (GDAL would read a short ``.dbf`` silently,
+    dropping features, or fail with an English message)."""
+    shx, dbf = _side_file(path, ".shx"), _side_file(path, ".dbf")
+    missing = [f"{path.stem}{ext}" for ext, p in ((".shx", shx), (".dbf", dbf)) if p is None]
+    if missing:
+        raise BoundaryReadError(f"Tệp {name}: thiếu tệp {' và '.join(missing)} đi kèm {path.name}; hãy nén đủ các "
+                                "tệp .shp, .shx, .dbf (và .prj) của lớp ranh giới vào một tệp .zip.")
+    shp_size, shx_size, dbf_size = path.stat().st_size, shx.stat().st_size, dbf.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(100)
+    with open(shx, "rb") as f:
+        shx_head = f.read(100)
+        f.seek(max(shx_size - 8, 100))
+        last = f.read(8)
+    with open(dbf, "rb") as f:
+        dbf_head = f.read(32)
+    broken = "bị hỏng (phần đầu tệp không đúng định dạng shapefile)"
+    if len(head) < 100 or int.from_bytes(head[:4], "big") != 9994:
+        raise BoundaryReadError(f"Tệp {name}: {path.name} {broken}.")
+    if len(shx_head) < 100 or int.from_bytes(shx_head[:4], "big") != 9994 or (shx_size - 100) % 8:
+        raise BoundaryReadError(f"Tệp {name}: {shx.name} {broken}.")
+    cut = "bị cắt cụt: phần đầu tệp ghi {0} byte nhưng tệp chỉ có {1} byte; hãy xuất lại shapefile."
+    if int.from_bytes(head[24:28], "big") * 2 > shp_size:
+        raise BoundaryReadError(f"Tệp {name}: {path.name} " + cut.format(int.from_bytes(head[24:28], "big") * 2,
+                                                                          shp_size))
+    if int.from_bytes(shx_head[24:28], "big") * 2 > shx_size:
+        raise BoundaryReadError(f"Tệp {name}: {shx.name} " + cut.format(int.from_bytes(shx_head[24:28], "big") * 2,
+                                                                         shx_size))
+    shapes = (shx_size - 100) // 8
+    if shapes and len(last) == 8:
+        end = (int.from_bytes(last[:4], "big") + 4 + int.from_bytes(last[4:], "big")) * 2
+        if end > shp_size:
+            raise BoundaryReadError(f"Tệp {name}: {path.name} " + cut.format(end, shp_size))
+    if len(dbf_head) < 32 or dbf_head[0] not in (0x02, 0x03, 0x04, 0x05, 0x30, 0x31, 0x43, 0x63, 0x83, 0x8B, 0xCB,
+                                                 0xF5, 0xFB):
+        raise BoundaryReadError(f"Tệp {name}: {dbf.name} bị hỏng (không phải bảng thuộc tính dBASE).")
+    records = int.from_bytes(dbf_head[4:8], "little")
+    need = int.from_bytes(dbf_head[8:10], "little") + records * int.from_bytes(dbf_head[10:12], "little")
+    if need > dbf_size:
+        raise BoundaryReadError(f"Tệp {name}: {dbf.name} " + cut.format(need, dbf_size))
+    if records != shapes:
+        raise BoundaryReadError(f"Tệp {name}: {path.name} có {shapes} hình (theo {shx.name}) nhưng {dbf.name} có "
+                                f"{records} dòng thuộc tính; các tệp không cùng một bộ, hãy xuất lại shapefile.")
+
+
+_DRIVERS = {".shp": "ESRI Shapefile", ".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
+
+
 def read_vector(path: Path, name: str, layer: str | None = None, encoding: str | None = None) -> VectorRead:
-    """Read one layer; text decoded in ``encoding`` or the detected one (see module doc)."""
+    """Read one layer; text decoded in ``encoding`` or the detected one (see module doc).
+
+    A GeoJSON is parsed once (GDAL parses the whole file on every open, ~20 times its size
+    in memory); layers are listed only for a GeoPackage or when one is asked for."""
+    suffix = path.suffix.lower()
+    is_shp = suffix == ".shp"
+    if is_shp:
+        check_shapefile(path, name)
+    unreadable = f"Tệp {name}: không đọc được tệp ranh giới, có thể tệp bị hỏng hoặc không đúng định dạng."
     try:
-        layers = [str(x) for x in pyogrio.list_layers(path)[:, 0]]
-        info = pyogrio.read_info(path, layer=layer if layer in layers else None)
-    except _READ_ERRORS as exc:
-        raise BoundaryReadError(f"Tệp {name}: không đọc được tệp ranh giới, có thể tệp bị hỏng "
-                                f"({str(exc)[:200]}).") from None
+        layers = [str(x) for x in pyogrio.list_layers(path)[:, 0]] if suffix == ".gpkg" or layer is not None \
+            else [path.stem]
+    except _READ_ERRORS:
+        raise BoundaryReadError(unreadable) from None
+    except Exception:  # GDAL can raise others for a damaged file
+        raise BoundaryReadError(unreadable) from None
     if layer is not None and layer not in layers:
-        raise BoundaryReadError(f"Tệp {name}: không có lớp '{layer}' (có: {', '.join(layers)}).")
-    driver = info.get("driver", "")
-    is_shp = driver == "ESRI Shapefile"
+        raise BoundaryReadError(f"Tệp {name}: không có lớp '{shorten(layer, 60)}' "
+                                f"(có: {', '.join(shorten(x, 40) for x in layers)}).")
+    driver = _DRIVERS.get(suffix, "")
     cpg = None
     has_prj = None
     if is_shp:
@@ -168,10 +255,10 @@ def read_vector(path: Path, name: str, layer: str | None = None, encoding: str |
         has_prj = path.with_suffix(".prj").exists() or path.with_suffix(".PRJ").exists()
     try:
         gdf = pyogrio.read_dataframe(path, layer=layer, encoding="latin1" if is_shp else None)
-    except _READ_ERRORS as exc:
-        raise BoundaryReadError(f"Tệp {name}: không đọc được tệp ranh giới ({str(exc)[:200]}).") from None
-    except Exception as exc:  # GDAL can raise others for a damaged file
-        raise BoundaryReadError(f"Tệp {name}: không đọc được tệp ranh giới ({type(exc).__name__}).") from None
+    except MemoryError:
+        raise BoundaryReadError(f"Tệp {name}: tệp ranh giới quá lớn để đọc.") from None
+    except Exception:  # GDAL raises many kinds for a damaged file, with English messages
+        raise BoundaryReadError(unreadable) from None
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.isna().all():
         raise BoundaryReadError(f"Tệp {name}: không có dữ liệu hình học (ranh giới).")
     cols = _text_columns(gdf)
@@ -259,6 +346,31 @@ def rank_crs(gdf: gpd.GeoDataFrame, province_bbox: tuple[float, float, float, fl
 
 
 # ---- 4. repair ---------------------------------------------------------------
+#: GEOS's reasons (:func:`shapely.is_valid_reason`) in Vietnamese.
+_REASONS_VI = {
+    "Self-intersection": "tự cắt nhau", "Ring Self-intersection": "vòng ranh giới tự cắt",
+    "Too few points in geometry component": "quá ít điểm", "Hole lies outside shell": "lỗ nằm ngoài vùng",
+    "Interior is disconnected": "phần trong bị chia cắt", "Nested holes": "lỗ lồng nhau",
+    "Nested shells": "vùng lồng nhau", "Duplicate Rings": "vòng ranh giới trùng nhau",
+    "Invalid Coordinate": "tọa độ không hợp lệ", "Ring is not closed": "vòng ranh giới không khép kín",
+}
+
+
+def reason_vi(reason: str) -> str:
+    """'Self-intersection[106.7 22.1]' → 'tự cắt nhau tại 106.70000, 22.10000 — Self-intersection'
+    (GEOS's term kept for whoever searches for it)."""
+    import re
+    m = re.match(r"\s*([^\[]*?)\s*(?:\[(\S+) (\S+)\])?\s*$", reason)
+    term = (m.group(1) if m else reason) or reason
+    where = ""
+    if m and m.group(2):
+        try:
+            where = f" tại {float(m.group(2)):.5f}, {float(m.group(3)):.5f}"
+        except ValueError:
+            pass
+    return f"{_REASONS_VI.get(term, 'lỗi hình học')}{where} — {shorten(term, 60)}"
+
+
 def repair(gdf: gpd.GeoDataFrame, file: str) -> tuple[gpd.GeoDataFrame, list[Problem], list[Problem]]:
     """Fix invalid polygons; return (frame, warnings about repairs, errors).
 
@@ -280,10 +392,11 @@ def repair(gdf: gpd.GeoDataFrame, file: str) -> tuple[gpd.GeoDataFrame, list[Pro
         fixed = polygonal_part(shapely.make_valid(geoms[bad]))
         for i, why, g in zip(bad, reasons, fixed):
             if shapely.is_empty(g):
-                errors.append(Problem(file, int(i) + 1, None, f"hình học không hợp lệ ({why}) và không sửa được."))
+                errors.append(Problem(file, int(i) + 1, None,
+                                      f"hình học không hợp lệ ({reason_vi(why)}) và không sửa được."))
             else:
-                warnings_.append(Problem(file, int(i) + 1, None, f"hình học không hợp lệ ({why}); đã tự sửa "
-                                         "(make_valid).", "warning"))
+                warnings_.append(Problem(file, int(i) + 1, None, f"hình học không hợp lệ ({reason_vi(why)}); đã tự "
+                                         "sửa (make_valid).", "warning"))
         geoms = geoms.copy()
         geoms[bad] = fixed
     out = gdf.copy()
@@ -536,6 +649,45 @@ class BoundaryImport:
         return self.crs_from == "missing"
 
 
+def _coordinate_problems(gdf: gpd.GeoDataFrame, name: str, bbox: tuple[float, float, float, float],
+                         prov: pd.DataFrame, rep: ValidationReport) -> bool:
+    """Coordinates (EPSG:4326) that cannot be right: latitude and longitude swapped (the
+    swapped centre falls in the province), or beyond ±180° / ±90° or not numbers (by
+    feature).  Adds the errors to ``rep``; True when there were any."""
+    geoms = gdf.geometry.to_numpy()
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not present.any():
+        return False
+    b = shapely.bounds(geoms)
+    with np.errstate(invalid="ignore"):
+        bad = present & ~(np.isfinite(b).all(axis=1) & (b[:, 0] >= -180) & (b[:, 2] <= 180) & (b[:, 1] >= -90)
+                          & (b[:, 3] <= 90))
+    ok = present & ~bad
+    where = prov["name"].iloc[0] if len(prov) == 1 else "Việt Nam"
+    if ok.any() or bad.any():
+        fin = b[present & np.isfinite(b).all(axis=1)]
+        if len(fin):
+            cx = (np.min(fin[:, 0]) + np.max(fin[:, 2])) / 2
+            cy = (np.min(fin[:, 1]) + np.max(fin[:, 3])) / 2
+            inside = bbox[0] - 1 < cx < bbox[2] + 1 and bbox[1] - 1 < cy < bbox[3] + 1
+            swapped = bbox[0] - 1 < cy < bbox[2] + 1 and bbox[1] - 1 < cx < bbox[3] + 1
+            if not inside and swapped:
+                rep.problems.append(Problem(name, None, None, f"kinh độ và vĩ độ có vẻ bị đảo chỗ: tâm ranh giới là "
+                                            f"({cx:.3f}, {cy:.3f}), đảo lại thành ({cy:.3f}, {cx:.3f}) thì nằm trong "
+                                            f"{where}; hãy xuất lại tệp với thứ tự kinh độ trước, vĩ độ sau."))
+                return True
+    rows = np.flatnonzero(bad)
+    for i in rows[:20]:
+        x0, y0, x1, y1 = b[i]
+        shown = (f"từ ({x0:.6g}, {y0:.6g}) đến ({x1:.6g}, {y1:.6g})" if np.isfinite(b[i]).all()
+                 else "có tọa độ không phải là số")
+        rep.problems.append(Problem(name, int(i) + 1, None, f"tọa độ ngoài phạm vi kinh độ -180..180, vĩ độ -90..90 "
+                                    f"({shown}); kiểm tra hệ tọa độ của tệp."))
+    if len(rows) > 20:
+        rep.problems.append(Problem(name, None, None, f"còn {len(rows) - 20} đối tượng khác có tọa độ ngoài phạm vi."))
+    return bool(len(rows))
+
+
 def prepare_boundaries(data: bytes, name: str, province_code: str, *, era: str = "legacy",
                        encoding: str | None = None, crs: str | None = None, layer: str | None = None,
                        layer_file: str | None = None, code_field: str | None = None,
@@ -559,7 +711,7 @@ def prepare_boundaries(data: bytes, name: str, province_code: str, *, era: str =
             path, out.files_in_zip = unpack(data, name, Path(tmp), layer_file)
             vec = read_vector(path, name, layer, encoding)
         except BoundaryReadError as exc:
-            rep.problems.append(Problem(name, None, None, str(exc).split(": ", 1)[-1]))
+            rep.problems.append(Problem(name, None, None, str(exc).removeprefix(f"Tệp {name}: ")))
             return out
     gdf = vec.gdf
     out.layers_in_file, out.driver, out.cpg = vec.layers, vec.driver, vec.cpg
@@ -591,6 +743,8 @@ def prepare_boundaries(data: bytes, name: str, province_code: str, *, era: str =
     except Exception as exc:
         rep.problems.append(Problem(name, None, None, f"không chuyển được sang WGS 84 ({type(exc).__name__})."))
         return out
+    if _coordinate_problems(gdf, name, bbox, prov, rep):
+        return out
     gdf, warn, errs = repair(gdf, name)
     rep.problems.extend(errs + warn)
     x0, y0, x1, y1 = gdf.total_bounds if len(gdf) else (0, 0, 0, 0)
@@ -610,7 +764,7 @@ def prepare_boundaries(data: bytes, name: str, province_code: str, *, era: str =
     out.gdf = gdf
     label = out.name_field or out.code_field or "đối tượng"
     for _, m in matches[matches["code"].isna() & (matches["method"] != "skip")].iterrows():
-        what = " ".join(str(x) for x in (m["input_code"], m["input_name"]) if x) or f"số {m['_row']}"
+        what = shorten(" ".join(str(x) for x in (m["input_code"], m["input_name"]) if x) or f"số {m['_row']}")
         rep.problems.append(Problem(name, int(m["_row"]), label,
                                     f"không tìm thấy đơn vị '{what}' trong danh mục"
                                     + (f" ({m['note']})" if m["note"] else "")
