@@ -43,25 +43,46 @@ def auth_mode() -> str:
     return _auth_mode(str(store_path()), os.environ.get("POVDASH_AUTH", ""))
 
 
-@st.cache_data(ttl=3, show_spinner=False)
-def _auth_mode(store_file: str, env: str) -> str:  # read at most every 3 s, not at every widget change
+AUTH_TTL_SECONDS = 3.0
+_auth_memo: dict[tuple, tuple[float, object]] = {}
+
+
+def _memo(key: tuple, compute):
+    """``compute()`` remembered for :data:`AUTH_TTL_SECONDS` (a page run asks who the user is
+    a dozen times: a dict lookup, not a store query each time; a changed role or a disabled
+    account still takes effect within seconds)."""
+    import time
+
+    now = time.monotonic()
+    hit = _auth_memo.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = compute()
+    _auth_memo[key] = (now + AUTH_TTL_SECONDS, value)
+    return value
+
+
+def clear_auth_cache() -> None:
+    _auth_memo.clear()
+
+
+def _auth_mode(store_file: str, env: str) -> str:
     from povdata.auth import auth_mode as mode
-    return mode(Path(store_file).parent)
+    return _memo(("mode", store_file, env), lambda: mode(Path(store_file).parent))
 
 
-@st.cache_data(ttl=3, show_spinner=False)
 def _identity(store_file: str, username: str):
-    """The stored user (role, scope, disabled) — read at most every 3 s per user."""
+    """The stored user (role, scope, disabled; a frozen dataclass, safe to share)."""
     from povdata.auth import identity_user
     from povdata.store import Store
-    return identity_user(Store(Path(store_file)), username)
+    return _memo(("user", store_file, username), lambda: identity_user(Store(Path(store_file)), username))
 
 
 def current_user():
     """The signed-in user (checked against the store on every run, so a disabled account or
     a changed role takes effect at the next click), the demo's read-only guest in mode
     ``none``, or None (not signed in)."""
-    from povdata.auth import DEMO_VIEWER, identity_user
+    from povdata.auth import DEMO_VIEWER
     from povdata.store import open_store
 
     mode = auth_mode()
@@ -361,7 +382,7 @@ def map_figure(province_code: str, level: str, year: int, indicator: str, parent
     # rebuilt from the cached dict on every run, so Streamlit always gets the same JSON for the
     # same view: a cache miss returning the object itself made the first click on a new map
     # look like a click on a different chart, and the selection was dropped
-    fig = go.Figure(fig)
+    fig = go.Figure(fig, _validate=False)  # validated when first built; Streamlit validates again
     if highlight:
         from geo.choropleth import add_outline
 
@@ -383,6 +404,47 @@ def _map_figure(province_code, level, year, indicator, parent, breaks, show_labe
                     indicator, lang_, parent=parent, breaks=breaks, show_labels=show_labels, period_id=period_id,
                     height=height, illustrative=_dataset(province_code).is_illustrative, members=members)
     return view.figure.to_dict(), view.table, view.missing
+
+
+def map_breaks(province_code: str, level: str, year: int, indicator: str, parent: str | None, scheme: str,
+               k: int, custom: tuple[float, ...] | None) -> tuple[float, ...]:
+    """Class breaks of a map view (cached: a widget change does not recompute the view's table)."""
+    return _map_breaks(province_code, level, year, indicator, parent, scheme, k, custom,
+                       version_key(province_code), targets_key(province_code))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _map_breaks(province_code, level, year, indicator, parent, scheme, k, custom, version, targets_version):
+    from povdata.classify import breaks_for
+    from povdata.views import map_table
+
+    members = None
+    if level == "commune_2025" and parent is not None:
+        m = membership(province_code)
+        members = m[m["district_code"] == parent]
+    values = map_table(levels(province_code), progress(province_code), level, year, indicator,
+                       parent=None if members is not None else parent, members=members)["value"]
+    return tuple(breaks_for(values, scheme, k, list(custom) if custom is not None else None))
+
+
+def ranking_chart(province_code: str, level: str, year: int, title: str | None = None, *,
+                  parent: str | None = None, members: list[str] | None = None, height: int | None = None):
+    """The ranked bar chart of a level (cached as a dict, rebuilt per run like the map)."""
+    return go.Figure(_ranking_chart(province_code, level, year, title, parent,  # validated when first built
+                                    tuple(members) if members is not None else None, height, lang(),
+                                    version_key(province_code)), _validate=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _ranking_chart(province_code, level, year, title, parent, members, height, lang_, version):
+    from povdata.charts import mark_illustrative, ranking_figure
+    from povdata.views import ranking
+
+    r = ranking(levels(province_code), level, year, parent=parent, members=list(members) if members else None)
+    fig = ranking_figure(r, lang_, title, **({"height": height} if height else {}))
+    if _dataset(province_code).is_illustrative:
+        mark_illustrative(fig, lang_)
+    return fig.to_dict()
 
 
 def selected_code(event) -> str | None:
@@ -499,11 +561,18 @@ def chart_frame(title: str, indicator: str, year, standard: str):
 def year_frame(title: str, year: int, indicator: str = "poverty_rate"):
     """Frame of a chart of one review year (the standard is that year's)."""
     from povdata.export_images import standards_text
-    from povdata.views import indicator_label, standard_of
+    from povdata.views import indicator_label
 
-    lv = levels(province())
     return chart_frame(title, indicator_label(indicator, lang()), year,
-                       standards_text([standard_of(lv[lv["level"] == "province"], year)], lang()))
+                       standards_text([_year_standard(province(), year, version_key())], lang()))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _year_standard(province_code: str, year: int, version) -> str | None:
+    from povdata.views import standard_of
+
+    lv = levels(province_code)
+    return standard_of(lv[lv["level"] == "province"], year)
 
 
 def series_frame(title: str, s: pd.DataFrame):

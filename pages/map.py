@@ -8,13 +8,12 @@ import streamlit as st
 
 from pages import common as ui
 from geo.choropleth import OFFLINE_CONFIG
-from povdata.charts import mark_illustrative, ranking_figure, rate_series_figure
-from povdata.classify import breaks_for, classify
+from povdata.charts import mark_illustrative, rate_series_figure
+from povdata.classify import classify
 from povdata.i18n import fmt_rate
 from povdata.reform import REFORM_YEAR, code_of, new_id
 from povdata.standards import standard_label
-from povdata.units import province_name
-from povdata.views import (MAP_INDICATORS, commune_position, indicator_label, latest_year, ranking, series,
+from povdata.views import (MAP_INDICATORS, commune_position, indicator_label, latest_year, series,
                            unit_flags)
 
 
@@ -153,14 +152,8 @@ if indicator != "target_status":
             st.error(ui.tr("map.custom_breaks_invalid"))
             custom = [5.0, 10.0, 20.0, 30.0]
     effective = scheme if (indicator in ("poverty_rate", "near_poor_rate") or scheme != "official") else "quantile"
-    from povdata.views import map_table  # cheap; values only
-    members = None
-    if level == "commune_2025" and parent is not None:
-        m = ui.membership(prov)
-        members = m[m["district_code"] == parent]
-    values = map_table(levels, ui.progress(prov), level, year, indicator,
-                       parent=None if members is not None else parent, members=members)["value"]
-    breaks = tuple(breaks_for(values, effective, k, custom))
+    breaks = ui.map_breaks(prov, level, year, indicator, parent, effective, k,
+                           tuple(custom) if custom is not None else None)
 
 # ---- map ---------------------------------------------------------------------
 where = units.at[parent, "name"] if parent else (units.at[unit, "name"] if unit_level == "commune_2025" else units.at[prov, "name"])
@@ -229,20 +222,17 @@ if unit_level != "province":
                      hide_index=True, key=f"history_{unit}")
         ui.download_buttons(table, f"so-lieu-{unit}", f"history_{unit}")
     if unit_level == "district":
+        title = ui.tr("profile.communes_ranking", name=name, year=year)
         if year >= REFORM_YEAR:
             m = ui.membership(prov)
-            r = ranking(levels, "commune_2025", year, members=m.loc[m["district_code"] == unit, "unit_code"].tolist())
+            fig = ui.ranking_chart(prov, "commune_2025", year, title,
+                                   members=m.loc[m["district_code"] == unit, "unit_code"].tolist())
         else:
-            r = ranking(levels, "commune", year, parent=unit)
-        fig = ranking_figure(r, lang, ui.tr("profile.communes_ranking", name=name, year=year))
-        if ds.is_illustrative:
-            mark_illustrative(fig, lang)
+            fig = ui.ranking_chart(prov, "commune", year, title, parent=unit)
         ui.plotly_chart(fig, ui.year_frame(fig.layout.title.text, year), f"xep-hang-xa-{unit}-{year}", f"rank_{unit}",
                         config={"displaylogo": False})
 else:
-    r = ranking(levels, level, year)
-    fig = ranking_figure(r, lang, ui.tr("chart.ranking_title", level=ui.tr(f"reform.level_{level}"), year=year))
-    if ds.is_illustrative:
-        mark_illustrative(fig, lang)
+    fig = ui.ranking_chart(prov, level, year, ui.tr("chart.ranking_title", level=ui.tr(f"reform.level_{level}"),
+                                                    year=year))
     ui.plotly_chart(fig, ui.year_frame(fig.layout.title.text, year), f"xep-hang-{level}-{year}", f"rank_{level}",
                     config={"displaylogo": False})

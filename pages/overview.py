@@ -5,12 +5,12 @@ import streamlit as st
 
 from geo.choropleth import OFFLINE_CONFIG
 from pages import common as ui
-from povdata.charts import mark_illustrative, ranking_figure, rate_series_figure
+from povdata.charts import mark_illustrative, rate_series_figure
 from povdata.classify import OFFICIAL_BREAKS
 from povdata.published import published_figures
 from povdata.reform import REFORM_YEAR
 from povdata.units import province_name
-from povdata.views import latest_year, province_kpis, ranking, series
+from povdata.views import latest_year, province_kpis, series
 
 lang = ui.lang()
 ds = ui.dataset()
@@ -43,10 +43,7 @@ with left:
         st.switch_page("pages/map.py", query_params={"unit": code, "year": str(year), "lang": lang})
 with right:
     st.subheader(ui.tr("overview.ranking", year=year))
-    r = ranking(levels, "district", year)
-    fig = ranking_figure(r, lang, height=460)
-    if ds.is_illustrative:
-        mark_illustrative(fig, lang)
+    fig = ui.ranking_chart(prov, "district", year, height=460)
     ui.plotly_chart(fig, ui.year_frame(ui.tr("overview.ranking", year=year), year), f"xep-hang-huyen-{year}",
                     "overview_ranking", share=0.5, config={"displaylogo": False})
 

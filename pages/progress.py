@@ -8,7 +8,6 @@ from pages import common as ui
 from povdata.charts import mark_illustrative, rate_series_figure
 from povdata.i18n import fmt_number, fmt_pace, fmt_rate
 from povdata.progress import poor_district_outlook, rate_progress, scorecard
-from povdata.units import province_name
 from povdata.views import series
 
 lang = ui.lang()

@@ -25,8 +25,7 @@ def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("POVDASH_DATA_DIR", str(tmp_path))
     monkeypatch.delenv("POVDASH_AUTH", raising=False)
     from pages import common
-    common._auth_mode.clear()
-    common._identity.clear()
+    common.clear_auth_cache()
     return tmp_path
 
 
@@ -107,7 +106,7 @@ def test_a_disabled_user_is_signed_out_at_the_next_run(data_dir):
     assert "import_data" in _pages(at)
     auth.disable_user(open_store(data_dir), editor.username, actor=make_user(data_dir, "admin"))
     from pages import common
-    common._identity.clear()  # otherwise within 3 s
+    common.clear_auth_cache()  # otherwise within 3 s
     at.run()
     assert at.title[0].value == "Đăng nhập"
 
