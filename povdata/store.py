@@ -33,8 +33,10 @@ first stores the demo as version 1 (``illustrative``), so the user can switch ba
 """
 from __future__ import annotations
 
+import errno
 import getpass
 import os
+import shutil
 import sqlite3
 import tomllib
 from contextlib import closing, contextmanager
@@ -161,6 +163,34 @@ class StoreError(RuntimeError):
     """The store cannot be opened or written; the message is Vietnamese."""
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says the disk (or the user's quota) is full: SQLite's SQLITE_FULL
+    ('database or disk is full') or an OSError ENOSPC/EDQUOT."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (code is not None and code & 0xFF == 13) or "disk is full" in str(exc)
+
+
+def write_error(exc: BaseException, folder: Path | None = None) -> StoreError:
+    """The message for a write to the store that failed (and was rolled back): a full disk,
+    another writer holding the store past the busy timeout, or anything else."""
+    if is_disk_full(exc):
+        free = ""
+        if folder is not None:
+            try:
+                free = f" (còn trống {shutil.disk_usage(folder).free / 1e6:.1f} MB ở {folder})".replace(".", ",", 1)
+            except OSError:
+                pass
+        return StoreError(f"Ổ đĩa đầy: không ghi được vào kho dữ liệu{free}; phiên bản trước vẫn giữ nguyên. "
+                          "Hãy giải phóng dung lượng ổ đĩa rồi thử lại.")
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in (5, 6):  # SQLITE_BUSY / SQLITE_LOCKED after the busy timeout
+        return StoreError("Đang có người khác ghi vào kho dữ liệu (nhập số liệu hoặc khôi phục); hãy thử lại sau ít "
+                          "phút. Phiên bản trước vẫn giữ nguyên.")
+    return StoreError(f"Không ghi được vào kho dữ liệu ({exc}); phiên bản trước vẫn giữ nguyên.")
+
+
 def data_dir() -> Path:
     """``POVDASH_DATA_DIR`` or ``var/`` in the repository."""
     env = os.environ.get("POVDASH_DATA_DIR", "").strip()
@@ -234,9 +264,13 @@ def _transaction(store: Store) -> Iterator[sqlite3.Connection]:
         try:
             yield conn
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # SQLite may have rolled back already (e.g. on a full disk)
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # closing the connection rolls back whatever is left
             raise
-        conn.execute("COMMIT")
+        conn.execute("COMMIT")  # if this fails, closing the connection rolls back
     finally:
         conn.close()
 
@@ -416,8 +450,10 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                           "boundary_sha256": boundary_sha256 if layers is not None else None,
                           "layers": sorted(layers) if layers is not None else [], "years": years, "era": era,
                           "note": note}, province_code)
-    except sqlite3.Error as exc:
-        raise StoreError(f"Không ghi được vào kho dữ liệu ({exc}); phiên bản trước vẫn giữ nguyên.") from exc
+    except (sqlite3.Error, OSError) as exc:
+        if not isinstance(exc, sqlite3.Error) and not is_disk_full(exc):
+            raise
+        raise write_error(exc, store.path.parent) from exc
     return next(v for v in versions(store, province_code) if v.id == vid)
 
 
