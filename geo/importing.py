@@ -224,6 +224,37 @@ def check_shapefile(path: Path, name: str) -> None:
 
 
 _DRIVERS = {".shp": "ESRI Shapefile", ".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
+_GPKG_IDS = (b"GPKG", b"GP10", b"GP11")
+
+
+def check_content(path: Path, name: str) -> None:
+    """The file is what its suffix says, before GDAL guesses from the content: GDAL would open
+    an OGR VRT (XML naming other files, local or ``/vsicurl/`` URLs), KML, GML or any SQLite
+    database as well.  A GeoJSON must be JSON and must not declare its CRS by a link (GDAL
+    fetches the URL: a request from the server to wherever the file says); a GeoPackage must
+    carry the GeoPackage application id."""
+    import mmap
+    import re
+
+    suffix = path.suffix.lower()
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(4096)
+        if suffix in (".geojson", ".json"):
+            if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
+                raise BoundaryReadError(f"Tệp {name}: không đọc được tệp ranh giới: nội dung không phải GeoJSON "
+                                        "(không phải JSON); hãy dùng tệp .geojson, .gpkg hoặc shapefile nén .zip.")
+            if size:
+                with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                    for m in re.finditer(rb'"crs"\s*:', mm):
+                        if re.search(rb'"type"\s*:\s*"link"', mm[m.end():m.end() + 2000]):
+                            raise BoundaryReadError(
+                                f"Tệp {name}: hệ tọa độ được khai báo bằng liên kết ngoài ('crs' kiểu 'link'); "
+                                "liên kết không được mở vì lý do an toàn. Hãy xuất lại tệp theo GeoJSON chuẩn "
+                                "(RFC 7946, kinh độ/vĩ độ WGS 84).")
+    if suffix == ".gpkg" and not (head.startswith(b"SQLite format 3\x00") and head[68:72] in _GPKG_IDS):
+        raise BoundaryReadError(f"Tệp {name}: không đọc được tệp ranh giới: tệp không phải GeoPackage (.gpkg) hợp lệ; "
+                                "hãy xuất lại tệp từ phần mềm GIS.")
 
 
 def read_vector(path: Path, name: str, layer: str | None = None, encoding: str | None = None) -> VectorRead:
@@ -235,6 +266,7 @@ def read_vector(path: Path, name: str, layer: str | None = None, encoding: str |
     is_shp = suffix == ".shp"
     if is_shp:
         check_shapefile(path, name)
+    check_content(path, name)
     unreadable = f"Tệp {name}: không đọc được tệp ranh giới, có thể tệp bị hỏng hoặc không đúng định dạng."
     try:
         layers = [str(x) for x in pyogrio.list_layers(path)[:, 0]] if suffix == ".gpkg" or layer is not None \
