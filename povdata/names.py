@@ -109,7 +109,11 @@ def match_names(
         elif len(hits) > 1:
             row["note"] = "trùng tên: " + ", ".join(f"{by_code[h]} ({h})" for h in hits)
         elif key:
-            scored = sorted(((difflib.SequenceMatcher(None, key, k).ratio(), k) for k in keys), reverse=True)
+            # ratio = 2·matches / (len(a) + len(b)) ≤ 2·min / sum: keys too short or too long for
+            # min_score are never compared (a 10,000-character name took seconds per row)
+            la = len(key)
+            scored = sorted(((difflib.SequenceMatcher(None, key, k).ratio(), k) for k in keys
+                             if 2 * min(la, len(k)) >= min_score * (la + len(k))), reverse=True)
             if scored and scored[0][0] >= min_score and (len(scored) == 1 or scored[0][0] > scored[1][0]):
                 best = key_to_codes[scored[0][1]]
                 if len(best) == 1:
