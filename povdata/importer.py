@@ -464,6 +464,9 @@ def _sniff_separator(text: str) -> str:
 
 
 def _read_csv(data: bytes, name: str, encoding: str | None) -> Sheet:
+    if data.startswith((b"PK\x03\x04", _OLE_MAGIC)):  # a workbook renamed .csv
+        raise ImportFileError(f"Tệp {name}: là bảng tính Excel (hoặc tệp nén) bị đổi đuôi thành .csv; hãy tải lên "
+                              "tệp với đuôi .xlsx, hoặc mở bằng Excel và lưu thành CSV.")
     if data.count(b"\n") > 2 * MAX_ROWS:  # refused before anything is decoded
         raise _too_big(name, f"có hơn {_vn_int(MAX_ROWS)} dòng")
     try:
