@@ -23,6 +23,9 @@ from urllib.parse import parse_qs, urlsplit
 if TYPE_CHECKING:  # importable without playwright: the fixtures then skip (or fail) with a message
     from playwright.sync_api import Locator, Page
 
+ARTIFACTS = Path(__file__).resolve().parents[1] / "_artifacts"  # tests/_artifacts (gitignored)
+# the users of the sign-in servers (auth_helpers.make_user names them after their role)
+ROLE_USERS = {role: f"{role}-thu" for role in ("viewer", "editor", "admin")}
 APP = '[data-testid="stApp"]'
 MAPS = ".js-plotly-plot:has(.geo)"
 SHAPES = "path.choroplethlocation"
@@ -209,3 +212,116 @@ def full_page_screenshot(page: Page, path: Path, max_height: int = 12_000) -> No
         page.set_viewport_size({"width": size["width"], "height": height})
         page.wait_for_timeout(400)
     page.screenshot(path=str(path), full_page=True, animations="disabled")
+
+
+# ---- sign-in and roles -----------------------------------------------------------
+SIDEBAR = '[data-testid="stSidebar"]'
+NAV_LINKS = '[data-testid="stSidebarNav"] a'
+FILE_INPUTS = 'input[type="file"]'
+PAGE_NOT_FOUND = "Page not found"  # Streamlit's own (English) dialog for a URL the menu does not hold
+
+
+def nav_titles(page: Page) -> list[str]:
+    """Titles of the sidebar menu's links (``st.navigation``), in order."""
+    return [t.strip() for t in page.locator(NAV_LINKS).all_inner_texts()]
+
+
+def close_page_not_found(page: Page) -> bool:
+    """Close Streamlit's "Page not found" dialog if it is open (it makes the page inert);
+    any other dialog is an error.  True if there was one."""
+    dialogs = open_dialogs(page)
+    if not dialogs:
+        return False
+    assert all(d.startswith(PAGE_NOT_FOUND) for d in dialogs), f"unexpected dialog: {dialogs}"
+    page.keyboard.press("Escape")
+    page.get_by_role("dialog").first.wait_for(state="detached", timeout=5_000)
+    return True
+
+
+def submit_sign_in(page: Page, username: str, password: str) -> None:
+    """Fill the sign-in form (labels "Tên đăng nhập", "Mật khẩu") and press "Đăng nhập"."""
+    close_page_not_found(page)
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu").fill(password)
+    page.get_by_role("button", name="Đăng nhập").click()
+    wait_idle(page, timeout=60_000)
+
+
+def sign_in(page: Page, username: str, password: str, timeout: float = 60_000) -> None:
+    """Sign in through the form; wait until the sidebar names the user and the menu is back."""
+    submit_sign_in(page, username, password)
+    _wait_js(page, """([sel, name]) => [...document.querySelectorAll(sel)].some(
+                          e => e.innerText.startsWith('Đăng nhập: ' + name + ' · '))
+                        && !!document.querySelector('[data-testid="stSidebarNav"]')""",
+             [f'{SIDEBAR} [data-testid="stCaptionContainer"]', username], timeout, f"{username} to be signed in")
+    wait_idle(page, timeout=timeout)
+
+
+def signed_in_caption(page: Page) -> Locator:
+    """The sidebar's "Đăng nhập: **<name>** · <role>" caption."""
+    return page.locator(f'{SIDEBAR} [data-testid="stCaptionContainer"]', has_text="Đăng nhập: ")
+
+
+def assert_sign_in_page_only(page: Page) -> None:
+    """The sign-in form and nothing else: no menu, no data (banner, figures, tables, KPIs), no upload."""
+    assert [h.strip() for h in page.locator("h1").all_inner_texts()] == ["Đăng nhập"], page.locator("h1").all_inner_texts()
+    for label in ("Tên đăng nhập", "Mật khẩu"):
+        assert page.get_by_label(label).is_visible(), f"no '{label}' field on the sign-in page"
+    assert page.get_by_role("button", name="Đăng nhập").is_visible()
+    for sel, what in ((NAV_LINKS, "menu link"), ('[data-testid="stAlert"]', "alert/banner"),
+                      (".js-plotly-plot", "chart"), ('[data-testid="stMetric"]', "KPI"),
+                      ('[data-testid="stDataFrame"]', "table"), ('[data-testid="stTable"]', "table"),
+                      (FILE_INPUTS, "file input"), ('[data-testid="stSidebar"] [data-testid="stSelectbox"]',
+                                                    "sidebar picker")):
+        n = page.locator(sel).count()
+        assert n == 0, f"{n} {what}(s) shown before sign-in: {page.locator(sel).all_inner_texts()[:3]}"
+    main = page.locator('[data-testid="stMain"]').inner_text()
+    for word in ("Số liệu minh họa", "Lạng Sơn", "hộ nghèo"):
+        assert word not in main, f"'{word}' shown before sign-in"
+
+
+def open_typed_url(page: Page, url: str, timeout: float = 60_000) -> list[str]:
+    """Open ``url`` as if typed in the address bar (a new page load, hence a new Streamlit
+    session); return the texts of the dialogs it opened (then closed)."""
+    open_app(page, url, timeout=timeout)
+    dialogs = open_dialogs(page)
+    close_page_not_found(page)
+    return dialogs
+
+
+def go_in_session(page: Page, path: str, timeout: float = 30_000) -> str:
+    """Move the signed-in session to ``path`` the way the browser's Back/Forward buttons do
+    (``history.pushState`` + ``popstate``: Streamlit opens the page the URL names in the same
+    session, so the sign-in is kept; a typed URL would start a new, signed-out session).
+    Waits until the app has run for it (it adds ``lang`` to the query); returns the path shown."""
+    page.evaluate("p => { history.pushState({}, '', p); dispatchEvent(new PopStateEvent('popstate', {state: {}})); }",
+                  path)
+    _wait_js(page, "() => new URLSearchParams(location.search).has('lang')", None, timeout,
+             f"the app to run after moving to {path}")
+    wait_idle(page, timeout=timeout)
+    return page.evaluate("location.pathname")
+
+
+def download_table(page: Page, key: str):
+    """The CSV behind the download button ``<key>_csv`` (``ui.download_buttons``) as a
+    DataFrame: the table a ``st.dataframe`` draws on a canvas, readable."""
+    import io
+
+    import pandas as pd
+
+    with page.expect_download() as info:
+        page.locator(f".st-key-{key}_csv button").click()
+    return pd.read_csv(io.BytesIO(Path(info.value.path()).read_bytes()), encoding="utf-8-sig", dtype=str)
+
+
+def keep_screenshot(page: Page, name: str) -> Path:
+    """A full-page screenshot ``tests/_artifacts/<name>.png`` in the middle of a test (the
+    viewport is grown for it, then put back)."""
+    size = page.viewport_size
+    path = ARTIFACTS / f"{name}.png"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    full_page_screenshot(page, path)
+    if size:
+        page.set_viewport_size(size)
+    wait_idle(page)
+    return path

@@ -10,6 +10,11 @@
   server is recorded in ``outside_requests`` (and aborted, so a test never reaches the
   internet); a full-page screenshot of the final state is saved as
   ``tests/_artifacts/<test name>.png``.
+* ``signin_app_url`` / ``signin_page`` (per test module): the same, on a server of the
+  module's own whose data directory (``signin_data_dir``) holds one user per role
+  (``viewer-thu``, ``editor-thu``, ``admin-thu``; password ``auth_helpers.PASSWORD``), so the
+  app starts in sign-in mode.  A module overrides ``signin_data_dir`` to store more before
+  its server starts.
 """
 from __future__ import annotations
 
@@ -21,15 +26,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from browser_helpers import full_page_screenshot
+from browser_helpers import ARTIFACTS, ROLE_USERS, full_page_screenshot
 
 REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "tests" / "_artifacts"
 # Debian's Chromium; POVDASH_CHROMIUM may point elsewhere (also used to test the skip path)
 CHROMIUM = os.environ.get("POVDASH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -96,15 +101,16 @@ def app_log() -> Path:
     return ARTIFACTS / "streamlit.log"
 
 
-def start_app(log_path: Path):
-    """Start ``streamlit run dashboard.py`` on a free port; return (process, base URL, log file)."""
+def start_app(log_path: Path, env: dict[str, str] | None = None):
+    """Start ``streamlit run dashboard.py`` on a free port (``env``: added to this process's
+    environment); return (process, base URL, log file)."""
     port = _free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "dashboard.py",
            "--server.port", str(port), "--server.address", "127.0.0.1",
            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     log = open(log_path, "w")
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(cmd, cwd=REPO, env=dict(os.environ, **(env or {})), stdout=log,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
     return proc, f"http://127.0.0.1:{port}", log
 
 
@@ -143,6 +149,18 @@ def stop_app(proc, log) -> None:
     log.close()
 
 
+@contextmanager
+def serving(log_path: Path, env: dict[str, str] | None = None):
+    """The base URL of a dashboard that answers its health check; stopped on exit."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    proc, base, log = start_app(log_path, env)
+    try:
+        wait_healthy(proc, base, log_path)
+        yield base
+    finally:
+        stop_app(proc, log)
+
+
 WARM_UP_PATHS = ("/", "/ban-do")
 
 
@@ -178,13 +196,9 @@ def app_url(_browser_available, browser, app_log) -> str:
       different order, so the chart's element id changes on the rerun and Streamlit
       drops the selection.
     """
-    proc, base, log = start_app(app_log)
-    try:
-        wait_healthy(proc, base, app_log)
+    with serving(app_log) as base:
         warm_up(browser, base)
         yield base
-    finally:
-        stop_app(proc, log)
 
 
 # ---- the browser -------------------------------------------------------------
@@ -235,8 +249,10 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-@pytest.fixture
-def page(browser, app_url, outside_requests, request):
+@contextmanager
+def _test_page(browser, request, outside_requests: list[str], log_path: Path):
+    """A page in a fresh context, watched for outside requests and errors; on exit a
+    full-page screenshot and notes named after the test (the server's log tail if it failed)."""
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(30_000)
     console: list[str] = []
@@ -267,7 +283,7 @@ def page(browser, app_url, outside_requests, request):
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
     lines = console + [f"[outside request] {u}" for u in outside_requests]
     if failed:
-        lines.append("[streamlit log tail]\n" + _log_tail(ARTIFACTS / "streamlit.log"))
+        lines.append("[streamlit log tail]\n" + _log_tail(log_path))
     if lines:
         notes.write_text("\n".join(lines) + "\n")
     elif notes.exists():
@@ -276,14 +292,43 @@ def page(browser, app_url, outside_requests, request):
 
 
 @pytest.fixture
+def page(browser, app_url, outside_requests, request):
+    with _test_page(browser, request, outside_requests, ARTIFACTS / "streamlit.log") as pg:
+        yield pg
+
+
+@pytest.fixture
 def fresh_app_url(_browser_available):
     """A server of its own that no session has visited yet (for first-visit behaviour).
     Request it *before* ``page`` so the server outlives the page's final screenshot."""
-    log_path = ARTIFACTS / "streamlit-fresh.log"
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    proc, base, log = start_app(log_path)
-    try:
-        wait_healthy(proc, base, log_path)
+    with serving(ARTIFACTS / "streamlit-fresh.log") as base:
         yield base
-    finally:
-        stop_app(proc, log)
+
+
+# ---- sign-in on: a server per test module with its own data directory ---------------
+@pytest.fixture(scope="module")
+def signin_data_dir(tmp_path_factory) -> Path:
+    """A data directory whose store holds only the users of :data:`ROLE_USERS`."""
+    from auth_helpers import make_user
+
+    data_dir = tmp_path_factory.mktemp("povdash-signin")
+    for role, name in ROLE_USERS.items():
+        assert make_user(data_dir, role).username == name
+    return data_dir
+
+
+def _module_log(request) -> Path:
+    return ARTIFACTS / f"streamlit-{request.module.__name__.rsplit('.', 1)[-1]}.log"
+
+
+@pytest.fixture(scope="module")
+def signin_app_url(_browser_available, signin_data_dir, request) -> str:
+    """Base URL of the dashboard serving ``signin_data_dir`` (sign-in mode)."""
+    with serving(_module_log(request), {"POVDASH_DATA_DIR": str(signin_data_dir)}) as base:
+        yield base
+
+
+@pytest.fixture
+def signin_page(browser, signin_app_url, outside_requests, request):
+    with _test_page(browser, request, outside_requests, _module_log(request)) as pg:
+        yield pg
