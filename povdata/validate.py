@@ -280,7 +280,8 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
                                             f"tổng số hộ ({total.iloc[i]})."))
     dup = out.duplicated(["unit_code", "year"], keep=False) & out["year"].notna() & (out["unit_code"] != "")
     for _, grp in out[dup].groupby(["unit_code", "year"]):
-        r = ", ".join(str(int(rows[df.index.get_loc(i)])) for i in grp.index)
+        r = ", ".join(str(int(rows[df.index.get_loc(i)])) for i in grp.index[:10])
+        r += f" … ({len(grp)} dòng)" if len(grp) > 10 else ""  # a file of one unit repeated 100,000 times
         rep.problems.append(Problem(file, int(rows[df.index.get_loc(grp.index[1])]), inv["unit_code"],
                                     f"đơn vị {grp['unit_code'].iloc[0]} năm {int(grp['year'].iloc[0])} "
                                     f"xuất hiện nhiều lần (dòng {r})."))
