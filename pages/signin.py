@@ -19,8 +19,11 @@ if ui.auth_mode() == "oidc":  # the identity provider proves who it is; the role
 
 st.caption(ui.tr("auth.intro"))
 with st.form("sign_in", clear_on_submit=False):
-    username = st.text_input(ui.tr("auth.username"), max_chars=120, key="signin_user")
-    password = st.text_input(ui.tr("auth.password"), type="password", max_chars=256, key="signin_password")
+    # tell browsers and password managers this is a sign-in, so they offer the saved password
+    # (Streamlit marks a password field "new-password", as for a sign-up, unless told otherwise)
+    username = st.text_input(ui.tr("auth.username"), max_chars=120, key="signin_user", autocomplete="username")
+    password = st.text_input(ui.tr("auth.password"), type="password", max_chars=256, key="signin_password",
+                             autocomplete="current-password")
     submitted = st.form_submit_button(ui.tr("auth.submit"), type="primary")
 if submitted:
     try:

@@ -79,6 +79,9 @@ def test_wrong_password_is_refused_in_vietnamese(signin_page, signin_app_url, ou
     open_typed_url(page, signin_app_url + "/")
     assert_sign_in_page_only(page)
     expect(page.locator('[data-testid="stMain"]')).to_contain_text("hãy đăng nhập bằng tài khoản do quản trị viên cấp")
+    # a sign-in form to the browser's password manager, not a sign-up one
+    assert page.get_by_label("Tên đăng nhập").get_attribute("autocomplete") == "username"
+    assert page.get_by_label("Mật khẩu").get_attribute("autocomplete") == "current-password"
     keep_screenshot(page, "signin_page")
 
     # a wrong password and an unknown name get the same answer (names are not revealed)
