@@ -32,8 +32,10 @@ from __future__ import annotations
 import io
 import os
 import stat
+import struct
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
@@ -79,7 +81,7 @@ def check_zip(data: bytes, name: str = "tệp nén") -> list[zipfile.ZipInfo]:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+    except Exception:  # BadZipFile, and struct/Unicode/Overflow errors for a damaged directory
         what = " (tệp bị hỏng hoặc bị cắt cụt)" if data.startswith(b"PK") else ""
         raise BoundaryReadError(f"Tệp {name}: không phải tệp nén .zip hợp lệ{what}.") from None
     if len(infos) > MAX_ZIP_MEMBERS:
@@ -124,11 +126,16 @@ def unpack(data: bytes, name: str, workdir: Path, layer_file: str | None = None)
                     continue  # an archive inside is never opened
                 target = (root / info.filename.replace("\\", "/")).resolve()
                 if root not in target.parents:  # belt and braces after check_zip
-                    raise BoundaryReadError(f"Tệp {name}: đường dẫn '{info.filename}' không an toàn.")
+                    raise BoundaryReadError(f"Tệp {name}: đường dẫn '{shorten(info.filename)}' không an toàn.")
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(target, "wb") as dst:
-                    while chunk := src.read(1 << 20):
-                        dst.write(chunk)
+                try:
+                    with zf.open(info) as src, open(target, "wb") as dst:
+                        while chunk := src.read(1 << 20):
+                            dst.write(chunk)
+                except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError,
+                        RuntimeError, struct.error):  # damaged data, bad CRC, unknown method, encrypted
+                    raise BoundaryReadError(f"Tệp {name}: tệp nén bị hỏng, không giải nén được "
+                                            f"'{shorten(info.filename)}'.") from None
         found = sorted(str(p.relative_to(root)) for p in root.rglob("*")
                        if p.suffix.lower() in VECTOR_SUFFIXES and not p.name.startswith("."))
         if not found:
