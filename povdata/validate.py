@@ -159,9 +159,9 @@ def _parse_rate(text: str) -> float | None:
 def normalize_code(text: str) -> str:
     """GSO codes as zero-padded strings, restoring zeros a spreadsheet dropped ('5971' → '05971')."""
     t = str(text).strip()
-    if t.endswith(".0"):
+    if t.endswith(".0") and t[:-2].isascii() and t[:-2].isdigit():
         t = t[:-2]
-    if t.isdigit():
+    if t.isascii() and t.isdigit():
         if len(t) == 4:
             return t.zfill(5)
         if len(t) == 1:
