@@ -31,7 +31,8 @@ def fold(text: str) -> str:
     t = unicodedata.normalize("NFC", str(text)).strip()
     t = t.replace("Ð", "Đ").replace("ð", "đ").replace("Đ", "D").replace("đ", "d")
     t = unidecode(t).lower()
-    return re.sub(r"\s+", " ", t)
+    # control characters and invisible ones (a zero-width space becomes ' ') pasted round a name
+    return re.sub(r"[\s\x00-\x1f\x7f]+", " ", t).strip()
 
 
 def name_key(text: str, drop_type: bool = True) -> str:
