@@ -103,7 +103,7 @@ def large_dir(tmp_path_factory):
 
 def _exported_cells(df: pd.DataFrame) -> list[str]:
     """Every text cell of a table as a downloaded CSV opens, and of the XLSX (with its type)."""
-    out = [c for row in csv.reader(io.StringIO(to_csv_bytes(df).decode("utf-8-sig"))) for c in row]
+    out = [c for row in csv.reader(io.StringIO(to_csv_bytes(df).decode("utf-8-sig"), newline="")) for c in row]
     from openpyxl import load_workbook
     ws = load_workbook(io.BytesIO(to_xlsx_bytes(df))).active
     for row in ws.iter_rows():

@@ -342,6 +342,15 @@ def csv_long_header() -> bytes:
     return csv_text(rows, HEADER + "," + ("Ghi chú " * 1300)[:10_000]).encode()
 
 
+def csv_control_characters() -> bytes:
+    """Names with control characters (vertical tab, unit separator, escape) and no code: the
+    report quotes them, and its XLSX download must still be written."""
+    rows = rows_2023()[:3]
+    rows[1][0], rows[1][1] = "", "Xã\x0bMai\x1fPha\x1b[31m"
+    rows[2][0], rows[2][1] = "", "\x07\x08Phường Tam Thanh"
+    return csv_text(rows).encode()
+
+
 def png_as_csv() -> bytes:
     import zlib
     raw = b"\x00\xff\x00\x00" * 4
@@ -446,6 +455,16 @@ def password_zip() -> bytes | None:
         subprocess.run(["zip", "-q", "-X", "-P", "matkhau123", "out.zip", *sorted(p.name for p in Path(tmp).iterdir())],
                        cwd=tmp, check=True)
         return (Path(tmp) / "out.zip").read_bytes()
+
+
+def zip_bad_crc() -> bytes:
+    """A whole shapefile zip whose .dbf data has one byte changed (the CRC no longer matches)."""
+    data = bytearray(shapefile_zip(shapefile_parts(districts())))
+    z = zipfile.ZipFile(io.BytesIO(bytes(data)))
+    info = z.getinfo("huyen.dbf")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + info.compress_size // 2] ^= 0x55
+    return bytes(data)
 
 
 def zip_bomb() -> bytes:
@@ -577,6 +596,7 @@ BUILDERS = {
     "ten_html_khong_ma.csv": csv_html_name_no_code,
     "ten_10000_ky_tu.csv": csv_long_name,
     "tieu_de_10000_ky_tu.csv": csv_long_header,
+    "ky_tu_dieu_khien.csv": csv_control_characters,
     "anh_png.csv": png_as_csv,
     "bang_tinh_doi_duoi.csv": xlsx_as_csv,
     # boundaries
@@ -599,6 +619,7 @@ BUILDERS = {
     "lien_ket_symlink.zip": zip_symlink,
     "zip_long_nhau.zip": nested_zip,
     "zip_mat_khau.zip": password_zip,
+    "zip_hong_du_lieu.zip": zip_bad_crc,
     "bom_nen.zip": zip_bomb,
     "zip_cat_cut.zip": truncated_zip,
     "ten_html_co_ma.geojson": html_names_with_codes,
