@@ -162,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_import_parser(sub)
     from povdata.cli_admin import add_parsers as add_admin_parsers
     add_admin_parsers(sub)
+    from povdata.cli_backup import add_parsers as add_backup_parsers
+    add_backup_parsers(sub)
     b = sub.add_parser("briefing", help="bộ tài liệu họp: PowerPoint và PDF cho một năm")
     b.add_argument("--year", type=int, required=True, help="năm báo cáo")
     b.add_argument("--out", required=True, help="thư mục ghi tệp .pptx và .pdf")

@@ -1,0 +1,474 @@
+"""Backup and restore of the data store (``python -m povdata backup`` / ``restore``).
+
+**Backup.**  SQLite's online backup API copies the store page by page inside one read
+transaction, so the copy is consistent while the dashboard runs and while an editor imports
+(an import is in the copy whole or not at all).  The copy is written to a temporary file
+beside the destination, switched from WAL to a rollback journal (one self-contained file,
+nothing beside it), checked with ``PRAGMA integrity_check``, flushed to disk and renamed
+into place.  Beside it, ``<name>.json`` (the manifest) records its SHA-256, size, time,
+schema version and the versions of each province.  Default destination:
+``<data dir>/backups/povdash-YYYYmmdd-HHMMSS.sqlite``.
+
+**Restore.**  The file is checked before anything changes: it exists, is an SQLite file,
+matches its manifest's SHA-256 (when the manifest is beside it), passes
+``integrity_check`` and ``foreign_key_check``, has the store's tables and columns and a
+schema version this program knows.  It is checked on a private copy in the data directory,
+so what is restored is exactly what was checked.  Then, holding the store's write lock:
+
+1. a safety copy of the current store is written (``backups/povdash-truoc-khoi-phuc-…``);
+2. in **one transaction** on the live store, every data table is emptied and refilled from
+   the backup (``ATTACH`` + ``INSERT … SELECT``), and the restore is written to the audit
+   trail.
+
+A crash, a full disk or any error before the commit leaves the store exactly as it was (the
+transaction rolls back); readers see the old data or the new, never a mix.  Because the
+live file is never swapped, its ``-wal``/``-shm`` files need no special care and open
+connections of the running app stay valid.  Version ids are restored as they were and
+never reused afterwards (``sqlite_sequence`` is kept), so a page's cached version stays
+right.
+
+The store's own tables are not replaced: ``meta`` (schema version), ``users`` and
+``sign_in_failures`` (accounts stay as they are now), ``audit`` (append-only: the trail
+keeps everything, including the restore).  Every other table is data and is restored;
+a table an older backup does not have (added by a later schema) is emptied.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from povdata.store import (
+    SCHEMA_VERSION,
+    Store,
+    StoreError,
+    VersionInfo,
+    _login,
+    has_store,
+    is_disk_full,
+    open_store,
+    store_path,
+    version_label,
+    write_error,
+)
+
+BACKUP_DIR = "backups"
+KEPT_TABLES = ("meta", "users", "sign_in_failures", "audit")  # the live store's own, never restored
+CORE_TABLES = ("datasets", "versions", "indicators", "boundaries", "boundary_layers")
+MANIFEST_FORMAT = "povdash-backup"
+_MAGIC = b"SQLite format 3\x00"
+_VERSION_COLUMNS = ("id, province_code, number, created_at, created_by, source_file, sha256, boundary_file, "
+                    "boundary_sha256, data_status, title, era, years, note")
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What a store (or a backup) holds: the versions of each province, newest first, and
+    the row count of each table."""
+    schema_version: int
+    versions: dict[str, list[VersionInfo]]
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """One line per province: '20 Lạng Sơn: 3 phiên bản (v1–v3), hiện hành v3 · … UTC · nguyen'."""
+        if not self.versions:
+            return ["  (chưa có phiên bản nào: bảng điều khiển dùng số liệu minh họa)"]
+        out = []
+        for code, vs in sorted(self.versions.items()):
+            nums = sorted(v.number for v in vs)
+            span = f"v{nums[0]}" if len(nums) == 1 else f"v{nums[0]}–v{nums[-1]}"
+            out.append(f"  {_province_name(code) or 'Tỉnh'} ({code}): {len(vs)} phiên bản ({span}), "
+                       f"hiện hành {version_label(vs[0])}")
+        return out
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    path: Path
+    sha256: str
+    size: int
+    created_at: str  # when the backup was made (UTC; from the manifest when restoring)
+    contents: Contents
+    manifest: Path | None = None
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    source: BackupInfo
+    before: Contents  # what the store held before the restore
+    after: Contents
+    safety_copy: Path | None  # the store as it was, or None when it held nothing
+
+
+def _province_name(code: str) -> str:
+    if code == "00":
+        return "Toàn quốc"
+    from povdata.units import province_name
+    try:
+        return province_name(code)
+    except (KeyError, ValueError, LookupError):
+        return ""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def default_backup_path(data_dir: str | Path, prefix: str = "povdash") -> Path:
+    """``<data dir>/backups/<prefix>-YYYYmmdd-HHMMSS.sqlite`` (local time), never an existing file."""
+    return _new_file(Path(data_dir) / BACKUP_DIR, prefix)
+
+
+def _new_file(folder: Path, prefix: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path, k = folder / f"{prefix}-{stamp}.sqlite", 2
+    while path.exists() or manifest_path(path).exists():
+        path, k = folder / f"{prefix}-{stamp}-{k}.sqlite", k + 1
+    return path
+
+
+def manifest_path(backup_file: Path) -> Path:
+    return backup_file.with_suffix(".json")
+
+
+def _tables(conn: sqlite3.Connection, schema: str = "main") -> list[str]:
+    return [r[0] for r in conn.execute(f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table' "
+                                       "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+
+
+def _columns(conn: sqlite3.Connection, table: str, schema: str = "main") -> list[str]:
+    return [r[1] for r in conn.execute(f"PRAGMA {schema}.table_info({_q(table)})")]
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def contents(conn: sqlite3.Connection, schema: str = "main") -> Contents:
+    row = conn.execute(f"SELECT value FROM {schema}.meta WHERE key = 'schema_version'").fetchone()
+    vs: dict[str, list[VersionInfo]] = {}
+    for r in conn.execute(f"SELECT {_VERSION_COLUMNS} FROM {schema}.versions ORDER BY province_code, number DESC"):
+        vs.setdefault(r[1], []).append(VersionInfo(*r))
+    rows = {t: conn.execute(f"SELECT COUNT(*) FROM {schema}.{_q(t)}").fetchone()[0] for t in _tables(conn, schema)}
+    return Contents(int(row[0]) if row else 0, vs, rows)
+
+
+def store_contents(store: Store) -> Contents:
+    with closing(store.connect()) as conn:
+        return contents(conn)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        _fsync(folder)
+    except OSError:  # not every file system lets a directory be flushed
+        pass
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _remove(*paths: Path) -> None:
+    for p in paths:
+        for q in (p, Path(f"{p}-journal"), Path(f"{p}-wal"), Path(f"{p}-shm")):
+            try:
+                q.unlink()
+            except OSError:
+                pass
+
+
+def _free(folder: Path) -> str:
+    import shutil
+    try:
+        return f"còn trống {shutil.disk_usage(folder).free / 1e6:.1f} MB ở {folder}".replace(".", ",", 1)
+    except OSError:
+        return str(folder)
+
+
+def _short_of_space(folder: Path, store: Store) -> bool:
+    """Whether ``folder`` has less room than a copy of the store needs (an I/O error while
+    copying then means the disk is full: SQLite reports some of those as 'disk I/O error')."""
+    import shutil
+    try:
+        need = sum(p.stat().st_size for p in (store.path, Path(f"{store.path}-wal")) if p.exists())
+        return shutil.disk_usage(folder).free < need + (1 << 20)
+    except OSError:
+        return False
+
+
+def _record(conn: sqlite3.Connection, actor: str, action: str, summary: str, detail: dict) -> None:
+    """Append to the audit trail (inside the caller's transaction) when the store has one."""
+    if "audit" in _tables(conn):
+        from povdata import audit
+        audit.record(conn, actor, action, summary, detail)
+
+
+def _copy_store(store: Store, dest: Path) -> BackupInfo:
+    """Copy the store's last committed state to ``dest`` (a new file), checked and flushed."""
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    mtmp = dest.with_name(f".{manifest_path(dest).name}.{os.getpid()}.tmp")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        with closing(store.connect()) as src, closing(sqlite3.connect(tmp, isolation_level=None)) as dst:
+            # exclusive: the copy never needs a -shm file (which cannot be made on a nearly full disk)
+            dst.execute("PRAGMA locking_mode = EXCLUSIVE")
+            src.backup(dst)  # all pages in one step: one read transaction, one consistent state
+            dst.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
+            check = [r[0] for r in dst.execute("PRAGMA integrity_check")]
+            info = contents(dst)
+        if check != ["ok"]:
+            raise StoreError(f"Bản sao lưu vừa ghi không đạt kiểm tra toàn vẹn ({'; '.join(check[:3])}); "
+                             "đã xóa tệp dở dang, kho dữ liệu không thay đổi.")
+        _fsync(tmp)
+        made = _now().isoformat(timespec="seconds")
+        backup = BackupInfo(dest, _sha256(tmp), tmp.stat().st_size, made, info, manifest_path(dest))
+        mtmp.write_text(json.dumps(_manifest(backup), ensure_ascii=False, indent=1), encoding="utf-8")
+        _fsync(mtmp)
+        os.replace(tmp, dest)
+        os.replace(mtmp, manifest_path(dest))
+        _fsync_dir(dest.parent)
+        return backup
+    except BaseException as exc:
+        _remove(tmp, mtmp)
+        if isinstance(exc, (sqlite3.Error, OSError)) and (is_disk_full(exc) or _short_of_space(dest.parent, store)):
+            raise StoreError(f"Ổ đĩa đầy: không ghi được bản sao lưu {dest} ({_free(dest.parent)}); "
+                             "đã xóa tệp dở dang, kho dữ liệu không thay đổi.") from exc
+        if isinstance(exc, (sqlite3.Error, OSError)):
+            raise StoreError(f"Không ghi được bản sao lưu {dest} ({exc}); kho dữ liệu không thay đổi.") from exc
+        raise
+
+
+def _manifest(b: BackupInfo) -> dict:
+    return {"format": MANIFEST_FORMAT, "file": b.path.name, "sha256": b.sha256, "bytes": b.size,
+            "created_at": b.created_at, "schema_version": b.contents.schema_version,
+            "versions": {code: sorted(v.number for v in vs) for code, vs in sorted(b.contents.versions.items())},
+            "rows": b.contents.rows}
+
+
+def backup(store: Store, dest: str | Path | None = None, *, actor: str | None = None) -> BackupInfo:
+    """Back the store up to ``dest`` (a new file, or a folder; default
+    :func:`default_backup_path`) with its manifest; record it in the audit trail."""
+    if not store.path.exists():
+        raise StoreError(f"Chưa có kho dữ liệu {store.path}: không có gì để sao lưu.")
+    dest = Path(dest) if dest is not None else default_backup_path(store.path.parent)
+    if dest.is_dir():
+        dest = _new_file(dest, "povdash")
+    if dest.exists():
+        raise StoreError(f"Tệp {dest} đã có: chọn tên khác (bản sao lưu không ghi đè tệp cũ).")
+    info = _copy_store(store, dest)
+    try:
+        with closing(store.connect()) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            _record(conn, actor or _login(), "backup", f"Sao lưu kho dữ liệu vào {dest.name}",
+                    {"file": str(dest), "sha256": info.sha256, "bytes": info.size,
+                     "versions": _manifest(info)["versions"]})
+            conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        raise StoreError(f"Bản sao lưu {dest} đã ghi xong và đúng, nhưng không ghi được nhật ký thay đổi: "
+                         f"{write_error(exc, store.path.parent)}") from exc
+    return info
+
+
+# ---- restore --------------------------------------------------------------------------
+def _refuse(msg: str) -> StoreError:
+    return StoreError(f"{msg}; kho dữ liệu không thay đổi.")
+
+
+def _stage(src: Path, folder: Path) -> tuple[Path, str]:
+    """Copy ``src`` into ``folder`` (a private file), hashing it on the way."""
+    tmp = folder / f".khoi-phuc-{os.getpid()}-{_now():%Y%m%d%H%M%S%f}.sqlite"
+    h = hashlib.sha256()
+    try:
+        with open(src, "rb") as f, open(tmp, "wb") as out:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+                out.write(chunk)
+    except OSError as exc:
+        _remove(tmp)
+        if is_disk_full(exc):
+            raise _refuse(f"Ổ đĩa đầy: không chép được tệp sao lưu vào {folder} để kiểm tra ({_free(folder)})") \
+                from exc
+        raise _refuse(f"Không đọc được tệp sao lưu {src} ({exc.strerror or exc})") from exc
+    return tmp, h.hexdigest()
+
+
+def _check_staged(staged: Path, name: str, live_columns: dict[str, list[str]]) -> Contents:
+    """Open the private copy and check it is a sound store of a schema we know."""
+    try:
+        with closing(sqlite3.connect(staged, isolation_level=None)) as conn:
+            conn.execute("PRAGMA locking_mode = EXCLUSIVE")  # private: no -shm beside it
+            conn.execute("PRAGMA journal_mode = DELETE")  # a copied WAL-mode store: make it one file
+            check = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+            if check != ["ok"]:
+                raise _refuse(f"Tệp sao lưu {name} bị hỏng (kiểm tra toàn vẹn: {'; '.join(check[:3])})")
+            tables = set(_tables(conn))
+            missing = [t for t in (*CORE_TABLES, "meta") if t not in tables]
+            if missing:
+                raise _refuse(f"Tệp {name} không phải bản sao lưu kho dữ liệu của bảng điều khiển "
+                              f"(thiếu bảng {', '.join(missing)})")
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            version = int(row[0]) if row and str(row[0]).isdigit() else None
+            if version is None:
+                raise _refuse(f"Tệp {name} không phải bản sao lưu kho dữ liệu của bảng điều khiển "
+                              "(không có phiên bản cấu trúc)")
+            if version > SCHEMA_VERSION:
+                raise _refuse(f"Tệp sao lưu {name} do phiên bản phần mềm mới hơn tạo ra (cấu trúc {version}, "
+                              f"phần mềm này: {SCHEMA_VERSION}); hãy cập nhật phần mềm rồi khôi phục")
+            for table, cols in live_columns.items():
+                if table in KEPT_TABLES or (table not in tables and table not in CORE_TABLES):
+                    continue
+                lacking = [c for c in cols if c not in _columns(conn, table)]
+                if lacking:
+                    raise _refuse(f"Tệp sao lưu {name} có cấu trúc khác kho dữ liệu (bảng {table} thiếu cột "
+                                  f"{', '.join(lacking)})")
+            if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+                raise _refuse(f"Tệp sao lưu {name} bị hỏng (có dòng số liệu không thuộc phiên bản nào)")
+            return contents(conn)
+    except sqlite3.Error as exc:
+        if is_disk_full(exc):
+            raise _refuse(f"Ổ đĩa đầy: không kiểm tra được tệp sao lưu {name} ({_free(staged.parent)})") from exc
+        raise _refuse(f"Tệp sao lưu {name} bị hỏng hoặc không phải kho dữ liệu ({exc})") from exc
+
+
+def verify_backup(src: str | Path, work_dir: str | Path) -> BackupInfo:
+    """Check a backup file (on a private copy in ``work_dir``) without restoring it."""
+    info, staged = _verified_copy(Path(src), Path(work_dir), _live_columns())
+    _remove(staged)
+    return info
+
+
+def _live_columns(store: Store | None = None) -> dict[str, list[str]]:
+    """The columns of every table of the current schema (of ``store``, else a fresh one)."""
+    from povdata.store import SCHEMA
+    if store is not None:
+        with closing(store.connect()) as conn:
+            return {t: _columns(conn, t) for t in _tables(conn)}
+    with closing(sqlite3.connect(":memory:")) as conn:
+        conn.executescript(SCHEMA)
+        return {t: _columns(conn, t) for t in _tables(conn)}
+
+
+def _verified_copy(src: Path, folder: Path, live_columns: dict[str, list[str]]) -> tuple[BackupInfo, Path]:
+    if not src.is_file():
+        raise _refuse(f"Không tìm thấy tệp sao lưu {src}")
+    try:
+        with open(src, "rb") as f:
+            head = f.read(len(_MAGIC))
+    except OSError as exc:
+        raise _refuse(f"Không đọc được tệp sao lưu {src} ({exc.strerror or exc})") from exc
+    if head != _MAGIC:
+        raise _refuse(f"Tệp {src.name} không phải bản sao lưu kho dữ liệu (không phải tệp SQLite)")
+    manifest, made = manifest_path(src), ""
+    expected = None
+    if manifest.is_file() and manifest != src:
+        try:
+            m = json.loads(manifest.read_text(encoding="utf-8"))
+            if m.get("format") != MANIFEST_FORMAT:
+                raise ValueError
+            expected, made = str(m["sha256"]), str(m.get("created_at", ""))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise _refuse(f"Tệp kê khai {manifest.name} bên cạnh tệp sao lưu không đọc được") from exc
+    else:
+        manifest = None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _refuse(f"Không tạo được thư mục dữ liệu {folder} ({exc.strerror or exc})") from exc
+    staged, digest = _stage(src, folder)
+    try:
+        if expected is not None and digest != expected:
+            raise _refuse(f"Tệp sao lưu {src.name} không khớp tệp kê khai {manifest.name} (SHA-256 khác): "
+                          "tệp đã bị sửa hoặc hỏng")
+        info = _check_staged(staged, src.name, live_columns)
+    except BaseException:
+        _remove(staged)
+        raise
+    return BackupInfo(src, digest, staged.stat().st_size, made, info, manifest), staged
+
+
+def restore(src: str | Path, data_dir: str | Path | None = None, *, actor: str | None = None,
+            confirm: Callable[[BackupInfo, Contents], bool] | None = None) -> RestoreResult | None:
+    """Replace the store's data with the backup ``src``, after checking it; keep a safety
+    copy of the current store.  ``confirm(backup, current)`` is asked after the checks and
+    before anything changes; when it returns False nothing is restored (and None returned)."""
+    from povdata.store import data_dir as default_dir
+
+    folder = Path(data_dir) if data_dir is not None else default_dir()
+    # only read the live store until the backup has passed every check
+    live_columns = _live_columns(Store(store_path(folder)) if has_store(folder) else None)
+    info, staged = _verified_copy(Path(src), folder, live_columns)
+    try:
+        store = open_store(folder)  # creates an empty store in a fresh data directory
+        before = store_contents(store)
+        if confirm is not None and not confirm(info, before):
+            return None
+        safety: Path | None = None
+        conn = store.connect()
+        try:
+            conn.execute("ATTACH DATABASE ? AS b", (str(staged),))
+            conn.execute("BEGIN IMMEDIATE")  # from here no one else writes: the safety copy is what we replace
+            before = contents(conn)
+            if any(n for t, n in before.rows.items() if t not in KEPT_TABLES):
+                # another connection reads the last committed state: exactly the data about to be replaced
+                safety = _copy_store(store, default_backup_path(folder, "povdash-truoc-khoi-phuc")).path
+            conn.execute("PRAGMA defer_foreign_keys = ON")
+            in_backup = set(_tables(conn, "b"))
+            for table in _tables(conn):
+                if table in KEPT_TABLES:
+                    continue
+                conn.execute(f"DELETE FROM main.{_q(table)}")
+                if table in in_backup:
+                    cols = ", ".join(_q(c) for c in _columns(conn, table))
+                    conn.execute(f"INSERT INTO main.{_q(table)} ({cols}) SELECT {cols} FROM b.{_q(table)}")
+            if conn.execute("PRAGMA main.foreign_key_check").fetchone() is not None:
+                raise _refuse(f"Tệp sao lưu {Path(src).name} không nhất quán với kho dữ liệu")
+            after = contents(conn)
+            restored = {t: n for t, n in after.rows.items() if t not in KEPT_TABLES}
+            expected = {t: info.contents.rows.get(t, 0) for t in restored}
+            if restored != expected:  # cannot happen short of a bug; never commit a partial restore
+                raise _refuse(f"Số dòng sau khi khôi phục khác tệp sao lưu ({restored} ≠ {expected})")
+            _record(conn, actor or _login(), "restore",
+                    f"Khôi phục kho dữ liệu từ {Path(src).name}"
+                    + (f" (bản an toàn của kho trước đó: {safety.name})" if safety else ""),
+                    {"file": str(Path(src).resolve()), "sha256": info.sha256, "backup_created_at": info.created_at,
+                     "versions": {c: sorted(v.number for v in vs) for c, vs in sorted(after.versions.items())},
+                     "replaced_versions": {c: sorted(v.number for v in vs) for c, vs in sorted(before.versions.items())},
+                     "safety_copy": str(safety) if safety else None})
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            if isinstance(exc, (sqlite3.Error, OSError)) and is_disk_full(exc):
+                raise StoreError(f"Ổ đĩa đầy: không khôi phục được ({_free(folder)}); kho dữ liệu vẫn như trước, "
+                                 "không thay đổi gì. Hãy giải phóng dung lượng ổ đĩa rồi thử lại.") from exc
+            if isinstance(exc, sqlite3.Error):
+                err = write_error(exc, folder)  # another writer past the busy timeout, or the error itself
+                raise StoreError(f"Không khôi phục được: {err}") from exc
+            raise
+        finally:
+            conn.close()
+        return RestoreResult(info, before, after, safety)
+    finally:
+        _remove(staged)
