@@ -9,30 +9,33 @@ import streamlit as st
 
 from pages import common as ui
 
+# (script, title key, URL path, permission needed)
+PAGES = [
+    ("pages/overview.py", "nav.overview", "tong-quan", "browse"),
+    ("pages/map.py", "nav.map", "ban-do", "browse"),
+    ("pages/progress.py", "nav.progress", "tien-do", "browse"),
+    ("pages/whatif.py", "nav.whatif", "kich-ban", "whatif"),
+    ("pages/targets.py", "nav.targets", "muc-tieu", "browse"),
+    ("pages/import_data.py", "import.nav", "nhap-so-lieu", "import"),
+    ("pages/admin.py", "nav.admin", "quan-tri", "users"),
+]
+
 st.set_page_config(page_title="Giảm nghèo", page_icon="📊", layout="wide")
 ui.init_state()
 ui.language_picker()
 user = ui.current_user()
 
-if user is None:  # sign-in is on and nobody is signed in: only the sign-in page exists
-    nav = st.navigation([st.Page("pages/signin.py", title=ui.tr("auth.title"), url_path="dang-nhap", default=True)])
+if user is None:
+    # sign-in is on and nobody is signed in: every address shows the sign-in form (a shared
+    # deep link keeps its path and query string, and opens once the user has signed in)
+    nav = st.navigation([st.Page("pages/signin.py", title=ui.tr("auth.title"), url_path=path, default=i == 0)
+                         for i, (_, _, path, _) in enumerate(PAGES)], position="hidden")
     nav.run()
     st.stop()
 
 ui.user_box()
 ui.version_picker()
 ui.presentation_toggle()
-
-pages = [
-    st.Page("pages/overview.py", title=ui.tr("nav.overview"), url_path="tong-quan", default=True),
-    st.Page("pages/map.py", title=ui.tr("nav.map"), url_path="ban-do"),
-    st.Page("pages/progress.py", title=ui.tr("nav.progress"), url_path="tien-do"),
-    st.Page("pages/whatif.py", title=ui.tr("nav.whatif"), url_path="kich-ban"),
-    st.Page("pages/targets.py", title=ui.tr("nav.targets"), url_path="muc-tieu"),
-]
-if ui.can("import"):
-    pages.append(st.Page("pages/import_data.py", title=ui.tr("import.nav"), url_path="nhap-so-lieu"))
-if ui.can("users"):
-    pages.append(st.Page("pages/admin.py", title=ui.tr("nav.admin"), url_path="quan-tri"))
-nav = st.navigation(pages)
+nav = st.navigation([st.Page(script, title=ui.tr(title), url_path=path, default=i == 0)
+                     for i, (script, title, path, permission) in enumerate(PAGES) if ui.can(permission)])
 nav.run()

@@ -10,7 +10,7 @@ import streamlit as st
 
 from pages import common as ui
 from povdata import auth
-from povdata.audit import ACTIONS, entries
+from povdata.audit import ACTIONS, detail_text, entries
 from povdata.store import StoreError, has_store, open_store, rollback, version_label, versions
 
 ui.require("users")
@@ -38,7 +38,7 @@ with users_tab:
         tr("admin.col_province"): df["province_code"].fillna(tr("admin.all_provinces")),
         tr("admin.col_state"): [tr("admin.disabled") if d else tr("admin.active") for d in df["disabled"]],
         tr("admin.col_created"): df["created_at"].str.replace("T", " ").str[:19],
-    }), hide_index=True, use_container_width=True, key="admin_users")
+    }), hide_index=True, width="stretch", key="admin_users")
 
     with st.form("admin_add", clear_on_submit=True):
         st.markdown(f"**{tr('admin.add')}**")
@@ -60,10 +60,12 @@ with users_tab:
             else:
                 _done(tr("admin.added", name=ui.md_escape(u.username)))
 
-    if not df.empty:
+    if len(df) > 1:
         st.markdown(f"**{tr('admin.change')}**")
         c1, c2, c3 = st.columns([2, 2, 3])
-        who = c1.selectbox(tr("admin.col_username"), df["username"].tolist(), key="admin_who")
+        others = [u for u in df["username"] if u != user.username]  # nobody changes their own account here
+        who = c1.selectbox(tr("admin.col_username"), others, key="admin_who", index=None,
+                           placeholder=tr("admin.pick_user"))
         action = c2.selectbox(tr("admin.action"), ["role", "disable", "enable", "password"], key="admin_action",
                               format_func=lambda a: tr(f"admin.action_{a}"))
         role = pw = None
@@ -72,7 +74,7 @@ with users_tab:
                                 format_func=lambda r: tr(f"auth.role_{r}"))
         elif action == "password":
             pw = c3.text_input(tr("auth.password"), type="password", key="admin_pw", max_chars=256)
-        if st.button(tr("admin.apply"), key="admin_apply"):
+        if st.button(tr("admin.apply"), key="admin_apply", disabled=who is None):
             try:
                 if action == "role":
                     auth.set_role(store, who, role, actor=user)
@@ -120,6 +122,8 @@ with audit_tab:
             "#": trail["id"], tr("admin.col_when"): trail["at"].str.replace("T", " ").str[:19],
             tr("admin.col_who"): trail["actor"], tr("admin.action"): [tr(f"audit.{a}") for a in trail["action"]],
             tr("admin.col_province"): trail["province_code"], tr("admin.col_summary"): trail["summary"],
-            tr("admin.col_detail"): trail["detail"]})
-        st.dataframe(table, hide_index=True, use_container_width=True, key="admin_audit")
-        ui.download_buttons(table, f"nhat-ky-thay-doi-{prov}", "admin_audit_dl")
+            tr("admin.col_detail"): [detail_text(d, ui.lang()) for d in trail["detail"]]})
+        st.dataframe(table, hide_index=True, width="stretch", key="admin_audit")
+        # the export keeps the details whole (JSON, full checksums)
+        ui.download_buttons(table.assign(**{tr("admin.col_detail"): trail["detail"]}), f"nhat-ky-thay-doi-{prov}",
+                            "admin_audit_dl")

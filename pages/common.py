@@ -352,8 +352,14 @@ def version_picker() -> None:
 
 
 def language_picker() -> None:
+    """Sidebar language choice.  The radio has its own key and copies its value into ``lang``:
+    bound directly to ``lang`` (set from the URL before the widget existed), the first click on
+    any widget of an English link switched the app back to Vietnamese."""
     names = {"vi": "Tiếng Việt", "en": "English"}
-    st.sidebar.radio(tr("app.language"), LANGS, key="lang", format_func=names.get, horizontal=True)
+    if st.session_state.get("_lang_pick") not in LANGS or st.session_state["_lang_pick"] != lang():
+        st.session_state["_lang_pick"] = lang()
+    st.sidebar.radio(tr("app.language"), LANGS, key="_lang_pick", format_func=names.get, horizontal=True,
+                     on_change=lambda: st.session_state.update(lang=st.session_state["_lang_pick"]))
     st.query_params["lang"] = lang()
 
 

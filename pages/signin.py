@@ -29,8 +29,7 @@ if submitted:
     try:
         st.session_state["auth_user"] = authenticate(open_store(), username, password)
     except SignInError as exc:
-        st.error(str(exc) if ui.lang() == "vi" else ui.tr("auth.failed", wait=int(exc.wait_seconds) + 1
-                                                          if exc.wait_seconds else 0), icon="🔒")
+        st.error(ui.tr(f"auth.failed_{exc.kind}", wait=int(exc.wait_seconds) + 1), icon="🔒")
     else:
         st.session_state.pop("signin_password", None)
         st.rerun()

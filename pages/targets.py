@@ -53,12 +53,12 @@ for period in cfg.periods:
                                                                      format="%.2f"),
                tr("targets.col_file_value"): st.column_config.NumberColumn(format="%.2f")}
     if editor:
-        edited = st.data_editor(df, hide_index=True, key=f"tg_{period.id}", use_container_width=True,
+        edited = st.data_editor(df, hide_index=True, key=f"tg_{period.id}", width="stretch",
                                 disabled=[c for c in df.columns if c != tr("targets.col_value")],
                                 column_config=col_cfg, num_rows="fixed")
     else:
         edited = df
-        st.dataframe(df, hide_index=True, key=f"tgv_{period.id}", use_container_width=True, column_config=col_cfg)
+        st.dataframe(df, hide_index=True, key=f"tgv_{period.id}", width="stretch", column_config=col_cfg)
     for tid, v in zip(edited["id"], edited[tr("targets.col_value")]):
         values[(period.id, tid, "value")] = float(v) if pd.notna(v) else float("nan")
 
@@ -87,4 +87,4 @@ else:
                                                                         hist["field"])],
                           tr("targets.col_value"): hist["value"]})
     st.dataframe(ui.styled_table(table, {tr("targets.col_value"): 2}), hide_index=True, key="tg_history",
-                 use_container_width=True)
+                 width="stretch")

@@ -60,3 +60,35 @@ def entries(store, user=None, *, action: str | None = None, province_code: str |
         sql += " WHERE " + " AND ".join(where)
     with closing(store.connect()) as conn:
         return pd.read_sql_query(sql + " ORDER BY id DESC", conn, params=params)
+
+
+DETAIL_LABELS = {
+    "vi": {"version": "phiên bản", "previous_version": "phiên bản trước", "indicator_file": "tệp chỉ tiêu",
+           "indicator_sha256": "SHA-256 tệp chỉ tiêu", "indicator_rows": "số dòng", "boundary_file": "tệp ranh giới",
+           "boundary_sha256": "SHA-256 tệp ranh giới", "layers": "lớp ranh giới", "years": "các năm", "era": "danh mục",
+           "note": "ghi chú", "username": "người dùng", "role": "vai trò", "province_code": "tỉnh", "old": "cũ",
+           "new": "mới", "display_name": "họ tên", "sign_in": "đăng nhập", "from_version": "từ phiên bản",
+           "to_version": "quay về phiên bản", "new_version": "phiên bản mới", "period_id": "giai đoạn",
+           "target_id": "mục tiêu", "field": "trường", "name": "tên", "query": "tham số", "failures": "số lần sai"},
+    "en": {},
+}
+
+
+def detail_text(detail: str, lang: str = "vi") -> str:
+    """The JSON details of a row as 'label: value; …' in the UI language (empty values left out;
+    checksums shortened to 16 characters — the export keeps them whole)."""
+    try:
+        d = json.loads(detail)
+    except (TypeError, ValueError):
+        return str(detail)
+    labels = DETAIL_LABELS.get(lang, {})
+    parts = []
+    for k, v in d.items():
+        if v in (None, "", [], {}):
+            continue
+        if isinstance(v, str) and k.endswith("sha256"):
+            v = v[:16] + "…"
+        elif isinstance(v, list):
+            v = ", ".join(map(str, v))
+        parts.append(f"{labels.get(k, k.replace('_', ' '))}: {v}")
+    return "; ".join(parts)

@@ -63,9 +63,13 @@ class PermissionDenied(PermissionError):
 
 
 class SignInError(AuthError):
-    def __init__(self, message: str, wait_seconds: float = 0.0):
+    """A refused sign-in; ``kind`` is ``wrong`` (name or password), ``locked`` (too many
+    failures: wait ``wait_seconds``) or ``disabled``."""
+
+    def __init__(self, message: str, wait_seconds: float = 0.0, kind: str = "wrong"):
         super().__init__(message)
         self.wait_seconds = wait_seconds
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -307,7 +311,7 @@ def authenticate(store, username: str, password: str, *, now: float | None = Non
         row = _user_row(conn, name)
     if thr and thr[1] > now:
         wait = thr[1] - now
-        raise SignInError(f"Đăng nhập sai nhiều lần: hãy thử lại sau {int(wait) + 1} giây.", wait)
+        raise SignInError(f"Đăng nhập sai nhiều lần: hãy thử lại sau {int(wait) + 1} giây.", wait, "locked")
     ok = False
     try:
         ok = _HASHER.verify(row[2] if row is not None and row[2] else _DUMMY_HASH, password)
@@ -329,7 +333,7 @@ def authenticate(store, username: str, password: str, *, now: float | None = Non
             audit.record(conn, name, "sign_in_locked", f"Tài khoản {name}: {failures} lần đăng nhập sai liên tiếp",
                          {"username": name, "failures": failures}, (row[4] or "") if row is not None else "")
     if ok and row is not None and row[5]:
-        raise SignInError("Tài khoản này đã bị khóa; hãy liên hệ quản trị viên.")
+        raise SignInError("Tài khoản này đã bị khóa; hãy liên hệ quản trị viên.", kind="disabled")
     raise SignInError("Tên đăng nhập hoặc mật khẩu không đúng.", lock_seconds(failures))
 
 

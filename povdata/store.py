@@ -508,7 +508,9 @@ def load_version(store: Store, province_code: str, version_id: int | None = None
     if v.data_status == "illustrative":
         source = v.note
     else:
-        source = f"{v.source_file} ({v.years})" + (f"; ranh giới: {v.boundary_file}" if v.boundary_file else "")
+        bnd = ("ranh giới gần đúng (minh họa)" if v.boundary_file.startswith("data/demo/")
+               else f"ranh giới: {v.boundary_file}" if v.boundary_file else "")
+        source = f"{v.source_file} ({v.years})" + (f"; {bnd}" if bnd else "")
     return Dataset(province_code=province_code, indicators=load_indicators(store, v.id), data_status=v.data_status,
                    source=source, version=version_label(v), title=v.title)
 

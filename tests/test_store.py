@@ -49,7 +49,7 @@ def test_first_import_stores_demo_as_version_1(tmp_path, clean_import):
     assert (v.created_by, v.source_file, v.sha256, v.years, v.note) == (
         "cán bộ A", "bieu_2023.xlsx", clean_import.sha256, "2023", "lần đầu")
     ds = load_version(st, "20")
-    assert ds.data_status == "imported" and ds.source == "bieu_2023.xlsx (2023); ranh giới: data/demo/20/boundaries.gpkg" and ds.version.startswith("v2 · ")
+    assert ds.data_status == "imported" and ds.source == "bieu_2023.xlsx (2023); ranh giới gần đúng (minh họa)" and ds.version.startswith("v2 · ")
     pd.testing.assert_frame_equal(ds.indicators.reset_index(drop=True),
                                   clean_import.indicators.sort_values(["unit_code", "year"]).reset_index(drop=True)
                                   [ds.indicators.columns], check_dtype=False)
