@@ -15,7 +15,7 @@ from pages import common as ui
 from povdata.importer import (FIELDS, column_letter, max_upload_bytes, prepare_indicators, save_import,
                               size_problem, template_csv, template_xlsx, unit_choices)
 from povdata.auth import PermissionDenied
-from povdata.store import StoreError, open_store, version_label, versions
+from povdata.store import StoreError, has_store, open_store, version_label, versions
 from povdata.units import province_name
 from povdata.vnenc import ENCODING_LABELS, ENCODINGS
 
@@ -307,13 +307,18 @@ blocked = [x for x in ready if not x.ok]
 c1, c2 = st.columns(2)
 c1.text_input(tr("import.who"), value=user.label, disabled=True, key="imp_who")  # the signed-in user, not typed
 note = c2.text_input(tr("import.note"), key="imp_note")
+keep = True
+latest = versions(open_store(), prov)[0] if has_store() and versions(open_store(), prov) else None
+if ind is not None and latest is not None and latest.data_status != "illustrative":
+    keep = st.checkbox(tr("import.keep_years", version=f"v{latest.number}", years=latest.years), value=True,
+                       key="imp_keep", help=tr("import.keep_years_help"))
 if not ready:
     st.caption(tr("import.nothing"))
 elif blocked:
     st.error(tr("import.blocked", files=", ".join(esc(x.file) for x in blocked)))
 if st.button(tr("import.save"), type="primary", disabled=not ready or bool(blocked), key="imp_save"):
     try:
-        v = save_import(open_store(), prov, ind, bnd, note=note, user=user)
+        v = save_import(open_store(), prov, ind, bnd, note=note, user=user, keep_other_years=keep)
     except (ValueError, StoreError, PermissionDenied) as exc:
         st.error(esc(str(exc)))
     else:
@@ -326,8 +331,6 @@ if st.session_state.get("imp_saved"):
 
 # ---- versions ----------------------------------------------------------------
 st.header(tr("import.versions"))
-from povdata.store import has_store  # noqa: E402
-
 vs = versions(open_store(), prov) if has_store() else []
 if not vs:
     st.caption(tr("import.no_versions"))

@@ -44,6 +44,8 @@ def add_parser(sub) -> None:
     p.add_argument("--user", help="người nhập (mặc định: tên đăng nhập)")
     p.add_argument("--note", default="", help="ghi chú cho phiên bản")
     p.add_argument("--dry-run", action="store_true", dest="dry_run", help="chỉ kiểm tra, không lưu")
+    p.add_argument("--replace", action="store_true",
+                   help="phiên bản mới chỉ gồm tệp này (mặc định: giữ các năm khác của phiên bản trước)")
     p.add_argument("--show-matches", action="store_true", dest="show_matches", help="in cả bảng đối chiếu")
     p.add_argument("--template", help="ghi tệp mẫu (.xlsx hoặc .csv) rồi dừng")
     p.add_argument("--versions", action="store_true", help="liệt kê các phiên bản đã lưu rồi dừng")
@@ -168,6 +170,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         print("Hợp lệ (chạy thử, chưa lưu).")
         return 0
     store = open_store(args.data_dir)
-    v = save_import(store, args.province, ind, bnd, created_by=args.user, note=args.note)
+    v = save_import(store, args.province, ind, bnd, created_by=args.user, note=args.note,
+                    keep_other_years=not args.replace)
     print(f"Đã lưu phiên bản {version_label(v)} vào {store.path}.")
     return 0

@@ -1186,7 +1186,8 @@ def template_csv(province_code: str, year: int, era: str | None = None) -> bytes
 
 # ---- saving ------------------------------------------------------------------
 def save_import(store, province_code: str, indicators: "IndicatorImport | None" = None,
-                boundaries=None, created_by: str | None = None, note: str = "", user=None):
+                boundaries=None, created_by: str | None = None, note: str = "", user=None,
+                keep_other_years: bool = True):
     """Store a clean indicator import and/or boundary import as one new version.
 
     Refuses (``ValueError`` with the Vietnamese reason) anything whose report has errors,
@@ -1225,7 +1226,7 @@ def save_import(store, province_code: str, indicators: "IndicatorImport | None" 
         sha256=indicators.sha256 if indicators is not None else "",
         boundary_file=boundaries.file if boundaries is not None else "",
         boundary_sha256=boundaries.sha256 if boundaries is not None else "",
-        created_by=created_by, note=note, era=era, user=user)
+        created_by=created_by, note=note, era=era, user=user, keep_other_years=keep_other_years)
 
 
 def _demo_layers(province_code: str) -> dict:

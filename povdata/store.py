@@ -373,8 +373,14 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                    sha256: str = "", boundary_file: str = "", boundary_sha256: str = "",
                    layer_sources: dict[str, tuple[str, bool]] | None = None, created_by: str | None = None,
                    note: str = "", era: str = "legacy", data_status: str = "imported",
-                   title: str | None = None, user: User | None = None) -> VersionInfo:
+                   title: str | None = None, user: User | None = None,
+                   keep_other_years: bool = True) -> VersionInfo:
     """Store a new version of a province's dataset, atomically; return it.
+
+    ``keep_other_years``: the new version also holds the previous version's rows for the
+    years the file does not cover (a file of the year's review adds that year to the
+    history; a year in the file replaces that year).  Never from the illustrative demo: real
+    figures are not mixed with illustrative ones.  False: the version holds the file only.
 
     ``indicators``: the tidy commune table (validated by the importer); ``layers``: the
     boundary layers (``province``/``district``/``commune``/``commune_2025``) with ``code``
@@ -407,14 +413,24 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
             n = conn.execute("SELECT COUNT(*) FROM versions WHERE province_code = ?", (province_code,)).fetchone()[0]
             if n == 0:
                 _seed_demo(conn, province_code)
-            prev = conn.execute("SELECT id, source_file, sha256, boundary_file, boundary_sha256, years, number "
-                                "FROM versions "
+            prev = conn.execute("SELECT id, source_file, sha256, boundary_file, boundary_sha256, years, number, "
+                                "data_status FROM versions "
                                 "WHERE province_code = ? ORDER BY number DESC LIMIT 1", (province_code,)).fetchone()
             number = conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE province_code = ?",
                                   (province_code,)).fetchone()[0]
             if indicators is None and prev is None:
                 raise StoreError("Chưa có số liệu chỉ tiêu cho tỉnh này: hãy nhập tệp chỉ tiêu cùng tệp ranh giới.")
             years = _years(indicators) if indicators is not None else prev[5]
+            file_name, kept = source_file, []
+            if indicators is not None and keep_other_years and prev is not None and prev[7] != "illustrative":
+                file_years = sorted({int(y) for y in indicators["year"]})
+                kept = [r[0] for r in conn.execute(
+                    f"SELECT DISTINCT year FROM indicators WHERE version_id = ? AND year NOT IN "
+                    f"({', '.join('?' * len(file_years))}) ORDER BY year", (prev[0], *file_years))]
+                if kept:
+                    span = kept + file_years
+                    years = str(min(span)) if min(span) == max(span) else f"{min(span)}-{max(span)}"
+                    source_file = f"{source_file} + các năm khác của v{prev[6]}"
             if indicators is None:
                 source_file, sha256 = prev[1], prev[2]
             if layers is None and prev is not None:
@@ -428,6 +444,10 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
             vid = cur.lastrowid
             if indicators is not None:
                 _insert_indicators(conn, vid, indicators)
+                if kept:
+                    conn.execute(f"INSERT INTO indicators SELECT ?, {', '.join(IND_COLUMNS)} FROM indicators "
+                                 f"WHERE version_id = ? AND year IN ({', '.join('?' * len(kept))})",
+                                 (vid, prev[0], *kept))
             else:
                 conn.execute(f"INSERT INTO indicators SELECT ?, {', '.join(IND_COLUMNS)} FROM indicators "
                              "WHERE version_id = ?", (vid, prev[0]))
@@ -438,12 +458,13 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                              "FROM boundaries WHERE version_id = ?", (vid, prev[0]))
                 conn.execute("INSERT INTO boundary_layers SELECT ?, layer, source, approximate FROM boundary_layers "
                              "WHERE version_id = ?", (vid, prev[0]))
-            files = [f for f in (source_file if indicators is not None else "",
+            files = [f for f in (file_name if indicators is not None else "",
                                  boundary_file if layers is not None else "") if f]
             audit.record(conn, created_by, "import",
                          f"Nhập {', '.join(files) or 'số liệu'} → phiên bản v{number}",
                          {"version": number, "previous_version": prev[6] if prev is not None else None,
-                          "indicator_file": source_file if indicators is not None else None,
+                          "indicator_file": file_name if indicators is not None else None,
+                          "kept_years_from_previous": kept,
                           "indicator_sha256": sha256 if indicators is not None else None,
                           "indicator_rows": int(len(indicators)) if indicators is not None else 0,
                           "boundary_file": boundary_file if layers is not None else None,

@@ -153,3 +153,39 @@ def test_data_dir_from_environment(tmp_path, monkeypatch):
     assert store_path() == tmp_path / "d" / "povdash.sqlite"
     monkeypatch.delenv("POVDASH_DATA_DIR")
     assert store_path() == REPO / "var" / "povdash.sqlite"
+
+
+def test_a_years_file_adds_to_the_history_and_replaces_its_own_years(tmp_path, clean_import):
+    """Each year staff import that year's review: the new version keeps the other years of the
+    previous one (never the demo's illustrative rows), and a year in the file replaces that year."""
+    import json
+
+    from povdata.audit import entries
+
+    st = open_store(tmp_path)
+    v2 = save_import(st, "20", clean_import)  # over the demo: the file only, no illustrative rows mixed in
+    assert v2.years == "2023" and v2.source_file == "bieu_2023.xlsx"
+    assert set(load_version(st, "20").indicators["year"]) == {2023}
+
+    y2024 = prepare_indicators(official_workbook(2024), "bieu_2024.xlsx", "20")
+    v3 = save_import(st, "20", y2024)
+    assert (v3.years, v3.source_file, v3.sha256) == ("2023-2024", "bieu_2024.xlsx + các năm khác của v2", y2024.sha256)
+    ind = load_version(st, "20").indicators
+    assert set(ind["year"]) == {2023, 2024}
+    pd.testing.assert_frame_equal(ind[ind["year"] == 2023].reset_index(drop=True),
+                                  load_version(st, "20", v2.id).indicators.reset_index(drop=True))
+    detail = json.loads(entries(st, action="import").iloc[0]["detail"])
+    assert detail["indicator_file"] == "bieu_2024.xlsx" and detail["kept_years_from_previous"] == [2023]
+
+    # a corrected 2024 file replaces 2024 and keeps 2023
+    fixed = y2024.indicators.assign(poor_households=y2024.indicators["poor_households"] - 1)
+    v4 = import_version(st, "20", indicators=fixed, source_file="bieu_2024_sua.xlsx", sha256="f" * 64)
+    ind = load_version(st, "20").indicators
+    assert v4.years == "2023-2024" and len(ind) == len(clean_import.indicators) + len(fixed)
+    assert (ind.loc[ind["year"] == 2024, "poor_households"].sum()
+            == y2024.indicators["poor_households"].sum() - len(fixed))
+
+    # or the file alone, when asked
+    v5 = save_import(st, "20", y2024, keep_other_years=False)
+    assert (v5.years, v5.source_file) == ("2024", "bieu_2024.xlsx")
+    assert set(load_version(st, "20").indicators["year"]) == {2024}
