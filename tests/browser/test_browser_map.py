@@ -149,3 +149,19 @@ def test_first_visit_first_click_drills_down(fresh_app_url, page, outside_reques
     assert wait_for_query(page, "unit", "v => v !== null && v !== '20'", timeout=10_000) == code
     wait_idle(page)
     expect(unit_header(page)).to_have_text(name)
+
+
+def test_an_english_link_stays_english_after_a_click(page, app_url, outside_requests):
+    """Regression: the language radio was bound to the session's ``lang``, set from the URL
+    before the widget existed; the first change of any widget switched the app to Vietnamese."""
+    open_app(page, app_url + "/ban-do?lang=en&year=2024")
+    expect(page.locator("h1")).to_have_text("Map")
+    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Review year")
+    box.locator("input").click()
+    page.locator('[role="option"]').filter(has_text="2022").first.click()
+    wait_idle(page)
+    wait_for_query(page, "year", "v => v === '2022'")
+    expect(page.locator("h1")).to_have_text("Map")
+    assert query(page).get("lang") == "en", query(page)
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Language")
+    assert outside_requests == [], f"the viewer's browser contacted outside hosts: {outside_requests}"
