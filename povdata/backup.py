@@ -196,6 +196,29 @@ def _remove(*paths: Path) -> None:
                 pass
 
 
+def _clean_stale(folder: Path) -> None:
+    """Remove what a killed backup or restore left behind: its temporary files
+    (``.<name>.<pid>.tmp``) whose process is gone."""
+    try:
+        leftovers = list(folder.glob(".*.tmp"))
+    except OSError:
+        return
+    for p in leftovers:
+        pid = p.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            _remove(p)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 def _free(folder: Path) -> str:
     import shutil
     try:
@@ -228,6 +251,7 @@ def _copy_store(store: Store, dest: Path) -> BackupInfo:
     mtmp = dest.with_name(f".{manifest_path(dest).name}.{os.getpid()}.tmp")
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
+        _clean_stale(dest.parent)
         with closing(store.connect()) as src, closing(sqlite3.connect(tmp, isolation_level=None)) as dst:
             # exclusive: the copy never needs a -shm file (which cannot be made on a nearly full disk)
             dst.execute("PRAGMA locking_mode = EXCLUSIVE")
@@ -295,7 +319,7 @@ def _refuse(msg: str) -> StoreError:
 
 def _stage(src: Path, folder: Path) -> tuple[Path, str]:
     """Copy ``src`` into ``folder`` (a private file), hashing it on the way."""
-    tmp = folder / f".khoi-phuc-{os.getpid()}-{_now():%Y%m%d%H%M%S%f}.sqlite"
+    tmp = folder / f".khoi-phuc-{_now():%Y%m%d%H%M%S%f}.{os.getpid()}.tmp"
     h = hashlib.sha256()
     try:
         with open(src, "rb") as f, open(tmp, "wb") as out:
@@ -393,6 +417,7 @@ def _verified_copy(src: Path, folder: Path, live_columns: dict[str, list[str]]) 
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise _refuse(f"Không tạo được thư mục dữ liệu {folder} ({exc.strerror or exc})") from exc
+    _clean_stale(folder)
     staged, digest = _stage(src, folder)
     try:
         if expected is not None and digest != expected:

@@ -9,6 +9,7 @@ before or the new one, whole.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import shutil
@@ -22,19 +23,14 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from import_fixtures import official_workbook
 
+from import_fixtures import official_workbook
 from povdata import store as store_mod
 from povdata.backup import backup, manifest_path, restore, store_contents
 from povdata.cli import main
 from povdata.importer import prepare_indicators, save_import
-from povdata.store import (
-    StoreError,
-    import_version,
-    load_version,
-    open_store,
-    store_path,
-)
+from povdata.store import StoreError, import_version, load_version, open_store, store_path
+from povdata.units import legacy_units
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = 20250701
@@ -44,7 +40,7 @@ NEW = ("20", 3)  # the version an import into the seeded store makes
 # ---- fixtures and helpers ------------------------------------------------------------
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> dict[str, Path]:
-    """Two indicator workbooks and commune boundary files: the demo's cells with a vertex
+    """Indicator workbooks (2023, 2024, and 2023 for four districts) and commune boundary files: the demo's cells with a vertex
     every ~50 m (``xa_a``: ~100,000 vertices, so the write phase takes a while), as they are
     (``xa_c``) and with a vertex every ~200 m (``xa_d``)."""
     import shapely
@@ -55,6 +51,9 @@ def files(tmp_path_factory) -> dict[str, Path]:
     for year in (2023, 2024):
         out[f"b{year}"] = folder / f"bieu_{year}.xlsx"
         out[f"b{year}"].write_bytes(official_workbook(year))
+    units = legacy_units("20")
+    out["b2023_part"] = folder / "bieu_2023_4_huyen.xlsx"  # the same year, four districts only
+    out["b2023_part"].write_bytes(official_workbook(2023, districts=sorted(units[units["level"] == "district"].code)[:4]))
     communes = read_layers(REPO / "data" / "demo" / "20" / "boundaries.gpkg")["commune"]
     for name, step in (("xa_a", 0.0005), ("xa_c", None), ("xa_d", 0.002)):
         g = communes.copy()
@@ -134,44 +133,72 @@ def _write_lock_held(pid: int) -> bool:
     return False
 
 
-# `python -m povdata import …` in a process that has loaded its modules and waits for a line
-# on stdin: the clock starts at the import itself, not at Python's start-up.
-IMPORTER = textwrap.dedent("""
-    import sys
+# A fork server: loads the CLI and what an import needs once, then forks a child per command
+# line (JSON argv) and answers with the child's pid.  Each child runs `python -m povdata …`'s
+# main() on a warm interpreter, so the clock starts at the command itself and no run pays
+# Python's start-up.  Children are reaped at once (SIGCHLD ignored): a gone pid = finished.
+FORK_SERVER = textwrap.dedent("""
+    import json, os, signal, sys
     from povdata.cli import main
-    import geo.importing, povdata.importer, povdata.store  # loaded before the clock starts
+    import geo.importing, povdata.backup, povdata.importer, povdata.store, povdata.units
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     print("ready", flush=True)
-    sys.stdin.readline()
-    sys.exit(main(sys.argv[1:]))
+    for line in sys.stdin:
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            os.dup2(null, 2)
+            code = 1
+            try:
+                code = main(json.loads(line))
+            finally:
+                os._exit(code if isinstance(code, int) else 1)
+        print(pid, flush=True)
 """)
 
 
-class _Import:
-    """One run of the real import command on ``data``, watched from outside: when it holds
-    the store's write lock (a few short episodes when it opens the store, then the import's
-    transaction) and the size of the -wal file (the transaction's pages reach it once they
-    outgrow SQLite's cache).  Read from /proc/locks and stat(), without touching the store."""
+@pytest.fixture(scope="module")
+def fork_server():
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", FORK_SERVER], cwd=REPO, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    assert proc.stdout.readline().strip() == "ready"
+    yield proc
+    proc.stdin.close()
+    proc.wait(60)
 
-    def __init__(self, files: dict[str, Path], data: Path):
-        args = ["import", "--province", "20", "--indicators", str(files["b2024"]), "--boundaries",
-                str(files["xa_a"]), "--data-dir", str(data), "--user", "cán bộ B"]
-        self.proc = subprocess.Popen([sys.executable, "-c", IMPORTER, *args], cwd=REPO, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     start_new_session=True)
-        self.data, self.wal = data, Path(f"{store_path(data)}-wal")
+
+class _Run:
+    """One run of a ``python -m povdata`` command on the data directory ``data``, watched from
+    outside: when it holds the store's write lock (a few short episodes when it opens the
+    store, then the command's transaction) and the size of the -wal file (the transaction's
+    pages reach it once they outgrow SQLite's cache).  Read from /proc/locks and stat(),
+    without touching the store."""
+
+    def __init__(self, server: subprocess.Popen, data: Path, argv: list[str]):
+        self.server, self.data, self.argv = server, data, argv
+        self.wal = Path(f"{store_path(data)}-wal")
         self.episodes: list[list[float]] = []
         self._held = False
-        self.t0 = 0.0
-
-    def go(self) -> None:
-        assert self.proc.stdout.readline().strip() == "ready", self.proc.stderr.read()
         self.t0 = time.monotonic()
-        self.proc.stdin.write("go\n")
-        self.proc.stdin.flush()
+        server.stdin.write(json.dumps(argv) + "\n")
+        server.stdin.flush()
+        self.pid = int(server.stdout.readline())
 
-    def in_transaction(self) -> bool:
-        """Sample once; return whether the import's own write transaction is open now."""
-        held, now = _write_lock_held(self.proc.pid), time.monotonic() - self.t0
+    def running(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+
+    def in_transaction(self, min_hold: float | None = None) -> bool:
+        """Sample once; return whether the command's own write transaction is open now: the
+        write lock is held and the transaction's pages have reached the -wal (or, with
+        ``min_hold``, the lock has been held that long: longer than opening the store takes)."""
+        held, now = _write_lock_held(self.pid), time.monotonic() - self.t0
         if held and not self._held:
             self.episodes.append([now, now])
         elif held:
@@ -181,12 +208,42 @@ class _Import:
             spilled = self.wal.stat().st_size > 64 * 1024  # pages of this transaction already in the WAL
         except OSError:
             spilled = False
-        return held and spilled
+        return held and (spilled or (min_hold is not None and now - self.episodes[-1][0] >= min_hold))
 
-    def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.communicate(timeout=30)
+    def watch_to_end(self) -> float:
+        while self.running():
+            self.in_transaction()
+            time.sleep(0.0005)
+        return time.monotonic() - self.t0
+
+    def kill_at(self, delay: float, *, after_txn_start: float | None = None,
+                min_hold: float | None = None) -> tuple[bool, bool, float]:
+        """SIGKILL ``delay`` s after the start (or after its transaction is seen open, when
+        ``after_txn_start`` is given); return (killed, inside the transaction, when)."""
+        if after_txn_start is not None:
+            while not self.in_transaction(min_hold) and self.running():
+                assert time.monotonic() - self.t0 < 120
+                time.sleep(0.0002)
+            target = time.monotonic() + after_txn_start
+        else:
+            target = self.t0 + delay
+        while time.monotonic() < target and self.running():
+            time.sleep(0.0002)
+        in_txn = _write_lock_held(self.pid)
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            killed = True
+        except ProcessLookupError:
+            killed = False
+        at = time.monotonic() - self.t0
+        while self.running():
+            time.sleep(0.001)
+        return killed, killed and in_txn, at
+
+
+def _import_argv(files: dict[str, Path], data: Path) -> list[str]:
+    return ["import", "--province", "20", "--indicators", str(files["b2024"]), "--boundaries", str(files["xa_a"]),
+            "--data-dir", str(data), "--user", "cán bộ B"]
 
 
 def _check_after_crash(data: Path, seed_fp: dict, new_fp: tuple) -> bool:
@@ -204,24 +261,19 @@ def _check_after_crash(data: Path, seed_fp: dict, new_fp: tuple) -> bool:
     return bool(extra)
 
 
-def test_sigkill_during_imports_never_leaves_a_half_written_version(seed, files, tmp_path):
+def test_sigkill_during_imports_never_leaves_a_half_written_version(seed, files, fork_server, tmp_path):
     rng = random.Random(SEED)
     seed_fp = fingerprint(store_path(seed))
     # one whole run: how long the import takes and when its transaction is open
-    run = _Import(files, _copy(seed, tmp_path / "calibration"))
-    run.go()
-    while run.proc.poll() is None:
-        run.in_transaction()
-        time.sleep(0.0005)
-    total = time.monotonic() - run.t0
-    run.close()
-    assert run.proc.returncode == 0
+    data = _copy(seed, tmp_path / "calibration")
+    run = _Run(fork_server, data, _import_argv(files, data))
+    total = run.watch_to_end()
     assert run.episodes, "the import's write transaction was not seen"
     txn_start, txn_end = run.episodes[-1]
     txn = max(txn_end - txn_start, 0.01)
-    new_fp = fingerprint(store_path(run.data))[NEW]
-    assert new_fp[1] == 194 and new_fp[3] > 194  # 2024's commune rows, and the new boundaries
-    print(f"\nimport (workbook + ~100k-vertex commune file, modules loaded): {total:.2f} s; "
+    new_fp = fingerprint(store_path(data)).get(NEW)
+    assert new_fp and new_fp[1] >= 194 and new_fp[3] > 194  # 2024's commune rows (and kept years), new boundaries
+    print(f"\nimport (workbook + ~100k-vertex commune file, interpreter warm): {total:.2f} s; "
           f"its write transaction from {txn_start:.2f} s for {txn * 1000:.0f} ms")
 
     # kills spread over the whole run (stratified: one in each sixth), then kills inside the
@@ -229,44 +281,70 @@ def test_sigkill_during_imports_never_leaves_a_half_written_version(seed, files,
     n_spread = 6
     plan = [("spread", total * (i + rng.random()) / n_spread) for i in range(n_spread)]
     trials: list[tuple[str, float, bool, bool, bool]] = []
-    nxt = _Import(files, _copy(seed, tmp_path / "kill0"))
     for k in range(20):
         killed = [t for t in trials if t[2]]
         if k >= len(plan) and len(killed) >= 10 and sum(t[3] for t in killed) >= 4:
             break
-        kind, delay = plan[k] if k < len(plan) else ("txn", rng.uniform(0.0, 0.5) * txn)
-        run = nxt
-        try:
-            run.go()
-            nxt = _Import(files, _copy(seed, tmp_path / f"kill{k + 1}"))  # warms up meanwhile
-            proc = run.proc
-            if kind == "txn":
-                while not run.in_transaction() and proc.poll() is None:
-                    assert time.monotonic() - run.t0 < 120
-                    time.sleep(0.0002)
-                target = time.monotonic() + delay
-            else:
-                target = run.t0 + delay
-            while time.monotonic() < target and proc.poll() is None:
-                time.sleep(0.0002)
-            in_txn = _write_lock_held(proc.pid)
-            alive = proc.poll() is None
-            if alive:
-                os.kill(proc.pid, signal.SIGKILL)
-            at = time.monotonic() - run.t0
-        finally:
-            run.close()
+        data = _copy(seed, tmp_path / f"kill{k}")
+        run = _Run(fork_server, data, _import_argv(files, data))
+        if k < len(plan):
+            kind, (alive, in_txn, at) = "spread", run.kill_at(plan[k][1])
+        else:
+            kind, (alive, in_txn, at) = "txn", run.kill_at(0, after_txn_start=rng.uniform(0.0, 0.5) * txn)
         left = run.wal.stat().st_size if run.wal.exists() else 0  # what the killed process left in the -wal
-        committed = _check_after_crash(run.data, seed_fp, new_fp)
+        committed = _check_after_crash(data, seed_fp, new_fp)
         trials.append((kind, at, alive, in_txn, committed))
         print(f"  {kind:6} kill at {at:5.2f} s: {'killed' if alive else 'had ended'}"
-              f"{' inside the write transaction' if alive and in_txn else ''} (-wal {left / 1e6:.1f} MB) → "
+              f"{' inside the write transaction' if in_txn else ''} (-wal {left / 1e6:.1f} MB) → "
               f"{'the new version, whole' if committed else 'the previous version'}")
-    nxt.close()
     killed = [t for t in trials if t[2]]
     assert len(killed) >= 10
     assert sum(t[3] for t in killed) >= 4, "too few kills landed inside the write transaction"
     assert any(not t[4] for t in killed)
+
+
+@pytest.fixture(scope="module")
+def bigger_backup(seed, files, tmp_path_factory) -> Path:
+    """A backup of the seeded store plus a version with ~100,000-vertex boundaries (v3)."""
+    from geo.importing import prepare_boundaries
+    folder = _copy(seed, tmp_path_factory.mktemp("bigger") / "var")
+    ind = prepare_indicators(files["b2024"].read_bytes(), files["b2024"].name, "20")
+    bnd = prepare_boundaries(files["xa_a"].read_bytes(), files["xa_a"].name, "20")
+    save_import(open_store(folder), "20", ind, bnd, created_by="cán bộ B")
+    return backup(open_store(folder), folder.parent / "lon.sqlite").path
+
+
+def test_sigkill_during_a_restore_leaves_the_store_before_or_after(seed, bigger_backup, fork_server, tmp_path):
+    rng = random.Random(SEED + 1)
+    before, after = fingerprint(store_path(seed)), fingerprint(bigger_backup)
+    assert len(after) == 3
+
+    def restore_run(k: int) -> _Run:
+        data = _copy(seed, tmp_path / f"r{k}")
+        return _Run(fork_server, data, ["restore", str(bigger_backup), "--yes", "--data-dir", str(data)])
+    run = restore_run(0)  # one whole run
+    total = run.watch_to_end()
+    assert fingerprint(store_path(run.data)) == after
+    txn = max(run.episodes[-1][1] - run.episodes[-1][0], 0.01)
+    print(f"\nrestore of a {bigger_backup.stat().st_size / 1e6:.1f} MB backup (interpreter warm): {total:.2f} s, "
+          f"its transaction {txn * 1000:.0f} ms")
+    seen: list[tuple[bool, bool]] = []
+    for k in range(1, 8):  # killed inside the restore's transaction: 3 times, one of them before its commit
+        if len(seen) >= 3 and any(inside and not restored for inside, restored in seen):
+            break
+        run = restore_run(k)
+        _, in_txn, _ = run.kill_at(0, after_txn_start=rng.uniform(0, 0.4) * txn, min_hold=0.003)
+        st = open_store(run.data)
+        assert_sound(st.path)
+        fp = fingerprint(st.path)
+        assert fp in (before, after), "a restore was left half done"
+        seen.append((in_txn, fp == after))
+    print("  kills (inside the transaction, restored):", seen)
+    assert any(inside and not restored for inside, restored in seen)
+    # what the killed runs left behind is cleaned up by the next one
+    assert main(["restore", str(bigger_backup), "--yes", "--data-dir", str(run.data)]) == 0
+    assert not list(run.data.glob(".*.tmp")) and not list((run.data / "backups").glob(".*.tmp"))
+    assert fingerprint(store_path(run.data)) == after
 
 
 # ---- a full disk --------------------------------------------------------------------------
@@ -374,7 +452,8 @@ def _save_alone(seed: Path, dest: Path, ind: Path, bnd: Path, who: str) -> tuple
 
 
 def test_two_editors_importing_at_once_are_serialised(seed, files, tmp_path):
-    editors = {"A": (files["b2023"], files["xa_c"]), "B": (files["b2024"], files["xa_d"])}
+    # both files are of the seeded version's only year, so each version holds exactly its own file's rows
+    editors = {"A": (files["b2023"], files["xa_c"]), "B": (files["b2023_part"], files["xa_d"])}
     expected = {w: _save_alone(seed, tmp_path / f"alone_{w}", ind, bnd, w) for w, (ind, bnd) in editors.items()}
     assert expected["A"][2] != expected["B"][2] and expected["A"][4] != expected["B"][4]
 
@@ -449,7 +528,6 @@ def test_backup_then_restore_gives_back_the_backup(seed, files, tmp_path, capsys
     assert not Path(f"{bk}-wal").exists() and bk.read_bytes()[18:20] == b"\x01\x01"  # one file, not in WAL mode
     with closing(sqlite3.connect(bk)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-    import json
     m = json.loads(manifest_path(bk).read_text(encoding="utf-8"))
     assert m["sha256"] == _file_sha(bk) and m["versions"] == {"20": [1, 2]} and m["rows"]["indicators"] > 0
 
