@@ -379,10 +379,11 @@ def _fill(disk: Path, leave: int, name: str = "ballast") -> Path:
     return ballast
 
 
-def test_full_disk_gives_a_message_and_loses_nothing(seed, files, small_disk, capsys):
+def test_full_disk_gives_a_message_and_loses_nothing(seed, files, small_disk, tmp_path, capsys):
     data = _copy(seed, small_disk / "var")
     db = store_path(data)
     before = fingerprint(db)
+    elsewhere = backup(open_store(data), tmp_path / "kho.sqlite").path  # on another disk
     ballast = _fill(small_disk, leave=384 * 1024)
     rc = main(["import", "--indicators", str(files["b2024"]), "--boundaries", str(files["xa_a"]),
                "--data-dir", str(data)])
@@ -402,6 +403,12 @@ def test_full_disk_gives_a_message_and_loses_nothing(seed, files, small_disk, ca
     assert not [p for p in data.rglob("*") if p.is_file() and p.name != "povdash.sqlite"]
     assert fingerprint(db) == before
 
+    # a restore onto the full disk: refused before anything changes
+    assert main(["restore", str(elsewhere), "--yes", "--data-dir", str(data)]) == 1
+    err = capsys.readouterr().err
+    assert "LỖI: Ổ đĩa đầy: không chép được tệp sao lưu" in err and "kho dữ liệu không thay đổi" in err, err
+    assert fingerprint(db) == before and not list(data.glob(".*.tmp"))
+
     # space freed: the same import goes through, the earlier versions untouched
     ballast.unlink()
     more.unlink()
@@ -410,6 +417,19 @@ def test_full_disk_gives_a_message_and_loses_nothing(seed, files, small_disk, ca
     assert_sound(db)
     after = fingerprint(db)
     assert {k: after[k] for k in before} == before and sorted(after) == [("20", 1), ("20", 2), NEW]
+
+
+def test_full_disk_during_a_restore_rolls_it_back(seed, bigger_backup, small_disk, capsys):
+    """Room to check the backup and keep a safety copy, not for the replacement itself."""
+    data = _copy(seed, small_disk / "var")
+    db = store_path(data)
+    before = fingerprint(db)
+    _fill(small_disk, leave=bigger_backup.stat().st_size + db.stat().st_size + 1_000_000)
+    assert main(["restore", str(bigger_backup), "--yes", "--data-dir", str(data)]) == 1
+    err = capsys.readouterr().err
+    assert "LỖI: Ổ đĩa đầy: không khôi phục được" in err and "kho dữ liệu vẫn như trước" in err, err
+    assert_sound(db)
+    assert fingerprint(db) == before and not list(data.glob(".*.tmp"))
 
 
 def test_disk_full_is_recognised():
