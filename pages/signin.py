@@ -18,7 +18,8 @@ if ui.auth_mode() == "oidc":  # the identity provider proves who it is; the role
     st.stop()
 
 st.caption(ui.tr("auth.intro"))
-with st.form("sign_in", clear_on_submit=False):
+column, _ = st.columns([2, 3])  # a form of the size of what it asks, not the page's width
+with column, st.form("sign_in", clear_on_submit=False):
     # tell browsers and password managers this is a sign-in, so they offer the saved password
     # (Streamlit marks a password field "new-password", as for a sign-up, unless told otherwise)
     username = st.text_input(ui.tr("auth.username"), max_chars=120, key="signin_user", autocomplete="username")
@@ -29,7 +30,7 @@ if submitted:
     try:
         st.session_state["auth_user"] = authenticate(open_store(), username, password)
     except SignInError as exc:
-        st.error(ui.tr(f"auth.failed_{exc.kind}", wait=int(exc.wait_seconds) + 1), icon="🔒")
+        column.error(ui.tr(f"auth.failed_{exc.kind}", wait=int(exc.wait_seconds) + 1), icon="🔒")
     else:
         st.session_state.pop("signin_password", None)
         st.rerun()

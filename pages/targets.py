@@ -10,6 +10,7 @@ import streamlit as st
 from pages import common as ui
 from povdata.auth import PermissionDenied
 from povdata.edits import EditError, change_targets, target_changes
+from povdata.i18n import fmt_number, parse_small_number
 from povdata.store import StoreError, has_store, open_store
 
 tr = ui.tr
@@ -24,14 +25,15 @@ st.caption(tr("targets.intro"))
 if not editor:
     st.caption(tr("targets.read_only"))
 
-values: dict[tuple[str, str, str], float] = {}
+# values are shown and typed in the UI language's format (3,00 in Vietnamese) and parsed on save
+typed: dict[tuple[str, str, str], str] = {}
 st.subheader(tr("targets.thresholds"))
 c1, c2 = st.columns(2)
-values[("", "", "at_risk_margin_pp")] = c1.number_input(
-    tr("targets.at_risk_margin"), 0.0, 20.0, float(cfg.at_risk_margin_pp), 0.1, format="%.1f",
+typed[("", "", "at_risk_margin_pp")] = c1.text_input(
+    tr("targets.at_risk_margin"), fmt_number(cfg.at_risk_margin_pp, ui.lang(), 1), max_chars=12,
     disabled=not editor, key="tg_margin", help=tr("targets.at_risk_margin_help"))
-values[("", "", "poor_district_exit_rate")] = c2.number_input(
-    tr("targets.exit_rate"), 0.0, 100.0, float(cfg.poor_district_exit_rate), 0.5, format="%.1f",
+typed[("", "", "poor_district_exit_rate")] = c2.text_input(
+    tr("targets.exit_rate"), fmt_number(cfg.poor_district_exit_rate, ui.lang(), 1), max_chars=12,
     disabled=not editor, key="tg_exit", help=tr("targets.exit_rate_help"))
 
 for period in cfg.periods:
@@ -44,14 +46,12 @@ for period in cfg.periods:
         tr("targets.col_rule"): [tr(f"targets.rule_{t.rule}") + (f" ({t.by_year})" if t.by_year else "")
                                  for t in period.targets],
         tr("targets.col_scope"): [tr(f"targets.scope_{t.scope}") for t in period.targets],
-        tr("targets.col_value"): [float(t.value) for t in period.targets],
-        tr("targets.col_file_value"): [float(file_values.get(t.id, float("nan"))) for t in period.targets],
+        tr("targets.col_value"): [fmt_number(t.value, ui.lang()) for t in period.targets],
+        tr("targets.col_file_value"): [fmt_number(file_values.get(t.id), ui.lang()) for t in period.targets],
         tr("targets.col_status"): [tr(f"targets.status_{t.status.replace(' ', '_')}") for t in period.targets],
         tr("targets.col_source"): [t.source for t in period.targets],
     })
-    col_cfg = {tr("targets.col_value"): st.column_config.NumberColumn(min_value=0.0, max_value=100.0, step=0.1,
-                                                                     format="%.2f"),
-               tr("targets.col_file_value"): st.column_config.NumberColumn(format="%.2f")}
+    col_cfg = {tr("targets.col_value"): st.column_config.TextColumn(max_chars=12, help=tr("targets.value_help"))}
     if editor:
         edited = st.data_editor(df, hide_index=True, key=f"tg_{period.id}", width="stretch",
                                 disabled=[c for c in df.columns if c != tr("targets.col_value")],
@@ -60,11 +60,17 @@ for period in cfg.periods:
         edited = df
         st.dataframe(df, hide_index=True, key=f"tgv_{period.id}", width="stretch", column_config=col_cfg)
     for tid, v in zip(edited["id"], edited[tr("targets.col_value")]):
-        values[(period.id, tid, "value")] = float(v) if pd.notna(v) else float("nan")
+        typed[(period.id, tid, "value")] = "" if v is None else str(v)
 
 if editor:
     if st.button(tr("targets.save"), type="primary", key="tg_save"):
         try:
+            values = {}
+            for key, text in typed.items():
+                try:
+                    values[key] = parse_small_number(text)
+                except ValueError as exc:
+                    raise EditError(f"{key[1] or tr('targets.thresholds')}: {exc}") from None
             made = change_targets(open_store(), base, values, user=user)
         except (EditError, PermissionDenied, StoreError) as exc:
             st.error(ui.md_escape(str(exc)))

@@ -93,3 +93,19 @@ def fmt_pace(x: object, lang: str = DEFAULT_LANG, signed: bool = False) -> str:
 def d3_format(lang: str) -> dict:
     """Plotly ``layout.separators`` for the language ('.,' is decimal then thousands)."""
     return {"separators": ",." if lang == "vi" else ".,"}
+
+
+def parse_small_number(text: object) -> float:
+    """A number typed by a user in either language's format: '3,5' and '3.5' are both 3.5.
+    For values below 1,000 (paces, thresholds, rates), where a separator can only be the
+    decimal one.  ``ValueError`` (with the text) for anything else, including '1.234,5'."""
+    s = str(text).strip().replace("\u00a0", "").replace(" ", "")
+    if s.count(",") + s.count(".") > 1:
+        raise ValueError(f"'{text}' không phải một số (chỉ dùng một dấu thập phân).")
+    try:
+        value = float(s.replace(",", "."))
+    except ValueError:
+        raise ValueError(f"'{text}' không phải một số.") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError(f"'{text}' không phải một số.")
+    return value

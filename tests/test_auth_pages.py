@@ -56,7 +56,7 @@ def test_demo_runs_without_sign_in_read_only(data_dir):
     assert _pages(at) == {"overview", "map", "progress", "whatif", "targets"}
     assert "Số liệu minh họa" in at.warning[0].value
     at = _app(script=str(REPO / "pages" / "targets.py"))
-    assert all(n.disabled for n in at.number_input)
+    assert at.text_input(key="tg_margin").disabled and at.text_input(key="tg_exit").disabled
     assert not [b for b in at.button if b.label == "Lưu thay đổi mục tiêu"]
     assert not (data_dir / "povdash.sqlite").exists()
 
@@ -114,26 +114,35 @@ def test_a_disabled_user_is_signed_out_at_the_next_run(data_dir):
 def test_an_editor_changes_a_threshold_and_progress_follows(data_dir):
     editor = make_user(data_dir, "editor")
     at = _app(editor, str(REPO / "pages" / "targets.py"))
-    assert at.number_input(key="tg_exit").value == 10.0
-    at.number_input(key="tg_exit").set_value(15.0)
+    assert at.text_input(key="tg_exit").value == "10,0"  # Vietnamese number format
+    at.text_input(key="tg_exit").input("15,5")
     next(b for b in at.button if b.label == "Lưu thay đổi mục tiêu").click().run()
     assert not at.exception
     assert at.success[0].value.startswith("Đã lưu 1 thay đổi")
-    assert at.number_input(key="tg_exit").value == 15.0
+    assert at.text_input(key="tg_exit").value == "15,5"
     history = at.dataframe[-1].value
     assert history.iloc[0]["Người sửa"] == "editor-thu"
     row = entries(open_store(data_dir), action="target_change").iloc[0]
-    assert json.loads(row["detail"]) == {"field": "poor_district_exit_rate", "new": 15.0, "old": 10.0,
+    assert json.loads(row["detail"]) == {"field": "poor_district_exit_rate", "new": 15.5, "old": 10.0,
                                          "period_id": "", "target_id": ""}
     # every page now uses the new threshold
     from pages import common
     assert common.targets_key("20") == 1
 
 
+def test_a_value_that_is_not_a_number_is_refused_with_its_field(data_dir):
+    at = _app(make_user(data_dir, "editor"), str(REPO / "pages" / "targets.py"))
+    at.text_input(key="tg_margin").input("một rưỡi")
+    next(b for b in at.button if b.label == "Lưu thay đổi mục tiêu").click().run()
+    assert not at.exception
+    assert at.error[0].value == "Ngưỡng đánh giá: 'một rưỡi' không phải một số\\."  # escaped for markdown
+    assert entries(open_store(data_dir), action="target_change").empty
+
+
 def test_a_viewer_sees_targets_but_cannot_change_them(data_dir):
     at = _app(make_user(data_dir, "viewer"), str(REPO / "pages" / "targets.py"))
     assert "Chỉ biên tập viên được sửa mục tiêu." in [c.value for c in at.caption]
-    assert all(n.disabled for n in at.number_input)
+    assert at.text_input(key="tg_margin").disabled and at.text_input(key="tg_exit").disabled
     assert not [b for b in at.button if b.label == "Lưu thay đổi mục tiêu"]
     assert {s.value for s in at.subheader} >= {"Ngưỡng đánh giá", "Lịch sử thay đổi mục tiêu"}
 

@@ -102,3 +102,16 @@ def test_missing_count_from_an_int64_column():
 def test_pp_and_pace(value, lang, signed, expected_number):
     assert fmt_pp(value, lang, signed=signed) == f"{expected_number} {t('unit.pp', lang)}"
     assert fmt_pace(value, lang, signed=signed) == f"{expected_number} {t('unit.pp', lang)}{t('unit.per_year', lang)}"
+
+
+@pytest.mark.parametrize("text, value", [("3,5", 3.5), ("3.5", 3.5), (" 10 ", 10.0), ("0,25", 0.25), ("-1", -1.0)])
+def test_small_numbers_typed_in_either_format(text, value):
+    from povdata.i18n import parse_small_number
+    assert parse_small_number(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1.234,5", "1,2,3", "nan", "inf"])
+def test_text_that_is_not_a_small_number_is_refused(text):
+    from povdata.i18n import parse_small_number
+    with pytest.raises(ValueError, match="không phải một số"):
+        parse_small_number(text)
