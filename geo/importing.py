@@ -60,6 +60,8 @@ __all__ = [
 
 MAX_ZIP_MEMBERS = 2_000
 MAX_UNZIPPED_BYTES = 2_000_000_000
+#: GDAL holds ~20 times a GeoJSON's size in memory while reading it: 60 MB is ~1.2 GB.
+MAX_GEOJSON_BYTES = 60_000_000
 #: A member of more than :data:`ZIP_BOMB_MIN_BYTES` compressed more than :data:`MAX_ZIP_RATIO`
 #: times is a zip bomb (shapefiles compress 2-20 times; a run of zeros ~1000 times).
 MAX_ZIP_RATIO = 100
@@ -245,6 +247,11 @@ def check_content(path: Path, name: str) -> None:
 
     suffix = path.suffix.lower()
     size = path.stat().st_size
+    if suffix in (".geojson", ".json") and size > MAX_GEOJSON_BYTES:
+        raise BoundaryReadError(
+            f"Tệp {name}: GeoJSON {size / 1e6:.0f} MB, quá giới hạn {MAX_GEOJSON_BYTES // 1_000_000} MB cho dạng "
+            "này (đọc GeoJSON cần bộ nhớ gấp khoảng 20 lần kích thước tệp). Hãy dùng GeoPackage (.gpkg) hoặc "
+            "shapefile nén .zip, hoặc giảm độ chi tiết của ranh giới.")
     with open(path, "rb") as f:
         head = f.read(4096)
         if suffix in (".geojson", ".json"):

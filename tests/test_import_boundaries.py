@@ -204,3 +204,18 @@ def test_post_2025_commune_file():
     assert b.ok and b.level == "commune" and sorted(b.matches["code"]) == sorted(new["code"])
     layers = build_layers(b.gdf, b.matches, "20", "2025", b.level)
     assert sorted(layers) == ["commune_2025", "province"] and len(layers["commune_2025"]) == len(new)
+
+
+def test_a_geojson_too_large_to_read_safely_is_refused_before_gdal(tmp_path, monkeypatch):
+    import geo.importing as gi
+    from geo.importing import prepare_boundaries
+
+    monkeypatch.setattr(gi, "MAX_GEOJSON_BYTES", 1_000)
+    data = ('{"type": "FeatureCollection", "features": [' + ", ".join(
+        '{"type": "Feature", "properties": {"ten": "Huyện %d"}, "geometry": {"type": "Point", "coordinates": [106.5, 21.8]}}'
+        % i for i in range(30)) + "]}").encode()
+    imp = prepare_boundaries(data, "huyen.geojson", "20")
+    assert not imp.ok
+    err = imp.report.errors[0]
+    assert err.file == "huyen.geojson" and str(err).startswith("Tệp huyen.geojson")
+    assert err.message.startswith("GeoJSON") and "quá giới hạn" in err.message and "GeoPackage" in err.message
