@@ -129,11 +129,14 @@ def unpack(data: bytes, name: str, workdir: Path, layer_file: str | None = None)
                 target = (root / info.filename.replace("\\", "/")).resolve()
                 if root not in target.parents:  # belt and braces after check_zip
                     raise BoundaryReadError(f"Tệp {name}: đường dẫn '{shorten(info.filename)}' không an toàn.")
-                target.parent.mkdir(parents=True, exist_ok=True)
                 try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
                     with zf.open(info) as src, open(target, "wb") as dst:
                         while chunk := src.read(1 << 20):
                             dst.write(chunk)
+                except (IsADirectoryError, NotADirectoryError, FileExistsError):  # 'a' and 'a/b.shp' both
+                    raise BoundaryReadError(f"Tệp {name}: tên '{shorten(info.filename)}' bên trong tệp nén trùng với "
+                                            "tên một thư mục khác trong đó; hãy nén lại thư mục ranh giới.") from None
                 except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError,
                         RuntimeError, struct.error):  # damaged data, bad CRC, unknown method, encrypted
                     raise BoundaryReadError(f"Tệp {name}: tệp nén bị hỏng, không giải nén được "

@@ -377,6 +377,12 @@ def _line_of(data: bytes, pos: int) -> int:
     return data.count(b"\n", 0, pos) + 1
 
 
+def _is_utf8_vietnamese(text: str) -> bool:
+    """Text decoded as UTF-8 that reads as Vietnamese (letters of the alphabet, nothing else)."""
+    text = unicodedata.normalize("NFC", text)
+    return bool(_VI_LETTERS.search(text)) and not _NOT_VI.search(text)
+
+
 def utf8_conflict(data: bytes) -> tuple[int, int] | None:
     """(a line written in UTF-8, a line that is not UTF-8), 1-based, when a file mixes
     UTF-8 with a legacy encoding; None when it is all UTF-8 or has no UTF-8 letters."""
@@ -386,9 +392,13 @@ def utf8_conflict(data: bytes) -> tuple[int, int] | None:
     except UnicodeDecodeError as exc:
         bad = exc.start
     bad_line_start = data.rfind(b"\n", 0, bad) + 1
-    m = re.search(rb"[\xc2-\xf4][\x80-\xbf]", data[:bad_line_start])  # valid UTF-8 up to there
-    if m:
-        return _line_of(data, m.start()), _line_of(data, bad)
+    # valid UTF-8 up to there: a line before it written in UTF-8 Vietnamese (legacy bytes such as
+    # TCVN3's 'ÈẮ', b'\xcc\xbe', can also form valid UTF-8 — U+033E — but not Vietnamese letters)
+    start = 0
+    for line in data[:bad_line_start].split(b"\n"):
+        if not line.isascii() and _is_utf8_vietnamese(line.decode("utf-8")):
+            return _line_of(data, start), _line_of(data, bad)
+        start += len(line) + 1
     # legacy text first: a later line that decodes as UTF-8 Vietnamese letters
     pos = data.find(b"\n", bad)
     while pos != -1:
@@ -400,7 +410,7 @@ def utf8_conflict(data: bytes) -> tuple[int, int] | None:
             except UnicodeDecodeError:
                 pass
             else:
-                if _VI_LETTERS.search(text) and not _NOT_VI.search(text):
+                if _is_utf8_vietnamese(text):
                     return _line_of(data, pos + 1), _line_of(data, bad)
         pos = nxt
     return None

@@ -14,3 +14,12 @@ import povdata.auth as _auth  # noqa: E402
 from argon2 import PasswordHasher  # noqa: E402
 
 _auth._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+# Property tests: the same examples on every run ("repeatable", CI's and the default), so a landing is
+# never refused by a random draw; HYPOTHESIS_PROFILE=explore draws new examples (run it when changing
+# a parser, and add what it finds as an @example).
+from hypothesis import settings as _hyp_settings  # noqa: E402
+
+_hyp_settings.register_profile("repeatable", derandomize=True, database=None)
+_hyp_settings.register_profile("explore", derandomize=False)
+_hyp_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
