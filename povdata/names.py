@@ -38,12 +38,16 @@ def fold(text: str) -> str:
 def name_key(text: str, drop_type: bool = True) -> str:
     """Comparison key of a unit name: ``'Huyện Đình Lập'`` and ``'Ðình Lập'`` → ``'dinhlap'``."""
     t = fold(text)
-    if drop_type:
-        t = _ABBREV_RE.sub("", t)
-        stripped = _PREFIX_RE.sub("", t, count=1)
-        # a bare one-letter prefix is only dropped before a real name ('x. Tân Văn'), not e.g. 'Quan'
-        if stripped and not (len(t) - len(stripped) <= 2 and "." not in t[:3] and t.split(" ")[0] in {"h", "p", "q", "x"}):
-            t = stripped
+    if drop_type:  # one type prefix at most: 'X. Quan Sơn' is Quan Sơn, not a Quận named Sơn
+        abbrev = _ABBREV_RE.match(t)
+        if abbrev:
+            t = t[abbrev.end():]
+        else:
+            stripped = _PREFIX_RE.sub("", t, count=1)
+            # a bare one-letter prefix is only dropped before a real name ('x Tân Văn'), not e.g. 'Quan'
+            if stripped and not (len(t) - len(stripped) <= 2 and "." not in t[:3]
+                                 and t.split(" ")[0] in {"h", "p", "q", "x"}):
+                t = stripped
     return re.sub(r"[^a-z0-9]", "", t)
 
 

@@ -191,3 +191,14 @@ def test_name_not_there(districts, text):
 def test_codes_are_used_first(districts, name, code, expected_code, method, note):
     res = match_names([name], districts, codes=[code]).iloc[0]
     assert (res["code"], res["method"], res["note"]) == (expected_code, method, note)
+
+
+@pytest.mark.parametrize("written", ["X. Quan Sơn", "x.Quan Sơn", "Xã Quan Sơn", "Quan Sơn", "QUAN SƠN"])
+def test_a_name_that_starts_like_a_type_loses_only_one_prefix(written):
+    """'Quan' is also how 'Quận' folds: after 'X.' nothing more is dropped (found by hypothesis)."""
+    from povdata.names import match_names
+    from povdata.units import legacy_units
+
+    u = legacy_units("20")
+    within = u[(u["level"] == "commune") & (u["parent_code"] == "187")]
+    assert match_names([written], within).iloc[0]["code"] == "06517"
