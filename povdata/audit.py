@@ -69,7 +69,10 @@ DETAIL_LABELS = {
            "note": "ghi chú", "username": "người dùng", "role": "vai trò", "province_code": "tỉnh", "old": "cũ",
            "new": "mới", "display_name": "họ tên", "sign_in": "đăng nhập", "from_version": "từ phiên bản",
            "to_version": "quay về phiên bản", "new_version": "phiên bản mới", "period_id": "giai đoạn",
-           "target_id": "mục tiêu", "field": "trường", "name": "tên", "query": "tham số", "failures": "số lần sai"},
+           "target_id": "mục tiêu", "field": "trường", "name": "tên", "query": "tham số", "failures": "số lần sai",
+           "kept_years_from_previous": "giữ các năm của phiên bản trước", "file": "tệp", "sha256": "SHA-256",
+           "bytes": "dung lượng (byte)", "versions": "phiên bản theo tỉnh", "backup_created_at": "thời điểm sao lưu",
+           "safety_copy": "bản an toàn", "replaced_versions": "phiên bản bị thay"},
     "en": {},
 }
 
@@ -90,5 +93,7 @@ def detail_text(detail: str, lang: str = "vi") -> str:
             v = v[:16] + "…"
         elif isinstance(v, list):
             v = ", ".join(map(str, v))
+        elif isinstance(v, dict):  # e.g. versions per province: {'20': [1, 2]} → '20: 1, 2'
+            v = "; ".join(f"{kk}: {', '.join(map(str, vv)) if isinstance(vv, list) else vv}" for kk, vv in v.items())
         parts.append(f"{labels.get(k, k.replace('_', ' '))}: {v}")
     return "; ".join(parts)

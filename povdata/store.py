@@ -604,6 +604,8 @@ def rollback(store: Store, province_code: str, version_id: int, *, user: User, n
                          f"Quay lại phiên bản v{src[1]} (thay cho v{latest}) → phiên bản v{number}",
                          {"from_version": latest, "to_version": src[1], "new_version": number,
                           "indicator_file": src[2], "indicator_sha256": src[3], "note": note}, province_code)
-    except sqlite3.Error as exc:
-        raise StoreError(f"Không ghi được vào kho dữ liệu ({exc}); phiên bản trước vẫn giữ nguyên.") from exc
+    except (sqlite3.Error, OSError) as exc:
+        if not isinstance(exc, sqlite3.Error) and not is_disk_full(exc):
+            raise
+        raise write_error(exc, store.path.parent) from exc
     return version_info(store, vid)

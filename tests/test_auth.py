@@ -390,3 +390,13 @@ def test_rollback_command(tmp_path):
     assert r.returncode == 0 and "phiên bản hiện hành là v4" in r.stdout, r.stderr
     r = _cli(tmp_path, "rollback", "--province", "20", "--to", "9")
     assert r.returncode == 1 and "không có phiên bản v9" in r.stderr
+
+
+def test_audit_details_read_as_labelled_text():
+    from povdata.audit import detail_text
+
+    text = detail_text(json.dumps({"version": 3, "indicator_sha256": "ab" * 32, "layers": ["district", "province"],
+                                   "versions": {"20": [1, 2, 3]}, "note": ""}))
+    assert text == ("phiên bản: 3; SHA-256 tệp chỉ tiêu: abababababababab…; lớp ranh giới: district, province; "
+                    "phiên bản theo tỉnh: 20: 1, 2, 3")
+    assert detail_text("không phải JSON") == "không phải JSON"
