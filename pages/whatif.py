@@ -1,6 +1,7 @@
 """Thử kịch bản: sliders for reduction paces, projection to 2030, saved and shared scenarios.
 
-Nothing here writes data; the scenario's state lives in the URL query string.
+The scenario's state lives in the URL query string; the only write is an editor sharing a
+scenario (:func:`povdata.edits.share_scenario`, audited).
 """
 from __future__ import annotations
 
@@ -40,7 +41,6 @@ if "whatif_init" not in st.session_state:  # first load: sliders from the URL
                             wi_district=next(iter(sc0.district_paces), ""),
                             wi_district_pace=next(iter(sc0.district_paces.values()), sc0.province_pace))
     st.session_state.setdefault("scenarios", [])
-
 
 
 def _load(sc: Scenario) -> None:
