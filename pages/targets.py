@@ -9,8 +9,8 @@ import streamlit as st
 
 from pages import common as ui
 from povdata.auth import PermissionDenied
-from povdata.edits import EditError, change_targets, target_changes
-from povdata.i18n import fmt_number, parse_small_number
+from povdata.edits import EditError, change_targets, parse_typed_values, target_changes
+from povdata.i18n import fmt_number
 from povdata.store import StoreError, has_store, open_store
 
 tr = ui.tr
@@ -42,7 +42,7 @@ for period in cfg.periods:
     st.caption(ui.md_escape(period.source))
     file_values = {t.id: t.value for t in base.period(period.id).targets}
     df = pd.DataFrame({
-        "id": [t.id for t in period.targets],
+        tr("targets.col_id"): [t.id for t in period.targets],
         tr("targets.col_rule"): [tr(f"targets.rule_{t.rule}") + (f" ({t.by_year})" if t.by_year else "")
                                  for t in period.targets],
         tr("targets.col_scope"): [tr(f"targets.scope_{t.scope}") for t in period.targets],
@@ -59,19 +59,13 @@ for period in cfg.periods:
     else:
         edited = df
         st.dataframe(df, hide_index=True, key=f"tgv_{period.id}", width="stretch", column_config=col_cfg)
-    for tid, v in zip(edited["id"], edited[tr("targets.col_value")]):
+    for tid, v in zip(edited[tr("targets.col_id")], edited[tr("targets.col_value")]):
         typed[(period.id, tid, "value")] = "" if v is None else str(v)
 
 if editor:
     if st.button(tr("targets.save"), type="primary", key="tg_save"):
         try:
-            values = {}
-            for key, text in typed.items():
-                try:
-                    values[key] = parse_small_number(text)
-                except ValueError as exc:
-                    raise EditError(f"{key[1] or tr('targets.thresholds')}: {exc}") from None
-            made = change_targets(open_store(), base, values, user=user)
+            made = change_targets(open_store(), base, parse_typed_values(typed), user=user)
         except (EditError, PermissionDenied, StoreError) as exc:
             st.error(ui.md_escape(str(exc)))
         else:

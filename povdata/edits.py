@@ -79,6 +79,24 @@ def _check_value(field: str, value: float, where: str) -> float:
     return float(value)
 
 
+def _where(period_id: str, target_id: str, field: str) -> str:
+    return f"Mục tiêu '{target_id}' ({period_id})" if target_id else FIELD_NAMES[field].capitalize()
+
+
+def parse_typed_values(typed: dict[tuple[str, str, str], str]) -> dict[tuple[str, str, str], float]:
+    """Values as typed on the targets page ('3,5' or '3.5') → numbers; :class:`EditError`
+    naming the target or threshold for text that is not a number."""
+    from povdata.i18n import parse_small_number
+
+    out = {}
+    for key, text in typed.items():
+        try:
+            out[key] = parse_small_number(text)
+        except ValueError as exc:
+            raise EditError(f"{_where(*key)}: {exc}") from None
+    return out
+
+
 def change_targets(store, config: TargetsConfig, new_values: dict[tuple[str, str, str], float], *,
                    user: User) -> list[dict]:
     """Store the values in ``new_values`` ((period id, target id, field) → value; period and
@@ -91,9 +109,8 @@ def change_targets(store, config: TargetsConfig, new_values: dict[tuple[str, str
     for (period_id, target_id, field), value in new_values.items():
         if field not in CONFIG_FIELDS and field != "value":
             raise EditError(f"Không sửa được trường '{field}'.")
-        where = f"Mục tiêu '{target_id}' ({period_id})" if target_id else "Ngưỡng đánh giá"
         old = _current(current, period_id, target_id, field)
-        new = _check_value(field, value, where)
+        new = _check_value(field, value, _where(period_id, target_id, field))
         if not math.isclose(old, new, abs_tol=1e-9):
             made.append({"period_id": period_id, "target_id": target_id, "field": field, "old": old, "new": new})
     if not made:

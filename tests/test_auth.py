@@ -400,3 +400,14 @@ def test_audit_details_read_as_labelled_text():
     assert text == ("phiên bản: 3; SHA-256 tệp chỉ tiêu: abababababababab…; lớp ranh giới: district, province; "
                     "phiên bản theo tỉnh: 20: 1, 2, 3")
     assert detail_text("không phải JSON") == "không phải JSON"
+
+
+def test_typed_target_values_are_parsed_in_either_format_and_named_when_wrong():
+    from povdata.edits import parse_typed_values
+
+    assert parse_typed_values({("2021-2025", "province_3pp", "value"): "3,5", ("", "", "at_risk_margin_pp"): "1.0"}) \
+        == {("2021-2025", "province_3pp", "value"): 3.5, ("", "", "at_risk_margin_pp"): 1.0}
+    with pytest.raises(EditError, match=r"^Mục tiêu 'province_3pp' \(2021-2025\): 'ba' không phải một số"):
+        parse_typed_values({("2021-2025", "province_3pp", "value"): "ba"})
+    with pytest.raises(EditError, match=r"^Ngưỡng thoát huyện nghèo \(%\): '' không phải một số"):
+        parse_typed_values({("", "", "poor_district_exit_rate"): ""})

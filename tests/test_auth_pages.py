@@ -135,7 +135,7 @@ def test_a_value_that_is_not_a_number_is_refused_with_its_field(data_dir):
     at.text_input(key="tg_margin").input("một rưỡi")
     next(b for b in at.button if b.label == "Lưu thay đổi mục tiêu").click().run()
     assert not at.exception
-    assert at.error[0].value == "Ngưỡng đánh giá: 'một rưỡi' không phải một số\\."  # escaped for markdown
+    assert at.error[0].value == "Biên 'có nguy cơ' \\(điểm %\\): 'một rưỡi' không phải một số\\."  # escaped
     assert entries(open_store(data_dir), action="target_change").empty
 
 
