@@ -308,7 +308,7 @@ c1, c2 = st.columns(2)
 c1.text_input(tr("import.who"), value=user.label, disabled=True, key="imp_who")  # the signed-in user, not typed
 note = c2.text_input(tr("import.note"), key="imp_note")
 keep = True
-latest = versions(open_store(), prov)[0] if has_store() and versions(open_store(), prov) else None
+latest = next(iter(versions(open_store(), prov)), None) if has_store() else None
 if ind is not None and latest is not None and latest.data_status != "illustrative":
     keep = st.checkbox(tr("import.keep_years", version=f"v{latest.number}", years=latest.years), value=True,
                        key="imp_keep", help=tr("import.keep_years_help"))
