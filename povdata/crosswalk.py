@@ -116,8 +116,9 @@ def _load(path: str) -> pd.DataFrame:
 
 def load_crosswalk(province_code: str | None = None, path: Path = CROSSWALK_PATH) -> pd.DataFrame:
     """The stored crosswalk (``data/crosswalk/crosswalk_2025.csv``), optionally for one
-    old province.  A fresh copy each call."""
+    province in force (all the old communes of its former provinces; see
+    :mod:`povdata.provinces`).  A fresh copy each call."""
     df = _load(str(path))
     if province_code is not None:
-        df = df[df["old_province_code"] == province_code]
+        df = df[df["new_province_code"] == province_code]
     return df.reset_index(drop=True).copy()

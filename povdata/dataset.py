@@ -65,7 +65,52 @@ def load_demo(province_code: str = "20") -> Dataset:
     )
 
 
-def level_table(ds: Dataset) -> pd.DataFrame:
+#: A published (own) figure and the sum of its children's households that differ by more
+#: than this (percentage points) are flagged on the parent's row.
+CHILDREN_DIFF_PP = 0.1
+
+
+def _own_or_children(own: pd.DataFrame, children: pd.DataFrame) -> pd.DataFrame:
+    """A parent's rows: its own figures (a published table's district or province row) where
+    the file gives them, else the sum of its children's households.  Where both exist the
+    own figure is shown, with the children's rate beside it (``children_rate``) and
+    ``children_differ`` when they differ by more than :data:`CHILDREN_DIFF_PP`."""
+    key = ["unit_code", "year", "standard"]
+    own = derive_rates(own).assign(figure_from="own") if not own.empty else own
+    children = children.assign(figure_from="children") if not children.empty else children
+    if own.empty:
+        return children
+    if children.empty:
+        return own
+    kids = children.set_index(key)
+    own = own.join(kids["poverty_rate"].rename("children_rate"), on=key)
+    diff = (own["poverty_rate"] - own["children_rate"]).abs()
+    own["children_differ"] = (diff > CHILDREN_DIFF_PP).fillna(False).astype(bool)
+    rest = children[~children.set_index(key).index.isin(own.set_index(key).index)]
+    return pd.concat([own, rest], ignore_index=True)
+
+
+def _level_of(codes: pd.Series, units: pd.DataFrame) -> pd.Series:
+    return codes.map(dict(zip(units["code"], units["level"])))
+
+
+def empty_dataset(province_code: str) -> Dataset:
+    """A province with no data yet (no store version, no embedded demo): pages say so and
+    point to the import page."""
+    from povdata.store import IND_COLUMNS
+
+    cols = {c: pd.Series(dtype="Int64") for c in IND_COLUMNS}
+    cols.update(unit_code=pd.Series(dtype=str), standard=pd.Series(dtype=str), year=pd.Series(dtype=int))
+    for c in ("poverty_rate_published", "near_poor_rate_published"):
+        cols[c] = pd.Series(dtype="float64")
+    return Dataset(province_code, pd.DataFrame(cols), "none", "", "", "")
+
+
+def has_demo(province_code: str) -> bool:
+    return (demo_dir(province_code) / "meta.toml").exists()
+
+
+def level_table(ds: Dataset, former: str | None = None) -> pd.DataFrame:
     """Indicators at every level, across the 2025 reform, with unit names.
 
     Levels: ``province``; ``district`` (actual before the reform, reconstructed for the
@@ -73,47 +118,101 @@ def level_table(ds: Dataset) -> pd.DataFrame:
     ``commune_2025`` (new communes: actual from the reform on, back-cast before it).
     New communes have ids ``<code>-2025`` (GSO codes are reused across eras).
     Reconstructed rows have ``reconstructed`` = True; back-casts that needed a divided
-    old commune have ``from_divided`` = True.  Parents are aggregated by summing
-    households.
+    old commune have ``from_divided`` = True.
+
+    The dataset may hold rows at any level (a commune table, a district table of published
+    rates, the province's own figure): a unit's own row is shown as given; a parent without
+    its own row is the sum of its children's households, and only when every child reports
+    with counts (``complete``; a published rate without counts is never averaged upwards).
+    ``figure_from`` says which (``own`` | ``children``).
+
+    ``former``: one former province of a merged province (see :mod:`povdata.provinces`):
+    its units only, years before the merger.  For a merged province the years before the
+    merger are the sums of its former provinces' units (``reconstructed``).
     """
     from povdata.crosswalk import load_crosswalk
+    from povdata.provinces import former_provinces, legacy_units_of
     from povdata.reform import (REFORM_YEAR, backcast_new_communes, district_shares, former_districts,
                                 new_id)
     from povdata.units import units_2025
 
     pc = ds.province_code
-    units = legacy_units(pc)
+    merged = former is None and len(former_provinces(pc)) > 1
+    units = legacy_units_of(pc, former) if former_provinces(pc) else legacy_units(pc)
     communes = units[units["level"] == "commune"].set_index("code")
+    districts = units[units["level"] == "district"].set_index("code")
     ind = ds.indicators
     old = ind[ind["year"] < REFORM_YEAR]
-    new = ind[ind["year"] >= REFORM_YEAR]
+    old = old.assign(_level=_level_of(old["unit_code"], units))
+    old_c = old[old["_level"] == "commune"].drop(columns="_level")
+    old_d = old[old["_level"] == "district"].drop(columns="_level")
+    old_p = old[(old["_level"] == "province") & (not merged)].drop(columns="_level")
+    new = ind[ind["year"] >= REFORM_YEAR] if former is None else ind.iloc[0:0]
     parts = []
-    if not old.empty:
-        parts += [
-            aggregate(old, communes["province_code"]).assign(level="province"),
-            aggregate(old, communes["district_code"]).assign(level="district"),
-            derive_rates(old).assign(level="commune"),
-        ]
+    if not old_c.empty or not old_d.empty or not old_p.empty:
+        top = former or pc
+        com = derive_rates(old_c).assign(level="commune") if not old_c.empty else old_c.iloc[0:0]
+        dist_kids = (aggregate(old_c, communes["district_code"], require_complete=True)
+                     if not old_c.empty else old_c.iloc[0:0])
+        dist = _own_or_children(old_d, dist_kids)
+        prov_map = pd.Series(top if merged or former else districts["province_code"], index=districts.index)
+        prov_kids = aggregate(dist, prov_map, require_complete=True) if not dist.empty else dist.iloc[0:0]
+        if merged and not prov_kids.empty:
+            prov_kids = prov_kids.assign(reconstructed=True)
+        prov = _own_or_children(old_p, prov_kids)
+        parts += [p.assign(level=lvl) for p, lvl in ((prov, "province"), (dist, "district"), (com, "commune"))
+                  if not p.empty]
     new_units = units_2025(pc)
     new_communes = new_units[new_units["level"] == "commune"].set_index("code")
-    cw = load_crosswalk(pc)
+    cw = load_crosswalk(pc) if former is None else load_crosswalk(pc).iloc[0:0]
+    new_c = new[new["unit_code"].isin(new_communes.index)]
+    new_p = new[new["unit_code"] == pc]
     if not new.empty:
-        parts.append(aggregate(new, new_communes["province_code"]).assign(level="province"))
-        shares = district_shares(cw, old, int(old["year"].max()) if not old.empty else None)
-        parts.append(derive_rates(former_districts(new, shares)).assign(level="district"))
-        parts.append(derive_rates(new).assign(level="commune_2025", unit_code=new["unit_code"].map(new_id).to_numpy()))
-    if not old.empty and not cw.empty:
-        back = backcast_new_communes(old, cw)
+        kids = (aggregate(new_c, new_communes["province_code"], require_complete=True)
+                if not new_c.empty else new_c.iloc[0:0])
+        parts.append(_own_or_children(new_p, kids).assign(level="province"))
+    if not new_c.empty:
+        shares = district_shares(cw, old_c, int(old_c["year"].max()) if not old_c.empty else None)
+        parts.append(derive_rates(former_districts(new_c, shares)).assign(level="district"))
+        parts.append(derive_rates(new_c).assign(level="commune_2025",
+                                                unit_code=new_c["unit_code"].map(new_id).to_numpy()))
+    if not old_c.empty and not cw.empty:
+        back = backcast_new_communes(old_c, cw)
         back["unit_code"] = back["unit_code"].map(new_id)
         parts.append(derive_rates(back).assign(level="commune_2025"))
-    out = pd.concat(parts, ignore_index=True)
-    for col in ("reconstructed", "from_divided"):
+    parts = [p for p in parts if not p.empty]
+    out = pd.concat(parts, ignore_index=True) if parts else _empty_levels(ind)
+    for col in ("reconstructed", "from_divided", "children_differ"):
         out[col] = out[col].astype("boolean").fillna(False).astype(bool) if col in out else False
+    out["complete"] = out["complete"].astype("boolean").fillna(True).astype(bool) if "complete" in out else True
+    if "figure_from" not in out:
+        out["figure_from"] = "own"
+    out["figure_from"] = out["figure_from"].fillna("own")
     info_old = units.set_index("code")[["name", "short_name", "unit_type", "parent_code", "district_code"]]
+    if merged:  # the province in force stands above its former provinces' districts
+        from povdata.provinces import province_name_in_force
+        info_old = info_old[info_old.index.map(lambda c: len(str(c)) != 2)]
+        info_old.loc[districts.index.intersection(info_old.index), "parent_code"] = pc
+        top_row = pd.DataFrame({"name": [province_name_in_force(pc)], "short_name": [new_units.loc[
+            new_units["level"] == "province", "short_name"].iloc[0]], "unit_type": ["Tỉnh"], "parent_code": [None],
+            "district_code": [None]}, index=[pc])
+        info_old = pd.concat([top_row, info_old])
     info_new = new_communes[["name", "short_name", "unit_type", "parent_code"]].assign(district_code=None)
     info_new.index = info_new.index.map(new_id)
     info = pd.concat([info_old, info_new])
-    return out.join(info, on="unit_code")
+    info = info[~info.index.duplicated(keep="first")]
+    out = out.join(info, on="unit_code")
+    if merged or former is None:  # the province in force's own name, whatever the year
+        from povdata.provinces import is_new_province, province_name_in_force
+        if is_new_province(pc):
+            is_top = (out["level"] == "province") & (out["unit_code"] == pc)
+            out.loc[is_top, "name"] = province_name_in_force(pc)
+    return out
+
+
+def _empty_levels(ind: pd.DataFrame) -> pd.DataFrame:
+    """A level table with no rows (a province with no data yet), with the columns pages read."""
+    return derive_rates(ind.iloc[0:0]).assign(level=pd.Series(dtype=str))
 
 
 def new_commune_membership(ds: Dataset) -> pd.DataFrame:

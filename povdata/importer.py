@@ -757,7 +757,11 @@ NATIONAL = "00"  # the whole country: every province's units
 def registry(province_code: str, era: str) -> pd.DataFrame:
     """Units of a province in one era (``legacy``: province, districts, communes before
     2025-07-01; ``2025``: province and communes after it); :data:`NATIONAL` for all."""
+    from povdata.provinces import former_provinces, legacy_units_of
+
     code = None if province_code == NATIONAL else province_code
+    if era == "legacy" and code is not None and former_provinces(code):
+        return legacy_units_of(code)  # a province in force: all its former provinces' units
     return legacy_units(code) if era == "legacy" else units_2025(code)
 
 
@@ -1042,11 +1046,12 @@ class IndicatorImport:
 
     @property
     def indicators(self) -> pd.DataFrame | None:
-        """Commune rows of the clean table, in the store's tidy form."""
+        """The clean table's rows at every level (province, district, commune), in the
+        store's tidy form."""
         if not self.ok:
             return None
         t = self.report.table
-        return t[t["level"] == "commune"].drop(columns=["level", "_row"]).reset_index(drop=True)
+        return t.drop(columns=["level", "_row"]).reset_index(drop=True)
 
 
 def _file_problem(file: str, message: str) -> ValidationReport:
@@ -1142,10 +1147,6 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
     rep2 = check_indicators(table, matches, name, names, known, header.last + 1, previous)
     rep.problems.extend(rep2.problems)
     rep.table = rep2.table
-    if rep.ok and rep.table is not None and not (rep.table["level"] == "commune").any():
-        rep.problems.append(Problem(name, None, None, "tệp không có dòng nào của cấp xã; bảng điều khiển cần số "
-                                    "liệu theo xã (số liệu huyện được tính bằng tổng các xã)."))
-        rep.table = None
     return IndicatorImport(name, digest, province_code, sh, header, labels, mapping, year, era, table, matches,
                            rep, notes)
 

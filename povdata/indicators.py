@@ -100,7 +100,7 @@ def derive_rates(ind: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def aggregate(ind: pd.DataFrame, mapping: pd.Series) -> pd.DataFrame:
+def aggregate(ind: pd.DataFrame, mapping: pd.Series, require_complete: bool = False) -> pd.DataFrame:
     """Sum households of the units in ``ind`` into parent units.
 
     Parameters
@@ -115,6 +115,11 @@ def aggregate(ind: pd.DataFrame, mapping: pd.Series) -> pd.DataFrame:
     plus ``units_reporting`` and ``units_expected``.  A parent whose children mix
     poverty standards in one year is split by standard (never merged).  Where a child
     lacks counts the parent's counts are left missing (NA), never filled by averaging.
+
+    ``require_complete``: a parent with fewer children reporting than it has
+    (``units_reporting`` < ``units_expected``), or with a child that is itself incomplete,
+    gets no counts and no rate (``complete`` = False): a province figure is never computed
+    from a few of its communes as if it were the whole province.
     """
     df = ind.copy()
     df["parent_code"] = df["unit_code"].map(mapping)
@@ -129,6 +134,15 @@ def aggregate(ind: pd.DataFrame, mapping: pd.Series) -> pd.DataFrame:
     expected = mapping.groupby(mapping).size().rename("units_expected")
     out = sums.join(counts).reset_index().rename(columns={"parent_code": "unit_code"})
     out = out.merge(expected, left_on="unit_code", right_index=True, how="left")
+    child_ok = (df["complete"].astype("boolean").fillna(True).astype(bool) if "complete" in df
+                else pd.Series(True, index=df.index))
+    all_ok = child_ok.groupby([df[g] for g in group]).all().rename("_child_ok").reset_index()
+    out = out.merge(all_ok.rename(columns={"parent_code": "unit_code"}), on=["unit_code", "year", "standard"],
+                    how="left")
+    out["complete"] = (out["units_reporting"] >= out["units_expected"].fillna(0)) & out["_child_ok"].fillna(True)
+    out = out.drop(columns="_child_ok")
+    if require_complete:
+        out.loc[~out["complete"], present] = pd.NA
     for c in present:
         out[c] = out[c].astype("Int64")
     return derive_rates(out)

@@ -56,7 +56,8 @@ from povdata.indicators import COUNT_COLUMNS, PUBLISHED_RATES
 
 REPO = Path(__file__).resolve().parents[1]
 DB_NAME = "povdash.sqlite"
-SCHEMA_VERSION = 2  # 2: users, sign-in throttle, audit trail, target changes, shared scenarios
+SCHEMA_VERSION = 3  # 2: users, sign-in throttle, audit trail, target changes, shared scenarios
+#                    3: an indicator row is keyed by its standard too (one year under two standards)
 LAYERS = ("province", "district", "commune", "commune_2025")
 _LAYER_PARENTS = ("province_code", "district_code")
 
@@ -90,7 +91,7 @@ CREATE TABLE IF NOT EXISTS indicators (
     standard TEXT NOT NULL,
     {", ".join(f"{c} INTEGER" for c in COUNT_COLUMNS)},
     {", ".join(f"{c} REAL" for c in PUBLISHED_RATES)},
-    PRIMARY KEY (version_id, unit_code, year)
+    PRIMARY KEY (version_id, unit_code, year, standard)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS boundaries (
     version_id INTEGER NOT NULL REFERENCES versions(id),
@@ -157,6 +158,8 @@ CREATE TABLE IF NOT EXISTS shared_scenarios (
 """
 
 IND_COLUMNS = ["unit_code", "year", "standard", *COUNT_COLUMNS, *PUBLISHED_RATES]
+_NOT_REPLACED = ("NOT EXISTS (SELECT 1 FROM _replaced r WHERE r.year = i.year AND r.standard = i.standard "
+                 "AND r.code_len = length(i.unit_code))")
 
 
 class StoreError(RuntimeError):
@@ -248,12 +251,34 @@ def open_store(data_dir_: str | Path | None = None) -> Store:
         with closing(sqlite3.connect(path, timeout=30)) as conn:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.executescript(SCHEMA)
+            _migrate(conn)
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             conn.commit()
     except (OSError, sqlite3.Error) as exc:
         raise StoreError(f"Không mở được kho dữ liệu {path}: {exc}") from exc
     _READY.add(path)
     return Store(path)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a store written by an older version up to :data:`SCHEMA_VERSION` (one
+    transaction; the tables' rows are kept)."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None or int(row[0]) >= 3:
+        return
+    pk = [r[1] for r in sorted(conn.execute("PRAGMA table_info(indicators)").fetchall(), key=lambda r: r[5])
+          if r[5] > 0]
+    if "standard" in pk:
+        return
+    cols = ", ".join(["version_id", *IND_COLUMNS])
+    ddl = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS indicators"):]
+    ddl = ddl[:ddl.index("WITHOUT ROWID;") + len("WITHOUT ROWID;")]
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("ALTER TABLE indicators RENAME TO indicators_v2")
+    conn.execute(ddl)
+    conn.execute(f"INSERT INTO indicators ({cols}) SELECT {cols} FROM indicators_v2")
+    conn.execute("DROP TABLE indicators_v2")
+    conn.execute("COMMIT")
 
 
 @contextmanager
@@ -422,10 +447,19 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                 raise StoreError("Chưa có số liệu chỉ tiêu cho tỉnh này: hãy nhập tệp chỉ tiêu cùng tệp ranh giới.")
             years = _years(indicators) if indicators is not None else prev[5]
             file_name, kept = source_file, []
-            if indicators is not None and keep_other_years and prev is not None and prev[7] != "illustrative":
+            keep_rows = indicators is not None and keep_other_years and prev is not None and prev[7] != "illustrative"
+            if keep_rows:
+                # what the file replaces: its (year, standard, level) combinations (a level is a
+                # code's length: province 2, district 3, commune 5), so a district table of 2023
+                # does not drop the communes of 2023, nor a file under one standard the other's
                 file_years = sorted({int(y) for y in indicators["year"]})
+                conn.execute("CREATE TEMP TABLE IF NOT EXISTS _replaced (year INTEGER, standard TEXT, code_len INTEGER)")
+                conn.execute("DELETE FROM _replaced")
+                conn.executemany("INSERT INTO _replaced VALUES (?, ?, ?)", sorted(
+                    {(int(y), str(st), len(str(c))) for c, y, st in
+                     zip(indicators["unit_code"], indicators["year"], indicators["standard"])}))
                 kept = [r[0] for r in conn.execute(
-                    f"SELECT DISTINCT year FROM indicators WHERE version_id = ? AND year NOT IN "
+                    f"SELECT DISTINCT year FROM indicators i WHERE version_id = ? AND {_NOT_REPLACED} AND year NOT IN "
                     f"({', '.join('?' * len(file_years))}) ORDER BY year", (prev[0], *file_years))]
                 if kept:
                     span = kept + file_years
@@ -444,10 +478,9 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
             vid = cur.lastrowid
             if indicators is not None:
                 _insert_indicators(conn, vid, indicators)
-                if kept:
-                    conn.execute(f"INSERT INTO indicators SELECT ?, {', '.join(IND_COLUMNS)} FROM indicators "
-                                 f"WHERE version_id = ? AND year IN ({', '.join('?' * len(kept))})",
-                                 (vid, prev[0], *kept))
+                if keep_rows:
+                    conn.execute(f"INSERT INTO indicators SELECT ?, {', '.join(IND_COLUMNS)} FROM indicators i "
+                                 f"WHERE version_id = ? AND {_NOT_REPLACED}", (vid, prev[0]))
             else:
                 conn.execute(f"INSERT INTO indicators SELECT ?, {', '.join(IND_COLUMNS)} FROM indicators "
                              "WHERE version_id = ?", (vid, prev[0]))

@@ -179,5 +179,30 @@ def load_targets(path: str | Path) -> TargetsConfig:
     return parse_targets(data, str(path))
 
 
+NATIONAL_TEMPLATE = TARGETS_DIR / "national.toml"
+
+
+def has_own_targets(province_code: str) -> bool:
+    """Whether the province has a reviewed targets file of its own."""
+    return (TARGETS_DIR / f"{province_code}.toml").exists()
+
+
+def national_template(province_code: str, province: str = "") -> TargetsConfig:
+    """The national programme's targets (``data/targets/national.toml``, each labelled
+    ``national``) for a province with no file of its own."""
+    cfg = load_targets(NATIONAL_TEMPLATE)
+    return replace(cfg, province_code=province_code, province=province)
+
+
 def default_targets(province_code: str) -> TargetsConfig:
-    return load_targets(TARGETS_DIR / f"{province_code}.toml")
+    """The province's targets file, or the national template when it has none (an editor
+    then sets the province's own values on the «Mục tiêu» page)."""
+    path = TARGETS_DIR / f"{province_code}.toml"
+    if not path.exists():
+        from povdata.provinces import province_name_in_force
+        try:
+            name = province_name_in_force(province_code)
+        except KeyError:
+            name = ""
+        return national_template(province_code, name)
+    return load_targets(path)

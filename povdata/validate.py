@@ -169,6 +169,23 @@ def normalize_code(text: str) -> str:
     return t
 
 
+_STANDARD_YEARS = re.compile(r"(20\d\d)\s*[-–—/]\s*(20\d\d)")
+#: How files write each standard (by its period, or the period its decree names)
+_STANDARD_BY_SPAN = {("2011", "2015"): "2011-2015", ("2016", "2020"): "2016-2020", ("2021", "2025"): "2021-2025",
+                     ("2022", "2025"): "2021-2025", ("2026", "2030"): "2026-2030"}
+
+
+def parse_standard(text: object) -> str:
+    """A standard id from a cell: '2016-2020', 'Chuẩn nghèo 2022–2025', 'chuẩn 2022-2025' →
+    '2021-2025' (the standard of Decree 07/2021, applied 2022-2025); '' when empty; the
+    text itself when it names no known period (the validator then names it)."""
+    t = "" if text is None or (isinstance(text, float) and np.isnan(text)) else str(text).strip()
+    if not t or t in STANDARDS:
+        return t
+    m = _STANDARD_YEARS.search(t)
+    return _STANDARD_BY_SPAN.get((m.group(1), m.group(2)), t) if m else t
+
+
 def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | None = None,
                         header_row: int = 1, rows: "np.ndarray | list[int] | None" = None,
                         mapping: dict[str, str] | None = None) -> ValidationReport:
@@ -240,7 +257,7 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
         out[col] = pd.array(vals, dtype="Float64").astype("float64")
     # standard: given, or the one in force for the year
     if "standard" in present:
-        std = df["standard"].str.strip()
+        std = df["standard"].map(parse_standard)
         for i in np.flatnonzero((std != "") & ~std.isin(list(STANDARDS))):
             rep.problems.append(Problem(file, int(rows[i]), inv["standard"],
                                         f"chuẩn nghèo '{shorten(std.iloc[i])}' không hợp lệ ({', '.join(STANDARDS)})."))
@@ -255,7 +272,10 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
     last = out["standard"].map({k: s.last_review_year for k, s in STANDARDS.items()})
     yr = pd.to_numeric(out["year"], errors="coerce").astype("float64")
     first, last = pd.to_numeric(first, errors="coerce"), pd.to_numeric(last, errors="coerce")
-    outside = yr.notna() & first.notna() & ((yr < first) | (yr > last))
+    # a standard's last year may be followed by one transition year published under it too
+    # (2021 was published under both the 2016-2020 and the 2022-2025 standards), when the file says so
+    explicit = std != ""
+    outside = yr.notna() & first.notna() & ((yr < first) | (yr > last + explicit.astype(int)))
     for i in np.flatnonzero(outside.to_numpy()):  # vectorised test, a message per row outside
         s = STANDARDS[out["standard"].iloc[i]]
         y = int(out["year"].iloc[i])
@@ -278,8 +298,10 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
                 rep.problems.append(Problem(file, int(rows[i]), inv["near_poor_households"],
                                             f"số hộ nghèo + cận nghèo ({poor.iloc[i] + near.iloc[i]}) lớn hơn "
                                             f"tổng số hộ ({total.iloc[i]})."))
-    dup = out.duplicated(["unit_code", "year"], keep=False) & out["year"].notna() & (out["unit_code"] != "")
-    for _, grp in out[dup].groupby(["unit_code", "year"]):
+    # one row per unit, year and standard: the same year under two standards is two series
+    key = ["unit_code", "year", "standard"]
+    dup = out.duplicated(key, keep=False) & out["year"].notna() & (out["unit_code"] != "")
+    for _, grp in out[dup].groupby(key, dropna=False):
         r = ", ".join(str(int(rows[df.index.get_loc(i)])) for i in grp.index[:10])
         r += f" … ({len(grp)} dòng)" if len(grp) > 10 else ""  # a file of one unit repeated 100,000 times
         rep.problems.append(Problem(file, int(rows[df.index.get_loc(grp.index[1])]), inv["unit_code"],

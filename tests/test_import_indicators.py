@@ -52,9 +52,12 @@ def test_renamed_communes_are_blocking_until_fixed_by_hand(workbook):
     fixed = prepare_indicators(workbook, "bieu.xlsx", "20", overrides={50: "06100", 62: "06136"})
     assert fixed.ok, _messages(fixed)
     ind = fixed.indicators
-    assert len(ind) == 194 and set(ind["year"]) == {2024}
+    # the 194 communes and the 11 district rows the workbook gives as group headings (kept as
+    # the districts' own figures, checked against their communes' sums)
+    assert len(ind) == 205 and set(ind["year"]) == {2024}
+    assert sorted(ind["unit_code"].str.len().value_counts().to_dict().items()) == [(3, 11), (5, 194)]
     demo = demo_rows(2024).set_index("unit_code")
-    got = ind.set_index("unit_code")
+    got = ind[ind["unit_code"].str.len() == 5].set_index("unit_code")
     pd.testing.assert_series_equal(got["poor_households"].astype(int), demo.loc[got.index, "poor_households"].astype(int),
                                    check_names=False)
     # percent-formatted cells (0.0123 shown as 1.23%) become percent numbers
@@ -66,7 +69,7 @@ def test_renamed_communes_are_blocking_until_fixed_by_hand(workbook):
 
 def test_a_row_can_be_dropped_by_hand(workbook):
     imp = prepare_indicators(workbook, "bieu.xlsx", "20", overrides={50: None, 62: "06136"})
-    assert imp.ok and len(imp.indicators) == 193
+    assert imp.ok and (imp.indicators["unit_code"].str.len() == 5).sum() == 193
 
 
 def _csv(text: str, encoding: str = "utf-8", bom: bool = False) -> bytes:
@@ -121,7 +124,8 @@ def test_warnings_do_not_block():
     assert any(r == 7 and "khác tổng các xã trong tệp (15)" in m for r, _, m in warns)
     assert any(r is None and "năm 2023 thiếu 1 đơn vị so với năm 2022: Phường Vĩnh Trại (05977)" in m
                for r, _, m in warns)
-    assert len(imp.indicators) == 5  # communes only; the district row is checked, not stored
+    # the district row is checked against its communes and stored as the district's own figure
+    assert sorted(imp.indicators["unit_code"]) == ["05971", "05971", "05974", "05974", "05977", "178"]
 
 
 def test_column_mapping_by_hand():
