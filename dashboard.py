@@ -34,6 +34,7 @@ if user is None:
     st.stop()
 
 ui.user_box()
+ui.province_picker()
 ui.version_picker()
 ui.presentation_toggle()
 nav = st.navigation([st.Page(script, title=ui.tr(title), url_path=path, default=i == 0)

@@ -24,14 +24,24 @@ DEFAULT_PROVINCE = "20"
 
 
 def init_state() -> None:
-    """Session defaults, set once; the URL's ``lang`` wins on first load."""
+    """Session defaults, set once; the URL's ``lang``, ``province`` and ``former`` win on
+    first load (a shared link opens the province it names)."""
+    from povdata.provinces import resolve_view
+
     if "lang" not in st.session_state:
         q = st.query_params.get("lang", "vi")
         st.session_state["lang"] = q if q in LANGS else "vi"
-    st.session_state.setdefault("province", DEFAULT_PROVINCE)
+    if "province" not in st.session_state:
+        v = resolve_view(st.query_params.get("province", DEFAULT_PROVINCE), st.query_params.get("former"),
+                         DEFAULT_PROVINCE)
+        st.session_state.update(province=v.code, former=v.former)
     user = current_user()
     if user is not None and user.province_code:  # a user tied to one province sees only it
-        st.session_state["province"] = user.province_code
+        from povdata.auth import in_force
+        scope = in_force(user.province_code)
+        if st.session_state["province"] != scope:
+            v = resolve_view(user.province_code)
+            st.session_state.update(province=v.code, former=v.former)
 
 
 # ---- who is using the app ------------------------------------------------------
@@ -149,7 +159,73 @@ def tr(key: str, **kwargs: object) -> str:
 
 
 def province() -> str:
+    """Code of the province in force shown (its data's key in the store)."""
     return st.session_state.get("province", DEFAULT_PROVINCE)
+
+
+def former() -> str | None:
+    """The former province (before 1/7/2025) the view is narrowed to, or None."""
+    return st.session_state.get("former")
+
+
+def view():
+    from povdata.provinces import ProvinceView
+    return ProvinceView(province(), former())
+
+
+def view_codes() -> list[str]:
+    """Codes a published figure of the view may carry: the province in force and, for the
+    years before the merger, its former provinces (or the one former province shown)."""
+    from povdata.provinces import former_provinces
+    return [former()] if former() else sorted({province(), *former_provinces(province())})
+
+
+def top_code() -> str:
+    """Unit code of the view's top unit (the province, or the former province shown)."""
+    return former() or province()
+
+
+def _set_view(code: str, former_code: str | None) -> None:
+    st.session_state.update(province=code, former=former_code)
+    st.session_state.pop("data_version", None)
+    for k in ("unit", "year", "parent"):
+        st.query_params.pop(k, None)
+
+
+def province_picker() -> None:
+    """Sidebar: the province (the 34 in force), and for a merged one which former province
+    (before 1/7/2025) to show; kept in the URL (``province``, ``former``).  A user tied to
+    one province gets only it."""
+    from povdata.provinces import former_province_name, former_provinces, new_provinces
+
+    table = new_provinces()
+    user = current_user()
+    codes = table["code"].tolist()
+    if user is not None and user.province_code:
+        from povdata.auth import in_force
+        codes = [c for c in codes if c == in_force(user.province_code)]
+    names = dict(zip(table["code"], table["short_name"]))
+    if st.session_state.get("_prov_pick") != province():
+        st.session_state["_prov_pick"] = province()
+    st.sidebar.selectbox(tr("province.picker"), codes, key="_prov_pick",
+                         format_func=lambda c: f"{names.get(c, c)} ({c})", disabled=len(codes) == 1,
+                         help=tr("province.picker_help"),
+                         on_change=lambda: _set_view(st.session_state["_prov_pick"], None))
+    olds = former_provinces(province())
+    if len(olds) > 1:
+        options = [""] + olds
+        if st.session_state.get("_former_pick") != (former() or ""):
+            st.session_state["_former_pick"] = former() or ""
+        st.sidebar.selectbox(
+            tr("province.former_picker"), options, key="_former_pick",
+            format_func=lambda c: tr("province.former_all") if not c else f"{former_province_name(c)} ({c})",
+            help=tr("province.former_help"),
+            on_change=lambda: _set_view(province(), st.session_state["_former_pick"] or None))
+    st.query_params["province"] = province()
+    if former():
+        st.query_params["former"] = former()
+    elif "former" in st.query_params:
+        del st.query_params["former"]
 
 
 def version_id(province_code: str | None = None) -> int | None:
@@ -178,8 +254,9 @@ def version_key(province_code: str | None = None) -> tuple[str, int] | None:
 
 @st.cache_resource(show_spinner=False)
 def _dataset_v(province_code: str, version: tuple[str, int] | None) -> Dataset:
-    if version is None:
-        return load_demo(province_code)
+    if version is None:  # the embedded demo, or nothing yet
+        from povdata.dataset import empty_dataset, has_demo
+        return load_demo(province_code) if has_demo(province_code) else empty_dataset(province_code)
     from povdata.store import Store, load_version
     return load_version(Store(Path(version[0])), province_code, version[1])
 
@@ -193,12 +270,20 @@ def dataset() -> Dataset:
 
 
 def levels(province_code: str) -> pd.DataFrame:
-    return _levels(province_code, version_key(province_code))
+    return _levels(province_code, version_key(province_code), former())
 
 
 @st.cache_data(show_spinner=False)
-def _levels(province_code: str, version: tuple[str, int] | None) -> pd.DataFrame:
-    return level_table(_dataset_v(province_code, version))
+def _levels(province_code: str, version: tuple[str, int] | None, former_code: str | None = None) -> pd.DataFrame:
+    return level_table(_dataset_v(province_code, version), former_code)
+
+
+def require_data(levels_: pd.DataFrame, ds: Dataset | None = None) -> None:
+    """Stop the page with a clear message when the province has no data yet."""
+    if levels_.empty or levels_["poverty_rate"].notna().sum() == 0:
+        st.title(view().name())
+        st.info(tr("province.no_data", province=view().name()), icon="📭")
+        st.stop()
 
 
 def shared_scenarios() -> pd.DataFrame:
@@ -254,12 +339,17 @@ def targets() -> TargetsConfig:
 
 
 def progress(province_code: str) -> pd.DataFrame:
-    return _progress(province_code, version_key(province_code), targets_key(province_code))
+    return _progress(province_code, version_key(province_code), targets_key(province_code), former())
 
 
 @st.cache_data(show_spinner=False)
-def _progress(province_code: str, version: tuple[str, int] | None, targets_version: int = 0) -> pd.DataFrame:
-    return progress_table(_levels(province_code, version), targets())
+def _progress(province_code: str, version: tuple[str, int] | None, targets_version: int = 0,
+              former_code: str | None = None) -> pd.DataFrame:
+    from dataclasses import replace
+    cfg = targets()
+    if former_code:  # judged on the former province's own row
+        cfg = replace(cfg, province_code=former_code)
+    return progress_table(_levels(province_code, version, former_code), cfg)
 
 
 def shapes(province_code: str, level: str) -> gpd.GeoDataFrame:
@@ -384,7 +474,7 @@ def map_figure(province_code: str, level: str, year: int, indicator: str, parent
     """The choropleth for a view, plus the table behind it (cached per view); ``highlight``
     outlines the unit that is open."""
     fig, table, missing = _map_figure(province_code, level, year, indicator, parent, breaks, show_labels, period_id,
-                                      height, lang(), version_key(province_code), targets_key(province_code))
+                                      height, lang(), version_key(province_code), targets_key(province_code), former())
     # rebuilt from the cached dict on every run, so Streamlit always gets the same JSON for the
     # same view: a cache miss returning the object itself made the first click on a new map
     # look like a click on a different chart, and the selection was dropped
@@ -398,7 +488,7 @@ def map_figure(province_code: str, level: str, year: int, indicator: str, parent
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def _map_figure(province_code, level, year, indicator, parent, breaks, show_labels, period_id, height, lang_,
-                version=None, targets_version=0):  # the data and targets shown are part of the cache key
+                version=None, targets_version=0, former_code=None):  # the data and targets shown are part of the cache key
     from povdata.maps import map_view
 
     members = None
@@ -416,11 +506,12 @@ def map_breaks(province_code: str, level: str, year: int, indicator: str, parent
                k: int, custom: tuple[float, ...] | None) -> tuple[float, ...]:
     """Class breaks of a map view (cached: a widget change does not recompute the view's table)."""
     return _map_breaks(province_code, level, year, indicator, parent, scheme, k, custom,
-                       version_key(province_code), targets_key(province_code))
+                       version_key(province_code), targets_key(province_code), former())
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _map_breaks(province_code, level, year, indicator, parent, scheme, k, custom, version, targets_version):
+def _map_breaks(province_code, level, year, indicator, parent, scheme, k, custom, version, targets_version,
+                former_code=None):
     from povdata.classify import breaks_for
     from povdata.views import map_table
 
@@ -438,11 +529,11 @@ def ranking_chart(province_code: str, level: str, year: int, title: str | None =
     """The ranked bar chart of a level (cached as a dict, rebuilt per run like the map)."""
     return go.Figure(_ranking_chart(province_code, level, year, title, parent,  # validated when first built
                                     tuple(members) if members is not None else None, height, lang(),
-                                    version_key(province_code)), _validate=False)
+                                    version_key(province_code), former()), _validate=False)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _ranking_chart(province_code, level, year, title, parent, members, height, lang_, version):
+def _ranking_chart(province_code, level, year, title, parent, members, height, lang_, version, former_code=None):
     from povdata.charts import mark_illustrative, ranking_figure
     from povdata.views import ranking
 
@@ -570,11 +661,11 @@ def year_frame(title: str, year: int, indicator: str = "poverty_rate"):
     from povdata.views import indicator_label
 
     return chart_frame(title, indicator_label(indicator, lang()), year,
-                       standards_text([_year_standard(province(), year, version_key())], lang()))
+                       standards_text([_year_standard(province(), year, version_key(), former())], lang()))
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _year_standard(province_code: str, year: int, version) -> str | None:
+def _year_standard(province_code: str, year: int, version, former_code=None) -> str | None:
     from povdata.views import standard_of
 
     lv = levels(province_code)

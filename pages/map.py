@@ -62,15 +62,17 @@ lang = ui.lang()
 ds = ui.dataset()
 prov = ui.province()
 levels = ui.levels(prov)
+ui.require_data(levels)
+top = ui.top_code()
 cfg = ui.targets()
 q = st.query_params
 years = sorted(levels["year"].unique().tolist())
 units = levels.drop_duplicates("unit_code").set_index("unit_code")
 
 # ---- view state from the URL -------------------------------------------------
-unit = q.get("unit", prov)
+unit = q.get("unit", top)
 if unit not in units.index:
-    unit = prov
+    unit = top
 unit_level = units.at[unit, "level"]
 year = int(q.get("year", latest_year(levels))) if q.get("year", "").isdigit() else latest_year(levels)
 year = year if year in years else latest_year(levels)
@@ -79,7 +81,7 @@ st.title(ui.tr("nav.map"))
 ui.data_banner(ds)
 
 # ---- breadcrumb --------------------------------------------------------------
-trail = [prov]
+trail = [top]
 if unit_level in ("district", "commune"):
     trail.append(units.at[unit, "district_code"])
 if unit_level in ("commune", "commune_2025"):
@@ -112,8 +114,10 @@ with c3:
 with c4:
     show_labels = st.toggle(ui.tr("map.labels"), value=q.get("labels") == "1", key="map_labels")
 
+have = set(levels.loc[(levels["year"] == year) & levels["poverty_rate"].notna(), "level"])
 if unit_level == "province":
     options = ["district", "commune", "commune_2025"] if year < REFORM_YEAR else ["district", "commune_2025"]
+    options = [lv for lv in options if lv in have] or ["district"]  # only the levels the data reach
     lv_q = q.get("level", "district")
     if lv_q == "commune" and year >= REFORM_YEAR:
         st.info(ui.tr("reform.only_before"))
@@ -156,22 +160,31 @@ if indicator != "target_status":
                            tuple(custom) if custom is not None else None)
 
 # ---- map ---------------------------------------------------------------------
-where = units.at[parent, "name"] if parent else (units.at[unit, "name"] if unit_level == "commune_2025" else units.at[prov, "name"])
+where = units.at[parent, "name"] if parent else (units.at[unit, "name"] if unit_level == "commune_2025" else units.at[top, "name"])
 st.subheader(ui.tr("map.title", indicator=indicator_label(indicator, lang).lower(), year=year) + f" — {where}")
-fig, table, missing = ui.map_figure(prov, level, year, indicator, parent, breaks, show_labels, None, 620,
-                                   highlight=unit if unit_level in ("commune", "commune_2025") else None)
-event = ui.plotly_chart(fig, ui.year_frame(ui.tr("map.title", indicator=indicator_label(indicator, lang).lower(),
-                                                year=year) + f" — {where}", year, indicator),
-                        f"ban-do-{unit}-{level}-{indicator}-{year}", f"map_{unit}_{level}", on_select="rerun",
-                        selection_mode=("points",), config=OFFLINE_CONFIG)
-st.caption(ui.boundary_note(level) + " " + ui.tr("map.click_hint"))
+no_children = level not in have or (parent is not None and level == "commune" and levels[
+    (levels["level"] == "commune") & (levels["year"] == year) & (levels["district_code"] == parent)].empty)
+no_shapes = ui.shapes(prov, level).empty
+event, missing, table = None, [], None
+if no_children and unit_level != "province":
+    st.info(ui.tr("province.no_commune_data", unit=where))
+elif no_shapes:
+    st.info(ui.tr("province.no_map", level=ui.tr(f"reform.level_{level}").lower()))
+else:
+    fig, table, missing = ui.map_figure(prov, level, year, indicator, parent, breaks, show_labels, None, 620,
+                                       highlight=unit if unit_level in ("commune", "commune_2025") else None)
+    event = ui.plotly_chart(fig, ui.year_frame(ui.tr("map.title", indicator=indicator_label(indicator, lang).lower(),
+                                                    year=year) + f" — {where}", year, indicator),
+                            f"ban-do-{unit}-{level}-{indicator}-{year}", f"map_{unit}_{level}", on_select="rerun",
+                            selection_mode=("points",), config=OFFLINE_CONFIG)
+    st.caption(ui.boundary_note(level) + " " + ui.tr("map.click_hint"))
 if missing:
     st.info(ui.tr("map.no_data_list", n=len(missing), names=", ".join(missing)))
-if indicator != "target_status" and scheme == "official":
+if table is not None and indicator != "target_status" and scheme == "official":
     hint = one_class_hint(table["value"], breaks)
     if hint is not None:
         st.caption(ui.tr("map.one_class_hint", share=fmt_rate(hint[0] * 100, lang, 0), label=hint[1]))
-clicked = ui.selected_code(event)
+clicked = ui.selected_code(event) if event is not None else None
 if clicked and clicked != unit and clicked in units.index:
     q["unit"] = clicked
     st.rerun()
@@ -221,7 +234,7 @@ if unit_level != "province":
                                              ui.tr("table.poverty_rate"): 2, ui.tr("table.near_poor_rate"): 2}),
                      hide_index=True, key=f"history_{unit}")
         ui.download_buttons(table, f"so-lieu-{unit}", f"history_{unit}")
-    if unit_level == "district":
+    if unit_level == "district" and not no_children:
         title = ui.tr("profile.communes_ranking", name=name, year=year)
         if year >= REFORM_YEAR:
             m = ui.membership(prov)

@@ -9,35 +9,45 @@ from povdata.charts import mark_illustrative, rate_series_figure
 from povdata.classify import OFFICIAL_BREAKS
 from povdata.published import published_figures
 from povdata.reform import REFORM_YEAR
-from povdata.units import province_name
 from povdata.views import latest_year, province_kpis, series
 
 lang = ui.lang()
 ds = ui.dataset()
 prov = ui.province()
 levels = ui.levels(prov)
+ui.require_data(levels)
+top = ui.top_code()
+pname = ui.view().name()
 year = latest_year(levels)
 cfg = ui.targets()
 
-st.title(ui.tr("app.province_title", province=province_name(prov)))
+st.title(ui.tr("app.province_title", province=pname))
 ui.data_banner(ds)
+if ui.view().merged and not ui.former():
+    from povdata.provinces import former_province_name, former_provinces
+    st.caption(ui.tr("province.merged_estimate", province=pname,
+                     formers=", ".join(former_province_name(c) for c in former_provinces(prov))))
 
 st.subheader(ui.tr("overview.kpis", year=year))
-ui.show_kpis(province_kpis(levels, ui.progress(prov), prov, year, lang))
+ui.show_kpis(province_kpis(levels, ui.progress(prov), top, year, lang))
 ui.briefing_button(sorted(int(y) for y in levels.loc[levels["level"] == "province", "year"].unique()), year)
 
 left, right = st.columns([1, 1])
 with left:
     st.subheader(ui.tr("overview.district_map", year=year))
-    fig, table, missing = ui.map_figure(prov, "district", year, "poverty_rate", None, OFFICIAL_BREAKS,
-                                        True, None, 460)
-    event = ui.plotly_chart(fig, ui.year_frame(ui.tr("overview.district_map", year=year), year),
-                            f"ban-do-huyen-{year}", "overview_map", share=0.5, on_select="rerun", selection_mode=("points",),
-                            config=OFFLINE_CONFIG)
-    st.caption(ui.boundary_note("district") + " " + ui.tr("map.click_hint"))
+    event = None
+    if ui.shapes(prov, "district").empty:
+        st.info(ui.tr("province.no_map", level=ui.tr("reform.level_district").lower()))
+    else:
+        fig, table, missing = ui.map_figure(prov, "district", year, "poverty_rate", None, OFFICIAL_BREAKS,
+                                            True, None, 460)
+        event = ui.plotly_chart(fig, ui.year_frame(ui.tr("overview.district_map", year=year), year),
+                                f"ban-do-huyen-{year}", "overview_map", share=0.5, on_select="rerun",
+                                selection_mode=("points",), config=OFFLINE_CONFIG)
+        st.caption(ui.boundary_note("district") + " " + ui.tr("map.click_hint"))
     if year >= REFORM_YEAR:
         st.caption(ui.tr("reform.district_after"))
-    code = ui.selected_code(event)
+    code = ui.selected_code(event) if event is not None else None
     if code:
         st.query_params.update({"unit": code, "year": str(year)})
         st.switch_page("pages/map.py", query_params={"unit": code, "year": str(year), "lang": lang})
@@ -47,10 +57,10 @@ with right:
     ui.plotly_chart(fig, ui.year_frame(ui.tr("overview.ranking", year=year), year), f"xep-hang-huyen-{year}",
                     "overview_ranking", share=0.5, config={"displaylogo": False})
 
-s = series(levels, prov)
+s = series(levels, top)
 targets = [(p, tg) for p in cfg.periods for tg in p.targets if tg.scope == "province" and tg.is_rate_rule
            and p.end - p.baseline_year > 1]
-fig = rate_series_figure(s, lang, ui.tr("chart.series_title", unit=province_name(prov),
+fig = rate_series_figure(s, lang, ui.tr("chart.series_title", unit=pname,
                                         start=int(s["year"].min()), end=int(s["year"].max())), targets)
 if ds.is_illustrative:
     mark_illustrative(fig, lang)
@@ -60,7 +70,7 @@ ui.plotly_chart(fig, ui.series_frame(fig.layout.title.text, s), "dien-bien-toan-
 with st.expander(ui.tr("overview.published")):
     st.caption(ui.tr("overview.published_caption"))
     pub = published_figures()
-    pub = pub[pub["province_code"] == prov]
+    pub = pub[pub["province_code"].isin(ui.view_codes())]
     st.dataframe(ui.table_headers(pub, {
         "unit_name": "table.unit", "year": "table.year", "indicator": "table.indicator", "value": "table.value",
         "standard": "table.standard", "note": "table.source"}), hide_index=True)

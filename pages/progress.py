@@ -14,6 +14,8 @@ lang = ui.lang()
 ds = ui.dataset()
 prov = ui.province()
 levels = ui.levels(prov)
+ui.require_data(levels)
+top = ui.top_code()
 cfg = ui.targets()
 q = st.query_params
 
@@ -40,7 +42,7 @@ def rule_text(target) -> str:
 
 # ---- province ------------------------------------------------------------------
 prov_target = next((t for t in period.targets if t.scope == "province" and t.is_rate_rule), None)
-s = series(levels, prov)
+s = series(levels, top)
 if prov_target is not None:
     st.subheader(ui.tr("progress.province", rule=rule_text(prov_target)))
     p = rate_progress(s, period, prov_target, cfg.at_risk_margin_pp, as_of=as_of)
@@ -82,6 +84,8 @@ def show_scorecard(card: pd.DataFrame, key: str, name: str) -> None:
 
 st.subheader(ui.tr("progress.scorecard", period=pid))
 card = scorecard(levels, cfg, pid, "district", as_of=as_of)
+if card.empty:
+    st.info(ui.tr("province.no_data", province=ui.view().name()))
 show_scorecard(card, "scorecard_districts", f"tien-do-{pid}")
 st.caption(ui.tr("progress.thresholds", margin=fmt_pace(cfg.at_risk_margin_pp, lang),
                  exit=fmt_number(cfg.poor_district_exit_rate, lang, 0)))

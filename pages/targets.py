@@ -22,6 +22,9 @@ user = ui.current_user()
 
 st.title(tr("targets.title"))
 st.caption(tr("targets.intro"))
+from povdata.targets import has_own_targets  # noqa: E402
+if not has_own_targets(prov):
+    st.info(tr("province.national_targets"), icon="🏛️")
 if not editor:
     st.caption(tr("targets.read_only"))
 

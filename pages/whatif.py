@@ -22,6 +22,8 @@ lang = ui.lang()
 ds = ui.dataset()
 prov = ui.province()
 levels = ui.levels(prov)
+ui.require_data(levels)
+top = ui.top_code()
 cfg = ui.targets()
 q = st.query_params
 
@@ -109,7 +111,7 @@ s = series(levels, prov)
 fig = rate_series_figure(s, lang, ui.tr("whatif.chart", horizon=scenario.horizon))
 dash = ("dash", "dot", "dashdot", "longdash")
 for i, sc in enumerate([scenario] + [x for x in ss["scenarios"] if x != scenario]):
-    p = project(levels, [prov], scenario_paces(levels, prov, poor, sc), sc)
+    p = project(levels, [top], scenario_paces(levels, top, poor, sc), sc)
     fig.add_trace(go.Scatter(x=p["year"], y=p["poverty_rate"], mode="lines+markers",
                              name=ui.tr("whatif.projected", name=sc.name), line={"dash": dash[i % 4], "width": 2},
                              hovertext=[f"{y}: {fmt_rate(v, lang)}" for y, v in zip(p["year"], p["poverty_rate"])],
@@ -123,7 +125,7 @@ if ds.is_illustrative:
 st.plotly_chart(fig, key="whatif_chart", config={"displaylogo": False})
 st.caption(ui.tr("whatif.standard_note"))
 
-summary = scenario_summary(levels, prov, poor, scenario, cfg.poor_district_exit_rate)
+summary = scenario_summary(levels, top, poor, scenario, cfg.poor_district_exit_rate)
 m = st.columns(3)
 m[0].metric(ui.tr("whatif.rate_2030", horizon=scenario.horizon), fmt_rate(summary["rate"], lang))
 m[1].metric(ui.tr("whatif.poor_2030", horizon=scenario.horizon), fmt_count(summary["poor_households"], lang))
@@ -146,7 +148,7 @@ st.dataframe(ui.styled_table(table, {ui.tr("col.pace"): 1, ui.tr("col.rate") + f
 
 if ss["scenarios"]:
     st.subheader(ui.tr("whatif.compare"))
-    rows = [scenario_summary(levels, prov, poor, sc, cfg.poor_district_exit_rate) for sc in ss["scenarios"]]
+    rows = [scenario_summary(levels, top, poor, sc, cfg.poor_district_exit_rate) for sc in ss["scenarios"]]
     comp = pd.DataFrame({
         ui.tr("col.scenario"): [r["name"] for r in rows],
         ui.tr("whatif.model"): [ui.tr(f"whatif.model_{r['model']}") for r in rows],

@@ -119,9 +119,23 @@ def require(user: User | None, permission: str) -> None:
                                f"cần vai trò {ROLE_NAMES[PERMISSIONS[permission]]} trở lên.")
 
 
+def in_force(code: str) -> str:
+    """The province in force of a code: itself for one of the 34 provinces (and for the
+    whole country, ``00``), else the province a former province was merged into (a user tied
+    to former Bắc Kạn, 06, reads Thái Nguyên's store, 19, which holds Bắc Kạn's history)."""
+    from povdata.provinces import is_new_province, successor
+
+    if code == "00" or is_new_province(code):
+        return code
+    try:
+        return successor(code)
+    except KeyError:
+        return code
+
+
 def check_scope(user: User | None, province_code: str) -> None:
     """Raise :class:`PermissionDenied` when ``user`` is tied to another province."""
-    if user is not None and user.province_code and user.province_code != province_code:
+    if user is not None and user.province_code and in_force(user.province_code) != in_force(province_code):
         raise PermissionDenied(f"Tài khoản {user.label} chỉ được xem số liệu của tỉnh mã {user.province_code}, "
                                f"không phải tỉnh mã {province_code}.")
 

@@ -44,8 +44,11 @@ COLUMNS = [
 
 def poor_districts_for(province_code: str, start: int, end: int, designations: pd.DataFrame | None = None) -> list[str]:
     """Districts designated poor at any time in ``start``..``end``; sorted codes."""
+    from povdata.provinces import former_provinces
+
     d = poor_districts() if designations is None else designations
-    rows = d[(d["province_code"] == province_code) & (d["period_start"] <= end) & (d["period_end"] >= start)]
+    codes = {province_code, *former_provinces(province_code)}  # a merged province: its former provinces' too
+    rows = d[d["province_code"].isin(codes) & (d["period_start"] <= end) & (d["period_end"] >= start)]
     return sorted(rows["district_code"].unique())
 
 

@@ -197,7 +197,12 @@ def units_2025(province_code: str | None = None) -> pd.DataFrame:
 
 
 def province_name(province_code: str) -> str:
-    """Official name with type prefix, e.g. ``'Tỉnh Lạng Sơn'``."""
+    """Official name with type prefix, e.g. ``'Tỉnh Lạng Sơn'``: of the province in force
+    for one of the 34 codes from 1/7/2025 (``'24'`` is Bắc Ninh), else of the former province."""
+    new = units_2025(province_code)
+    new = new[new["level"] == "province"]
+    if not new.empty:
+        return str(new["name"].iloc[0])
     df = legacy_units(province_code)
     rows = df[df["level"] == "province"]
     if rows.empty:
