@@ -35,20 +35,46 @@ def fold(text: str) -> str:
     return re.sub(r"[\s\x00-\x1f\x7f]+", " ", t).strip()
 
 
+def _strip_type(t: str) -> str:
+    """A folded name without its type prefix (one at most: 'X. Quan Sơn' is Quan Sơn, not a
+    Quận named Sơn)."""
+    abbrev = _ABBREV_RE.match(t)
+    if abbrev:
+        return t[abbrev.end():]
+    stripped = _PREFIX_RE.sub("", t, count=1)
+    # a bare one-letter prefix is only dropped before a real name ('x Tân Văn'), not e.g. 'Quan'
+    if stripped and not (len(t) - len(stripped) <= 2 and "." not in t[:3]
+                         and t.split(" ")[0] in {"h", "p", "q", "x"}):
+        return stripped
+    return t
+
+
 def name_key(text: str, drop_type: bool = True) -> str:
     """Comparison key of a unit name: ``'Huyện Đình Lập'`` and ``'Ðình Lập'`` → ``'dinhlap'``."""
     t = fold(text)
-    if drop_type:  # one type prefix at most: 'X. Quan Sơn' is Quan Sơn, not a Quận named Sơn
-        abbrev = _ABBREV_RE.match(t)
-        if abbrev:
-            t = t[abbrev.end():]
-        else:
-            stripped = _PREFIX_RE.sub("", t, count=1)
-            # a bare one-letter prefix is only dropped before a real name ('x Tân Văn'), not e.g. 'Quan'
-            if stripped and not (len(t) - len(stripped) <= 2 and "." not in t[:3]
-                                 and t.split(" ")[0] in {"h", "p", "q", "x"}):
-                t = stripped
+    if drop_type:
+        t = _strip_type(t)
     return re.sub(r"[^a-z0-9]", "", t)
+
+
+def spelling(text: str) -> str:
+    """A name as spelt, without its type prefix, case, spaces and punctuation, diacritics
+    kept: ``'huyện  Đình Lập'`` → ``'đìnhlập'``; ``'Ðình Lập'`` (U+00D0) keeps its Ð."""
+    t = re.sub(r"[\s\x00-\x1f\x7f\u200b\ufeff]+", " ", unicodedata.normalize("NFC", str(text))).strip().lower()
+    f = fold(t)
+    if len(f) == len(t):  # one folded character per character: cut the same prefix
+        t = t[len(f) - len(_strip_type(f)):]
+    return re.sub(r"[\W_]", "", t)
+
+
+def spelt_differently(name: str, official: str) -> bool:
+    """Whether a name that has the official name's key is spelt otherwise *with* diacritics
+    ('Ngân Son' for 'Ngân Sơn', 'Son Ðộng' with U+00D0): a misspelling to review.  A name
+    written wholly without diacritics ('Dinh Lap') is a convention, not a misspelling."""
+    s = spelling(name)
+    if s.isascii():
+        return False
+    return s != spelling(official)
 
 
 def _typed_key(text: str) -> str:
@@ -109,7 +135,11 @@ def match_names(
         if len(hits) > 1:  # 'Thị trấn Đình Lập' and 'Xã Đình Lập' in one district: the type decides
             typed = [h for h in hits if _typed_key(by_code[h]) == _typed_key(name)]
             hits = typed if len(typed) == 1 else hits
-        if len(hits) == 1:
+        if len(hits) == 1 and spelt_differently(name, by_code[hits[0]]):
+            # same letters, other accents or look-alike characters: held for review, never exact
+            row.update(code=hits[0], matched_name=by_code[hits[0]], method="similar", score=0.99,
+                       note="tên viết khác danh mục (dấu hoặc ký tự); hãy kiểm tra")
+        elif len(hits) == 1:
             row.update(code=hits[0], matched_name=by_code[hits[0]], method="name", score=1.0)
         elif len(hits) > 1:
             row["note"] = "trùng tên: " + ", ".join(f"{by_code[h]} ({h})" for h in hits)

@@ -89,7 +89,9 @@ def test_a_commune_is_found_however_its_name_is_written(variant):
     within = COMMUNES[COMMUNES["parent_code"] == row["parent_code"]]
     assume((within["name"].map(name_key) == name_key(row["name"])).sum() == 1)  # its name is unique there
     m = match_names([text], within).iloc[0]
-    assert m["code"] == row["code"] and m["method"] == "name", (text, m.to_dict())
+    # 'Ð' (U+00D0) for 'Đ' is found too, but held for review as a misspelling, never exact
+    want = "similar" if ("Ð" in text or "ð" in text) else "name"
+    assert m["code"] == row["code"] and m["method"] == want, (text, m.to_dict())
 
 
 @FAST
