@@ -553,6 +553,17 @@ def match_features(gdf: gpd.GeoDataFrame, province_code: str, era: str, level: s
                         "level": level, "code": m["code"].to_numpy(), "matched_name": m["matched_name"].to_numpy(),
                         "method": m["method"].to_numpy(), "score": m["score"].astype(float).to_numpy(),
                         "note": m["note"].to_numpy()})
+    # a district abolished before 2025 (a GIS file older than the list): its territory is part
+    # of its successor's, so the feature is merged into it, held for review with the reason
+    if level == "district" and era == "legacy":
+        from povdata.unit_history import former_unit
+        olds = set(reg.loc[reg["level"] == "province", "code"])
+        for i in np.flatnonzero(res["code"].isna().to_numpy()):
+            gone = former_unit(olds, str(res.at[i, "input_name"]), str(res.at[i, "input_code"]))
+            if gone is not None and gone.successor_code in set(cand["code"]):
+                res.loc[i, ["code", "matched_name", "method", "score", "note"]] = (
+                    gone.successor_code, gone.successor_name, "successor", 0.8 if gone.similar else 0.9,
+                    gone.reason())
     # location: a name shared by several units ('Xã Mẫu Sơn' in two districts) goes to the one
     # whose registry point lies inside the polygon; a feature with no usable name or code to
     # the single unmatched registry point inside it

@@ -40,6 +40,7 @@ import pandas as pd
 
 from povdata.indicators import COUNT_COLUMNS, PUBLISHED_RATES
 from povdata.names import fold, match_names, name_key
+from povdata.unit_history import former_unit
 from povdata.units import legacy_units, units_2025
 from povdata.validate import HEADER_ALIASES, Problem, ValidationReport, shorten, validate_indicators
 from povdata.vnenc import decode_bytes, detect_encoding
@@ -838,6 +839,7 @@ def match_units(table: pd.DataFrame, province_code: str, era: str) -> pd.DataFra
     prov_key = name_key(prov["name"].iloc[0]) if len(prov) == 1 else None
     ctx: str | None = None
     parent_of: dict[int, str | None] = {}
+    old_provinces = set(reg.loc[reg["level"] == "province", "code"])
     for i in range(n):
         if R["method"][i] == "code":
             if R["level"][i] == "district":
@@ -857,6 +859,11 @@ def match_units(table: pd.DataFrame, province_code: str, era: str) -> pd.DataFra
             if _has(m["code"]):
                 put(i, m["code"], "district", m["method"], m["score"], m["note"])
                 ctx = m["code"]
+                continue
+            gone = former_unit(old_provinces, nm, codes[i]) if era == "legacy" else None
+            if gone is not None:  # a district abolished before 2025: said, left out, never merged silently
+                R["method"][i], R["note"][i], R["level"][i] = "former", gone.reason(), "district"
+                ctx = None
                 continue
         pc, parent = parent_codes[i], R["parent"][i]
         if pc in dist_codes:
@@ -960,7 +967,13 @@ def check_indicators(table: pd.DataFrame, matches: pd.DataFrame, file: str, name
     mapping = {col_label[f]: f for f in fields}
     # unknown units are reported here, by name; the validator then sees only matched rows
     rep = ValidationReport(file)
-    for i in np.flatnonzero(unmatched.to_numpy() & (matches["method"] != "skip").to_numpy()):
+    former = (matches["method"] == "former").to_numpy()
+    for i in np.flatnonzero(unmatched.to_numpy() & former):
+        m = matches.iloc[i]
+        rep.problems.append(Problem(file, int(m["_row"]), col_label["unit_code"],
+                                    f"dòng này không được nhập: {m['note']}. Nếu muốn ghép số liệu vào đơn vị kế "
+                                    "thừa, chọn đơn vị trong bảng đối chiếu.", "warning"))
+    for i in np.flatnonzero(unmatched.to_numpy() & (matches["method"] != "skip").to_numpy() & ~former):
         m = matches.iloc[i]
         what = shorten(" ".join(str(x) for x in (m["input_code"], m["input_name"]) if x))
         rep.problems.append(Problem(file, int(m["_row"]), col_label["unit_code"],

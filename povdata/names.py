@@ -57,6 +57,15 @@ def name_key(text: str, drop_type: bool = True) -> str:
     return re.sub(r"[^a-z0-9]", "", t)
 
 
+_TONES = "\u0300\u0301\u0303\u0309\u0323"  # huyền, sắc, ngã, hỏi, nặng
+_TONE_PAIR = re.compile(f"([ou])([{_TONES}]?)([aey])([{_TONES}]?)")
+
+
+def _tone_at_end(nfd: str) -> str:
+    """'hoà' and 'hòa', 'thuỷ' and 'thủy' (old and new tone placement, both correct) → one form."""
+    return _TONE_PAIR.sub(lambda m: m.group(1) + m.group(3) + (m.group(2) or m.group(4)), nfd)
+
+
 def spelling(text: str) -> str:
     """A name as spelt, without its type prefix, case, spaces and punctuation, diacritics
     kept: ``'huyện  Đình Lập'`` → ``'đìnhlập'``; ``'Ðình Lập'`` (U+00D0) keeps its Ð."""
@@ -64,7 +73,7 @@ def spelling(text: str) -> str:
     f = fold(t)
     if len(f) == len(t):  # one folded character per character: cut the same prefix
         t = t[len(f) - len(_strip_type(f)):]
-    return re.sub(r"[\W_]", "", t)
+    return unicodedata.normalize("NFC", _tone_at_end(unicodedata.normalize("NFD", re.sub(r"[\W_]", "", t))))
 
 
 def spelt_differently(name: str, official: str) -> bool:
