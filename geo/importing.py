@@ -829,7 +829,11 @@ def prepare_boundaries(data: bytes, name: str, province_code: str, *, era: str =
                                     f"không tìm thấy đơn vị '{what}' trong danh mục"
                                     + (f" ({m['note']})" if m["note"] else "")
                                     + "; chọn đơn vị trong bảng đối chiếu."))
-    dup = matches[matches["code"].notna() & matches.duplicated("code", keep=False)]
+    for _, m in matches[matches["method"] == "successor"].iterrows():
+        rep.problems.append(Problem(name, int(m["_row"]), label, f"{m['note']}; vùng này được gộp vào "
+                                    f"{m['matched_name']} (kiểm tra ở bảng đối chiếu).", "warning"))
+    merged_in = set(matches.loc[matches["method"] == "successor", "code"])
+    dup = matches[matches["code"].notna() & matches.duplicated("code", keep=False) & ~matches["code"].isin(merged_in)]
     for code, grp in dup.groupby("code"):
         rep.problems.append(Problem(name, int(grp["_row"].iloc[1]), label,
                                     f"{grp['matched_name'].iloc[0]} ({code}) có {len(grp)} đối tượng (dòng "

@@ -84,21 +84,56 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _dataset(args: argparse.Namespace) -> Dataset:
+    """The file given, else the latest stored version of the province (as the dashboard shows
+    it), else the embedded demo, else an empty dataset."""
     if args.indicators:
         from povdata.validate import load_indicator_file
         table = load_indicator_file(args.indicators, set(legacy_units(args.province)["code"]))
         return Dataset(args.province, table, "imported", Path(args.indicators).name, "file", Path(args.indicators).name)
-    return load_demo(args.province)
+    from povdata.dataset import empty_dataset, has_demo
+    from povdata.provinces import resolve_view
+    from povdata.store import has_store, latest_version, load_version, open_store
+
+    view = resolve_view(args.province, None, args.province)
+    if has_store():
+        store = open_store()
+        v = latest_version(store, view.code)
+        if v is not None:
+            return load_version(store, view.code, v.id)
+    return load_demo(view.code) if has_demo(view.code) else empty_dataset(view.code)
+
+
+def _config(args: argparse.Namespace, province_code: str):
+    """The targets file given, else the province's targets with the editors' stored changes."""
+    from dataclasses import replace
+
+    from povdata.provinces import resolve_view
+    if args.targets:
+        return load_targets(args.targets)
+    view = resolve_view(args.province, None, args.province)
+    cfg = default_targets(view.code)
+    from povdata.store import has_store, open_store
+    if has_store():
+        from povdata.edits import effective_targets
+        cfg = effective_targets(open_store(), cfg)
+    return replace(cfg, province_code=view.former) if view.former else cfg
 
 
 def cmd_progress(args: argparse.Namespace) -> int:
+    from povdata.provinces import resolve_view
+
+    view = resolve_view(args.province, None, args.province)
     try:
-        cfg = load_targets(args.targets) if args.targets else default_targets(args.province)
+        cfg = _config(args, view.code)
     except TargetsError as exc:
         print(f"LỖI: {exc}", file=sys.stderr)
         return 2
     ds = _dataset(args)
-    levels = level_table(ds)
+    levels = level_table(ds, view.former)
+    if levels.empty:
+        print(f"LỖI: chưa có số liệu của {view.name()}; hãy nhập bằng 'python -m povdata import --province "
+              f"{args.province} --indicators …'.", file=sys.stderr)
+        return 1
     table = progress_table(levels, cfg, as_of=args.as_of)
     if args.level != "all":
         table = table[table["level"] == args.level]
@@ -120,7 +155,7 @@ def cmd_briefing(args: argparse.Namespace) -> int:
     from povdata.export_images import ExportError
 
     try:
-        cfg = load_targets(args.targets) if args.targets else default_targets(args.province)
+        cfg = _config(args, args.province)
     except TargetsError as exc:
         print(f"LỖI: {exc}", file=sys.stderr)
         return 2
@@ -151,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--province", help="chỉ chấp nhận mã đơn vị của tỉnh này")
     v.set_defaults(func=cmd_validate)
     g = sub.add_parser("progress", help="tiến độ thực hiện mục tiêu theo đơn vị (CSV hoặc JSON)")
-    g.add_argument("--province", default="20")
+    g.add_argument("--province", default="20", help="mã tỉnh (34 tỉnh từ 1/7/2025, hoặc mã tỉnh cũ trước đó)")
     g.add_argument("--indicators", help="tệp chỉ tiêu (mặc định: số liệu minh họa)")
     g.add_argument("--targets", help="tệp mục tiêu TOML (mặc định data/targets/<mã tỉnh>.toml)")
     g.add_argument("--level", default="all", choices=["all", "province", "district", "commune"])

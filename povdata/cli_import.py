@@ -94,6 +94,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     from povdata.importer import prepare_indicators, save_import, size_problem, template_csv, template_xlsx
     from povdata.store import has_store, open_store, versions, version_label
 
+    from povdata.auth import in_force
+    given = args.province
+    args.province = in_force(args.province)  # a former province's data are kept under its successor
+    if given != args.province:
+        print(f"Tỉnh {given} (trước 1/7/2025) nay thuộc tỉnh {args.province}: số liệu lưu cùng tỉnh {args.province}.")
     if args.template:
         year = args.year or 2024
         era = args.unit_list or "legacy"

@@ -80,7 +80,7 @@ RATE_JUMP_PP = 20.0
 _TOTAL_RE = re.compile(r"^(tong cong|tong so|tong|cong|toan tinh|ca tinh)( (toan tinh|ca tinh|chung))?\W*$")
 _COLNUM_RE = re.compile(r"^\(?[0-9a-z]{1,2}\)?$")
 _YEAR_RE = re.compile(r"\bnam\s+(20\d\d)\b")
-_DISTRICT_TYPES = ("huyen", "thanh pho", "thi xa", "quan")
+_DISTRICT_TYPES = ("huyen", "thanh pho", "thi xa", "quan", "h.", "tp.", "tp ", "tx.", "tx ", "q.")
 _COMMUNE_TYPES = ("xa", "phuong", "thi tran")
 
 
@@ -733,9 +733,17 @@ def extract_rows(cells: pd.DataFrame, header: Header, mapping: dict[int, str], l
     uniq = {v: fold(v) for v in pd.unique(name)}  # a national file repeats each name once a year
     # (bool dtype even for no rows: an empty string column maps to an empty string column)
     totals = name.map(lambda s: bool(_TOTAL_RE.match(uniq[s]))).astype(bool) & (code == "").astype(bool)
-    for r in out.loc[totals, "_row"]:
+    # a table of published rates with no household counts: its total row is the province's own
+    # published figure (nothing to recompute it from), kept and matched to the province
+    rates_only = not any(f in COUNT_COLUMNS for f in value_cols) and any(f in PUBLISHED_RATES for f in value_cols)
+    out["_total"] = totals & rates_only
+    for r in out.loc[totals & ~out["_total"], "_row"]:
         notes.append(Problem("", int(r), None, "dòng tổng cộng, không nhập (tổng được tính lại từ các đơn vị).",
                              "info"))
+    for r in out.loc[out["_total"], "_row"]:
+        notes.append(Problem("", int(r), None, "dòng toàn tỉnh: nhập là tỷ lệ công bố của tỉnh (bảng không có số "
+                             "hộ để tính lại).", "info"))
+    totals = totals & ~out["_total"]
     # a heading row: a district's name, no code, no values ('Huyện Cao Lộc' above its communes)
     no_values = (out[value_cols] == "").all(axis=1) if value_cols else pd.Series(True, index=out.index)
     heading = ((name != "") & (code == "") & no_values).astype(bool)
@@ -878,6 +886,21 @@ def match_units(table: pd.DataFrame, province_code: str, era: str) -> pd.DataFra
         if pcode and not R["parent"][i]:
             R["parent"][i] = reg_name[pcode]
         parent_of[i] = pcode
+    # the total row of a rate table: the province (for a merged province, the former
+    # province whose districts the other rows are in)
+    total_rows = np.flatnonzero(table["_total"].to_numpy()) if "_total" in table else []
+    if len(total_rows):
+        provs = reg[reg["level"] == "province"]
+        if len(provs) > 1:
+            got = {c for c in R["code"] if c}
+            owners = set(reg.loc[reg["code"].isin(got) & (reg["level"] != "province"), "province_code"])
+            provs = provs[provs["code"].isin(owners)] if len(owners) == 1 else provs.iloc[0:0]
+        for i in total_rows:
+            parent_of.pop(i, None)
+            if len(provs) == 1:
+                put(i, provs["code"].iloc[0], "province", "total", 1.0, "dòng toàn tỉnh")
+            else:
+                R["note"][i] = "dòng toàn tỉnh, không xác định được tỉnh cũ"
     # communes, grouped by parent
     groups: dict[str | None, list[int]] = {}
     for i, p in parent_of.items():

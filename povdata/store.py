@@ -302,7 +302,10 @@ def _transaction(store: Store) -> Iterator[sqlite3.Connection]:
 
 def versions(store: Store, province_code: str, user: "User | None" = None) -> list[VersionInfo]:
     """The province's versions, newest first (:class:`~povdata.auth.PermissionDenied` when
-    ``user`` is tied to another province)."""
+    ``user`` is tied to another province).  A former province's code reads its successor's
+    versions (its history is kept there, :mod:`povdata.provinces`)."""
+    from povdata.auth import in_force
+    province_code = in_force(province_code)
     check_scope(user, province_code)
     with closing(store.connect()) as conn:
         rows = conn.execute(
@@ -416,7 +419,9 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
     written in the same transaction.
     """
     from povdata import audit
-    from povdata.auth import require
+    from povdata.auth import in_force, require
+
+    province_code = in_force(province_code)
 
     if indicators is None and layers is None:
         raise ValueError("nothing to import: give indicators, layers or both")
@@ -555,6 +560,8 @@ def version_label(v: VersionInfo) -> str:
 def load_version(store: Store, province_code: str, version_id: int | None = None,
                  user: "User | None" = None) -> Dataset:
     """The dataset of a version (the latest when ``version_id`` is None)."""
+    from povdata.auth import in_force
+    province_code = in_force(province_code)
     check_scope(user, province_code)
     v = version_info(store, version_id, user) if version_id is not None else latest_version(store, province_code)
     if v is None or v.province_code != province_code:
@@ -603,7 +610,9 @@ def rollback(store: Store, province_code: str, version_id: int, *, user: User, n
     """Make an earlier version current again, as a new version that copies it (history is
     never rewritten: the versions in between stay, and the audit trail records the step)."""
     from povdata import audit
-    from povdata.auth import require
+    from povdata.auth import in_force, require
+
+    province_code = in_force(province_code)
 
     require(user, "rollback")
     check_scope(user, province_code)

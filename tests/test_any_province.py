@@ -1,0 +1,225 @@
+"""Any province, any level: district rate tables and boundary files of provinces other
+than the demo's, end to end (CLI import, then the pages in AppTest).  The files are built
+by :mod:`real_like`, which says which published file each one imitates."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import real_like
+from povdata.cli import main
+from povdata.dataset import level_table
+from povdata.importer import prepare_indicators
+from povdata.provinces import former_provinces, new_provinces, resolve_view, successor
+from povdata.store import load_version, open_store, versions
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard.py")
+
+
+def _app(monkeypatch, data_dir: Path, page: str | None = None, **query: str) -> AppTest:
+    monkeypatch.setenv("POVDASH_DATA_DIR", str(data_dir))
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    if page:
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _charts(at: AppTest) -> list[dict]:
+    return [json.loads(e.proto.spec) for e in at.get("plotly_chart")]
+
+
+def _values(v) -> list:
+    """A plotly array as Python values (plotly 6 sends numbers as typed base64 arrays)."""
+    if isinstance(v, dict) and "bdata" in v:
+        import base64
+
+        import numpy as np
+        return np.frombuffer(base64.b64decode(v["bdata"]), dtype=v["dtype"]).tolist()
+    return list(v)
+
+
+def _bars(at: AppTest) -> dict[str, float]:
+    """Unit name → value of the ranking bar charts on the page."""
+    out = {}
+    for spec in _charts(at):
+        for tr in spec["data"]:
+            if tr.get("type") == "bar" and tr.get("orientation") == "h":
+                out.update(dict(zip(_values(tr["y"]), _values(tr["x"]))))
+    return out
+
+
+def _import(tmp_path: Path, monkeypatch, province: str, files: dict[str, bytes], *extra: str) -> int:
+    monkeypatch.setenv("POVDASH_DATA_DIR", str(tmp_path / "var"))
+    args = ["import", "--province", province, "--data-dir", str(tmp_path / "var")]
+    for flag, (name, data) in files.items():
+        p = tmp_path / name
+        p.write_bytes(data)
+        args += [flag, str(p)]
+    return main(args + list(extra))
+
+
+# ---- provinces ------------------------------------------------------------------
+def test_34_provinces_in_force_and_their_former_provinces():
+    assert len(new_provinces()) == 34
+    assert former_provinces("19") == ["06", "19"] and successor("06") == "19"
+    assert former_provinces("24") == ["24", "27"]  # 24 is Bắc Giang before the merger, the new Bắc Ninh after
+    assert former_provinces("20") == ["20"]
+    assert sum(len(former_provinces(c)) for c in new_provinces()["code"]) == 63
+    assert resolve_view("06") == resolve_view("19", "06")
+    assert resolve_view("20").former is None and resolve_view("99").code == "20"
+    assert resolve_view("19", "20").former is None  # not one of its former provinces
+
+
+@pytest.mark.parametrize("province, name", [("04", "Tỉnh Cao Bằng"), ("19", "Tỉnh Thái Nguyên"),
+                                            ("24", "Tỉnh Bắc Ninh"), ("06", "Tỉnh Bắc Kạn")])
+@pytest.mark.parametrize("page", ["pages/overview.py", "pages/map.py", "pages/progress.py", "pages/whatif.py"])
+def test_a_province_without_data_says_so_on_every_page(monkeypatch, tmp_path, province, name, page):
+    at = _app(monkeypatch, tmp_path / "var", page, province=province)
+    assert at.title[0].value == name
+    assert "Chưa có số liệu của " + name in at.info[0].value and "Nhập số liệu" in at.info[0].value
+    assert not _charts(at)
+
+
+def test_targets_page_of_a_province_without_a_file_shows_the_national_programme(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path / "var", "pages/targets.py", province="04")
+    assert "Chương trình mục tiêu quốc gia" in at.info[0].value
+    assert any("QĐ 90/QĐ-TTg" in str(df.value.to_dict()) for df in at.dataframe)
+
+
+# ---- a district rate table of a former province (Bắc Kạn, now in Thái Nguyên) ---------
+def test_bac_kan_district_rate_table_imports_under_thai_nguyen(tmp_path, monkeypatch, capsys):
+    rc = _import(tmp_path, monkeypatch, "06", {"--indicators": ("bac_kan_2023.xlsx", real_like.bac_kan_table()),
+                                               "--boundaries": ("bac_can.geojson", real_like.gadm_geojson("06"))})
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "nay thuộc tỉnh 19" in out
+    store = open_store(tmp_path / "var")
+    assert versions(store, "06") == versions(store, "19") and len(versions(store, "19")) == 1
+    ds = load_version(store, "19")
+    # 8 districts and the province's own published figure ('Toàn tỉnh'), rates only
+    assert sorted(ds.indicators["unit_code"]) == sorted(["06", "058", "060", "061", "062", "063", "064", "065", "066"])
+    assert ds.indicators["households_total"].isna().all()
+    lv = level_table(ds, "06").set_index("unit_code")
+    assert lv.at["060", "poverty_rate"] == pytest.approx(35.20)
+    assert lv.at["06", "poverty_rate"] == pytest.approx(18.74) and lv.at["06", "figure_from"] == "own"
+    # the province in force: Thái Nguyên's part is missing, so no figure for the whole province
+    whole = level_table(ds)
+    assert whole.loc[(whole["level"] == "province"), "poverty_rate"].isna().all()
+    assert lv.at["060", "name"] == "Huyện Pác Nặm"
+
+    at = _app(monkeypatch, tmp_path / "var", "pages/map.py", province="19", former="06")
+    assert at.title[0].value == "Bản đồ"
+    bars = _bars(at)
+    assert bars["Huyện Pác Nặm"] == pytest.approx(35.20) and len(bars) == 8
+    maps = [s for s in _charts(at) if any(t.get("type", "").startswith("choropleth") for t in s["data"])]
+    drawn = sorted(c for s in maps for t in s["data"] for c in _values(t.get("locations") or []))
+    assert drawn == sorted(real_like.GADM_NAMES["06"])
+    # drilling into a district without commune figures says so, and shows the district's own figure
+    at.query_params["unit"] = "060"
+    at.run()
+    assert not at.exception
+    assert any("Chưa có số liệu cấp xã của Huyện Pác Nặm" in i.value for i in at.info)
+    assert any(m.label == "Tỷ lệ hộ nghèo" and m.value == "35,20%" for m in at.metric)
+
+
+def test_misspelt_gadm_names_are_held_for_review(tmp_path, monkeypatch):
+    from geo.importing import prepare_boundaries
+
+    b = prepare_boundaries(real_like.gadm_geojson("06"), "bac_can.geojson", "19")
+    assert b.ok, [str(p) for p in b.report.errors]
+    m = b.matches.set_index("input_name")
+    assert m.at["Chợ Ðồn", "code"] == "064" and m.at["Chợ Ðồn", "method"] == "similar"
+    assert m.at["Ngân Son", "method"] == "similar" and m.at["Ngân Son", "score"] < 1
+    assert m.at["Pác Nặm", "method"] == "name" and m.at["Pác Nặm", "score"] == 1.0
+
+
+def test_one_year_under_two_standards_is_kept_as_two_series(tmp_path):
+    csv = ("Mã đơn vị;Tên;Năm;Chuẩn nghèo;Tỷ lệ hộ nghèo (%)\n"
+           "20;Tỉnh Lạng Sơn;2020;2016-2020;7,88\n"
+           "20;Tỉnh Lạng Sơn;2021;2016-2020;5,98\n"
+           "20;Tỉnh Lạng Sơn;2021;Chuẩn nghèo 2022-2025;12,20\n").encode()
+    imp = prepare_indicators(csv, "hai_chuan.csv", "20")
+    assert imp.ok, [str(p) for p in imp.report.problems]
+    ind = imp.indicators.sort_values(["year", "standard"])
+    assert ind[["year", "standard"]].values.tolist() == [[2020, "2016-2020"], [2021, "2016-2020"],
+                                                         [2021, "2021-2025"]]
+    dup = csv + "20;Tỉnh Lạng Sơn;2021;2016-2020;6,00\n".encode()
+    bad = prepare_indicators(dup, "trung.csv", "20")
+    assert not bad.ok and any("xuất hiện nhiều lần" in p.message for p in bad.report.errors)
+    from povdata.store import import_version
+    store = open_store(tmp_path)
+    import_version(store, "20", indicators=imp.indicators, source_file="hai_chuan.csv", created_by="test")
+    ds = load_version(store, "20")
+    lv = level_table(ds)
+    prov = lv[(lv["unit_code"] == "20") & (lv["year"] == 2021)].set_index("standard")["poverty_rate"]
+    assert prov.to_dict() == pytest.approx({"2016-2020": 5.98, "2021-2025": 12.20})
+
+
+# ---- Bắc Giang within Bắc Ninh: a district abolished on 2025-01-01 ----------------
+def test_bac_giang_table_with_a_former_district_imports_the_other_rows(tmp_path, monkeypatch, capsys):
+    table = real_like.district_rate_table("tỉnh Bắc Giang", 2023, real_like.BAC_GIANG_2023)
+    imp = prepare_indicators(table, "bac_giang_2023.xlsx", "24")
+    assert imp.ok, [str(p) for p in imp.report.errors]
+    warn = [p for p in imp.report.problems if p.severity == "warning" and "Yên Dũng" in p.message]
+    assert len(warn) == 1 and warn[0].row == 15
+    assert "không còn từ 01/01/2025" in warn[0].message and "Thành phố Bắc Giang (213)" in warn[0].message
+    assert sorted(imp.indicators["unit_code"]) == ["213", "215", "216", "217", "218", "219", "220", "222", "223"]
+    # hand-mapped on the review step: then it is imported (the user's choice, never automatic)
+    mapped = prepare_indicators(table, "bac_giang_2023.xlsx", "24", overrides={15: "213"})
+    assert not mapped.ok  # now TP Bắc Giang appears twice in 2023: refused, with the rows named
+    rc = _import(tmp_path, monkeypatch, "24", {
+        "--indicators": ("bac_giang_2023.xlsx", table),
+        "--boundaries": ("bac_giang.geojson", real_like.gadm_geojson("24", split_off=("213", "Yên Dung")))})
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "Huyện Yên Dũng không còn từ 01/01/2025" in out
+    at = _app(monkeypatch, tmp_path / "var", "pages/map.py", province="24", former="24")
+    bars = _bars(at)
+    assert bars["Huyện Sơn Động"] == pytest.approx(14.36) and "Huyện Yên Dũng" not in bars
+
+
+# ---- Cao Bằng: a VN-2000 shapefile from before the 2020 mergers ---------------------
+def test_cao_bang_vn2000_shapefile_with_pre_2020_districts(tmp_path, monkeypatch, capsys):
+    shp = real_like.vn2000_shapefile_zip("04", tmp_path, 9210)
+    table = real_like.district_rate_table("tỉnh Cao Bằng", 2023, real_like.CAO_BANG_2023)
+    rc = _import(tmp_path, monkeypatch, "04", {"--indicators": ("cao_bang_2023.xlsx", table),
+                                               "--boundaries": ("ranh_gioi_huyen.zip", shp)})
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "Huyện Thông Nông không còn từ 01/02/2020" in out and "EPSG:9210" in out
+    from povdata.store import load_layers
+    store = open_store(tmp_path / "var")
+    layers = load_layers(store, versions(store, "04")[0].id)
+    assert sorted(layers["district"]["code"]) == sorted(c for c, _ in [
+        ("040", 0), ("042", 0), ("043", 0), ("045", 0), ("047", 0), ("048", 0), ("049", 0), ("051", 0), ("052", 0),
+        ("053", 0)])
+    at = _app(monkeypatch, tmp_path / "var", "pages/overview.py", province="04")
+    assert at.title[0].value.endswith("Tỉnh Cao Bằng")
+    assert _bars(at)["Huyện Bảo Lạc"] == pytest.approx(40.06)
+
+
+def test_cli_progress_reads_the_store_of_any_province(tmp_path, monkeypatch, capsys):
+    rc = _import(tmp_path, monkeypatch, "06", {"--indicators": ("bac_kan_2023.xlsx", real_like.bac_kan_table())})
+    assert rc == 0
+    for year, rows in ((2022, [(n, str(float(r.replace(",", ".")) + 3).replace(".", ","), x)
+                                for n, r, x in real_like.BAC_KAN_2023]),):
+        p = tmp_path / f"bk_{year}.xlsx"
+        p.write_bytes(real_like.district_rate_table("tỉnh Bắc Kạn", year, rows, ("Toàn tỉnh", "21,74", "8,0")))
+        assert main(["import", "--province", "06", "--indicators", str(p), "--data-dir", str(tmp_path / "var")]) == 0
+    capsys.readouterr()
+    assert main(["progress", "--province", "06", "--format", "json"]) == 0
+    rows = pd.DataFrame(json.loads(capsys.readouterr().out))
+    prov = rows[(rows["unit_code"] == "06") & (rows["period_id"] == "2021-2025")].iloc[0]
+    assert prov["data_status"] == "imported" and prov["target_id"] == "national_province_1pp"
+    # baseline 2021 missing: no verdict is made up
+    assert prov["status"] == "no_data"
+    dist = rows[(rows["unit_code"] == "060") & (rows["period_id"] == "2021-2025")]
+    assert len(dist) and dist["level"].iloc[0] == "district"
