@@ -32,10 +32,22 @@ st.caption(tr("import.intro", province=province_name(prov), limit=max_upload_byt
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _indicators(data: bytes, name: str, province_code: str, sheet, encoding, header_row, mapping, year, era,
-                overrides):
+                overrides, aliases=()):
+    remembered: dict[str, dict] = {}
+    for e, k, c in aliases:
+        remembered.setdefault(e, {})[k] = c
     return prepare_indicators(data, name, province_code, sheet=sheet, encoding=encoding, header_row=header_row,
                               mapping=dict(mapping) if mapping is not None else None, year=year, era=era,
-                              overrides=dict(overrides))
+                              overrides=dict(overrides), aliases=remembered)
+
+
+def _aliases(province_code: str) -> tuple:
+    """Hand-made matches of earlier imports of the province, as a hashable cache key."""
+    from povdata.store import unit_aliases
+    if not has_store():
+        return ()
+    store = open_store()
+    return tuple(sorted((e, k, c) for e in ("legacy", "2025") for k, c in unit_aliases(store, province_code, e).items()))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -144,7 +156,7 @@ if up is not None:
                                                              "mapping": None, "year": None, "era": None})
         base = _indicators(data, up.name, prov, opts["sheet"], opts["encoding"], opts["header_row"],
                            None if opts["mapping"] is None else tuple(sorted(opts["mapping"].items())),
-                           opts["year"], opts["era"], ())
+                           opts["year"], opts["era"], (), _aliases(prov))
         with st.expander(tr("import.reading"), expanded=not base.report.ok):
             c1, c2, c3, c4 = st.columns(4)
             if len(base.sheet.sheets) > 1:
@@ -204,7 +216,8 @@ if up is not None:
         overrides = st.session_state.get(f"{fkey}_manual", {})
         ind = _indicators(data, up.name, prov, opts["sheet"], opts["encoding"], opts["header_row"],
                           None if opts["mapping"] is None else tuple(sorted(opts["mapping"].items())),
-                          opts["year"], opts["era"], tuple(sorted(overrides.items(), key=lambda kv: kv[0])))
+                          opts["year"], opts["era"], tuple(sorted(overrides.items(), key=lambda kv: kv[0])),
+                          _aliases(prov))
         if len(base.matches):
             st.subheader(tr("import.review"))
             _review(base.matches if not overrides else ind.matches, lambda e: unit_choices(prov, e), "ind",
@@ -213,8 +226,11 @@ if up is not None:
         _report(ind.notes + ind.report.problems, "ind_report")
         if ind.ok:
             t = ind.report.table
+            from povdata.coverage import coverage, coverage_lines
             st.success(tr("import.ind_ok", rows=len(t), communes=int((t["level"] == "commune").sum()),
                           years=f"{t['year'].min()}-{t['year'].max()}"))
+            st.markdown(f"**{tr('coverage.title')}**\n\n" + "\n".join(
+                f"- {esc(line)}" for line in coverage_lines(coverage(t, prov), ui.lang())))
 
 # ---- 2. boundaries -----------------------------------------------------------
 st.header(tr("import.step_boundaries"))

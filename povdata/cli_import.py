@@ -133,15 +133,24 @@ def cmd_import(args: argparse.Namespace) -> int:
         if args.column:
             mapping = {_col_index(k): v for k, v in _pairs(args.column, "COT=TRUONG").items()}
         overrides = {int(k): (v or None) for k, v in _pairs(args.match, "DONG=MA").items()}
+        aliases = {}
+        if has_store(args.data_dir):
+            from povdata.store import unit_aliases
+            aliases = {e: unit_aliases(open_store(args.data_dir), args.province, e) for e in ("legacy", "2025")}
         ind = prepare_indicators(path.read_bytes(), path.name, args.province, sheet=args.sheet,
                                  encoding=args.encoding, header_row=args.header_row, mapping=mapping,
-                                 year=args.year, era=args.unit_list, overrides=overrides)
+                                 year=args.year, era=args.unit_list, overrides=overrides, aliases=aliases)
         print(f"Tệp {path.name}: tiêu đề ở dòng {ind.header.first + 1}"
               + (f"-{ind.header.last + 1}" if ind.header.last != ind.header.first else "")
               + f", {len(ind.table)} dòng số liệu, danh mục {'trước' if ind.era == 'legacy' else 'sau'} 1/7/2025"
               + (f", bảng mã {ind.sheet.encoding}" if ind.sheet.encoding else "") + ".")
         _print_matches(ind.matches, args.show_matches)
         _print_report(ind.notes + ind.report.problems)
+        if ind.ok:
+            from povdata.coverage import coverage, coverage_lines
+            print("Tệp có số liệu của:")
+            for line in coverage_lines(coverage(ind.report.table, args.province)):
+                print("  " + line)
         rejected |= not ind.ok
     if args.boundaries:
         path = Path(args.boundaries)

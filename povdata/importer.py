@@ -795,7 +795,8 @@ MATCH_COLUMNS = ["_row", "input_code", "input_name", "parent", "level", "code", 
                  "score", "note", "era"]
 
 
-def match_units(table: pd.DataFrame, province_code: str, era: str) -> pd.DataFrame:
+def match_units(table: pd.DataFrame, province_code: str, era: str,
+                aliases: dict[str, str | None] | None = None) -> pd.DataFrame:
     """Match each row to a unit of the province's registry for ``era``.
 
     By code first (a code of the list, or the province's own code); else by name
@@ -856,6 +857,12 @@ def match_units(table: pd.DataFrame, province_code: str, era: str) -> pd.DataFra
         nm = names[i]
         if not nm:
             R["note"][i] = "không có mã và tên đơn vị"
+            continue
+        if aliases and key(nm) in aliases and (aliases[key(nm)] or "") in reg_name:
+            c = aliases[key(nm)]  # the user's own choice at an earlier import, shown as such
+            put(i, c, reg_level[c], "remembered", 1.0, "đối chiếu đã chọn tay ở lần nhập trước")
+            if reg_level[c] == "district":
+                ctx = c
             continue
         if prov_key and key(nm) == prov_key and fold(nm).startswith("tinh "):
             put(i, prov["code"].iloc[0], "province", "name", 1.0)
@@ -1100,14 +1107,17 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
                        encoding: str | None = None, header_row: int | None = None,
                        mapping: dict[int, str] | None = None, year: int | None = None,
                        era: str | None = None, overrides: dict[int, str | None] | None = None,
-                       previous: pd.DataFrame | None = None) -> IndicatorImport:
+                       previous: pd.DataFrame | None = None,
+                       aliases: dict[str, dict[str, str | None]] | None = None) -> IndicatorImport:
     """Every step from a file's bytes to a validation report.
 
     Parameters are the user's choices, all optional: the sheet, the CSV encoding, the
     header row (1-based, its last row), the column mapping (column index → field id),
     the year for files without a year column, the unit list (``legacy`` | ``2025``;
     by default from the years, and for 2025 alone the list that matches more rows),
-    and hand-made matches ``{spreadsheet row: code}``.  Never raises for a bad file:
+    and hand-made matches ``{spreadsheet row: code}``; ``aliases`` (era → name key → code)
+    are the hand-made matches of earlier imports (:func:`povdata.store.unit_aliases`).
+    Never raises for a bad file:
     the report then holds one error naming the file.
     """
     digest = sha256(data)
@@ -1174,7 +1184,8 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
         mask = (row_era == e).to_numpy()
         if mask.any():
             sub = table[mask].reset_index(drop=True)
-            m = apply_overrides(match_units(sub, province_code, e), overrides or {}, province_code, e)
+            m = apply_overrides(match_units(sub, province_code, e, (aliases or {}).get(e)), overrides or {},
+                                province_code, e)
             parts.append(m.set_axis(np.flatnonzero(mask)))
     matches = pd.concat(parts).sort_index().reset_index(drop=True)
     eras = set(row_era)
@@ -1265,8 +1276,13 @@ def save_import(store, province_code: str, indicators: "IndicatorImport | None" 
         if boundaries.era == "legacy" and boundaries.level == "commune":
             made.add("district")
         sources = {k: ((boundaries.file, False) if k in made else prev_sources.get(k, ("", True))) for k in layers}
+    remember = []
+    if indicators is not None:  # the user's hand-made matches, for the next import of the same names
+        hand = indicators.matches[indicators.matches["method"].isin(["manual", "skip"])]
+        remember = [(e, name_key(n), c if isinstance(c, str) and c else None)
+                    for e, n, c in zip(hand["era"], hand["input_name"], hand["code"]) if n and name_key(n)]
     return import_version(
-        store, province_code,
+        store, province_code, aliases=remember,
         indicators=indicators.indicators if indicators is not None else None,
         layers=layers, layer_sources=sources,
         source_file=indicators.file if indicators is not None else "",

@@ -147,6 +147,15 @@ CREATE TABLE IF NOT EXISTS target_changes (
     at TEXT NOT NULL,
     actor TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS unit_aliases (
+    province_code TEXT NOT NULL,
+    era TEXT NOT NULL,
+    name_key TEXT NOT NULL,
+    code TEXT,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    PRIMARY KEY (province_code, era, name_key)
+);
 CREATE TABLE IF NOT EXISTS shared_scenarios (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     province_code TEXT NOT NULL,
@@ -402,7 +411,8 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                    layer_sources: dict[str, tuple[str, bool]] | None = None, created_by: str | None = None,
                    note: str = "", era: str = "legacy", data_status: str = "imported",
                    title: str | None = None, user: User | None = None,
-                   keep_other_years: bool = True) -> VersionInfo:
+                   keep_other_years: bool = True,
+                   aliases: list[tuple[str, str, str | None]] | None = None) -> VersionInfo:
     """Store a new version of a province's dataset, atomically; return it.
 
     ``keep_other_years``: the new version also holds the previous version's rows for the
@@ -414,6 +424,8 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
     boundary layers (``province``/``district``/``commune``/``commune_2025``) with ``code``
     and parent code columns.  Whichever is omitted is copied from the latest version (a
     first import without one of them starts from the demo, if the province has one).
+    ``aliases``: hand-made matches to remember for the next import, ``(era, name key,
+    code)`` (code None: the row was left out on purpose), written in the same transaction.
     ``created_by`` defaults to ``user``'s name, else the login name.  With ``user`` the
     import needs the ``import`` permission and the user's province.  The audit row is
     written in the same transaction.
@@ -496,6 +508,9 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                              "FROM boundaries WHERE version_id = ?", (vid, prev[0]))
                 conn.execute("INSERT INTO boundary_layers SELECT ?, layer, source, approximate FROM boundary_layers "
                              "WHERE version_id = ?", (vid, prev[0]))
+            for era_, key, code in aliases or []:
+                conn.execute("INSERT OR REPLACE INTO unit_aliases VALUES (?, ?, ?, ?, ?, ?)",
+                             (province_code, era_, key, code, now, created_by))
             files = [f for f in (file_name if indicators is not None else "",
                                  boundary_file if layers is not None else "") if f]
             audit.record(conn, created_by, "import",
@@ -514,6 +529,15 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
             raise
         raise write_error(exc, store.path.parent) from exc
     return next(v for v in versions(store, province_code) if v.id == vid)
+
+
+def unit_aliases(store: Store, province_code: str, era: str) -> dict[str, str | None]:
+    """Hand-made matches remembered from earlier imports: name key → code (None: left out)."""
+    from povdata.auth import in_force
+    with closing(store.connect()) as conn:
+        rows = conn.execute("SELECT name_key, code FROM unit_aliases WHERE province_code = ? AND era = ?",
+                            (in_force(province_code), era)).fetchall()
+    return dict(rows)
 
 
 def _login() -> str:

@@ -223,3 +223,20 @@ def test_cli_progress_reads_the_store_of_any_province(tmp_path, monkeypatch, cap
     assert prov["status"] == "no_data"
     dist = rows[(rows["unit_code"] == "060") & (rows["period_id"] == "2021-2025")]
     assert len(dist) and dist["level"].iloc[0] == "district"
+
+
+def test_a_hand_made_match_is_remembered_for_the_next_import(tmp_path, monkeypatch, capsys):
+    rows = [("Huyện Quảng Hòa (mới)" if n == "Huyện Quảng Hòa" else n, r, x) for n, r, x in real_like.CAO_BANG_2023]
+    table = real_like.district_rate_table("tỉnh Cao Bằng", 2023, rows)
+    files = {"--indicators": ("cao_bang_2023.xlsx", table)}
+    assert _import(tmp_path, monkeypatch, "04", files) == 1  # no such unit: refused
+    assert "không tìm thấy đơn vị 'Huyện Quảng Hòa (mới)'" in capsys.readouterr().out
+    assert _import(tmp_path, monkeypatch, "04", files, "--match", "14=049") == 0
+    capsys.readouterr()
+    rows24 = [(n, r, x) for n, r, x in rows]
+    table24 = real_like.district_rate_table("tỉnh Cao Bằng", 2024, rows24)
+    assert _import(tmp_path, monkeypatch, "04", {"--indicators": ("cao_bang_2024.xlsx", table24)}) == 0
+    out = capsys.readouterr().out
+    assert "Huyện Quảng Hòa (mới) | Huyện Quảng Hòa (049) | remembered" in out
+    ds = load_version(open_store(tmp_path / "var"), "04")
+    assert sorted(ds.indicators.loc[ds.indicators["unit_code"] == "049", "year"]) == [2023, 2024]
