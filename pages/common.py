@@ -748,3 +748,36 @@ def briefing_button(years: list[int], default: int) -> None:
                            key="briefing_pptx", on_click="ignore")
         d2.download_button(tr("briefing.download_pdf"), saved["pdf"], f"{saved['stem']}.pdf", "application/pdf",
                            key="briefing_pdf", on_click="ignore")
+
+
+def national_comparison() -> None:
+    """An expander: the province against its region and the country, from the stored national
+    table (the whole country's data, key ``00``), when there is one."""
+    from povdata.national import comparison
+    from povdata.store import has_store, latest_version, load_version, open_store
+
+    with st.expander(tr("compare.title")):
+        v = latest_version(open_store(), "00") if has_store() else None
+        if v is None:
+            st.caption(tr("compare.none"))
+            return
+        nat = _national_dataset(str(open_store().path), v.id)
+        table = comparison(nat.indicators, view_codes(), lang())
+        if table.empty:
+            st.caption(tr("compare.none"))
+            return
+        cols = {c: f"compare.{c}" for c in ("year", "name", "rate", "region", "region_rate", "national_rate", "rank",
+                                              "of", "gap_region", "gap_national")}
+        cols["name"] = "compare.unit"
+        shown = table_headers(table, cols)
+        st.dataframe(styled_table(shown, {tr("compare.year"): -1, tr("compare.rate"): 2, tr("compare.region_rate"): 2,
+                                          tr("compare.national_rate"): 2, tr("compare.rank"): 0, tr("compare.of"): 0,
+                                          tr("compare.gap_region"): 2, tr("compare.gap_national"): 2}),
+                     hide_index=True, key="national_comparison")
+        st.caption(tr("compare.caption", source=md_escape(nat.source)))
+
+
+@st.cache_resource(show_spinner=False)
+def _national_dataset(store_file: str, version: int) -> Dataset:
+    from povdata.store import Store, load_version
+    return load_version(Store(Path(store_file)), "00", version)

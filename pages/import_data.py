@@ -27,7 +27,13 @@ esc = ui.md_escape
 SKIP = "__skip__"
 
 st.title(tr("import.title"))
-st.caption(tr("import.intro", province=province_name(prov), limit=max_upload_bytes() // 1_000_000))
+# a national table (the yearbook's rate by province) is the whole country's data, not the province's
+if not (user is not None and user.province_code) and st.checkbox(tr("import.national"), key="imp_national",
+                                                                   help=tr("import.national_help")):
+    from povdata.importer import NATIONAL
+    prov = NATIONAL
+st.caption(tr("import.intro", province=tr("import.national_name") if prov == "00" else province_name(prov),
+              limit=max_upload_bytes() // 1_000_000))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

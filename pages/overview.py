@@ -67,6 +67,8 @@ if ds.is_illustrative:
 ui.plotly_chart(fig, ui.series_frame(fig.layout.title.text, s), "dien-bien-toan-tinh", "overview_series",
                 config={"displaylogo": False})
 
+ui.national_comparison()
+
 with st.expander(ui.tr("overview.published")):
     st.caption(ui.tr("overview.published_caption"))
     pub = published_figures()

@@ -10,7 +10,7 @@ import pandas as pd
 
 from povdata.i18n import t
 
-LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2}
+LEVEL_ORDER = {"country": -2, "region": -1, "province": 0, "district": 1, "commune": 2}
 
 
 def coverage(table: pd.DataFrame, province_code: str) -> pd.DataFrame:
@@ -27,8 +27,12 @@ def coverage(table: pd.DataFrame, province_code: str) -> pd.DataFrame:
         owners = set(reg.loc[reg["code"].isin(grp["unit_code"]), "province_code"])
         if len(owners) == 1:
             reg = reg[reg["province_code"].isin(owners)]
-        units = reg[reg["level"] == level]
         have = set(grp["unit_code"])
+        if level in ("country", "region"):  # rows of a national table
+            rows.append(dict(year=int(year), level=level, units=len(have), expected=1 if level == "country" else 6,
+                             missing=""))
+            continue
+        units = reg[reg["level"] == level]
         gone = units[~units["code"].isin(have)]
         rows.append(dict(year=int(year), level=level, units=len(have), expected=len(units),
                          missing=", ".join(gone["name"].head(10)) + (" …" if len(gone) > 10 else "")))

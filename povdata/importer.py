@@ -1133,6 +1133,15 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
         return IndicatorImport(name, digest, province_code, sh, Header(0, 0, 1), [], {}, year, era or "legacy",
                                pd.DataFrame(), pd.DataFrame(columns=MATCH_COLUMNS),
                                _file_problem(name, "tệp không có dữ liệu."), [])
+    if province_code == NATIONAL and mapping is None and header_row is None:
+        from povdata.national import is_national_table, read_national
+        if is_national_table(sh.cells):  # the yearbook's layout: a rate per province, a column per year
+            table, matches, rep, notes = read_national(sh.cells, name)
+            rep.problems[:0] = [Problem(name, None, None, w, "warning") for w in sh.warnings]
+            years = sorted({int(y) for y in table["year"]}) if len(table) else []
+            return IndicatorImport(name, digest, province_code, sh, Header(0, 0, 1), [], {}, None,
+                                   "legacy" if years and max(years) < REFORM_YEAR else "2025", table, matches, rep,
+                                   notes)
     header = find_header(sh.cells)
     if header_row is not None:
         last = max(0, min(header_row - 1, len(sh.cells) - 1))

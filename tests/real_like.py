@@ -165,3 +165,45 @@ def vn2000_shapefile_zip(province_code: str, tmp: Path, epsg: int) -> bytes:
                             "TENHUYEN": [encode_text(r[1], "cp1258").decode("latin-1") for r in rows]},
                            geometry=[r[2] for r in rows], crs="EPSG:4326").to_crs(epsg=epsg)
     return shapefile_zip(gdf, tmp, stem="ranh_gioi_huyen", encoding="latin1", drop_cpg=True)
+
+
+# ---- the statistical yearbook's national table ------------------------------------------
+# Layout of GSO's Niên giám thống kê, table "Tỷ lệ hộ nghèo phân theo địa phương": title and
+# unit lines, a blank row, a header of years (the last one 'Sơ bộ 2023'), the whole country,
+# then each region followed by its provinces; names with double spaces.  Rates invented.
+YEARBOOK_YEARS = ["2016", "2018", "2020", "2022", "Sơ bộ 2023"]
+
+
+def yearbook_table() -> bytes:
+    from openpyxl import Workbook
+
+    from povdata.regions import REGIONS, _MEMBERS
+    from povdata.units import legacy_units
+
+    provs = legacy_units().query("level == 'province'").set_index("code")["short_name"]
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["146. Tỷ lệ hộ nghèo phân theo địa phương(*)"])
+    ws.append(["Poverty rate by province"])
+    ws.append([None, None, None, None, None, "%"])
+    ws.append([])
+    ws.append([None, *YEARBOOK_YEARS])
+    ws.append(["CẢ NƯỚC", "9,2", "6,8", "4,8", "4,3", "3,4"])
+    for k, (reg, members) in enumerate(_MEMBERS.items()):
+        base = 5.0 + 4 * (k == 1) - 2 * (k in (0, 4))
+        ws.append([REGIONS[reg][0].replace(" và ", "  và "), *[f"{max(base - i * 0.8, 0.4):.1f}".replace(".", ",")
+                                                            for i in range(5)]])
+        for j, code in enumerate(members.split()):
+            r = base + (j % 5) - 1.5
+            name = provs[code]
+            if code == "20":
+                name, vals = "Lạng  Sơn", ["23,50", "18,02", "7,88", "9,80", "6,71"]
+            else:
+                vals = [f"{max(r - i * 0.9, 0.1):.2f}".replace(".", ",") for i in range(5)]
+            ws.append([name, *vals])
+    ws.append([])
+    ws.append(["(*) Theo chuẩn nghèo đa chiều áp dụng cho từng giai đoạn."])
+    import io
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

@@ -240,3 +240,36 @@ def test_a_hand_made_match_is_remembered_for_the_next_import(tmp_path, monkeypat
     assert "Huyện Quảng Hòa (mới) | Huyện Quảng Hòa (049) | remembered" in out
     ds = load_version(open_store(tmp_path / "var"), "04")
     assert sorted(ds.indicators.loc[ds.indicators["unit_code"] == "049", "year"]) == [2023, 2024]
+
+
+# ---- a national table: the statistical yearbook's rate by province ---------------------
+def test_yearbook_table_matches_provinces_regions_and_country(tmp_path, monkeypatch, capsys):
+    from povdata.national import comparison
+    from povdata.regions import PROVINCE_REGION
+
+    assert len(PROVINCE_REGION) == 63
+    imp = prepare_indicators(real_like.yearbook_table(), "nien_giam_2023.xlsx", "00")
+    assert imp.ok, [str(p) for p in imp.report.errors]
+    m = imp.matches.set_index("input_name")
+    # 'Lạng Sơn' is the province (20), never its capital city (178) or a commune
+    assert m.at["Lạng Sơn", "code"] == "20" and m.at["Lạng Sơn", "level"] == "province"
+    assert m.at["CẢ NƯỚC", "code"] == "00"
+    assert m.loc["Trung du và miền núi phía Bắc", "code"] == "V2"
+    assert (m["level"] == "province").sum() == 63 and (m["level"] == "region").sum() == 6
+    ind = imp.indicators
+    assert sorted(ind["year"].unique()) == [2016, 2018, 2020, 2022, 2023]  # 'Sơ bộ 2023' is 2023
+    ls = ind[ind["unit_code"] == "20"].set_index("year")["poverty_rate_published"]
+    assert ls[2020] == pytest.approx(7.88) and ls[2023] == pytest.approx(6.71)
+    assert set(ind.loc[ind["year"] == 2016, "standard"]) == {"2016-2020"}
+    assert set(ind.loc[ind["year"] == 2023, "standard"]) == {"2021-2025"}
+    # stored under the whole country, then compared with the region and the country
+    rc = _import(tmp_path, monkeypatch, "00", {"--indicators": ("nien_giam_2023.xlsx", real_like.yearbook_table())})
+    assert rc == 0, capsys.readouterr()
+    ds = load_version(open_store(tmp_path / "var"), "00")
+    cmp_ = comparison(ds.indicators, ["20"]).set_index("year")
+    assert cmp_.at[2020, "rate"] == pytest.approx(7.88) and cmp_.at[2020, "national_rate"] == pytest.approx(4.8)
+    assert cmp_.at[2020, "region"] == "Trung du và miền núi phía Bắc"
+    assert cmp_.at[2020, "gap_national"] == pytest.approx(7.88 - 4.8)
+    assert cmp_.at[2016, "of"] == 63 and 1 <= cmp_.at[2016, "rank"] <= 63
+    at = _app(monkeypatch, tmp_path / "var", None, province="20")
+    assert any("So sánh với vùng và cả nước" in e.label for e in at.expander)
