@@ -305,10 +305,11 @@ def targets_key(province_code: str | None = None) -> int:
 
     if not has_store():
         return 0
+    code = province_code or province()
     with closing(open_store().connect()) as conn:
-        row = conn.execute("SELECT MAX(id) FROM target_changes WHERE province_code = ?",
-                           (province_code or province(),)).fetchone()
-    return int(row[0] or 0)
+        row = conn.execute("SELECT MAX(id) FROM target_changes WHERE province_code = ?", (code,)).fetchone()
+        added = conn.execute("SELECT MAX(id) FROM target_rules WHERE province_code = ?", (code,)).fetchone()
+    return int(row[0] or 0) + 1_000_000 * int(added[0] or 0)  # either kind of change makes a new key
 
 
 @st.cache_resource(show_spinner=False)

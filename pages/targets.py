@@ -78,6 +78,34 @@ if editor:
         n = st.session_state.pop("tg_saved")
         (st.success if n else st.info)(tr("targets.saved", n=n) if n else tr("targets.nothing_changed"))
 
+if editor:  # the province's own rules, from its resolution (audited like value changes)
+    from povdata.edits import RULE_SCOPES, add_target_rule
+    rated = [p.id for p in cfg.periods if p.standard is not None]
+    with st.expander(tr("targets.add_title"), expanded=False):
+        with st.form("tg_add", clear_on_submit=False):
+            c1, c2, c3 = st.columns(3)
+            a_period = c1.selectbox(tr("targets.add_period"), rated, key="tg_add_period")
+            a_scope = c2.selectbox(tr("targets.add_scope"), list(RULE_SCOPES),
+                                   format_func=lambda sc: tr(f"targets.scope_{sc}"), key="tg_add_scope")
+            a_rule = c3.selectbox(tr("targets.add_rule"), ["annual_reduction_at_least", "annual_reduction_greater_than"],
+                                  format_func=lambda r: tr(f"targets.rule_{r}"), key="tg_add_rule")
+            a_value = st.text_input(tr("targets.add_value"), fmt_number(3.0, ui.lang()), max_chars=12,
+                                    key="tg_add_value")
+            a_source = st.text_input(tr("targets.add_source"), "", max_chars=300, key="tg_add_source",
+                                     placeholder=tr("targets.add_source_hint"))
+            if st.form_submit_button(tr("targets.add_button")):
+                try:
+                    value = parse_typed_values({("", "", "value"): a_value})[("", "", "value")]
+                    tid = add_target_rule(open_store(), base, period_id=a_period, scope=a_scope, rule=a_rule,
+                                          value=value, source=a_source, user=user)
+                except (EditError, PermissionDenied, StoreError) as exc:
+                    st.error(ui.md_escape(str(exc)))
+                else:
+                    st.session_state["tg_added"] = tid
+                    st.rerun()
+    if "tg_added" in st.session_state:
+        st.success(tr("targets.added", id=st.session_state.pop("tg_added")))
+
 st.subheader(tr("targets.history"))
 hist = target_changes(open_store(), prov, user) if has_store() else pd.DataFrame()
 if hist.empty:

@@ -57,8 +57,85 @@ def apply_changes(config: TargetsConfig, changes: pd.DataFrame) -> TargetsConfig
 
 
 def effective_targets(store, config: TargetsConfig, user: User | None = None) -> TargetsConfig:
-    """The targets in force: the file's, with the stored changes applied."""
+    """The targets in force: the file's (or the national template's), with the rules editors
+    added and then the stored value changes applied."""
+    config = apply_rules(config, added_rules(store, config.province_code, user))
     return apply_changes(config, target_changes(store, config.province_code, user))
+
+
+# ---- rules an editor adds (the province's own resolution) ---------------------------
+RULE_SCOPES = ("province", "poor_districts", "districts")
+MIN_SOURCE_CHARS = 12  # a resolution's number, issuer and date; not 'NQ' alone
+
+
+def added_rules(store, province_code: str, user: User | None = None) -> pd.DataFrame:
+    """Rules editors added to the province's periods, oldest first."""
+    check_scope(user, province_code)
+    with closing(store.connect()) as conn:
+        return pd.read_sql_query("SELECT id, period_id, target_id, scope, rule, value, source, at, actor "
+                                 "FROM target_rules WHERE province_code = ? ORDER BY id", conn,
+                                 params=(province_code,))
+
+
+def apply_rules(config: TargetsConfig, rules: pd.DataFrame) -> TargetsConfig:
+    """``config`` with the added rules appended to their periods (a rule whose period is gone
+    is ignored)."""
+    from povdata.targets import Target
+
+    if rules.empty:
+        return config
+    periods = []
+    for p in config.periods:
+        mine = rules[rules["period_id"] == p.id]
+        extra = tuple(Target(id=r.target_id, scope=r.scope, rule=r.rule, value=float(r.value), unit="pp_per_year",
+                             status="reported", source=r.source) for r in mine.itertuples())
+        periods.append(replace(p, targets=extra + p.targets) if extra else p)  # the province's own rule first
+    return replace(config, periods=tuple(periods))
+
+
+def add_target_rule(store, config: TargetsConfig, *, period_id: str, scope: str, rule: str, value: float,
+                    source: str, user: User) -> str:
+    """Add one of the province's own pace rules (from its resolution) to a period; returns
+    its id.  Audited; :class:`EditError` (Vietnamese) for a rule that cannot be used."""
+    from povdata.targets import RATE_RULES
+
+    require(user, "edit_targets")
+    check_scope(user, config.province_code)
+    try:
+        period = config.period(period_id)
+    except KeyError:
+        raise EditError(f"Không có giai đoạn '{period_id}'.") from None
+    if period.standard is None:
+        raise EditError(f"Giai đoạn '{period_id}' không gắn với một chuẩn nghèo: không thêm được mục tiêu giảm tỷ lệ.")
+    if rule not in RATE_RULES:
+        raise EditError(f"Quy tắc '{rule}' không được hỗ trợ.")
+    if scope not in RULE_SCOPES:
+        raise EditError(f"Phạm vi '{scope}' không được hỗ trợ.")
+    value = _check_value("value", value, "Mục tiêu mới")
+    source = " ".join(str(source or "").split())
+    if len(source) < MIN_SOURCE_CHARS:
+        raise EditError("Mục tiêu mới: hãy ghi nguồn (số văn bản, cơ quan ban hành, ngày), ví dụ «Nghị quyết số "
+                        "…/NQ-TU ngày …/…/… của Tỉnh ủy».")
+    current = effective_targets(store, config)
+    taken = {t.id for p in current.periods for t in p.targets}
+    n = 1
+    while f"tinh_{scope}_{n}" in taken:
+        n += 1
+    target_id = f"tinh_{scope}_{n}"
+    from povdata.store import StoreError, _transaction
+    import sqlite3
+    try:
+        with _transaction(store) as conn:
+            conn.execute("INSERT INTO target_rules (province_code, period_id, target_id, scope, rule, value, source, at, "
+                         "actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (config.province_code, period_id, target_id,
+                                                                     scope, rule, value, source, audit.now_utc(),
+                                                                     user.username))
+            audit.record(conn, user.username, "target_change", f"Thêm mục tiêu {target_id} ({period_id}): {value:g}",
+                         {"period_id": period_id, "target_id": target_id, "scope": scope, "rule": rule,
+                          "value": value, "source": source, "added": True}, config.province_code)
+    except sqlite3.Error as exc:
+        raise StoreError(f"Không ghi được vào kho dữ liệu ({exc}); mục tiêu vẫn giữ nguyên.") from exc
+    return target_id
 
 
 def _current(config: TargetsConfig, period_id: str, target_id: str, field: str) -> float:

@@ -147,6 +147,18 @@ CREATE TABLE IF NOT EXISTS target_changes (
     at TEXT NOT NULL,
     actor TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS target_rules (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    province_code TEXT NOT NULL,
+    period_id TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    value REAL NOT NULL,
+    source TEXT NOT NULL,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS unit_aliases (
     province_code TEXT NOT NULL,
     era TEXT NOT NULL,

@@ -273,3 +273,42 @@ def test_yearbook_table_matches_provinces_regions_and_country(tmp_path, monkeypa
     assert cmp_.at[2016, "of"] == 63 and 1 <= cmp_.at[2016, "rank"] <= 63
     at = _app(monkeypatch, tmp_path / "var", None, province="20")
     assert any("So sánh với vùng và cả nước" in e.label for e in at.expander)
+
+
+# ---- targets for a province without a file ------------------------------------------
+def test_an_editor_adds_the_provinces_own_rule_over_the_national_template(tmp_path, monkeypatch):
+    from auth_helpers import make_user, signed_in
+    from povdata.edits import EditError, add_target_rule, effective_targets
+    from povdata.targets import default_targets
+
+    editor = make_user(tmp_path / "var", "editor", province_code="04")
+    store = open_store(tmp_path / "var")
+    base = default_targets("04")
+    assert {t.status for p in base.periods for t in p.targets} == {"national"}
+    with pytest.raises(EditError, match="hãy ghi nguồn"):
+        add_target_rule(store, base, period_id="2021-2025", scope="province", rule="annual_reduction_at_least",
+                        value=3.0, source="NQ", user=editor)
+    tid = add_target_rule(store, base, period_id="2021-2025", scope="province", rule="annual_reduction_at_least",
+                          value=3.0, source="Nghị quyết số 01-NQ/TU ngày 01/12/2020 của Tỉnh ủy Cao Bằng",
+                          user=editor)
+    cfg = effective_targets(store, base)
+    first = cfg.period("2021-2025").targets[0]
+    assert (first.id, first.value, first.status) == (tid, 3.0, "reported")
+    from povdata.audit import entries
+    assert any(tid in r["summary"] for r in entries(store, action="target_change").to_dict("records"))
+    # a viewer cannot
+    viewer = make_user(tmp_path / "var", "viewer")
+    from povdata.auth import PermissionDenied
+    with pytest.raises(PermissionDenied):
+        add_target_rule(store, base, period_id="2021-2025", scope="province", rule="annual_reduction_at_least",
+                        value=2.0, source="Nghị quyết số 02-NQ/TU ngày 01/12/2020", user=viewer)
+    # the targets page shows it to everyone, the national one beside it
+    monkeypatch.setenv("POVDASH_DATA_DIR", str(tmp_path / "var"))
+    at = AppTest.from_file(APP, default_timeout=120)
+    signed_in(at, editor)
+    at.run()
+    at.switch_page("pages/targets.py").run()
+    assert not at.exception
+    shown = pd.concat([d.value for d in at.dataframe if hasattr(d.value, "columns")])
+    assert tid in set(shown.iloc[:, 0]) and "national_province_1pp" in set(shown.iloc[:, 0])
+    assert any(e.label == "Thêm mục tiêu theo nghị quyết của tỉnh" for e in at.expander)
