@@ -435,11 +435,13 @@ def version_picker() -> None:
     ids = [v.id for v in vs]
     labels = {v.id: version_label(v) + (" — " + tr(f"data_status.{v.data_status}")) for v in vs}
     current = version_id()
-    if st.session_state.get("_version_pick") not in ids:
-        st.session_state.pop("_version_pick", None)
-    st.sidebar.selectbox(tr("import.version_picker"), ids, index=ids.index(current), key="_version_pick",
+    # one widget per (province, newest version, version shown): a browser still holding the
+    # picker of before an import or a rollback would otherwise send its old choice back at the
+    # next click, and the page would fall back to the previous version
+    key = f"_version_pick_{province()}_{ids[0]}_{current}"
+    st.sidebar.selectbox(tr("import.version_picker"), ids, index=ids.index(current), key=key,
                          format_func=labels.get,
-                         on_change=lambda: st.session_state.update(data_version=st.session_state["_version_pick"]))
+                         on_change=lambda: st.session_state.update(data_version=st.session_state[key]))
 
 
 def language_picker() -> None:

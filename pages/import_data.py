@@ -84,7 +84,8 @@ def _report(problems, key: str) -> None:
 def _review(matches: pd.DataFrame, choices, key: str, state_key: str, row_label: str) -> None:
     """The review table, and a picker for every unmatched row (plus any other row on request)."""
     method_names = {m: tr(f"import.method_{m}") for m in ("code", "name", "similar", "location", "manual",
-                                                          "none", "skip")}
+                                                          "none", "skip", "total", "former", "successor",
+                                                          "remembered")}
     view = pd.DataFrame({
         row_label: matches["_row"],
         tr("import.col_input"): [" ".join(str(x) for x in (c, n) if x and x == x)

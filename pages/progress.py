@@ -44,7 +44,8 @@ def rule_text(target) -> str:
 prov_target = next((t for t in period.targets if t.scope == "province" and t.is_rate_rule), None)
 s = series(levels, top)
 if prov_target is not None:
-    st.subheader(ui.tr("progress.province", rule=rule_text(prov_target)))
+    st.subheader(ui.tr("progress.province", rule=rule_text(prov_target))
+                 + (" " + ui.tr("progress.national_mark") if prov_target.status == "national" else ""))
     p = rate_progress(s, period, prov_target, cfg.at_risk_margin_pp, as_of=as_of)
     cols = st.columns(4)
     cols[0].metric(ui.tr("progress.baseline", year=period.baseline_year), fmt_rate(p["baseline_rate"], lang))

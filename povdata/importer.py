@@ -904,6 +904,7 @@ def match_units(table: pd.DataFrame, province_code: str, era: str,
             provs = provs[provs["code"].isin(owners)] if len(owners) == 1 else provs.iloc[0:0]
         for i in total_rows:
             parent_of.pop(i, None)
+            R["parent"][i] = ""
             if len(provs) == 1:
                 put(i, provs["code"].iloc[0], "province", "total", 1.0, "dòng toàn tỉnh")
             else:

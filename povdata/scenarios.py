@@ -173,6 +173,8 @@ def scenario_summary(levels: pd.DataFrame, province_code: str, poor: list[str], 
         "name": scenario.name, "model": scenario.model, "province_pace": scenario.province_pace,
         "poor_district_pace": scenario.poor_district_pace,
         "rate": float(at_h.at[province_code, "poverty_rate"]) if province_code in at_h.index else float("nan"),
-        "poor_households": int(at_h.at[province_code, "poor_households"]) if province_code in at_h.index else None,
+        # a rate-only table (a published rate without household counts) projects no households
+        "poor_households": int(at_h.at[province_code, "poor_households"])
+        if province_code in at_h.index and pd.notna(at_h.at[province_code, "poor_households"]) else None,
         "poor_districts_remaining": remaining,
     }

@@ -58,7 +58,7 @@ def province_kpis(levels: pd.DataFrame, progress: pd.DataFrame, province_code: s
     note = t("kpi.note", lang, year=year, standard=std)
     prev = prov[(prov["year"] == year - 1) & (prov["standard"] == r["standard"])]
     poor_delta = None
-    if not prev.empty:
+    if not prev.empty and pd.notna(r["poor_households"]) and pd.notna(prev["poor_households"].iloc[0]):
         poor_delta = fmt_count(int(r["poor_households"]) - int(prev["poor_households"].iloc[0]), lang)
         if not poor_delta.startswith("-"):
             poor_delta = "+" + poor_delta
