@@ -38,13 +38,13 @@ st.caption(tr("import.intro", province=tr("import.national_name") if prov == "00
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def _indicators(data: bytes, name: str, province_code: str, sheet, encoding, header_row, mapping, year, era,
-                overrides, aliases=()):
+                overrides, aliases=(), partial=False):
     remembered: dict[str, dict] = {}
     for e, k, c in aliases:
         remembered.setdefault(e, {})[k] = c
     return prepare_indicators(data, name, province_code, sheet=sheet, encoding=encoding, header_row=header_row,
                               mapping=dict(mapping) if mapping is not None else None, year=year, era=era,
-                              overrides=dict(overrides), aliases=remembered)
+                              overrides=dict(overrides), aliases=remembered, allow_partial=partial)
 
 
 def _aliases(province_code: str) -> tuple:
@@ -221,10 +221,11 @@ if up is not None:
             st.dataframe(prev.rename(columns=lambda c: FIELDS.get(c, tr("import.col_row") if c == "_row" else c)),
                          hide_index=True, key=f"{fkey}_preview")
         overrides = st.session_state.get(f"{fkey}_manual", {})
+        partial = st.checkbox(tr("import.partial"), key=f"{fkey}_partial", help=tr("import.partial_help"))
         ind = _indicators(data, up.name, prov, opts["sheet"], opts["encoding"], opts["header_row"],
                           None if opts["mapping"] is None else tuple(sorted(opts["mapping"].items())),
                           opts["year"], opts["era"], tuple(sorted(overrides.items(), key=lambda kv: kv[0])),
-                          _aliases(prov))
+                          _aliases(prov), partial)
         if len(base.matches):
             st.subheader(tr("import.review"))
             _review(base.matches if not overrides else ind.matches, lambda e: unit_choices(prov, e), "ind",

@@ -71,15 +71,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    known = set(legacy_units(args.province)["code"]) if args.province else set(legacy_units()["code"])
-    rep = validate_file(args.file, known)
-    for p in rep.problems:
-        label = "LỖI" if p.severity == "error" else "CẢNH BÁO"
-        print(f"{label}: {p}")
-    if rep.ok:
-        print(f"Tệp {Path(args.file).name} hợp lệ: {len(rep.table)} dòng.")
+    """The import's own reading, matching and checks (``import --dry-run`` without the store):
+    the same file gets the same verdict from ``validate``, ``import`` and the import page."""
+    from povdata.auth import in_force
+    from povdata.importer import NATIONAL, prepare_indicators, size_problem
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"LỖI: không tìm thấy tệp {path}.", file=sys.stderr)
+        return 1
+    msg = size_problem(path.stat().st_size, path.name)
+    if msg:
+        print(f"LỖI: {msg}", file=sys.stderr)
+        return 1
+    province = in_force(args.province) if args.province else NATIONAL
+    imp = prepare_indicators(path.read_bytes(), path.name, province, year=args.year, allow_partial=args.partial)
+    labels = {"error": "LỖI", "warning": "CẢNH BÁO", "info": "GHI CHÚ"}
+    for p in imp.notes + imp.report.problems:
+        print(f"{labels.get(p.severity, p.severity)}: {p}")
+    if imp.ok:
+        print(f"Tệp {path.name} hợp lệ: {len(imp.report.table)} dòng.")
         return 0
-    print(f"Tệp {Path(args.file).name} bị từ chối: {len(rep.errors)} lỗi.", file=sys.stderr)
+    print(f"Tệp {path.name} bị từ chối: {len(imp.report.errors)} lỗi.", file=sys.stderr)
     return 1
 
 
@@ -184,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="kiểm tra một tệp chỉ tiêu (CSV/XLSX)")
     v.add_argument("file")
     v.add_argument("--province", help="chỉ chấp nhận mã đơn vị của tỉnh này")
+    v.add_argument("--year", type=int, help="năm của số liệu khi tệp không có cột Năm")
+    v.add_argument("--partial", action="store_true",
+                   help="chấp nhận năm chỉ có một phần các xã/huyện (số liệu một phần)")
     v.set_defaults(func=cmd_validate)
     g = sub.add_parser("progress", help="tiến độ thực hiện mục tiêu theo đơn vị (CSV hoặc JSON)")
     g.add_argument("--province", default="20", help="mã tỉnh (34 tỉnh từ 1/7/2025, hoặc mã tỉnh cũ trước đó)")

@@ -44,6 +44,8 @@ def add_parser(sub) -> None:
     p.add_argument("--user", help="người nhập (mặc định: tên đăng nhập)")
     p.add_argument("--note", default="", help="ghi chú cho phiên bản")
     p.add_argument("--dry-run", action="store_true", dest="dry_run", help="chỉ kiểm tra, không lưu")
+    p.add_argument("--partial", action="store_true",
+                   help="chấp nhận năm chỉ có một phần các xã/huyện (số liệu một phần; cấp trên không được tính)")
     p.add_argument("--replace", action="store_true",
                    help="phiên bản mới chỉ gồm tệp này (mặc định: giữ các năm khác của phiên bản trước)")
     p.add_argument("--show-matches", action="store_true", dest="show_matches", help="in cả bảng đối chiếu")
@@ -139,7 +141,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             aliases = {e: unit_aliases(open_store(args.data_dir), args.province, e) for e in ("legacy", "2025")}
         ind = prepare_indicators(path.read_bytes(), path.name, args.province, sheet=args.sheet,
                                  encoding=args.encoding, header_row=args.header_row, mapping=mapping,
-                                 year=args.year, era=args.unit_list, overrides=overrides, aliases=aliases)
+                                 year=args.year, era=args.unit_list, overrides=overrides, aliases=aliases,
+                                 allow_partial=args.partial)
         print(f"Tệp {path.name}: tiêu đề ở dòng {ind.header.first + 1}"
               + (f"-{ind.header.last + 1}" if ind.header.last != ind.header.first else "")
               + f", {len(ind.table)} dòng số liệu, danh mục {'trước' if ind.era == 'legacy' else 'sau'} 1/7/2025"

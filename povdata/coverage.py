@@ -32,7 +32,8 @@ def coverage(table: pd.DataFrame, province_code: str) -> pd.DataFrame:
             rows.append(dict(year=int(year), level=level, units=len(have), expected=1 if level == "country" else 6,
                              missing=""))
             continue
-        units = reg[reg["level"] == level]
+        from povdata.unit_history import created_after
+        units = reg[(reg["level"] == level) & ~reg["code"].isin(created_after(int(year)))]
         gone = units[~units["code"].isin(have)]
         rows.append(dict(year=int(year), level=level, units=len(have), expected=len(units),
                          missing=", ".join(gone["name"].head(10)) + (" …" if len(gone) > 10 else "")))

@@ -75,7 +75,6 @@ TEMPLATE_FIELDS = ["unit_code", "unit_name", "parent_name", "year", "households_
 
 MAX_HEADER_SCAN = 40
 from povdata.reform import REFORM_YEAR  # noqa: E402  reviews from end-2025 on are on the new communes
-RATE_JUMP_PP = 20.0
 
 _TOTAL_RE = re.compile(r"^(tong cong|tong so|tong|cong|toan tinh|ca tinh)( (toan tinh|ca tinh|chung))?\W*$")
 _COLNUM_RE = re.compile(r"^\(?[0-9a-z]{1,2}\)?$")
@@ -931,6 +930,14 @@ def match_units(table: pd.DataFrame, province_code: str, era: str,
                 put(i, r["code"], "commune", r["method"], r["score"], r["note"])
             else:
                 R["note"][i] = r["note"] or "không tìm thấy trong danh mục"
+    # a code that is given but is no unit of the list: never re-matched by name silently; the
+    # name's candidate is offered for review, the row blocks until the user decides
+    for i, c in enumerate(codes):
+        if c and c not in reg_name and R["method"][i] not in ("former", "total"):
+            cand = f"; theo tên có thể là {R['matched_name'][i]} ({R['code'][i]})" if R["code"][i] else ""
+            R["code"][i], R["matched_name"][i], R["level"][i] = None, None, None
+            R["method"][i], R["score"][i] = "none", 0.0
+            R["note"][i] = f"mã '{shorten(c, 20)}' không có trong danh mục{cand}"
     res = pd.DataFrame({"_row": table["_row"].to_numpy() if "_row" in table else np.arange(n) + 2,
                         "input_code": codes, "input_name": names, **R, "era": era})
     return res[MATCH_COLUMNS]
@@ -1067,6 +1074,28 @@ def _warn_missing_units(rep: ValidationReport, previous: pd.DataFrame | None) ->
                                         f"năm {y} thiếu {len(gone)} đơn vị so với năm {y - 1}: {shown}.", "warning"))
 
 
+def _check_partial(rep: ValidationReport, province_code: str, allow_partial: bool) -> None:
+    """A year in which a level has some of its units but not all: refused unless confirmed
+    (then a warning).  Parents are never computed from partial children either way
+    (:func:`povdata.dataset.level_table`)."""
+    from povdata.coverage import coverage
+    from povdata.i18n import t as tr
+
+    cov = coverage(rep.table, province_code)
+    short = cov[cov["level"].isin(["district", "commune"]) & (cov["units"] < cov["expected"]) & (cov["units"] > 0)]
+    for r in short.itertuples():
+        what = f"năm {r.year} chỉ có {r.units} / {r.expected} {tr(f'coverage.{r.level}')} (thiếu {r.missing})"
+        if allow_partial:
+            rep.problems.append(Problem(rep.file, None, None, f"số liệu một phần: {what}; cấp trên không được "
+                                        "tính từ số liệu thiếu.", "warning"))
+        else:
+            rep.problems.append(Problem(rep.file, None, None, f"{what}. Nếu đây đúng là số liệu một phần, đánh dấu "
+                                        "«Lưu số liệu một phần» (dòng lệnh: --partial); huyện và tỉnh sẽ không "
+                                        "được tính từ số liệu thiếu."))
+    if not rep.ok:
+        rep.table = None
+
+
 # ---- all steps ---------------------------------------------------------------
 @dataclass
 class IndicatorImport:
@@ -1109,7 +1138,8 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
                        mapping: dict[int, str] | None = None, year: int | None = None,
                        era: str | None = None, overrides: dict[int, str | None] | None = None,
                        previous: pd.DataFrame | None = None,
-                       aliases: dict[str, dict[str, str | None]] | None = None) -> IndicatorImport:
+                       aliases: dict[str, dict[str, str | None]] | None = None,
+                       allow_partial: bool = False) -> IndicatorImport:
     """Every step from a file's bytes to a validation report.
 
     Parameters are the user's choices, all optional: the sheet, the CSV encoding, the
@@ -1118,6 +1148,8 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
     by default from the years, and for 2025 alone the list that matches more rows),
     and hand-made matches ``{spreadsheet row: code}``; ``aliases`` (era → name key → code)
     are the hand-made matches of earlier imports (:func:`povdata.store.unit_aliases`).
+    ``allow_partial``: the user confirmed that a year with only some of a level's units
+    (4 / 194 xã) is meant (page checkbox, ``--partial``); without it such a file is refused.
     Never raises for a bad file:
     the report then holds one error naming the file.
     """
@@ -1183,6 +1215,18 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
         return IndicatorImport(name, digest, province_code, sh, header, labels, mapping, year, era or "legacy",
                                table, pd.DataFrame(columns=MATCH_COLUMNS), rep, notes)
     years = pd.to_numeric(table["year"], errors="coerce")
+    # a year that is no year, or outside the range, is said as such (before matching: the unit
+    # list depends on the year, and 'unit not found' would hide what is wrong)
+    from povdata.validate import YEAR_MAX, YEAR_MIN
+    bad_year = years.isna() | (years % 1 != 0) | (years < YEAR_MIN) | (years > YEAR_MAX)
+    if bad_year.any():
+        col = names.get("year", FIELDS["year"])
+        for r, text, y in zip(table.loc[bad_year, "_row"], table.loc[bad_year, "year"], years[bad_year]):
+            msg = (f"năm {int(y)} nằm ngoài khoảng {YEAR_MIN}-{YEAR_MAX}." if pd.notna(y) and y % 1 == 0
+                   else f"năm '{shorten(text)}' không hợp lệ.")
+            rep.problems.append(Problem(name, int(r), col, msg))
+        return IndicatorImport(name, digest, province_code, sh, header, labels, mapping, year, era or "legacy",
+                               table, pd.DataFrame(columns=MATCH_COLUMNS), rep, notes)
     row_era = years.map(era_of_year) if era is None else pd.Series(era, index=table.index)
     if era is not None and (years.map(era_of_year) != era).any():
         other = "trước" if era == "2025" else "từ"
@@ -1204,6 +1248,8 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
     rep2 = check_indicators(table, matches, name, names, known, header.last + 1, previous)
     rep.problems.extend(rep2.problems)
     rep.table = rep2.table
+    if rep.ok and rep.table is not None:
+        _check_partial(rep, province_code, allow_partial)
     return IndicatorImport(name, digest, province_code, sh, header, labels, mapping, year, era, table, matches,
                            rep, notes)
 

@@ -11,8 +11,8 @@ Definitions (rates in percent, paces in percentage points per year, pp/yr):
 Status, in this order:
 
 ``no_data``       no baseline, only one review, or a review missing in between;
-``met``           a poor district already below the exit threshold, or the period is
-                  over and the average reached the target;
+``met``           the period is over and the average reached the target (a pace rule is
+                  judged on the pace alone, whatever the rate);
 ``on_track``      the period is not over and achieved pace ≥ target (> for a
                   'greater than' rule);
 ``floor``         short of the target, and the rule asks for more than is left to
@@ -84,9 +84,9 @@ def rate_progress(series: pd.DataFrame, period: Period, target: Target, margin: 
                achieved_pp_per_year=achieved, gap_pp_per_year=achieved - target.value, target_end_rate=end_rate)
     if left > 0:
         out["required_pp_per_year"] = (latest - end_rate) / left
-    if exit_rate is not None and latest <= exit_rate:
-        out["status"] = "met"
-    elif ok:
+    # a pace rule is judged on the pace only: a poor district below the exit threshold has not
+    # thereby met a '> 5 pp/yr' rule (leaving poor status is a separate rule and a decision)
+    if ok:
         out["status"] = "met" if left == 0 else "on_track"
     elif end_rate < 0:
         out["status"] = "floor"
@@ -178,6 +178,8 @@ def poor_district_outlook(levels: pd.DataFrame, cfg: TargetsConfig, start: int, 
 
 def _milestone_row(levels: pd.DataFrame, cfg: TargetsConfig, period: Period, target: Target,
                    as_of: int | None) -> dict:
+    # judged on the reviews up to the milestone's year: a 2026 review says nothing of 'by 2025'
+    as_of = target.by_year if as_of is None else min(as_of, target.by_year)
     outlook = poor_district_outlook(levels, cfg, period.start, period.end, horizon=target.by_year, as_of=as_of)
     n = len(outlook)
     exited_now = int(outlook["exited"].sum()) if n else 0

@@ -57,7 +57,7 @@ def former_unit(province_codes: list[str] | set[str], name: str = "", code: str 
     """The abolished district of one of ``province_codes`` (legacy codes) named ``name`` or
     coded ``code``, or None."""
     df = district_changes()
-    df = df[df["province_code"].isin(list(province_codes))]
+    df = df[df["province_code"].isin(list(province_codes)) & (df["kind"] != "created")]
     key = name_key(name) if name else ""
     hit = df[(df["old_name"].map(name_key) == key)] if key else df.iloc[0:0]
     if hit.empty and code:
@@ -75,3 +75,11 @@ def former_unit(province_codes: list[str] | set[str], name: str = "", code: str 
     r = hit.iloc[0]
     return FormerUnit(r["province_code"], r["old_code"], r["old_name"], r["successor_code"], r["successor_name"],
                       r["effective"], r["basis"], r["confidence"], similar)
+
+
+def created_after(year: int) -> set[str]:
+    """Codes of units set up after the year-end review of ``year`` (Thị xã Chũ, 2025-01-01): a
+    table of ``year`` cannot list them, so they are not expected in it."""
+    df = district_changes()
+    made = df[(df["kind"] == "created") & df["effective"].map(lambda d: d.year > year)]
+    return set(made["successor_code"])

@@ -310,11 +310,38 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
     if rep.ok:
         out["year"] = out["year"].astype(int)
         rep.table = out.reset_index(drop=True)
-        _warn_jumps(rep, rows)
+        _warn_jumps(rep, rows, inv)
+        _warn_stated_rates(rep, rows, inv)
     return rep
 
 
-def _warn_jumps(rep: ValidationReport, rows: np.ndarray, limit_pp: float = 20.0) -> None:
+#: A year-on-year change of a unit's rate (same standard) beyond this is worth a second look.
+RATE_JUMP_PP = 15.0
+#: A stated rate and the rate its own counts give that differ by more than this (pp) are flagged.
+STATED_RATE_TOLERANCE_PP = 0.1
+
+
+def _warn_stated_rates(rep: ValidationReport, rows: np.ndarray, inv: dict[str, str]) -> None:
+    """The rate a row states against the rate its counts give (28,57% from the counts, 12,00%
+    written): a warning naming the row, both columns and both figures."""
+    from povdata.i18n import fmt_number
+
+    t = rep.table
+    if t is None or not {"households_total", "poor_households", "poverty_rate_published"} <= set(t.columns):
+        return
+    total = t["households_total"].astype("Float64")
+    rate = (t["poor_households"].astype("Float64") / total * 100).where(total > 0).astype("float64")
+    stated = t["poverty_rate_published"].astype("float64")
+    off = (rate - stated).abs() > STATED_RATE_TOLERANCE_PP + 1e-9
+    for i in np.flatnonzero(off.fillna(False).to_numpy()):
+        rep.problems.append(Problem(rep.file, int(rows[i]), inv.get("poverty_rate_published", "Tỷ lệ hộ nghèo"),
+                                    f"tỷ lệ ghi trong tệp {fmt_number(stated.iloc[i])}% khác tỷ lệ tính từ số hộ "
+                                    f"({fmt_number(rate.iloc[i])}% = {inv.get('poor_households', 'số hộ nghèo')} / "
+                                    f"{inv.get('households_total', 'tổng số hộ')}); kiểm tra lại dòng này.", "warning"))
+
+
+def _warn_jumps(rep: ValidationReport, rows: np.ndarray, inv: dict[str, str] | None = None,
+                limit_pp: float = RATE_JUMP_PP) -> None:
     t = rep.table
     if t is None or not {"households_total", "poor_households"} <= set(t.columns):
         return
@@ -324,7 +351,8 @@ def _warn_jumps(rep: ValidationReport, rows: np.ndarray, limit_pp: float = 20.0)
     prev_year = frame.groupby(["unit_code", "standard"])["year"].shift(1)
     jump = (frame["rate"] - prev).abs()
     for idx in frame.index[(jump > limit_pp) & (prev_year == frame["year"] - 1)]:
-        rep.problems.append(Problem(rep.file, int(frame.at[idx, "row"]), "Số hộ nghèo",
+        rep.problems.append(Problem(rep.file, int(frame.at[idx, "row"]), (inv or {}).get("poor_households",
+                                                                                          "Số hộ nghèo"),
                                     f"tỷ lệ hộ nghèo của {frame.at[idx, 'unit_code']} thay đổi hơn "
                                     f"{int(limit_pp)} điểm phần trăm so với năm trước.", "warning"))
 

@@ -357,3 +357,27 @@ def test_district_only_verdicts_name_their_period(district_only_store, monkeypat
     assert any("2021-2025" in s.value for s in at.subheader)
     status = next(m for m in at.metric if m.label == "Tình trạng")
     assert status.value == "Đúng tiến độ"  # 24,74 → 18,74 over 2 years = 3 pp/yr against the national 1 pp/yr
+
+
+# ---- Lạng Sơn, the demo's province, from a district rate table and the real GADM file ---
+LANG_SON_2024 = [("TP Lạng Sơn", "0,35", "0,9"), ("huyện Tràng Định", "5,12", "6,0"), ("huyện Bình Gia", "9,84", "8,1"),
+                 ("huyện Văn Lãng", "4,02", "5,5"), ("huyện Cao Lộc", "2,61", "4,4"), ("huyện Văn Quan", "6,77", "7,0"),
+                 ("huyện Bắc Sơn", "3,93", "5,0"), ("huyện Hữu Lũng", "2,48", "4,2"), ("huyện Chi Lăng", "3,15", "4,9"),
+                 ("huyện Lộc Bình", "4,40", "5,8"), ("huyện Đình Lập", "7,95", "7,7")]
+
+
+def test_lang_son_district_table_on_the_real_gadm_file_replaces_the_demo(tmp_path, monkeypatch, capsys):
+    from import_fixtures import GADM_JSON
+    if not GADM_JSON.exists():
+        pytest.skip(f"shared boundary fixture {GADM_JSON} not found")
+    table = real_like.district_rate_table("tỉnh Lạng Sơn", 2024, LANG_SON_2024, ("Toàn tỉnh", "3,36", "5,1"))
+    rc = _import(tmp_path, monkeypatch, "20", {"--indicators": ("lang_son_2024.xlsx", table),
+                                               "--boundaries": ("lang_son_gadm.geojson", GADM_JSON.read_bytes())})
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "Năm 2024: 1 / 1 tỉnh; 11 / 11 huyện." in out
+    at = _app(monkeypatch, tmp_path / "var", None, province="20")
+    assert not any("Số liệu minh họa" in w.value for w in at.warning)  # never mixed with the demo
+    kpi = next(m for m in at.metric if m.label == "Tỷ lệ hộ nghèo")
+    assert kpi.value == "3,36%"  # the province's own published figure
+    assert _bars(at)["Huyện Bình Gia"] == pytest.approx(9.84)

@@ -144,8 +144,10 @@ def test_corpus_file(case, seeded, large_dir):
     assert size_problem(len(data), name) is None  # within the page's upload limit
     with _PeakMemory() as mem:
         if case["kind"] == "indicators":
+            # most corpus files hold a few communes: the user ticks 'Lưu số liệu một phần' (the corpus
+            # is about what a file holds, not how much; the refusal of a partial year is tested apart)
             imp = prepare_indicators(data, name, "20", sheet=None, encoding=None, header_row=None, mapping=None,
-                                     year=None, era=None, overrides={})
+                                     year=None, era=None, overrides={}, allow_partial=True)
             problems = imp.notes + imp.report.problems
         else:
             imp = prepare_boundaries(data, name, "20", era="legacy", encoding=None, crs=None, layer_file=None,
@@ -237,3 +239,25 @@ def test_no_request_leaves_the_server(tmp_path):
     finally:
         server.shutdown()
     assert hits == []
+
+
+# ---- one pipeline: validate, import --dry-run, import and the page agree ----------------------
+INDICATOR_FILES = [c for c in CASES if c["kind"] == "indicators" and not c.get("generated")]
+
+
+@pytest.mark.parametrize("partial", [False, True])
+@pytest.mark.parametrize("case", INDICATOR_FILES, ids=[c["file"] for c in INDICATOR_FILES])
+def test_validate_import_and_page_reach_the_same_verdict(case, partial, tmp_path, capsys):
+    from povdata.cli import main
+
+    path = CORPUS / case["file"]
+    flags = ["--partial"] if partial else []
+    page = prepare_indicators(path.read_bytes(), path.name, "20", allow_partial=partial)
+    validate = main(["validate", str(path), "--province", "20", *flags])
+    dry = main(["import", "--province", "20", "--indicators", str(path), "--dry-run", "--data-dir",
+                str(tmp_path / "d"), *flags])
+    capsys.readouterr()
+    assert (validate == 0) == (dry == 0) == page.ok, (validate, dry, [str(p) for p in page.report.errors])
+    assert not (tmp_path / "d").exists()
+    if partial:
+        assert page.ok == (case["outcome"] == "accepted")

@@ -448,7 +448,7 @@ EDITOR = textwrap.dedent("""
     from geo.importing import prepare_boundaries
     from povdata.importer import prepare_indicators, save_import
     from povdata.store import StoreError, open_store
-    ind = prepare_indicators(pathlib.Path(ind_path).read_bytes(), pathlib.Path(ind_path).name, "20")
+    ind = prepare_indicators(pathlib.Path(ind_path).read_bytes(), pathlib.Path(ind_path).name, "20", allow_partial=True)  # B's file: four districts, confirmed partial
     bnd = prepare_boundaries(pathlib.Path(bnd_path).read_bytes(), pathlib.Path(bnd_path).name, "20")
     print("ready", flush=True)
     for _ in sys.stdin:
@@ -465,7 +465,7 @@ EDITOR = textwrap.dedent("""
 def _save_alone(seed: Path, dest: Path, ind: Path, bnd: Path, who: str) -> tuple:
     """The version an editor's files make on their own."""
     from geo.importing import prepare_boundaries
-    i = prepare_indicators(ind.read_bytes(), ind.name, "20")
+    i = prepare_indicators(ind.read_bytes(), ind.name, "20", allow_partial=True)
     b = prepare_boundaries(bnd.read_bytes(), bnd.name, "20")
     save_import(open_store(_copy(seed, dest)), "20", i, b, created_by=who)
     return fingerprint(store_path(dest))[NEW]

@@ -37,7 +37,7 @@ def test_unmatched_rows_are_refused_then_fixed(workbook, tmp_path, capsys):
 
 def test_dry_run_stores_nothing(workbook, tmp_path, capsys):
     assert main(["import", "--indicators", str(workbook), "--match", "50=06100", "--match", "62=", "--dry-run",
-                 "--data-dir", str(tmp_path / "d")]) == 0
+                 "--partial", "--data-dir", str(tmp_path / "d")]) == 0  # a commune left out: partial
     assert "Hợp lệ (chạy thử, chưa lưu)." in capsys.readouterr().out
     assert not (tmp_path / "d").exists()
 

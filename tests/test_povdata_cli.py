@@ -37,8 +37,9 @@ def cli(tmp) -> dict[str, subprocess.CompletedProcess]:
         "progress_json": ["progress", "--level", "province", "--format", "json"],
         "progress_csv_2018": ["progress", "--level", "province", "--as-of", "2018"],
         "progress_bad_targets": ["progress", "--targets", str(tmp / "bad_targets.toml")],
-        "validate_clean": ["validate", str(FIXTURES / "indicators_clean.csv")],
-        "validate_clean_20": ["validate", str(FIXTURES / "indicators_clean.csv"), "--province", "20"],
+        "validate_clean": ["validate", str(FIXTURES / "indicators_clean.csv"), "--partial"],
+        "validate_clean_20": ["validate", str(FIXTURES / "indicators_clean.csv"), "--province", "20", "--partial"],
+        "validate_partial": ["validate", str(FIXTURES / "indicators_clean.csv"), "--province", "20"],
         "validate_bad": ["validate", str(FIXTURES / "indicators_bad.csv"), "--province", "20"],
         "validate_unknown_code": ["validate", str(tmp / "unknown_code.csv"), "--province", "20"],
         "validate_unreadable": ["validate", str(tmp / "broken.xlsx")],
@@ -98,6 +99,14 @@ def test_validate_bad_file(cli, key, name):
     assert res.returncode != 0
     assert "dòng" in out and "cột" in out and name in out
     assert "Traceback" not in out
+
+
+def test_validate_refuses_a_partial_year_unless_confirmed(cli):
+    # two communes of 194 are not Lạng Sơn's 2020 and 2021: the file would have been 'valid' and
+    # gone live as the province's figure
+    res = cli["validate_partial"]
+    assert res.returncode == 1
+    assert "năm 2020 chỉ có 2 / 194 xã" in res.stdout and "--partial" in res.stdout
 
 
 def test_validate_unreadable_file(cli):
