@@ -152,7 +152,11 @@ def poor_district_outlook(levels: pd.DataFrame, cfg: TargetsConfig, start: int, 
                    exited=False, status="no_data")
         if not s.empty:
             s = s.sort_values("year")
-            std = s["standard"].iloc[-1]
+            # the latest standard with two reviews or more (a pace needs two): in the first year
+            # of a new standard the outlook stays on the series just finished, never joined to it
+            counts = s.groupby("standard", sort=False)["year"].count()
+            paced = [st for st in s["standard"].unique()[::-1] if counts[st] >= 2]
+            std = paced[0] if paced else s["standard"].iloc[-1]
             s = s[s["standard"] == std]
             latest_year, latest = int(s["year"].iloc[-1]), float(s["poverty_rate"].iloc[-1])
             row.update(latest_year=latest_year, latest_rate=latest, exited=latest <= exit_rate)

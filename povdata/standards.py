@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -14,25 +15,38 @@ class Standard:
     basis: str
     label_vi: str
     label_en: str
+    source: str = ""
 
 
-#: Review years each standard was used for (year-end review, rà soát cuối năm).
-#: The 2016-2020 standard was first applied in the end-2015 baseline review; the
-#: 2021-2025 standard (Decree 07/2021) was first applied in the end-2021 review and
-#: still applies in 2026; the 2026-2030 standard starts with the 2027 review.
-STANDARDS: dict[str, Standard] = {
-    s.id: s
-    for s in (
-        Standard("2011-2015", 2011, 2014, "Quyết định 09/2011/QĐ-TTg",
-                 "Chuẩn nghèo 2011-2015 (QĐ 09/2011/QĐ-TTg)", "2011-2015 standard (Decision 09/2011)"),
-        Standard("2016-2020", 2015, 2020, "Quyết định 59/2015/QĐ-TTg",
-                 "Chuẩn nghèo đa chiều 2016-2020 (QĐ 59/2015/QĐ-TTg)", "2016-2020 multidimensional standard (Decision 59/2015)"),
-        Standard("2021-2025", 2021, 2026, "Nghị định 07/2021/NĐ-CP",
-                 "Chuẩn nghèo đa chiều 2022-2025 (NĐ 07/2021/NĐ-CP)", "2022-2025 multidimensional standard (Decree 07/2021)"),
-        Standard("2026-2030", 2027, 2030, "Nghị định 351/2025/NĐ-CP (theo báo chí)",
-                 "Chuẩn nghèo đa chiều 2026-2030 (NĐ 351/2025/NĐ-CP)", "2026-2030 multidimensional standard (Decree 351/2025)"),
-    )
+STANDARDS_PATH = Path(__file__).resolve().parents[1] / "data" / "standards.csv"
+
+#: (label_vi, label_en) of each standard; which review years it covers, its legal basis and
+#: its source are data (``data/standards.csv``): a new standard is first applied in the review
+#: at the end of the year before its period (end-2015 for 2016-2020, end-2021 for 2022-2025,
+#: so end-2026 for 2027-2030).
+_LABELS = {
+    "2011-2015": ("Chuẩn nghèo 2011-2015 (QĐ 09/2011/QĐ-TTg)", "2011-2015 standard (Decision 09/2011)"),
+    "2016-2020": ("Chuẩn nghèo đa chiều 2016-2020 (QĐ 59/2015/QĐ-TTg)",
+                  "2016-2020 multidimensional standard (Decision 59/2015)"),
+    "2021-2025": ("Chuẩn nghèo đa chiều 2022-2025 (NĐ 07/2021/NĐ-CP)",
+                  "2022-2025 multidimensional standard (Decree 07/2021)"),
+    "2026-2030": ("Chuẩn nghèo đa chiều 2026-2030 (NĐ 351/2025/NĐ-CP)",
+                  "2026-2030 multidimensional standard (Decree 351/2025)"),
 }
+
+
+def _load() -> dict[str, Standard]:
+    import csv
+
+    with STANDARDS_PATH.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return {r["standard"]: Standard(r["standard"], int(r["first_review_year"]), int(r["last_review_year"]),
+                                    r["basis"], *_LABELS.get(r["standard"], (r["standard"], r["standard"])),
+                                    source=r["source"]) for r in rows}
+
+
+#: Review years each standard is used for (year-end review, rà soát cuối năm).
+STANDARDS: dict[str, Standard] = _load()
 
 
 def standard_label(standard_id: str, lang: str = "vi") -> str:

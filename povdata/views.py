@@ -72,17 +72,18 @@ def province_kpis(levels: pd.DataFrame, progress: pd.DataFrame, province_code: s
             note, True),
         Kpi("kpi.poor_households", fmt_count(r["poor_households"], lang), poor_delta, note, True),
     ]
-    pr = progress[(progress["unit_code"] == province_code) & (progress["standard"] == r["standard"])
-                  & (progress["rule"].str.startswith("annual_reduction"))
-                  & (progress["baseline_year"] < year)]
-    pr = pr[pr["latest_year"].notna()]
+    # the pace of the latest period with two reviews or more: under this year's standard, or,
+    # in the first year of a new standard, the period just finished (named with its own standard)
+    pr = progress[(progress["unit_code"] == province_code) & (progress["rule"].str.startswith("annual_reduction"))
+                  & (progress["baseline_year"] < year) & (progress["basis"] == "rule")]
+    pr = pr[pr["latest_year"].notna() & (pr["latest_year"] <= year)]
     if not pr.empty:
-        p = pr.sort_values(["baseline_year", "period_id"]).iloc[-1]
+        p = pr.sort_values(["latest_year", "baseline_year", "period_id"]).iloc[-1]
         kpis.append(Kpi("kpi.period_pace", fmt_number(p["achieved_pp_per_year"], lang),
                         t("kpi.target_pace", lang, pace=fmt_number(p["target_value"], lang))
                         + " · " + t(f"status.{p['status']}", lang),
                         t("kpi.pace_note", lang, start=int(p["baseline_year"]), end=int(p["latest_year"]),
-                          standard=std), None, arrow=False))
+                          standard=standard_label(p["standard"], lang)), None, arrow=False))
     return kpis
 
 

@@ -31,13 +31,16 @@ def test_overview_is_vietnamese_with_labelled_figures():
     assert at.title[0].value == "Theo dõi mục tiêu giảm nghèo — Tỉnh Lạng Sơn"
     assert "Số liệu minh họa" in at.warning[0].value
     metrics = {m.label: m.value for m in at.metric}
-    # the latest review of the demo is 2026 (illustrative, still under the 2022-2025 standard)
-    assert metrics["Tỷ lệ hộ nghèo"] == "1,71%"
-    assert metrics["Số hộ nghèo"] == "3.444"
-    # the 2021-2025 period average, from the published 12,20% (2021) and 2,32% (2025)
+    # the latest review of the demo is 2026, the first under the 2026-2030 standard
+    # (data/standards.csv): a new series, so no change from 2025 is shown
+    assert metrics["Tỷ lệ hộ nghèo"] == "6,10%"
+    kpi = next(m for m in at.metric if m.label == "Tỷ lệ hộ nghèo")
+    assert not kpi.proto.delta
+    # the 2021-2025 period average, from the published 12,20% (2021) and 2,32% (2025), named as such
     assert metrics["Giảm bình quân mỗi năm"] == "2,47"
+    assert "2021-2025" in _texts(at) and "Chuẩn nghèo đa chiều 2022-2025" in _texts(at)
     # every KPI states its year and poverty standard
-    assert _texts(at).count("Năm 2026 · Chuẩn nghèo đa chiều 2022-2025") >= 3
+    assert _texts(at).count("Năm 2026 · Chuẩn nghèo đa chiều 2026-2030") >= 3
 
 
 def test_overview_in_english():
@@ -46,8 +49,7 @@ def test_overview_in_english():
     assert not at.exception
     assert at.title[0].value.startswith("Poverty-reduction targets")
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Poverty rate"] == "1.71%"
-    assert metrics["Poor households"] == "3,444"
+    assert metrics["Poverty rate"] == "6.10%"  # 2026, the first review under the 2026-2030 standard
 
 
 @pytest.mark.parametrize("query, header", [
@@ -204,8 +206,8 @@ def test_broken_targets_file_shows_its_message_not_a_traceback(tmp_path, monkeyp
 
 
 def test_one_class_map_suggests_quantiles():
-    # in 2026 almost every new commune is under 10%: the official bands say little
-    at = _app("pages/map.py", year="2026", level="commune_2025")
+    # in 2025 almost every new commune is under 10%: the official bands say little
+    at = _app("pages/map.py", year="2025", level="commune_2025")
     assert any("Phân vị" in c.value and "cùng một mức" in c.value for c in at.caption)
     at = _app("pages/map.py", year="2015", level="commune")
     assert not any("cùng một mức" in c.value for c in at.caption)

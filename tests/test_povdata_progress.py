@@ -183,9 +183,11 @@ def test_poor_district_rule_rows(table, cfg):
 
 
 def _latest(levels: pd.DataFrame, code: str) -> tuple[int, float, float]:
-    """Latest year, latest rate and pace since the first review of the latest standard."""
+    """Latest year, latest rate and pace since the first review of the latest standard with two
+    reviews (2026 is the 2026-2030 standard's only review: the outlook stays on 2021-2025)."""
     s = levels[(levels["unit_code"] == code) & levels["poverty_rate"].notna()].sort_values("year")
-    s = s[s["standard"] == s["standard"].iloc[-1]]
+    n = s.groupby("standard")["year"].count()
+    s = s[s["standard"] == [st for st in s["standard"].unique()[::-1] if n[st] >= 2][0]]
     first, last = s.iloc[0], s.iloc[-1]
     pace = (first["poverty_rate"] - last["poverty_rate"]) / (last["year"] - first["year"])
     return int(last["year"]), float(last["poverty_rate"]), float(pace)
