@@ -305,16 +305,16 @@ def targets_key(province_code: str | None = None) -> int:
 
     if not has_store():
         return 0
-    code = province_code or province()
+    codes = (province_code or province(), former() or "")  # a former province's own targets are keyed by it
     with closing(open_store().connect()) as conn:
-        row = conn.execute("SELECT MAX(id) FROM target_changes WHERE province_code = ?", (code,)).fetchone()
-        added = conn.execute("SELECT MAX(id) FROM target_rules WHERE province_code = ?", (code,)).fetchone()
+        row = conn.execute("SELECT MAX(id) FROM target_changes WHERE province_code IN (?, ?)", codes).fetchone()
+        added = conn.execute("SELECT MAX(id) FROM target_rules WHERE province_code IN (?, ?)", codes).fetchone()
     return int(row[0] or 0) + 1_000_000 * int(added[0] or 0)  # either kind of change makes a new key
 
 
 @st.cache_resource(show_spinner=False)
-def _targets(province_code: str, changes: int = 0) -> TargetsConfig:
-    base = default_targets(province_code)
+def _targets(province_code: str, changes: int = 0, former_code: str | None = None) -> TargetsConfig:
+    base = default_targets(province_code, former_code)
     if not changes:
         return base
     from povdata.edits import effective_targets
@@ -324,7 +324,7 @@ def _targets(province_code: str, changes: int = 0) -> TargetsConfig:
 
 def base_targets() -> TargetsConfig:
     """The province's targets file as reviewed, without the editors' stored changes."""
-    return _targets(province(), 0)
+    return _targets(province(), 0, former())
 
 
 def targets() -> TargetsConfig:
@@ -333,7 +333,7 @@ def targets() -> TargetsConfig:
     from povdata.targets import TargetsError
 
     try:
-        return _targets(province(), targets_key())
+        return _targets(province(), targets_key(), former())
     except TargetsError as exc:
         st.error(tr("app.targets_error", message=str(exc)))
         st.stop()

@@ -36,8 +36,8 @@ q["period"] = pid
 
 
 def rule_text(target) -> str:
-    key = "progress.rule_greater_than" if target.strict else "progress.rule_at_least"
-    return ui.tr(key, value=fmt_number(target.value, lang, 0 if target.value == int(target.value) else 1))
+    from povdata.targets import rule_text as _rule_text
+    return _rule_text(target, lang)
 
 
 # ---- province ------------------------------------------------------------------

@@ -23,7 +23,8 @@ user = ui.current_user()
 st.title(tr("targets.title"))
 st.caption(tr("targets.intro"))
 from povdata.targets import has_own_targets  # noqa: E402
-if not has_own_targets(prov):
+from povdata.targets import former_targets_path  # noqa: E402
+if not has_own_targets(prov) and not (ui.former() and former_targets_path(ui.former()).exists()):
     st.info(tr("province.national_targets"), icon="🏛️")
 if not editor:
     st.caption(tr("targets.read_only"))
@@ -47,7 +48,8 @@ for period in cfg.periods:
     df = pd.DataFrame({
         tr("targets.col_id"): [t.id for t in period.targets],
         tr("targets.col_rule"): [tr(f"targets.rule_{t.rule}") + (f" ({t.by_year})" if t.by_year else "")
-                                 for t in period.targets],
+                                 + (" " + tr("targets.range_high", high=fmt_number(t.value_high, ui.lang()))
+                                    if t.value_high is not None else "") for t in period.targets],
         tr("targets.col_scope"): [tr(f"targets.scope_{t.scope}") for t in period.targets],
         tr("targets.col_value"): [fmt_number(t.value, ui.lang()) for t in period.targets],
         tr("targets.col_file_value"): [fmt_number(file_values.get(t.id), ui.lang()) for t in period.targets],

@@ -144,8 +144,12 @@ def _status_fill(status: str) -> tuple[str, str]:
 
 
 def _rule_short(target, lang: str) -> str:
-    """``≥ 3`` / ``> 5`` (points per year; the column header says the unit)."""
-    return ("> " if target.strict else "≥ ") + fmt_number(target.value, lang, 0 if target.value == int(target.value) else 1)
+    """``≥ 3`` / ``> 5`` / ``2–2,5`` (points per year; the column header says the unit)."""
+    def n(v: float) -> str:
+        return fmt_number(v, lang, 0 if v == int(v) else (1 if v * 10 == int(v * 10) else 2))
+    if target.is_range:
+        return f"{n(target.value)}–{n(float(target.value_high))}"
+    return ("> " if target.strict else "≥ ") + n(target.value)
 
 
 def fit_table(tb: TableBox, max_h: float) -> TableBox:
@@ -177,8 +181,8 @@ def _measure_rows(tb: TableBox, size: float) -> list[float]:
 
 
 def _rule_text(target, lang: str) -> str:
-    key = "progress.rule_greater_than" if target.strict else "progress.rule_at_least"
-    return t(key, lang, value=fmt_number(target.value, lang, 0 if target.value == int(target.value) else 1))
+    from povdata.targets import rule_text
+    return rule_text(target, lang)
 
 
 def _frame(subtitle: str, ds: Dataset, lang: str, date: dt.date) -> Frame:

@@ -23,6 +23,7 @@ NO_DATA_COLOUR = "#bdbdbd"
 
 #: Target status colours (Okabe-Ito), shared by maps, tables and charts.
 STATUS_COLOURS = {
+    "exceeded": "#007A5A",
     "met": "#009E73",
     "on_track": "#56B4E9",
     "at_risk": "#E69F00",
@@ -91,7 +92,7 @@ def classify(values: pd.Series, breaks: list[float], lang: str = "vi", unit: str
 
 def classify_status(status: pd.Series, lang: str = "vi") -> Classification:
     """Classes for target status, in a fixed order and fixed colours."""
-    order = ["met", "on_track", "at_risk", "off_track", "not_met", "floor", "not_applicable"]
+    order = ["exceeded", "met", "on_track", "at_risk", "off_track", "not_met", "floor", "not_applicable"]
     s = status.fillna("no_data")
     idx = s.map({k: i for i, k in enumerate(order)}).fillna(-1).astype(int)
     return Classification(idx, [t(f"status.{k}", lang) for k in order], [STATUS_COLOURS[k] for k in order],

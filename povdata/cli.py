@@ -124,7 +124,7 @@ def _config(args: argparse.Namespace, province_code: str):
     if args.targets:
         return load_targets(args.targets)
     view = resolve_view(args.province, None, args.province)
-    cfg = default_targets(view.code)
+    cfg = default_targets(view.code, view.former)
     from povdata.store import has_store, open_store
     if has_store():
         from povdata.edits import effective_targets

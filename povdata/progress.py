@@ -21,7 +21,9 @@ Status, in this order:
 ``not_met``       the period is over and the average fell short;
 ``at_risk``       achieved pace ≥ target − ``at_risk_margin_pp``;
 ``off_track``     otherwise;
-``not_applicable`` the rule does not apply to the unit.
+``not_applicable`` the rule does not apply to the unit;
+``exceeded``      a range rule ('giảm 2–2,5 điểm %/năm') whose pace is above its high bound
+                  (below the low bound it is judged as an 'at least' rule on the low bound).
 """
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ import pandas as pd
 from povdata.published import poor_districts
 from povdata.targets import Period, Target, TargetsConfig
 
-STATUSES = ("met", "on_track", "at_risk", "off_track", "not_met", "floor", "no_data", "not_applicable")
+STATUSES = ("exceeded", "met", "on_track", "at_risk", "off_track", "not_met", "floor", "no_data", "not_applicable")
 
 COLUMNS = [
     "period_id", "target_id", "rule", "target_value", "unit_code", "level", "basis",
@@ -86,7 +88,9 @@ def rate_progress(series: pd.DataFrame, period: Period, target: Target, margin: 
         out["required_pp_per_year"] = (latest - end_rate) / left
     # a pace rule is judged on the pace only: a poor district below the exit threshold has not
     # thereby met a '> 5 pp/yr' rule (leaving poor status is a separate rule and a decision)
-    if ok:
+    if ok and target.is_range and achieved > float(target.value_high) + 1e-9:
+        out["status"] = "exceeded"  # above the range's high bound ('giảm 2-2,5%': 3 pp/yr)
+    elif ok:
         out["status"] = "met" if left == 0 else "on_track"
     elif end_rate < 0:
         out["status"] = "floor"

@@ -14,7 +14,7 @@ from povdata.standards import STANDARDS
 
 TARGETS_DIR = Path(__file__).resolve().parents[1] / "data" / "targets"
 
-RATE_RULES = {"annual_reduction_at_least", "annual_reduction_greater_than"}
+RATE_RULES = {"annual_reduction_at_least", "annual_reduction_greater_than", "annual_reduction_between"}
 MILESTONE_RULES = {"poor_district_exits_at_least", "poor_districts_remaining_at_most"}
 SCOPES = {"province", "poor_districts", "districts", "communes_above", "unit"}
 STATUSES = {"reported", "national", "set by the user"}
@@ -37,6 +37,8 @@ class Target:
     by_year: int | None = None
     rate_above: float | None = None
     unit_code: str | None = None
+    #: the high bound of a range rule ('giảm 2-2,5%/năm': value 2, value_high 2.5)
+    value_high: float | None = None
 
     @property
     def is_rate_rule(self) -> bool:
@@ -45,6 +47,10 @@ class Target:
     @property
     def strict(self) -> bool:
         return self.rule == "annual_reduction_greater_than"
+
+    @property
+    def is_range(self) -> bool:
+        return self.rule == "annual_reduction_between"
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,19 @@ class TargetsConfig:
             if p.id == period_id:
                 return p
         raise KeyError(period_id)
+
+
+def rule_text(target: Target, lang: str = "vi") -> str:
+    """'giảm từ 3 điểm %/năm trở lên', 'giảm trên 5 …', 'giảm 2–2,5 điểm %/năm' (the UI language)."""
+    from povdata.i18n import fmt_number, t
+
+    def n(v: float) -> str:
+        return fmt_number(v, lang, 0 if v == int(v) else (1 if v * 10 == int(v * 10) else 2))
+
+    if target.is_range:
+        return t("progress.rule_between", lang, low=n(target.value), high=n(float(target.value_high)))
+    key = "progress.rule_greater_than" if target.strict else "progress.rule_at_least"
+    return t(key, lang, value=n(target.value))
 
 
 def _need(d: dict, key: str, where: str, kinds: type | tuple[type, ...]):
@@ -142,11 +161,16 @@ def parse_targets(data: dict, path: str = "<targets>") -> TargetsConfig:
                 raise TargetsError(f"{tw}: thiếu trường 'rate_above'.")
             if scope == "unit" and not t.get("unit_code"):
                 raise TargetsError(f"{tw}: thiếu trường 'unit_code'.")
+            high = t.get("value_high")
+            if rule == "annual_reduction_between":
+                if not isinstance(high, (int, float)) or isinstance(high, bool) or float(high) <= value:
+                    raise TargetsError(f"{tw}: quy tắc khoảng cần trường 'value_high' lớn hơn 'value' ({value:g}).")
             targets.append(Target(
                 id=tid, scope=scope, rule=rule, value=value, unit=str(t.get("unit", "")), status=status,
                 source=str(t.get("source", "")), indicator=str(t.get("indicator", "poverty_rate")),
                 by_year=by_year, rate_above=t.get("rate_above"),
-                unit_code=None if t.get("unit_code") is None else str(t["unit_code"])))
+                unit_code=None if t.get("unit_code") is None else str(t["unit_code"]),
+                value_high=float(high) if rule == "annual_reduction_between" else None))
         periods.append(Period(pid, start, end, baseline, standard, str(raw.get("source", "")), tuple(targets)))
     ids = [p.id for p in periods]
     dup = sorted({i for i in ids if ids.count(i) > 1})
@@ -194,9 +218,18 @@ def national_template(province_code: str, province: str = "") -> TargetsConfig:
     return replace(cfg, province_code=province_code, province=province)
 
 
-def default_targets(province_code: str) -> TargetsConfig:
+def former_targets_path(former_code: str) -> Path:
+    """A former province's own targets (its resolutions before the merger): ``former-<code>.toml``
+    (GSO codes are reused: 24 is Bắc Giang before 1/7/2025 and the new Bắc Ninh after)."""
+    return TARGETS_DIR / f"former-{former_code}.toml"
+
+
+def default_targets(province_code: str, former: str | None = None) -> TargetsConfig:
     """The province's targets file, or the national template when it has none (an editor
-    then sets the province's own values on the «Mục tiêu» page)."""
+    then sets the province's own values on the «Mục tiêu» page).  With ``former``, the former
+    province's own file when there is one."""
+    if former and former_targets_path(former).exists():
+        return load_targets(former_targets_path(former))
     path = TARGETS_DIR / f"{province_code}.toml"
     if not path.exists():
         from povdata.provinces import province_name_in_force

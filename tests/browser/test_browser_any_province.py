@@ -7,7 +7,7 @@ by staff: names only, decimal commas, a 'Toàn tỉnh' row, no household counts)
 GADM-style district file with GADM's misspellings; the review step holds 'Chợ Ðồn' and
 'Ngân Son' for review and says what the file covers; the version is saved.  The map then
 draws Bắc Kạn's 8 districts with the 2023 rates, and the progress page gives the province's
-verdict on the national programme's target, naming its period.  Screenshots go to
+verdict on the national programme's target (a 1-1,5 pp/yr range: exceeded), naming its period.  Screenshots go to
 ``tests/browser/artifacts``.
 """
 from __future__ import annotations
@@ -98,6 +98,6 @@ def test_editor_opens_bac_kan_within_thai_nguyen_and_imports_its_district_table(
     wait_idle(page, timeout=60_000)
     expect(body).to_contain_text("2021-2025")
     metric = page.locator('[data-testid="stMetric"]').filter(has_text="Tình trạng")
-    expect(metric.first).to_contain_text("Đúng tiến độ")
+    expect(metric.first).to_contain_text("Vượt chỉ tiêu")  # 3 pp/yr against the national 1-1,5
     page.screenshot(path=str(ARTIFACTS / "any_province_progress.png"))
     assert outside_requests == [], f"the browser contacted outside hosts: {outside_requests}"
