@@ -499,7 +499,7 @@ def _map_figure(province_code, level, year, indicator, parent, breaks, show_labe
         m = membership(province_code)
         members = m[m["district_code"] == parent]
         parent = None
-    view = map_view(levels(province_code), progress(province_code), shapes(province_code, level), level, year,
+    view = map_view(levels(province_code), targets(), shapes(province_code, level), level, year,
                     indicator, lang_, parent=parent, breaks=breaks, show_labels=show_labels, period_id=period_id,
                     height=height, illustrative=_dataset(province_code).is_illustrative, members=members)
     return view.figure.to_dict(), view.table, view.missing
@@ -522,7 +522,7 @@ def _map_breaks(province_code, level, year, indicator, parent, scheme, k, custom
     if level == "commune_2025" and parent is not None:
         m = membership(province_code)
         members = m[m["district_code"] == parent]
-    values = map_table(levels(province_code), progress(province_code), level, year, indicator,
+    values = map_table(levels(province_code), targets(), level, year, indicator,
                        parent=None if members is not None else parent, members=members)["value"]
     return tuple(breaks_for(values, scheme, k, list(custom) if custom is not None else None))
 

@@ -178,6 +178,11 @@ else:
                             f"ban-do-{unit}-{level}-{indicator}-{year}", f"map_{unit}_{level}", on_select="rerun",
                             selection_mode=("points",), config=OFFLINE_CONFIG)
     st.caption(ui.boundary_note(level) + " " + ui.tr("map.click_hint"))
+    if indicator in ("target_status", "period_pace"):  # a verdict names its period and as-of year
+        from povdata.verdicts import verdict_caption
+        named = table.dropna(subset=["period_id"]) if "period_id" in table else table.iloc[0:0]
+        st.caption(ui.tr("map.status") + " " + (verdict_caption(named["period_id"].iloc[0], int(named["as_of"].iloc[0]),
+                                                                lang) if len(named) else ui.tr("verdict.none", year=year)))
 if missing:
     st.info(ui.tr("map.no_data_list", n=len(missing), names=", ".join(missing)))
 if table is not None and indicator != "target_status" and scheme == "official":

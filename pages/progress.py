@@ -84,7 +84,9 @@ def show_scorecard(card: pd.DataFrame, key: str, name: str) -> None:
 
 
 st.subheader(ui.tr("progress.scorecard", period=pid))
-card = scorecard(levels, cfg, pid, "district", as_of=as_of)
+from povdata.verdicts import unit_verdicts, verdict_caption  # noqa: E402
+card = unit_verdicts(levels, cfg, "district", as_of or period.end, period_id=pid) if as_of else \
+    scorecard(levels, cfg, pid, "district", as_of=as_of)
 if card.empty:
     st.info(ui.tr("province.no_data", province=ui.view().name()))
 show_scorecard(card, "scorecard_districts", f"tien-do-{pid}")
@@ -95,7 +97,8 @@ district = st.selectbox(ui.tr("progress.communes_of"), [""] + list(names), forma
                         key="progress_district")
 if district:
     st.markdown(f"**{ui.tr('progress.communes_scorecard', name=names[district])}**")
-    show_scorecard(scorecard(levels, cfg, pid, "commune", parent=district, as_of=as_of),
+    show_scorecard(unit_verdicts(levels, cfg, "commune", as_of or period.end, parent=district, period_id=pid)
+                   if as_of else scorecard(levels, cfg, pid, "commune", parent=district, as_of=as_of),
                    f"scorecard_{district}", f"tien-do-{pid}-{district}")
 
 # ---- 2030 panel ------------------------------------------------------------------

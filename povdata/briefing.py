@@ -280,7 +280,7 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
 
     # province map (districts)
     dshapes = display_shapes(boundaries, "district")
-    mv = map_view(levels, progress, dshapes, "district", year, "poverty_rate", lang, breaks=OFFICIAL_BREAKS,
+    mv = map_view(levels, cfg, dshapes, "district", year, "poverty_rate", lang, breaks=OFFICIAL_BREAKS,
                   show_labels=True, illustrative=illus)
     slides.append(Slide(t("briefing.map_title", lang, year=year), "", [
         Picture(MARGIN, 1.2, SLIDE_W - 2 * MARGIN, CONTENT_BOTTOM - 1.2, mv.figure,
@@ -288,10 +288,10 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
                 name="province_map")]))
 
     # district scorecard of the period the year falls in
-    periods = [p for p in cfg.periods if any(x.is_rate_rule for x in p.targets) and p.baseline_year < year <= p.end]
-    period = periods[-1] if periods else None
+    from povdata.verdicts import period_for_year, unit_verdicts
+    period = period_for_year(cfg, year)
     if period is not None:
-        card = scorecard(levels, cfg, period.id, "district", as_of=year)
+        card = unit_verdicts(levels, cfg, "district", year, period_id=period.id)
         targets = {x.id: x for x in period.targets}
         rows, fills = [], {}
         for r_i, r in enumerate(card.itertuples()):
@@ -355,7 +355,7 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
         half = (SLIDE_W - 2 * MARGIN - 0.3) / 2
         for code in poor:
             name = str(names.get(code, code))
-            mv = map_view(levels, progress, cshapes, "commune", map_year, "poverty_rate", lang, parent=code,
+            mv = map_view(levels, cfg, cshapes, "commune", map_year, "poverty_rate", lang, parent=code,
                           breaks=OFFICIAL_BREAKS, show_labels=True, illustrative=illus, label_top=DISTRICT_MAP_LABELS)
             tfig, s, span = _trajectory(levels, cfg, prov, code, "district", year, lang, illus)
             latest = s.dropna(subset=["poverty_rate"]).tail(1)

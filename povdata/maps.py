@@ -36,7 +36,7 @@ def display_shapes(boundaries_path, level: str) -> gpd.GeoDataFrame:
     return simplify_coverage(layers[level], tolerance_for_level(level))
 
 
-def map_view(levels: pd.DataFrame, progress: pd.DataFrame, shapes: gpd.GeoDataFrame, level: str, year: int,
+def map_view(levels: pd.DataFrame, cfg, shapes: gpd.GeoDataFrame, level: str, year: int,
              indicator: str, lang: str = "vi", parent: str | None = None,
              breaks: tuple[float, ...] | None = OFFICIAL_BREAKS, show_labels: bool = False,
              period_id: str | None = None, height: int = 620, illustrative: bool = False,
@@ -52,7 +52,7 @@ def map_view(levels: pd.DataFrame, progress: pd.DataFrame, shapes: gpd.GeoDataFr
     """
     from geo.choropleth import choropleth_figure
 
-    table = map_table(levels, progress, level, year, indicator, parent=parent, period_id=period_id, lang=lang,
+    table = map_table(levels, cfg, level, year, indicator, parent=parent, period_id=period_id, lang=lang,
                       members=members)
     if indicator == "target_status":
         classes = classify_status(table["status"], lang)

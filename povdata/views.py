@@ -87,7 +87,7 @@ def province_kpis(levels: pd.DataFrame, progress: pd.DataFrame, province_code: s
     return kpis
 
 
-def map_table(levels: pd.DataFrame, progress: pd.DataFrame, level: str, year: int, indicator: str,
+def map_table(levels: pd.DataFrame, cfg, level: str, year: int, indicator: str,
               parent: str | None = None, period_id: str | None = None, lang: str = "vi",
               members: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per unit shown on a map: ``value`` for the indicator and the hover HTML.
@@ -96,6 +96,9 @@ def map_table(levels: pd.DataFrame, progress: pd.DataFrame, level: str, year: in
     table's ``unit_code`` with its ``straddles`` flag for new communes in a former
     district); a unit with no value for the year keeps ``value`` = NaN.  Reconstructed
     values (across the 2025 reform) are flagged in ``reconstructed`` and in the hover.
+    ``cfg``: the targets in force; the status and period pace of each unit are the verdict
+    engine's for the map's year (:func:`povdata.verdicts.unit_verdicts`: the period the year
+    falls in, as of that year), with ``period_id`` and ``as_of``; None: no verdicts.
     """
     units = levels[levels["level"] == level].drop_duplicates("unit_code")[
         ["unit_code", "name", "short_name", "parent_code", "district_code"]]
@@ -113,8 +116,7 @@ def map_table(levels: pd.DataFrame, progress: pd.DataFrame, level: str, year: in
              "poverty_rate_change", "reconstructed", "from_divided"]], how="left")
     for flag in ("reconstructed", "from_divided"):
         out[flag] = out[flag].astype("boolean").fillna(False).astype(bool)
-    status = _status_for(progress, level, period_id)
-    out = out.join(status, how="left")
+    out = out.join(_verdicts_for(levels, cfg, level, year, period_id), how="left")
     if indicator in ("poverty_rate", "near_poor_rate", "poor_households", "poverty_rate_change"):
         out["value"] = out[indicator].astype("float64")
     elif indicator == "period_pace":
@@ -125,14 +127,13 @@ def map_table(levels: pd.DataFrame, progress: pd.DataFrame, level: str, year: in
     return out
 
 
-def _status_for(progress: pd.DataFrame, level: str, period_id: str | None) -> pd.DataFrame:
-    p = progress[(progress["level"] == level) & progress["rule"].str.startswith("annual_reduction")]
-    if period_id is not None:
-        p = p[p["period_id"] == period_id]
-    # a unit under a specific rule (poor district) wins over the reference rule
-    p = p.assign(_rank=p["basis"].map({"rule": 0, "reference": 1, "not_applicable": 2}))
-    p = p.sort_values(["unit_code", "_rank"]).drop_duplicates("unit_code")
-    return p.set_index("unit_code")[["status", "achieved_pp_per_year", "target_value", "period_id"]]
+def _verdicts_for(levels: pd.DataFrame, cfg, level: str, year: int, period_id: str | None) -> pd.DataFrame:
+    cols = ["status", "achieved_pp_per_year", "target_value", "period_id", "as_of"]
+    if cfg is None or level not in ("district", "commune"):
+        return pd.DataFrame(columns=cols)
+    from povdata.verdicts import unit_verdicts
+    v = unit_verdicts(levels, cfg, level, year, period_id=period_id)
+    return v.set_index("unit_code")[cols] if not v.empty else pd.DataFrame(columns=cols)
 
 
 def _hover(r, year: int, lang: str) -> str:
@@ -153,7 +154,9 @@ def _hover(r, year: int, lang: str) -> str:
     if r.straddles:
         lines.append(f"<i>{t('map.straddles', lang)}</i>")
     if isinstance(r.status, str):
-        lines.append(f"{t('map.status', lang)}: {t('status.' + r.status, lang)}"
+        from povdata.verdicts import verdict_caption
+        lines.append(f"{t('map.status', lang)} {verdict_caption(r.period_id, int(r.as_of), lang)}: "
+                     f"{t('status.' + r.status, lang)}"
                      + (f" ({fmt_pace(r.achieved_pp_per_year, lang)})" if not pd.isna(r.achieved_pp_per_year) else ""))
     return "<br>".join(lines)
 

@@ -32,7 +32,7 @@ def demo():
 def province_map(demo):
     ds, levels, progress = demo
     shapes = display_shapes(demo_dir("20") / "boundaries.gpkg", "district")
-    view = map_view(levels, progress, shapes, "district", 2020, "poverty_rate", "vi", breaks=OFFICIAL_BREAKS,
+    view = map_view(levels, default_targets("20"), shapes, "district", 2020, "poverty_rate", "vi", breaks=OFFICIAL_BREAKS,
                     show_labels=True, illustrative=True)
     frame = make_frame("Tỷ lệ hộ nghèo theo huyện năm 2020", indicator="Tỷ lệ hộ nghèo", year=2020,
                        standard="Chuẩn nghèo 2016-2020", source=ds.source, version=ds.version, illustrative=True)
