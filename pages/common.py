@@ -757,7 +757,7 @@ def national_comparison() -> None:
     """An expander: the province against its region and the country, from the stored national
     table (the whole country's data, key ``00``), when there is one."""
     from povdata.national import comparison
-    from povdata.store import has_store, latest_version, load_version, open_store
+    from povdata.store import has_store, latest_version, open_store
 
     with st.expander(tr("compare.title")):
         v = latest_version(open_store(), "00") if has_store() else None

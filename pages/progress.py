@@ -87,6 +87,8 @@ st.subheader(ui.tr("progress.scorecard", period=pid))
 from povdata.verdicts import unit_verdicts, verdict_caption  # noqa: E402
 card = unit_verdicts(levels, cfg, "district", as_of or period.end, period_id=pid) if as_of else \
     scorecard(levels, cfg, pid, "district", as_of=as_of)
+if as_of:
+    st.caption(ui.tr("map.status") + " " + verdict_caption(pid, min(as_of, period.end), lang))
 if card.empty:
     st.info(ui.tr("province.no_data", province=ui.view().name()))
 show_scorecard(card, "scorecard_districts", f"tien-do-{pid}")

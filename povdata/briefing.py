@@ -30,7 +30,7 @@ from povdata.export_images import (FONT_FILES, Frame, ImageJob, fmt_date, frame_
                                    standards_text)
 from povdata.i18n import fmt_number, fmt_pace, fmt_rate, t
 from povdata.maps import display_shapes, map_view
-from povdata.progress import poor_district_outlook, poor_districts_for, progress_table, scorecard
+from povdata.progress import poor_district_outlook, poor_districts_for, progress_table
 from povdata.standards import standard_label
 from povdata.targets import TargetsConfig, default_targets
 from povdata.units import province_name

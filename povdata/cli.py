@@ -16,7 +16,6 @@ from povdata.demo import SEED, build_demo_indicators
 from povdata.progress import progress_table
 from povdata.targets import TargetsError, default_targets, load_targets
 from povdata.units import legacy_units, province_name
-from povdata.validate import validate_file
 
 DEMO_META = """\
 # Bộ số liệu minh họa — illustrative dataset. Built by `python -m povdata demo`.
@@ -74,13 +73,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """The import's own reading, matching and checks (``import --dry-run`` without the store):
     the same file gets the same verdict from ``validate``, ``import`` and the import page."""
     from povdata.auth import in_force
-    from povdata.importer import NATIONAL, prepare_indicators, size_problem
+    from povdata.cli_import import input_file_problem
+    from povdata.importer import NATIONAL, prepare_indicators
 
     path = Path(args.file)
-    if not path.is_file():
-        print(f"LỖI: không tìm thấy tệp {path}.", file=sys.stderr)
-        return 1
-    msg = size_problem(path.stat().st_size, path.name)
+    msg = input_file_problem(path)
     if msg:
         print(f"LỖI: {msg}", file=sys.stderr)
         return 1

@@ -54,6 +54,15 @@ def add_parser(sub) -> None:
     p.set_defaults(func=cmd_import)
 
 
+def input_file_problem(path: Path) -> str | None:
+    """Why a file named on the command line cannot be read (missing, over the upload limit)."""
+    from povdata.importer import size_problem
+
+    if not path.is_file():
+        return f"không tìm thấy tệp {path}."
+    return size_problem(path.stat().st_size, path.name)
+
+
 def _pairs(items: list[str], what: str) -> dict[str, str]:
     out = {}
     for it in items:
@@ -93,7 +102,7 @@ def _print_matches(m: pd.DataFrame, all_rows: bool) -> None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from geo.importing import prepare_boundaries
-    from povdata.importer import prepare_indicators, save_import, size_problem, template_csv, template_xlsx
+    from povdata.importer import prepare_indicators, save_import, template_csv, template_xlsx
     from povdata.store import has_store, open_store, versions, version_label
 
     from povdata.auth import in_force
@@ -124,10 +133,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     ind = bnd = None
     if args.indicators:
         path = Path(args.indicators)
-        if not path.is_file():
-            print(f"LỖI: không tìm thấy tệp {path}.", file=sys.stderr)
-            return 1
-        msg = size_problem(path.stat().st_size, path.name)
+        msg = input_file_problem(path)
         if msg:
             print(f"LỖI: {msg}", file=sys.stderr)
             return 1
@@ -157,10 +163,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         rejected |= not ind.ok
     if args.boundaries:
         path = Path(args.boundaries)
-        if not path.is_file():
-            print(f"LỖI: không tìm thấy tệp {path}.", file=sys.stderr)
-            return 1
-        msg = size_problem(path.stat().st_size, path.name)
+        msg = input_file_problem(path)
         if msg:
             print(f"LỖI: {msg}", file=sys.stderr)
             return 1

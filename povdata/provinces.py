@@ -67,12 +67,15 @@ def former_provinces(code: str) -> list[str]:
     return sorted(o for o, n in _successors().items() if n == code)
 
 
-def former_province_name(code: str) -> str:
-    p = legacy_units(code)
-    p = p[p["level"] == "province"]
+def _province_name(units: pd.DataFrame, code: str, what: str) -> str:
+    p = units[units["level"] == "province"]
     if p.empty:
-        raise KeyError(f"unknown former province code {code!r}")
+        raise KeyError(f"unknown {what} code {code!r}")
     return str(p["name"].iloc[0])
+
+
+def former_province_name(code: str) -> str:
+    return _province_name(legacy_units(code), code, "former province")
 
 
 @dataclass(frozen=True)
@@ -98,11 +101,7 @@ class ProvinceView:
 
 
 def province_name_in_force(code: str) -> str:
-    u = units_2025(code)
-    p = u[u["level"] == "province"]
-    if p.empty:
-        raise KeyError(f"unknown province code {code!r}")
-    return str(p["name"].iloc[0])
+    return _province_name(units_2025(code), code, "province")
 
 
 def resolve_view(code: str | None, former: str | None = None, default: str = "20") -> ProvinceView:
