@@ -73,6 +73,9 @@ with st.expander(ui.tr("overview.published")):
     st.caption(ui.tr("overview.published_caption"))
     pub = published_figures()
     pub = pub[pub["province_code"].isin(ui.view_codes())]
+    from povdata.sources import cite  # the article or plan by title, issuer and date, and the row's note
+    pub = pub.assign(cited=[cite(s) + (f" — {n}" if isinstance(n, str) and n else "")
+                            for s, n in zip(pub["source_seed"], pub["note"])])
     st.dataframe(ui.table_headers(pub, {
         "unit_name": "table.unit", "year": "table.year", "indicator": "table.indicator", "value": "table.value",
-        "standard": "table.standard", "note": "table.source"}), hide_index=True)
+        "standard": "table.standard", "cited": "table.source"}), hide_index=True)

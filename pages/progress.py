@@ -8,6 +8,7 @@ from pages import common as ui
 from povdata.charts import mark_illustrative, rate_series_figure
 from povdata.i18n import fmt_number, fmt_pace, fmt_rate
 from povdata.progress import poor_district_outlook, rate_progress, scorecard
+from povdata.sources import cite
 from povdata.views import series
 
 lang = ui.lang()
@@ -55,7 +56,7 @@ if prov_target is not None:
                    None if pd.isna(p["required_pp_per_year"]) else
                    ui.tr("progress.required") + ": " + fmt_pace(p["required_pp_per_year"], lang), delta_color="off")
     st.caption(ui.tr("progress.target_caption", value=fmt_pace(prov_target.value, lang)))
-    st.caption(prov_target.source)
+    st.caption(ui.md_escape(cite(prov_target.source)))
     fig = rate_series_figure(s, lang, ui.tr("progress.trajectory"), [(period, prov_target)])
     if ds.is_illustrative:
         mark_illustrative(fig, lang)
@@ -112,7 +113,7 @@ if milestone is not None:
     out = poor_district_outlook(levels, cfg, mperiod.start, mperiod.end, horizon=horizon)
     st.caption(ui.tr("progress.panel_2030_caption", start=mperiod.start, end=mperiod.end,
                      exit=fmt_number(cfg.poor_district_exit_rate, lang, 0),
-                     status=cfg.exit_threshold_status) + " " + milestone.source)
+                     status=cfg.exit_threshold_status) + " " + ui.md_escape(cite(milestone.source)))
     remaining = int((~(out["projected_exit_year"] <= horizon)).sum()) if len(out) else 0
     m1, m2 = st.columns(2)
     m1.metric(ui.tr("progress.remaining_current", horizon=horizon), remaining)

@@ -11,6 +11,7 @@ from pages import common as ui
 from povdata.auth import PermissionDenied
 from povdata.edits import EditError, change_targets, parse_typed_values, target_changes
 from povdata.i18n import fmt_number
+from povdata.sources import cite
 from povdata.store import StoreError, has_store, open_store
 
 tr = ui.tr
@@ -43,7 +44,7 @@ typed[("", "", "poor_district_exit_rate")] = c2.text_input(
 for period in cfg.periods:
     std = tr("targets.standard", standard=period.standard) if period.standard else ""
     st.subheader(tr("targets.period", id=period.id, baseline=period.baseline_year) + std)
-    st.caption(ui.md_escape(period.source))
+    st.caption(ui.md_escape(cite(period.source)))
     file_values = {t.id: t.value for t in base.period(period.id).targets}
     df = pd.DataFrame({
         tr("targets.col_id"): [t.id for t in period.targets],
@@ -54,7 +55,7 @@ for period in cfg.periods:
         tr("targets.col_value"): [fmt_number(t.value, ui.lang()) for t in period.targets],
         tr("targets.col_file_value"): [fmt_number(file_values.get(t.id), ui.lang()) for t in period.targets],
         tr("targets.col_status"): [tr(f"targets.status_{t.status.replace(' ', '_')}") for t in period.targets],
-        tr("targets.col_source"): [t.source for t in period.targets],
+        tr("targets.col_source"): [cite(t.source) for t in period.targets],
     })
     col_cfg = {tr("targets.col_value"): st.column_config.TextColumn(max_chars=12, help=tr("targets.value_help"))}
     if editor:

@@ -46,3 +46,20 @@ def test_the_layer_follows_the_year(demo):
 def test_verdict_caption_names_period_and_as_of_year():
     assert verdict_caption("2021-2025", 2023) == "2021-2025, số liệu đến 2023"
     assert verdict_caption("2021-2025", 2023, "en") == "2021-2025, data up to 2023"
+
+
+def test_sources_are_cited_by_title_issuer_and_date_never_by_file_name():
+    import re
+
+    from povdata.sources import cite, sources
+
+    from povdata.published import published_figures
+    seeds = {str(x).removesuffix(".txt") for x in published_figures()["source_seed"].dropna()}
+    assert seeds and seeds <= set(sources())  # every source of a published figure has its title
+    text = cite("Kế hoạch 42/KH-UBND (bài 003_183a2da7ae7c316d)")
+    assert text == ("Kế hoạch 42/KH-UBND («Kế hoạch số 42/KH-UBND triển khai thực hiện Chương trình mục tiêu quốc "
+                    "gia giảm nghèo bền vững năm 2017 trên địa bàn tỉnh Lạng Sơn», UBND tỉnh Lạng Sơn, 28/02/2017)")
+    # every source the demo's targets name reaches the user as a citation
+    cfg = default_targets("20")
+    shown = [cite(p.source) for p in cfg.periods] + [cite(t.source) for p in cfg.periods for t in p.targets]
+    assert not [s for s in shown if re.search(r"\d{3}_[0-9a-f]{16}", s)]
