@@ -556,7 +556,7 @@ _NUMBER_RE = re.compile(r"^-?[\d.,\s\u00a0%]+$")
 def _guess_field(label: str) -> str:
     """Field id for a column label ('' when none): exact aliases first, then key words."""
     k = name_key(label, drop_type=False)
-    if not k:
+    if not k or _START_OF_YEAR.search(fold(label)):
         return ""
     if k in _ALIAS_KEYS:
         return _ALIAS_KEYS[k]
@@ -662,8 +662,16 @@ def column_labels(cells: pd.DataFrame, header: Header) -> list[str]:
     return labels
 
 
+#: words of a column holding the count at the start of the review year ('Số hộ nghèo đầu năm',
+#: 'Hộ nghèo đầu kỳ'): the review forms put it beside the year-end count, which is the poor count
+_START_OF_YEAR = re.compile(r"\bdau (nam|ky)\b")
+
+
 def _composite_field(label: str) -> str:
-    """Field of a 'group - leaf' label: 'Hộ nghèo - Số hộ' → poor_households."""
+    """Field of a 'group - leaf' label: 'Hộ nghèo - Số hộ' → poor_households.  A start-of-year
+    column ('Hộ nghèo - Đầu kỳ - Số hộ') is never the poor count: it maps to nothing."""
+    if _START_OF_YEAR.search(fold(label)):
+        return ""
     parts = label.split(" - ")
     if len(parts) < 2:
         return _guess_field(label)
