@@ -7,7 +7,8 @@ import streamlit as st
 from pages import common as ui
 from povdata.charts import mark_illustrative, rate_series_figure
 from povdata.i18n import fmt_number, fmt_pace, fmt_rate
-from povdata.progress import poor_district_outlook, rate_progress, scorecard
+from povdata.progress import poor_district_outlook, rate_progress
+from povdata.verdicts import unit_verdicts, verdict_caption
 from povdata.sources import cite
 from povdata.views import series
 
@@ -85,24 +86,23 @@ def show_scorecard(card: pd.DataFrame, key: str, name: str) -> None:
 
 
 st.subheader(ui.tr("progress.scorecard", period=pid))
-from povdata.verdicts import unit_verdicts, verdict_caption  # noqa: E402
-card = unit_verdicts(levels, cfg, "district", as_of or period.end, period_id=pid) if as_of else \
-    scorecard(levels, cfg, pid, "district", as_of=as_of)
-if as_of:
-    st.caption(ui.tr("map.status") + " " + verdict_caption(pid, min(as_of, period.end), lang))
+# the one verdict engine, for the period and as-of year picked above (and named under the header)
+judged = min(as_of or period.end, period.end)
+card = unit_verdicts(levels, cfg, "district", judged, period_id=pid)
+st.caption(ui.tr("map.status") + " " + verdict_caption(pid, judged, lang))
 if card.empty:
     st.info(ui.tr("province.no_data", province=ui.view().name()))
-show_scorecard(card, "scorecard_districts", f"tien-do-{pid}")
-st.caption(ui.tr("progress.thresholds", margin=fmt_pace(cfg.at_risk_margin_pp, lang),
-                 exit=fmt_number(cfg.poor_district_exit_rate, lang, 0)))
-names = dict(zip(card["unit_code"], card["name"]))
-district = st.selectbox(ui.tr("progress.communes_of"), [""] + list(names), format_func=lambda c: names.get(c, "—"),
-                        key="progress_district")
-if district:
-    st.markdown(f"**{ui.tr('progress.communes_scorecard', name=names[district])}**")
-    show_scorecard(unit_verdicts(levels, cfg, "commune", as_of or period.end, parent=district, period_id=pid)
-                   if as_of else scorecard(levels, cfg, pid, "commune", parent=district, as_of=as_of),
-                   f"scorecard_{district}", f"tien-do-{pid}-{district}")
+else:
+    show_scorecard(card, "scorecard_districts", f"tien-do-{pid}")
+    st.caption(ui.tr("progress.thresholds", margin=fmt_pace(cfg.at_risk_margin_pp, lang),
+                     exit=fmt_number(cfg.poor_district_exit_rate, lang, 0)))
+    names = dict(zip(card["unit_code"], card["name"]))
+    district = st.selectbox(ui.tr("progress.communes_of"), [""] + list(names),
+                            format_func=lambda c: names.get(c, "—"), key="progress_district")
+    if district:
+        st.markdown(f"**{ui.tr('progress.communes_scorecard', name=names[district])}**")
+        show_scorecard(unit_verdicts(levels, cfg, "commune", judged, parent=district, period_id=pid),
+                       f"scorecard_{district}", f"tien-do-{pid}-{district}")
 
 # ---- 2030 panel ------------------------------------------------------------------
 milestone = next((t for p in cfg.periods for t in p.targets if t.rule == "poor_districts_remaining_at_most"), None)

@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import real_like
+from app_helpers import run_app
 from povdata.cli import main
 from povdata.dataset import level_table
 from povdata.importer import prepare_indicators
@@ -22,14 +23,7 @@ APP = str(Path(__file__).resolve().parents[1] / "dashboard.py")
 
 def _app(monkeypatch, data_dir: Path, page: str | None = None, **query: str) -> AppTest:
     monkeypatch.setenv("POVDASH_DATA_DIR", str(data_dir))
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return run_app(page, **query)
 
 
 def _charts(at: AppTest) -> list[dict]:

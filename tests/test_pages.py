@@ -6,18 +6,13 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_helpers import run_app
+
 APP = str(Path(__file__).resolve().parents[1] / "dashboard.py")
 
 
 def _app(page: str | None = None, **query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    if page:
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
+    return run_app(page, **query)
 
 
 def _texts(at: AppTest) -> str:
