@@ -57,12 +57,14 @@ FIELDS: dict[str, str] = {
     "households_total": "Tổng số hộ",
     "poor_households": "Số hộ nghèo",
     "poverty_rate_published": "Tỷ lệ hộ nghèo (%)",
+    "poor_households_start": "Số hộ nghèo đầu năm",
     "near_poor_households": "Số hộ cận nghèo",
     "near_poor_rate_published": "Tỷ lệ hộ cận nghèo (%)",
     "escaped_poor": "Số hộ thoát nghèo",
     "newly_poor": "Số hộ nghèo phát sinh",
     "re_poor": "Số hộ tái nghèo",
     "ethnic_minority_poor": "Số hộ nghèo dân tộc thiểu số",
+    "ethnic_minority_rate_published": "Tỷ lệ hộ nghèo dân tộc thiểu số (%)",
     "population": "Dân số",
 }
 
@@ -74,6 +76,7 @@ TEMPLATE_FIELDS = ["unit_code", "unit_name", "parent_name", "year", "households_
                    "escaped_poor", "newly_poor", "re_poor", "ethnic_minority_poor"]
 
 MAX_HEADER_SCAN = 40
+MAX_HEADER_ROWS = 4  # the review forms have up to three merged header rows
 from povdata.reform import REFORM_YEAR  # noqa: E402  reviews from end-2025 on are on the new communes
 
 _TOTAL_RE = re.compile(r"^(tong cong|tong so|tong|cong|toan tinh|ca tinh)( (toan tinh|ca tinh|chung))?\W*$")
@@ -556,8 +559,11 @@ _NUMBER_RE = re.compile(r"^-?[\d.,\s\u00a0%]+$")
 def _guess_field(label: str) -> str:
     """Field id for a column label ('' when none): exact aliases first, then key words."""
     k = name_key(label, drop_type=False)
-    if not k or _START_OF_YEAR.search(fold(label)):
+    if not k:
         return ""
+    if _START_OF_YEAR.search(fold(label)):  # the count at the start of the year, never the poor count
+        poor = "ngheo" in k and "canngheo" not in k and not any(w in k for w in ("thoat", "phatsinh", "tai"))
+        return "poor_households_start" if poor and "tyle" not in k and "%" not in label else ""
     if k in _ALIAS_KEYS:
         return _ALIAS_KEYS[k]
     if k in _FIELD_KEYS:  # the template's own headers
@@ -565,7 +571,9 @@ def _guess_field(label: str) -> str:
     rate = "tyle" in k or "%" in label
     if k in ("stt", "tt", "sott", "ghichu"):
         return ""
-    if "canngheo" in k:
+    if "canngheo" in k:  # near-poor flows and ethnic-minority near-poor counts are not stored
+        if _near_poor_detail(k):
+            return ""
         return "near_poor_rate_published" if rate else "near_poor_households"
     if "thoatngheo" in k:
         return "escaped_poor"
@@ -574,7 +582,7 @@ def _guess_field(label: str) -> str:
     if "taingheo" in k:
         return "re_poor"
     if "ngheo" in k and ("dantoc" in k or "dtts" in k):
-        return "ethnic_minority_poor"
+        return "ethnic_minority_rate_published" if rate else "ethnic_minority_poor"
     if "chuanngheo" in k:
         return "standard"
     if "ngheo" in k:
@@ -594,6 +602,11 @@ def _guess_field(label: str) -> str:
     if k.startswith("ten") or "donvi" in k or k in ("xa", "xaphuongthitran", "phuongxa", "diaban"):
         return "unit_name"
     return ""
+
+
+def _near_poor_detail(k: str) -> bool:
+    """A near-poor measure the store does not keep (its flows, its ethnic-minority count)."""
+    return "canngheo" in k and any(w in k for w in ("thoat", "taicanngheo", "phatsinh", "dantoc", "dtts"))
 
 
 @dataclass(frozen=True)
@@ -624,22 +637,32 @@ def find_header(cells: pd.DataFrame) -> Header:
     best = int(np.argmax(scores))
     first = best
     width = sum(1 for c in grid[best] if c)
-    # a group header above: some cells repeated over neighbours (merged), not one title
-    if best > 0:
-        above = grid[best - 1]
+    # group headers above (up to MAX_HEADER_ROWS in all, as on the review forms: "Kết quả rà
+    # soát hộ nghèo" over "Hộ nghèo cuối năm" over "Số hộ"): some cells repeated over
+    # neighbours (merged), not one title spanning the whole table
+    while first > 0 and best - first + 1 < MAX_HEADER_ROWS:
+        above = grid[first - 1]
         filled = [c for c in above if c]
         distinct = set(filled)
-        if filled and len(distinct) >= 2 and len(filled) >= width // 2 and _row_score(above) >= 1:
-            first = best - 1
-    # a group header where the best row is the group row and the row below holds the
-    # leaves ('Số hộ', 'Tỷ lệ (%)'): text only, and different from the row above somewhere
-    if best + 1 < len(grid) and first == best:
-        below = grid[best + 1]
+        if filled and len(distinct) >= 2 and len(filled) >= width // 2 and _row_score(above) >= 1 \
+                and not any(_NUMBER_RE.match(c) for c in filled):
+            first -= 1
+        else:
+            break
+    # the best row is a group row and the rows below hold the leaves ('Số hộ', 'Tỷ lệ (%)'):
+    # text only, not a row of column numbers, different from the row above somewhere, and
+    # not a data row (no unit name or code in it)
+    last = best
+    while last + 1 < len(grid) and last - first + 1 < MAX_HEADER_ROWS:
+        below = grid[last + 1]
         vals = [c for c in below if c]
         if vals and not any(_NUMBER_RE.match(c) for c in vals) and not _is_colnum_row(below) \
-                and any(c and c != a for c, a in zip(below, grid[best])):
-            return Header(best, best + 1, _skip_colnums(grid, best + 2))
-    return Header(first, best, _skip_colnums(grid, best + 1))
+                and any(c and c != a for c, a in zip(below, grid[last])) \
+                and not any(_type_of(c) for c in vals) and _row_score(below) >= 1:
+            last += 1
+        else:
+            break
+    return Header(first, last, _skip_colnums(grid, last + 1))
 
 
 def _skip_colnums(grid: list[list[str]], i: int) -> int:
@@ -667,25 +690,52 @@ def column_labels(cells: pd.DataFrame, header: Header) -> list[str]:
 _START_OF_YEAR = re.compile(r"\bdau (nam|ky)\b")
 
 
+def _is_rate_label(text: str) -> bool:
+    f = fold(text)
+    return "ty le" in f or "%" in text
+
+
+#: leaves that say how a group is measured, not what ('Số hộ', 'Tỷ lệ (%)', 'Tổng số')
+_GENERIC_LEAVES = {"soho", "tyle", "tylephantram", "tong", "tongso", "soluong", "sohogiadinh", "ho"}
+
+
 def _composite_field(label: str) -> str:
-    """Field of a 'group - leaf' label: 'Hộ nghèo - Số hộ' → poor_households.  A start-of-year
-    column ('Hộ nghèo - Đầu kỳ - Số hộ') is never the poor count: it maps to nothing."""
-    if _START_OF_YEAR.search(fold(label)):
-        return ""
-    parts = label.split(" - ")
+    """Field of a 'group - … - leaf' label, read from the leaf up: the leaf says whether it is a
+    count or a rate ('Số hộ', 'Tỷ lệ (%)'), the nearest part that names a measure says which
+    ('Hộ nghèo cuối năm - Số hộ' → poor_households; 'Diễn biến trong năm - Số hộ thoát nghèo'
+    → escaped_poor; 'Trong đó: hộ nghèo DTTS - Tỷ lệ (%)' → ethnic_minority_rate_published).
+    A start-of-year column ('Hộ nghèo đầu năm - Số hộ', 'Hộ nghèo - Đầu kỳ - Số hộ') is the
+    start-of-year count, never the poor count; its rate is not stored."""
+    parts = [p for p in label.split(" - ") if p.strip()]
     if len(parts) < 2:
         return _guess_field(label)
-    whole = _guess_field(label.replace(" - ", " "))
-    leaf = fold(parts[-1])
-    group = _guess_field(parts[0])
-    is_rate = "ty le" in leaf or "%" in leaf
-    if group in ("poor_households", "poverty_rate_published"):
-        return "poverty_rate_published" if is_rate else "poor_households"
-    if group in ("near_poor_households", "near_poor_rate_published"):
-        return "near_poor_rate_published" if is_rate else "near_poor_households"
-    if group and not is_rate:
-        return group
-    return whole or _guess_field(parts[-1])
+    is_rate = _is_rate_label(parts[-1])
+    start = any(_START_OF_YEAR.search(fold(p)) for p in parts)
+    near = any("can ngheo" in fold(p) for p in parts)
+    if any(_near_poor_detail(name_key(p, drop_type=False)) for p in parts):
+        return ""
+    for part in reversed(parts):
+        if name_key(part, drop_type=False) in _GENERIC_LEAVES:
+            continue
+        g = _guess_field(part)
+        if not g:
+            continue
+        if g in ("poor_households", "poverty_rate_published", "poor_households_start"):
+            if near:
+                return ""
+            if start:
+                return "" if is_rate else "poor_households_start"
+            return "poverty_rate_published" if is_rate else "poor_households"
+        if g in ("near_poor_households", "near_poor_rate_published"):
+            if start:
+                return ""
+            return "near_poor_rate_published" if is_rate else "near_poor_households"
+        if g in ("ethnic_minority_poor", "ethnic_minority_rate_published"):
+            return "" if near else ("ethnic_minority_rate_published" if is_rate else "ethnic_minority_poor")
+        if g in ("escaped_poor", "newly_poor", "re_poor"):
+            return "" if is_rate or near else g
+        return "" if is_rate and g in COUNT_COLUMNS else g
+    return _guess_field(parts[-1])
 
 
 def suggest_mapping(labels: list[str]) -> dict[int, str]:
@@ -716,14 +766,18 @@ def year_from_title(cells: pd.DataFrame, header: Header) -> int | None:
 
 # ---- 4. rows -----------------------------------------------------------------
 def extract_rows(cells: pd.DataFrame, header: Header, mapping: dict[int, str], labels: list[str],
-                 year: int | None = None) -> tuple[pd.DataFrame, list[Problem], dict[str, str]]:
+                 year: int | None = None) -> tuple[pd.DataFrame, list[Problem], dict[str, str], pd.DataFrame]:
     """The data rows as text, one column per mapped field, plus ``_row`` (the spreadsheet
-    row number) and ``_heading_district`` (the district heading above a commune row).
+    row number), ``_heading`` (the district heading above a commune row) and
+    ``_in_section`` (the row of the section — 'I. Khu vực thành thị' — the row is under, 0
+    for none).  The table ends above a form's signature block.
 
-    Returns (table, notes, column names) — ``notes`` are informational problems (rows
-    left out); column names map field id → "D: label" for messages.
+    Returns (table, notes, column names, subtotals) — ``notes`` are informational problems
+    (rows left out); column names map field id → "D: label" for messages; ``subtotals``
+    are the total and section rows left out (``_subtotal_kind`` ``total`` | ``section``), to
+    be checked against their units (:func:`check_subtotals`).
     """
-    data = cells.iloc[header.data_start:]
+    data = cells.iloc[header.data_start:_table_end(cells, header)]
     cols = {f: j for j, f in mapping.items() if f}
     out = pd.DataFrame({f: data.iloc[:, j].astype(str).str.strip().to_numpy() for f, j in cols.items()})
     out["_row"] = np.arange(len(data)) + header.data_start + 1
@@ -750,6 +804,21 @@ def extract_rows(cells: pd.DataFrame, header: Header, mapping: dict[int, str], l
     for r in out.loc[out["_total"], "_row"]:
         notes.append(Problem("", int(r), None, "dòng toàn tỉnh: nhập là tỷ lệ công bố của tỉnh (bảng không có số "
                              "hộ để tính lại).", "info"))
+    # section rows of the review forms ('I. Khu vực thành thị', 'II | Khu vực nông thôn'): their
+    # subtotals are not units; they are kept aside and checked against the sum of their units
+    stt_col = next((j for j, lab in enumerate(labels) if name_key(lab, drop_type=False) in ("stt", "tt", "sott")),
+                   None)
+    stt = (data.iloc[:, stt_col].astype(str).str.strip().to_numpy() if stt_col is not None
+           else np.array([""] * len(data), dtype=object))
+    section = np.array([bool(_SECTION_RE.match(fold(n))) or (bool(_ROMAN_RE.match(fold(st))) and
+                                                               _type_of(n) is None and bool(n))
+                        for n, st in zip(name.to_numpy(), stt)], dtype=bool) & (code == "").to_numpy()
+    out["_section"] = np.where(section, name.to_numpy(), "")
+    for r, n in zip(out.loc[section, "_row"], name[section]):
+        notes.append(Problem("", int(r), None, f"dòng tổng của «{shorten(n, 40)}», không nhập như một đơn vị "
+                             "(được đối chiếu với tổng các đơn vị của nó).", "info"))
+    subtotal = (totals & ~out["_total"]) | pd.Series(section, index=out.index)
+    out["_subtotal_kind"] = np.where(section, "section", np.where(totals & ~out["_total"], "total", ""))
     totals = totals & ~out["_total"]
     # a heading row: a district's name, no code, no values ('Huyện Cao Lộc' above its communes)
     no_values = (out[value_cols] == "").all(axis=1) if value_cols else pd.Series(True, index=out.index)
@@ -762,8 +831,35 @@ def extract_rows(cells: pd.DataFrame, header: Header, mapping: dict[int, str], l
             current = n
         heading_of.append(current)
     out["_heading"] = heading_of
-    keep = ~(empty | totals | heading)
-    return out[keep].reset_index(drop=True), notes, names
+    # each unit row under the section row above it (None before the first section)
+    current_section = 0
+    sec_of = []
+    for is_s, r in zip(section, out["_row"].to_numpy()):
+        if is_s:
+            current_section = int(r)
+        sec_of.append(current_section)
+    out["_in_section"] = sec_of
+    keep = ~(empty | totals | heading | pd.Series(section, index=out.index))
+    sums = out[subtotal.to_numpy()].reset_index(drop=True)
+    return out[keep].reset_index(drop=True), notes, names, sums
+
+
+#: words of the signature block under a form's table ("Người lập biểu", "TM. UBND huyện",
+#: "(Ký tên, đóng dấu)", "Tràng Định, ngày 20 tháng 12 năm 2023"): the table ends above it
+_FOOTER_RE = re.compile(r"^(nguoi lap( bieu)?|thu truong( don vi)?|chu tich|pho chu tich|giam doc|truong phong|"
+                        r"tm\.? |kt\.? |\(ky|ky ten|xac nhan cua)|, ngay \S+ thang |^ngay \S+ thang \S+ nam ")
+_SECTION_RE = re.compile(r"^(([ivx]+|[a-d])[.)]?\s+)?(khu vuc )?(thanh thi|nong thon)\b")
+_ROMAN_RE = re.compile(r"^[ivx]+[.)]?$")
+
+
+def _table_end(cells: pd.DataFrame, header: Header) -> int:
+    """The row where the table ends: the first row of the signature block below the data
+    (none: the sheet's end)."""
+    grid = cells.iloc[header.data_start:].to_numpy()
+    for k, row in enumerate(grid):
+        if k and any(c and _FOOTER_RE.search(fold(str(c))) for c in row):
+            return header.data_start + k
+    return len(cells)
 
 
 # ---- 5. matching -------------------------------------------------------------
@@ -802,8 +898,21 @@ MATCH_COLUMNS = ["_row", "input_code", "input_name", "parent", "level", "code", 
                  "score", "note", "era"]
 
 
+def district_in_title(cells: pd.DataFrame, header: Header, province_code: str, era: str) -> str | None:
+    """The district a form's title block names ("UBND HUYỆN TRÀNG ĐỊNH", "… của UBND huyện
+    Tràng Định"), when it names exactly one of the province's districts: the communes of the
+    form are looked for in it first."""
+    if era != "legacy" or header.first == 0:
+        return None
+    text = " " + re.sub(r"\s+", " ", fold(" ".join(str(v) for v in cells.iloc[:header.first].values.ravel() if v))) + " "
+    reg = registry(province_code, era)
+    named = {c for c, n in zip(reg.loc[reg["level"] == "district", "code"], reg.loc[reg["level"] == "district", "name"])
+             if f" {fold(n)} " in text or f" {fold(n)}," in text or f" {fold(n)})" in text}
+    return named.pop() if len(named) == 1 else None
+
+
 def match_units(table: pd.DataFrame, province_code: str, era: str,
-                aliases: dict[str, str | None] | None = None) -> pd.DataFrame:
+                aliases: dict[str, str | None] | None = None, district: str | None = None) -> pd.DataFrame:
     """Match each row to a unit of the province's registry for ``era``.
 
     By code first (a code of the list, or the province's own code); else by name
@@ -853,7 +962,7 @@ def match_units(table: pd.DataFrame, province_code: str, era: str,
     dist_key = {name_key(nm): c for c, nm in zip(districts["code"], districts["name"])}
     prov = reg[reg["level"] == "province"]
     prov_key = name_key(prov["name"].iloc[0]) if len(prov) == 1 else None
-    ctx: str | None = None
+    ctx: str | None = district if district in set(districts["code"]) else None  # named in the title
     parent_of: dict[int, str | None] = {}
     old_provinces = set(reg.loc[reg["level"] == "province", "code"])
     for i in range(n):
@@ -1040,7 +1149,70 @@ def check_indicators(table: pd.DataFrame, matches: pd.DataFrame, file: str, name
         rep.table = t
         _warn_district_sums(rep, names)
         _warn_missing_units(rep, previous)
+        unit_name = dict(zip(matches.loc[keep, "code"], matches.loc[keep, "matched_name"]))
+        _warn_balance(rep, names, unit_name)
     return rep
+
+
+#: the year's flows: start − thoát nghèo + tái nghèo + phát sinh = year-end (the review forms' balance)
+BALANCE_FIELDS = ["poor_households_start", "escaped_poor", "re_poor", "newly_poor", "poor_households"]
+
+
+def _warn_balance(rep: ValidationReport, names: dict[str, str], unit_name: dict[str, str]) -> None:
+    """Per unit: start − out + back + new against the year-end count; a mismatch is a warning
+    naming the unit, the row and the four numbers."""
+    from povdata.i18n import fmt_count as fmt_int
+
+    t = rep.table
+    if t is None or not set(BALANCE_FIELDS) <= set(t.columns):
+        return
+    start, out, back, new, end = (t[c].astype("Float64") for c in BALANCE_FIELDS)
+    expected = start - out + back + new
+    off = (expected != end) & expected.notna() & end.notna()
+    for i in np.flatnonzero(off.fillna(False).to_numpy()):
+        code = t["unit_code"].iloc[i]
+        n = [int(v.iloc[i]) for v in (start, out, back, new, end)]
+        rep.problems.append(Problem(
+            rep.file, int(t["_row"].iloc[i]), names.get("poor_households", FIELDS["poor_households"]),
+            f"{unit_name.get(code, code)} ({code}) năm {int(t['year'].iloc[i])}: số hộ nghèo cuối năm {fmt_int(n[4])} "
+            f"khác đầu năm − thoát nghèo + tái nghèo + phát sinh = {fmt_int(n[0])} − {fmt_int(n[1])} + "
+            f"{fmt_int(n[2])} + {fmt_int(n[3])} = {fmt_int(n[0] - n[1] + n[2] + n[3])}; kiểm tra lại dòng này.",
+            "warning"))
+
+
+def check_subtotals(rep: ValidationReport, subtotals: pd.DataFrame, table: pd.DataFrame,
+                    names: dict[str, str]) -> None:
+    """The total and section rows a form carries ('Tổng cộng', 'I. Khu vực thành thị') against
+    the sum of their units' counts: a difference is a warning naming the row and both sums
+    (the units are what is stored; a subtotal is never imported as a unit)."""
+    from povdata.i18n import fmt_count as fmt_int
+    from povdata.validate import _parse_count
+
+    t = rep.table
+    if t is None or subtotals is None or subtotals.empty:
+        return
+    by_row = t.set_index("_row")
+    section_of = dict(zip(table["_row"], table["_in_section"])) if "_in_section" in table else {}
+    for r in subtotals.to_dict("records"):
+        members = [x for x in by_row.index if r["_subtotal_kind"] == "total" or section_of.get(x) == r["_row"]]
+        if not members:
+            continue
+        sub = by_row.loc[members]
+        lowest = max(sub["level"], key=lambda lv: {"province": 0, "district": 1, "commune": 2}.get(lv, 0))
+        sub = sub[sub["level"] == lowest]
+        label = r.get("unit_name") or "Tổng cộng"
+        for col in [c for c in COUNT_COLUMNS if c in r and c in sub.columns]:
+            try:
+                stated = _parse_count(r[col])
+            except ValueError:
+                continue
+            total = sub[col].sum(min_count=1)
+            if stated is None or pd.isna(total) or sub[col].isna().any() or int(stated) == int(total):
+                continue
+            rep.problems.append(Problem(rep.file, int(r["_row"]), names.get(col, FIELDS.get(col, col)),
+                                        f"dòng «{shorten(label, 40)}» ghi {fmt_int(int(stated))}, tổng {len(sub)} "
+                                        f"đơn vị của nó là {fmt_int(int(total))} ({FIELDS.get(col, col).lower()}).",
+                                        "warning"))
 
 
 def _warn_district_sums(rep: ValidationReport, names: dict[str, str]) -> None:
@@ -1091,6 +1263,13 @@ def _check_partial(rep: ValidationReport, province_code: str, allow_partial: boo
 
     cov = coverage(rep.table, province_code)
     short = cov[cov["level"].isin(["district", "commune"]) & (cov["units"] < cov["expected"]) & (cov["units"] > 0)]
+    whole = whole_districts(rep.table, province_code)
+    for (year, dists) in whole.items():  # a district's form: every commune of the districts it covers
+        short = short[~((short["year"] == year) & (short["level"] == "commune"))]
+        names = ", ".join(dists.values())
+        rep.problems.append(Problem(rep.file, None, None, f"năm {year}: đủ xã của {len(dists)} huyện ({names}); "
+                                    "khi lưu, xã của các huyện này được thay, xã của các huyện khác giữ như phiên bản "
+                                    "trước.", "info"))
     for r in short.itertuples():
         what = f"năm {r.year} chỉ có {r.units} / {r.expected} {tr(f'coverage.{r.level}')} (thiếu {r.missing})"
         if allow_partial:
@@ -1102,6 +1281,31 @@ def _check_partial(rep: ValidationReport, province_code: str, allow_partial: boo
                                         "được tính từ số liệu thiếu."))
     if not rep.ok:
         rep.table = None
+
+
+def whole_districts(table: pd.DataFrame, province_code: str) -> dict[int, dict[str, str]]:
+    """Years (before the 2025 reform) in which the commune rows cover some districts in full
+    and no district in part — a district's review form, or several — with those districts
+    (code → name).  Such a file replaces the communes of its districts only."""
+    if table is None or table.empty or "level" not in table:
+        return {}
+    out: dict[int, dict[str, str]] = {}
+    for year, grp in table[table["level"] == "commune"].groupby("year"):
+        if era_of_year(year) != "legacy":
+            continue
+        from povdata.unit_history import created_after
+        reg = registry(province_code, "legacy")
+        reg = reg[~reg["code"].isin(created_after(int(year)))]
+        com = reg[reg["level"] == "commune"]
+        dist_of = dict(zip(com["code"], com["parent_code"]))
+        have = set(grp["unit_code"])
+        touched = {dist_of.get(c) for c in have} - {None}
+        expected = com[com["parent_code"].isin(touched)]
+        all_districts = set(reg.loc[reg["level"] == "district", "code"])
+        if touched and touched != all_districts and set(expected["code"]) <= have:
+            names = dict(zip(reg["code"], reg["name"]))
+            out[int(year)] = {d: names[d] for d in sorted(touched)}
+    return out
 
 
 # ---- all steps ---------------------------------------------------------------
@@ -1193,7 +1397,7 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
     mapping = suggest_mapping(labels) if mapping is None else {int(k): v for k, v in mapping.items() if v}
     if year is None and "year" not in mapping.values():
         year = year_from_title(sh.cells, header)
-    table, notes, names = extract_rows(sh.cells, header, mapping, labels, year)
+    table, notes, names, subtotals = extract_rows(sh.cells, header, mapping, labels, year)
     notes = [Problem(name, p.row, p.column, p.message, p.severity) for p in notes]
     rep = ValidationReport(name)
     rep.problems.extend(Problem(name, None, None, w, "warning") for w in sh.warnings)
@@ -1213,12 +1417,20 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
     if not ({"households_total", "poor_households"} <= set(mapping.values())
             or "poverty_rate_published" in mapping.values()):
         missing += [f for f in ("households_total", "poor_households") if f not in mapping.values()]
+    if "poor_households" in missing and "near_poor_households" in mapping.values():
+        # the near-poor form of the review (hộ cận nghèo): it adds to a year's poor household figures,
+        # it cannot stand alone (the poor count and rate are the series every screen shows)
+        missing = [f for f in missing if f not in ("households_total", "poor_households")]
+        rep.problems.append(Problem(name, header.last + 1, FIELDS["poor_households"],
+                                    "đây là biểu hộ cận nghèo (không có cột số hộ nghèo): hãy nhập cùng biểu hộ "
+                                    "nghèo của năm đó — chép cột «Hộ cận nghèo cuối năm» sang biểu hộ nghèo, hoặc "
+                                    "một bảng có cả hai."))
     for f in missing:
         extra = " (chọn cột Năm, hoặc nhập năm cho cả tệp)" if f == "year" else ""
         rep.problems.append(Problem(name, header.last + 1, FIELDS[f],
                                     f"thiếu cột bắt buộc; hãy chọn cột tương ứng ở bước ghép cột{extra}."))
-    if missing or table.empty:
-        if not missing:
+    if missing or table.empty or not rep.ok:
+        if not missing and rep.ok:
             rep.problems.append(Problem(name, None, None, "không có dòng số liệu nào dưới dòng tiêu đề."))
         return IndicatorImport(name, digest, province_code, sh, header, labels, mapping, year, era or "legacy",
                                table, pd.DataFrame(columns=MATCH_COLUMNS), rep, notes)
@@ -1246,8 +1458,9 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
         mask = (row_era == e).to_numpy()
         if mask.any():
             sub = table[mask].reset_index(drop=True)
-            m = apply_overrides(match_units(sub, province_code, e, (aliases or {}).get(e)), overrides or {},
-                                province_code, e)
+            m = apply_overrides(match_units(sub, province_code, e, (aliases or {}).get(e),
+                                            district_in_title(sh.cells, header, province_code, e)),
+                                overrides or {}, province_code, e)
             parts.append(m.set_axis(np.flatnonzero(mask)))
     matches = pd.concat(parts).sort_index().reset_index(drop=True)
     eras = set(row_era)
@@ -1256,6 +1469,7 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
     rep2 = check_indicators(table, matches, name, names, known, header.last + 1, previous)
     rep.problems.extend(rep2.problems)
     rep.table = rep2.table
+    check_subtotals(rep, subtotals, table, names)
     if rep.ok and rep.table is not None:
         _check_partial(rep, province_code, allow_partial)
     return IndicatorImport(name, digest, province_code, sh, header, labels, mapping, year, era, table, matches,
@@ -1353,7 +1567,9 @@ def save_import(store, province_code: str, indicators: "IndicatorImport | None" 
         sha256=indicators.sha256 if indicators is not None else "",
         boundary_file=boundaries.file if boundaries is not None else "",
         boundary_sha256=boundaries.sha256 if boundaries is not None else "",
-        created_by=created_by, note=note, era=era, user=user, keep_other_years=keep_other_years)
+        created_by=created_by, note=note, era=era, user=user, keep_other_years=keep_other_years,
+        replace_districts={y: set(d) for y, d in whole_districts(indicators.report.table, province_code).items()}
+        if indicators is not None else None)
 
 
 def _demo_layers(province_code: str) -> dict:

@@ -27,11 +27,11 @@ import pandas as pd
 KEY = ["unit_code", "year"]
 REQUIRED_COUNTS = ["households_total", "poor_households", "near_poor_households"]
 OPTIONAL_COUNTS = [
-    "escaped_poor", "newly_poor", "re_poor", "ethnic_minority_poor", "population",
+    "poor_households_start", "escaped_poor", "newly_poor", "re_poor", "ethnic_minority_poor", "population",
     "deprived_employment", "deprived_health", "deprived_education", "deprived_housing",
     "deprived_water_sanitation", "deprived_information",
 ]
-PUBLISHED_RATES = ["poverty_rate_published", "near_poor_rate_published"]
+PUBLISHED_RATES = ["poverty_rate_published", "near_poor_rate_published", "ethnic_minority_rate_published"]
 COUNT_COLUMNS = REQUIRED_COUNTS + OPTIONAL_COUNTS
 
 

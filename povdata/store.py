@@ -56,7 +56,7 @@ from povdata.indicators import COUNT_COLUMNS, PUBLISHED_RATES
 
 REPO = Path(__file__).resolve().parents[1]
 DB_NAME = "povdash.sqlite"
-SCHEMA_VERSION = 3  # 2: users, sign-in throttle, audit trail, target changes, shared scenarios
+SCHEMA_VERSION = 4  # 4: start-of-year count, DTTS rate; 3: standard in the key; 2: users, sign-in throttle, audit trail, target changes, shared scenarios
 #                    3: an indicator row is keyed by its standard too (one year under two standards)
 LAYERS = ("province", "district", "commune", "commune_2025")
 _LAYER_PARENTS = ("province_code", "district_code")
@@ -180,7 +180,8 @@ CREATE TABLE IF NOT EXISTS shared_scenarios (
 
 IND_COLUMNS = ["unit_code", "year", "standard", *COUNT_COLUMNS, *PUBLISHED_RATES]
 _NOT_REPLACED = ("NOT EXISTS (SELECT 1 FROM _replaced r WHERE r.year = i.year AND r.standard = i.standard "
-                 "AND r.code_len = length(i.unit_code))")
+                 "AND r.code_len = length(i.unit_code)) AND NOT EXISTS (SELECT 1 FROM _replaced_units u "
+                 "WHERE u.year = i.year AND u.standard = i.standard AND u.unit_code = i.unit_code)")
 
 
 class StoreError(RuntimeError):
@@ -283,22 +284,26 @@ def open_store(data_dir_: str | Path | None = None) -> Store:
 
 def _migrate(conn: sqlite3.Connection) -> None:
     """Bring a store written by an older version up to :data:`SCHEMA_VERSION` (one
-    transaction; the tables' rows are kept)."""
+    transaction each; the tables' rows are kept).  3: the standard in the indicator key;
+    4: the start-of-year poor count and the published ethnic-minority rate (review forms)."""
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is None or int(row[0]) >= 3:
+    if row is None or int(row[0]) >= SCHEMA_VERSION:
         return
+    have = {r[1] for r in conn.execute("PRAGMA table_info(indicators)").fetchall()}
+    conn.execute("BEGIN IMMEDIATE")
+    for c in [c for c in IND_COLUMNS if c not in have]:
+        kind = "REAL" if c in PUBLISHED_RATES else "INTEGER"
+        conn.execute(f"ALTER TABLE indicators ADD COLUMN {c} {kind}")
     pk = [r[1] for r in sorted(conn.execute("PRAGMA table_info(indicators)").fetchall(), key=lambda r: r[5])
           if r[5] > 0]
-    if "standard" in pk:
-        return
-    cols = ", ".join(["version_id", *IND_COLUMNS])
-    ddl = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS indicators"):]
-    ddl = ddl[:ddl.index("WITHOUT ROWID;") + len("WITHOUT ROWID;")]
-    conn.execute("BEGIN IMMEDIATE")
-    conn.execute("ALTER TABLE indicators RENAME TO indicators_v2")
-    conn.execute(ddl)
-    conn.execute(f"INSERT INTO indicators ({cols}) SELECT {cols} FROM indicators_v2")
-    conn.execute("DROP TABLE indicators_v2")
+    if "standard" not in pk:
+        cols = ", ".join(["version_id", *IND_COLUMNS])
+        ddl = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS indicators"):]
+        ddl = ddl[:ddl.index("WITHOUT ROWID;") + len("WITHOUT ROWID;")]
+        conn.execute("ALTER TABLE indicators RENAME TO indicators_v2")
+        conn.execute(ddl)
+        conn.execute(f"INSERT INTO indicators ({cols}) SELECT {cols} FROM indicators_v2")
+        conn.execute("DROP TABLE indicators_v2")
     conn.execute("COMMIT")
 
 
@@ -424,7 +429,8 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                    note: str = "", era: str = "legacy", data_status: str = "imported",
                    title: str | None = None, user: User | None = None,
                    keep_other_years: bool = True,
-                   aliases: list[tuple[str, str, str | None]] | None = None) -> VersionInfo:
+                   aliases: list[tuple[str, str, str | None]] | None = None,
+                   replace_districts: dict[int, set[str]] | None = None) -> VersionInfo:
     """Store a new version of a province's dataset, atomically; return it.
 
     ``keep_other_years``: the new version also holds the previous version's rows for the
@@ -436,6 +442,9 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
     boundary layers (``province``/``district``/``commune``/``commune_2025``) with ``code``
     and parent code columns.  Whichever is omitted is copied from the latest version (a
     first import without one of them starts from the demo, if the province has one).
+    ``replace_districts``: year → district codes whose communes the file gives in full (a
+    district's review form, :func:`povdata.importer.whole_districts`): in those years only
+    these districts' communes are replaced, the other districts' communes are kept.
     ``aliases``: hand-made matches to remember for the next import, ``(era, name key,
     code)`` (code None: the row was left out on purpose), written in the same transaction.
     ``created_by`` defaults to ``user``'s name, else the login name.  With ``user`` the
@@ -482,11 +491,24 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                 # code's length: province 2, district 3, commune 5), so a district table of 2023
                 # does not drop the communes of 2023, nor a file under one standard the other's
                 file_years = sorted({int(y) for y in indicators["year"]})
+                # — except a year whose communes cover whole districts (a district's review form):
+                # then only the communes of those districts are replaced, the others kept
                 conn.execute("CREATE TEMP TABLE IF NOT EXISTS _replaced (year INTEGER, standard TEXT, code_len INTEGER)")
+                conn.execute("CREATE TEMP TABLE IF NOT EXISTS _replaced_units (year INTEGER, standard TEXT, "
+                             "unit_code TEXT)")
                 conn.execute("DELETE FROM _replaced")
-                conn.executemany("INSERT INTO _replaced VALUES (?, ?, ?)", sorted(
-                    {(int(y), str(st), len(str(c))) for c, y, st in
-                     zip(indicators["unit_code"], indicators["year"], indicators["standard"])}))
+                conn.execute("DELETE FROM _replaced_units")
+                combos = {(int(y), str(st), len(str(c))) for c, y, st in
+                          zip(indicators["unit_code"], indicators["year"], indicators["standard"])}
+                scoped = {(y, st, n) for y, st, n in combos if n == 5 and y in (replace_districts or {})}
+                conn.executemany("INSERT INTO _replaced VALUES (?, ?, ?)", sorted(combos - scoped))
+                if scoped:
+                    from povdata.provinces import legacy_units_of
+                    reg = legacy_units_of(province_code)
+                    com = reg[reg["level"] == "commune"]
+                    conn.executemany("INSERT INTO _replaced_units VALUES (?, ?, ?)", [
+                        (y, st, c) for y, st, _ in sorted(scoped)
+                        for c in com.loc[com["parent_code"].isin(list(replace_districts[y])), "code"]])
                 kept = [r[0] for r in conn.execute(
                     f"SELECT DISTINCT year FROM indicators i WHERE version_id = ? AND {_NOT_REPLACED} AND year NOT IN "
                     f"({', '.join('?' * len(file_years))}) ORDER BY year", (prev[0], *file_years))]
@@ -530,6 +552,7 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                          {"version": number, "previous_version": prev[6] if prev is not None else None,
                           "indicator_file": file_name if indicators is not None else None,
                           "kept_years_from_previous": kept,
+                          "replaced_districts_only": {str(y): sorted(d) for y, d in (replace_districts or {}).items()},
                           "indicator_sha256": sha256 if indicators is not None else None,
                           "indicator_rows": int(len(indicators)) if indicators is not None else 0,
                           "boundary_file": boundary_file if layers is not None else None,

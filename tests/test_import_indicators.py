@@ -221,13 +221,19 @@ def test_fields_have_vietnamese_labels():
 @pytest.mark.parametrize("labels, want", [
     # the annual review summary (Thông tư 07/2021, Phụ lục) puts the start-of-year count beside the
     # year-end count: the year-end count is the poor count, the start-of-year one is never taken for it
+    # (it is kept as the start-of-year count, for the balance check; its rate is not stored)
     (["Đơn vị", "Năm", "Tổng số hộ", "Số hộ nghèo đầu năm", "Số hộ thoát nghèo", "Số hộ tái nghèo",
       "Số hộ nghèo phát sinh", "Số hộ nghèo cuối năm", "Tỷ lệ hộ nghèo cuối năm (%)"],
-     {0: "unit_name", 1: "year", 2: "households_total", 4: "escaped_poor", 5: "re_poor", 6: "newly_poor",
+     {0: "unit_name", 1: "year", 2: "households_total", 3: "poor_households_start", 4: "escaped_poor", 5: "re_poor", 6: "newly_poor",
       7: "poor_households", 8: "poverty_rate_published"}),
     (["Đơn vị", "Tổng số hộ", "Hộ nghèo - Đầu kỳ - Số hộ", "Hộ nghèo - Đầu kỳ - Tỷ lệ (%)",
       "Hộ nghèo - Cuối kỳ - Số hộ", "Hộ nghèo - Cuối kỳ - Tỷ lệ (%)"],
-     {0: "unit_name", 1: "households_total", 4: "poor_households", 5: "poverty_rate_published"}),
+     {0: "unit_name", 1: "households_total", 2: "poor_households_start", 4: "poor_households",
+      5: "poverty_rate_published"}),
+    # the near-poor form: its flows and its start-of-year count are not the poor household fields
+    (["Đơn vị", "Tổng số hộ", "Hộ cận nghèo đầu năm - Số hộ", "Diễn biến - Số hộ thoát cận nghèo",
+      "Diễn biến - Số hộ cận nghèo phát sinh", "Hộ cận nghèo cuối năm - Số hộ", "Hộ cận nghèo cuối năm - Tỷ lệ (%)"],
+     {0: "unit_name", 1: "households_total", 5: "near_poor_households", 6: "near_poor_rate_published"}),
 ])
 def test_start_of_year_counts_are_never_the_poor_count(labels, want):
     from povdata.importer import suggest_mapping

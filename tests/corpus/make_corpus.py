@@ -35,6 +35,7 @@ import geopandas as gpd  # noqa: E402
 import shapely  # noqa: E402
 
 from import_fixtures import demo_rows, official_workbook  # noqa: E402
+from official_forms import review_form_xlsx  # noqa: E402
 from povdata.units import legacy_units  # noqa: E402
 from povdata.vnenc import encode_text  # noqa: E402
 
@@ -599,6 +600,11 @@ BUILDERS = {
     "ky_tu_dieu_khien.csv": csv_control_characters,
     "anh_png.csv": png_as_csv,
     "bang_tinh_doi_duoi.csv": xlsx_as_csv,
+    # the review's official forms (tests/official_forms.py): Tràng Định's communes, 2023
+    "bieu_ra_soat_huyen.xlsx": lambda: review_form_xlsx("180", 2023)[0],
+    "bieu_ra_soat_lech_can_doi.xlsx": lambda: review_form_xlsx("180", 2023, planted="06034")[0],
+    "bieu_ra_soat_lech_tong_khu_vuc.xlsx": lambda: review_form_xlsx("180", 2023, wrong_subtotal=True)[0],
+    "bieu_can_ngheo.xlsx": lambda: review_form_xlsx("180", 2023, near_poor=True)[0],
     # boundaries
     "thieu_shx.zip": lambda: shp_without(".shx"),
     "thieu_dbf.zip": lambda: shp_without(".dbf"),

@@ -1,0 +1,145 @@
+"""Workbooks laid out like the official forms of the year-end review, for the tests.
+
+The layout imitates the summary of poor households by commune that a district sends to
+the province after the review (Thông tư 07/2021/TT-BLĐTBXH, Phụ lục, amended by Thông tư
+02/2022/TT-BLĐTBXH; described in ``../shared/domain/GLOSSARY.md``, "The annual review's
+report forms"):
+
+* a title block: the issuing body on the left ("UBND HUYỆN TRÀNG ĐỊNH", "BAN CHỈ ĐẠO
+  GIẢM NGHÈO"), the national motto on the right, the form's title with the year, the line
+  "(Kèm theo Báo cáo số …/BC-UBND ngày … của UBND huyện …)" and the standard;
+* a header of three merged rows: STT | Đơn vị | Tổng số hộ dân cư | "Kết quả rà soát hộ
+  nghèo" over "Hộ nghèo đầu năm" (Số hộ, Tỷ lệ %), "Diễn biến hộ nghèo trong năm" (thoát
+  nghèo, tái nghèo, nghèo phát sinh), "Hộ nghèo cuối năm" (Số hộ, Tỷ lệ %), "Trong đó: hộ
+  nghèo dân tộc thiểu số" (Số hộ, Tỷ lệ %) | Ghi chú;
+* a row numbering the columns (A, B, 1, 2 …);
+* a Tổng cộng row first, then section rows "I. Khu vực thành thị" and "II. Khu vực nông
+  thôn" with their subtotals, the units under each (thị trấn under the urban section);
+* the signature block under the table (người lập biểu, chủ tịch UBND, the date line).
+
+The near-poor form has the same structure for near-poor households.  The figures are
+made up (deterministic from the unit's code); the structure is the forms'.
+"""
+from __future__ import annotations
+
+import io
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+
+from povdata.units import legacy_units
+
+
+def _figures(code: str, year: int) -> dict[str, int]:
+    """Invented, consistent figures for one commune: start − out + back + new = end."""
+    seed = int(code) * 7 + year
+    total = 600 + seed % 1400
+    start = total * (8 + seed % 17) // 100
+    out = start * (15 + seed % 11) // 100
+    back = seed % 4
+    new = 2 + seed % 9
+    end = start - out + back + new
+    ethnic = end * (70 + seed % 25) // 100
+    return dict(total=total, start=start, out=out, back=back, new=new, end=end, ethnic=ethnic)
+
+
+def _pct(a: int, b: int) -> float:
+    return round(a / b * 100, 2) if b else 0.0
+
+
+def district_communes(district_code: str, province_code: str = "20"):
+    u = legacy_units(province_code)
+    return u[(u["level"] == "commune") & (u["parent_code"] == district_code)].sort_values("code")
+
+
+def review_form_xlsx(district_code: str = "180", year: int = 2023, *, province_code: str = "20",
+                     planted: str | None = None, near_poor: bool = False,
+                     wrong_subtotal: bool = False) -> tuple[bytes, dict[str, dict[str, int]]]:
+    """The district's summary form (see the module text) and the figures written in it
+    (commune code → figures).  ``planted``: a commune code whose year-end count is written
+    one higher than start − out + back + new (the balance check must catch it);
+    ``wrong_subtotal``: the rural subtotal's year-end count is written 5 too high;
+    ``near_poor``: the near-poor form (hộ cận nghèo) instead of the poor one."""
+    u = legacy_units(province_code)
+    district = u.loc[u["code"] == district_code, "name"].iloc[0]
+    communes = district_communes(district_code, province_code)
+    figs = {c: _figures(c, year) for c in communes["code"]}
+    if planted is not None:
+        figs[planted] = figs[planted] | {"end": figs[planted]["end"] + 1}
+    who = "HỘ CẬN NGHÈO" if near_poor else "HỘ NGHÈO"
+    what = "cận nghèo" if near_poor else "nghèo"
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Biểu 02" if near_poor else "Biểu 01"
+    bold = Font(bold=True)
+    centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+    def put(cell: str, value, merge: str | None = None, b: bool = False) -> None:
+        ws[cell] = value
+        ws[cell].alignment = centre
+        if b:
+            ws[cell].font = bold
+        if merge:
+            ws.merge_cells(f"{cell}:{merge}")
+
+    put("A1", f"UBND {district.upper()}", "D1", True)
+    put("H1", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "M1", True)
+    put("A2", "BAN CHỈ ĐẠO GIẢM NGHÈO", "D2", True)
+    put("H2", "Độc lập - Tự do - Hạnh phúc", "M2", True)
+    put("A4", f"BIỂU TỔNG HỢP KẾT QUẢ RÀ SOÁT {who} NĂM {year}", "M4", True)
+    put("A5", f"(Kèm theo Báo cáo số 125/BC-UBND ngày 20/12/{year} của UBND {district.lower().replace('huyện', 'huyện')})",
+        "M5")
+    put("A6", "Theo chuẩn nghèo giai đoạn 2022-2025 (Nghị định số 07/2021/NĐ-CP)", "M6")
+    # three header rows
+    put("A8", "STT", "A10", True)
+    put("B8", "Đơn vị", "B10", True)
+    put("C8", "Tổng số hộ dân cư", "C10", True)
+    put("D8", f"Kết quả rà soát {who.lower()}", "L8", True)
+    put("M8", "Ghi chú", "M10", True)
+    put("D9", f"Hộ {what} đầu năm", "E9", True)
+    put("F9", f"Diễn biến hộ {what} trong năm", "H9", True)
+    put("I9", f"Hộ {what} cuối năm", "J9", True)
+    put("K9", f"Trong đó: Hộ {what} dân tộc thiểu số", "L9", True)
+    leaves = ["Số hộ", "Tỷ lệ (%)", f"Số hộ thoát {what}", f"Số hộ tái {what}", f"Số hộ {what} phát sinh",
+              "Số hộ", "Tỷ lệ (%)", "Số hộ", "Tỷ lệ (%)"]
+    for col, text in zip("DEFGHIJKL", leaves):
+        put(f"{col}10", text, b=True)
+    for col, text in zip("ABCDEFGHIJKLM", ["A", "B", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "C"]):
+        put(f"{col}11", text)
+
+    def values(f: dict[str, int]) -> list:
+        return [f["total"], f["start"], _pct(f["start"], f["total"]), f["out"], f["back"], f["new"], f["end"],
+                _pct(f["end"], f["total"]), f["ethnic"], _pct(f["ethnic"], f["end"])]
+
+    def summed(codes) -> dict[str, int]:
+        return {k: sum(figs[c][k] for c in codes) for k in ("total", "start", "out", "back", "new", "end", "ethnic")}
+
+    urban = [c for c, n in zip(communes["code"], communes["name"]) if n.startswith(("Thị trấn", "Phường"))]
+    rural = [c for c in communes["code"] if c not in urban]
+    names = dict(zip(communes["code"], communes["name"]))
+    rows: list[list] = [["", "Tổng cộng", *values(summed(urban + rural)), ""]]
+    for roman, title, codes in (("I", "Khu vực thành thị", urban), ("II", "Khu vực nông thôn", rural)):
+        sub = summed(codes)
+        if wrong_subtotal and roman == "II":
+            sub = sub | {"end": sub["end"] + 5}
+        rows.append([roman, title, *values(sub), ""])
+        for k, c in enumerate(codes, 1):
+            rows.append([k, names[c], *values(figs[c]), ""])
+    for i, r in enumerate(rows, 12):
+        for j, v in enumerate(r):
+            ws.cell(row=i, column=j + 1, value=v)
+            if isinstance(v, float):
+                ws.cell(row=i, column=j + 1).number_format = "0.00"
+        if r[0] in ("", "I", "II"):
+            for j in range(len(r)):
+                ws.cell(row=i, column=j + 1).font = bold
+    end = 12 + len(rows) + 1
+    put(f"I{end}", f"{district.removeprefix('Huyện ')}, ngày 20 tháng 12 năm {year}", f"M{end}")
+    put(f"B{end + 1}", "NGƯỜI LẬP BIỂU", b=True)
+    put(f"I{end + 1}", f"TM. UBND {district.upper()}", f"M{end + 1}", True)
+    put(f"I{end + 2}", "CHỦ TỊCH", f"M{end + 2}", True)
+    put(f"B{end + 2}", "(Ký, ghi rõ họ tên)")
+    put(f"I{end + 3}", "(Ký tên, đóng dấu)", f"M{end + 3}")
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue(), figs
