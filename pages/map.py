@@ -8,12 +8,12 @@ import streamlit as st
 
 from pages import common as ui
 from geo.choropleth import OFFLINE_CONFIG
-from povdata.charts import mark_illustrative, rate_series_figure
+from povdata.charts import flows_figure, mark_illustrative, rate_series_figure
 from povdata.classify import classify
 from povdata.i18n import fmt_rate
 from povdata.reform import REFORM_YEAR, code_of, new_id
 from povdata.standards import standard_label
-from povdata.views import (MAP_INDICATORS, commune_position, indicator_label, latest_year, series,
+from povdata.views import (MAP_INDICATORS, commune_position, flow_table, map_indicators_for, indicator_label, latest_year, series,
                            unit_flags)
 
 
@@ -102,8 +102,9 @@ with c1:
     year = st.selectbox(ui.tr("map.year"), years, index=years.index(year), key="map_year")
 with c2:
     ind_q = q.get("ind", "poverty_rate")
-    indicator = st.selectbox(ui.tr("map.indicator"), MAP_INDICATORS,
-                             index=MAP_INDICATORS.index(ind_q) if ind_q in MAP_INDICATORS else 0,
+    offered = map_indicators_for(levels, year)  # the year's flows where the review forms gave them
+    indicator = st.selectbox(ui.tr("map.indicator"), offered,
+                             index=offered.index(ind_q) if ind_q in offered else 0,
                              format_func=lambda i: indicator_label(i, lang), key="map_indicator")
 with c3:
     schemes = ["official", "quantile", "equal", "custom"]
@@ -239,6 +240,31 @@ if unit_level != "province":
                                              ui.tr("table.poverty_rate"): 2, ui.tr("table.near_poor_rate"): 2}),
                      hide_index=True, key=f"history_{unit}")
         ui.download_buttons(table, f"so-lieu-{unit}", f"history_{unit}")
+    flows = flow_table(s)
+    if len(flows):  # the year's flows and the ethnic-minority poor, as the review forms give them
+        st.subheader(ui.tr("flows.title", name=name))
+        fig = flows_figure(flows, lang, ui.tr("flows.title", name=name))
+        if ds.is_illustrative:
+            mark_illustrative(fig, lang)
+        from povdata.export_images import standards_text
+        frame = ui.chart_frame(fig.layout.title.text, ui.tr("flows.poor_households"),
+                               f"{int(flows['year'].min())}-{int(flows['year'].max())}",
+                               standards_text(flows["standard"].dropna(), lang))
+        ui.plotly_chart(fig, frame, f"bien-dong-{unit}", f"flows_{unit}",
+                        config={"displaylogo": False})
+        ft = flows.assign(balanced=flows["balanced"].map({True: ui.tr("flows.yes"), False: ui.tr("flows.no")}))
+        ft = ft.drop(columns=["standard"])
+        ft = ft.dropna(axis=1, how="all")
+        heads = {"year": "table.year"} | {c: f"flows.{c}" for c in ft.columns if c != "year"}
+        ftable = ui.table_headers(ft, heads)
+        st.dataframe(ui.styled_table(ftable, {ui.tr(v): (-1 if c == "year" else 2 if c.endswith("published") else 0)
+                                              for c, v in heads.items() if c != "balanced"}),
+                     hide_index=True, key=f"flows_table_{unit}")
+        st.caption(ui.tr("flows.caption"))
+        off = flows.loc[flows["balanced"].eq(False), "year"].tolist()
+        if off:
+            st.warning(ui.tr("flows.unbalanced", years=", ".join(str(y) for y in off)))
+        ui.download_buttons(ftable, f"bien-dong-{unit}", f"flows_{unit}")
     if unit_level == "district" and not no_children:
         title = ui.tr("profile.communes_ranking", name=name, year=year)
         if year >= REFORM_YEAR:

@@ -81,6 +81,28 @@ def rate_series_figure(s: pd.DataFrame, lang: str, title: str | None = None,
     return fig
 
 
+def flows_figure(flows: pd.DataFrame, lang: str, title: str | None = None) -> go.Figure:
+    """The year's flows per review year (:func:`povdata.views.flow_table`): households out of
+    poverty below the axis, back into poverty and newly poor above it (the counts in the
+    table beside it)."""
+    from povdata.i18n import fmt_count
+    fig = go.Figure()
+    x = flows["year"]
+    for col, sign, colour in (("escaped_poor", -1, "#1b7837"), ("re_poor", 1, "#d6604d"), ("newly_poor", 1, "#b2182b")):
+        v = flows[col].astype("Float64")
+        if v.notna().any():
+            fig.add_trace(go.Bar(x=x, y=(v * sign).astype("float64"), name=t(f"flows.{col}", lang),
+                                 marker={"color": colour}, text=[fmt_count(a, lang) for a in v],
+                                 textposition="outside", hovertemplate="%{x}: %{text}<extra>%{fullData.name}</extra>"))
+    base_layout(fig, lang, title, height=400)
+    fig.update_layout(barmode="relative", bargap=0.45, margin={"b": 110})
+    fig.update_yaxes(title={"text": t("flows.axis", lang)}, zeroline=True, zerolinecolor="#333")
+    lo, hi = int(x.min()), int(x.max())
+    fig.update_xaxes(title={"text": t("chart.year_axis", lang), "standoff": 4}, dtick=1,
+                     range=[lo - 1, hi + 1] if hi - lo < 3 else None)
+    return fig
+
+
 def ranking_figure(r: pd.DataFrame, lang: str, title: str | None = None, status: pd.Series | None = None,
                    height: int | None = None) -> go.Figure:
     """Horizontal bars of poverty rate, highest at the top; coloured by status when given."""

@@ -73,6 +73,10 @@ INDICATORS: dict[str, Indicator] = {
                   higher_is_worse=False),
         Indicator("newly_poor", "Số hộ nghèo phát sinh", "Newly poor households", "hộ", "count"),
         Indicator("re_poor", "Số hộ tái nghèo", "Households back in poverty", "hộ", "count"),
+        Indicator("poor_households_start", "Số hộ nghèo đầu năm", "Poor households at the start of the year", "hộ",
+                  "count"),
+        Indicator("ethnic_minority_poor", "Số hộ nghèo dân tộc thiểu số", "Ethnic-minority poor households", "hộ",
+                  "count"),
     )
 }
 

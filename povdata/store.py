@@ -516,6 +516,8 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                     span = kept + file_years
                     years = str(min(span)) if min(span) == max(span) else f"{min(span)}-{max(span)}"
                     source_file = f"{source_file} + các năm khác của v{prev[6]}"
+                elif scoped:
+                    source_file = f"{source_file} + các huyện khác của v{prev[6]}"
             if indicators is None:
                 source_file, sha256 = prev[1], prev[2]
             if layers is None and prev is not None:

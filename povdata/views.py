@@ -18,6 +18,36 @@ from povdata.standards import standard_label
 #: Indicators offered on the map: registry indicators plus computed ones.
 MAP_INDICATORS = ("poverty_rate", "near_poor_rate", "poor_households", "poverty_rate_change",
                   "period_pace", "target_status")
+#: The year's flows and the ethnic-minority count (the review forms): on the map where the data have them.
+FLOW_INDICATORS = ("escaped_poor", "newly_poor", "re_poor", "ethnic_minority_poor")
+FLOW_COLUMNS = ["poor_households_start", "escaped_poor", "re_poor", "newly_poor", "poor_households",
+                "ethnic_minority_poor", "ethnic_minority_rate_published"]
+
+
+def map_indicators_for(levels: pd.DataFrame, year: int, level: str | None = None) -> tuple[str, ...]:
+    """:data:`MAP_INDICATORS` plus the flow indicators some unit (of ``level``) has in ``year``."""
+    cur = levels[(levels["year"] == year) & ((levels["level"] == level) if level else True)]
+    extra = tuple(c for c in FLOW_INDICATORS if c in cur and cur[c].notna().any())
+    return MAP_INDICATORS + extra
+
+
+def flow_table(s: pd.DataFrame) -> pd.DataFrame:
+    """The years of a unit's series (:func:`series`) that have the year's flows: start of
+    year, out of poverty, back into poverty, newly poor, year end, ``balance`` (start − out
+    + back + new), ``balanced`` (whether it equals the year end), and the ethnic-minority
+    poor count and published rate where given.  No rows when the data have no flows."""
+    have = [c for c in FLOW_COLUMNS if c in s]
+    flows = [c for c in ("poor_households_start", "escaped_poor", "re_poor", "newly_poor") if c in s]
+    if not flows:
+        return pd.DataFrame(columns=["year", "standard", *FLOW_COLUMNS, "balance", "balanced"])
+    out = s[s[flows].notna().any(axis=1)][["year", "standard", *have]].copy()
+    for c in FLOW_COLUMNS:
+        if c not in out:
+            out[c] = pd.NA
+    f = {c: out[c].astype("Float64") for c in FLOW_COLUMNS}
+    out["balance"] = (f["poor_households_start"] - f["escaped_poor"] + f["re_poor"] + f["newly_poor"]).astype("Int64")
+    out["balanced"] = (out["balance"] == out["poor_households"].astype("Int64")).astype("boolean")
+    return out.sort_values("year").reset_index(drop=True)
 
 
 def indicator_label(ind: str, lang: str) -> str:
@@ -113,12 +143,15 @@ def map_table(levels: pd.DataFrame, cfg, level: str, year: int, indicator: str,
     cur = lv[lv["year"] == year].set_index("unit_code")
     out = units.set_index("unit_code").join(
         cur[["standard", "poverty_rate", "near_poor_rate", "poor_households", "households_total",
-             "poverty_rate_change", "reconstructed", "from_divided"]], how="left")
+             "poverty_rate_change", "reconstructed", "from_divided",
+             *[c for c in FLOW_INDICATORS if c in cur]]], how="left")
     for flag in ("reconstructed", "from_divided"):
         out[flag] = out[flag].astype("boolean").fillna(False).astype(bool)
     out = out.join(_verdicts_for(levels, cfg, level, year, period_id), how="left")
     if indicator in ("poverty_rate", "near_poor_rate", "poor_households", "poverty_rate_change"):
         out["value"] = out[indicator].astype("float64")
+    elif indicator in FLOW_INDICATORS:
+        out["value"] = out[indicator].astype("float64") if indicator in out else np.nan
     elif indicator == "period_pace":
         out["value"] = out["achieved_pp_per_year"].astype("float64")
     else:

@@ -151,3 +151,51 @@ def test_a_schema_3_store_gains_the_form_columns_and_keeps_its_rows(tmp_path):
         assert conn.execute("SELECT COUNT(*) FROM indicators").fetchone()[0] == n
         assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "4"
     assert len(load_version(store, "20", versions(store, "20")[0].id).indicators) == len(ind)
+
+
+# ---- flows on the unit profile and the map ------------------------------------------------------
+@pytest.fixture(scope="module")
+def form_store(tmp_path_factory):
+    d = tmp_path_factory.mktemp("form-store")
+    store = open_store(d)
+    save_import(store, "20", prepare_indicators(_province_csv(2023), "toan_tinh_2023.csv", "20"))
+    save_import(store, "20", prepare_indicators(review_form_xlsx("180", 2023, planted="06034")[0],
+                                                "bieu_trang_dinh_2023.xlsx", "20"))
+    return d
+
+
+def test_flows_table_of_a_district_sums_its_communes(form_store):
+    from povdata.store import latest_version
+    from povdata.views import flow_table, series
+    store = open_store(form_store)
+    lv = level_table(load_version(store, "20", latest_version(store, "20").id))
+    figs = review_form_xlsx("180", 2023, planted="06034")[1]
+    ft = flow_table(series(lv, "180")).set_index("year")
+    assert list(ft.index) == [2023]
+    r = ft.loc[2023]
+    for col, key in (("poor_households_start", "start"), ("escaped_poor", "out"), ("re_poor", "back"),
+                     ("newly_poor", "new"), ("poor_households", "end")):
+        assert r[col] == sum(f[key] for f in figs.values()), col
+    assert not r["balanced"]  # the planted commune's error carries to its district
+    assert flow_table(series(lv, "181")).empty  # Bình Gia came from a table without flows
+    assert flow_table(series(lv, "06034")).set_index("year").loc[2023, "balance"] == figs["06034"]["end"] - 1
+
+
+def test_the_profile_shows_the_flows_and_the_map_offers_them(form_store, monkeypatch):
+    from app_helpers import run_app
+    monkeypatch.setenv("POVDASH_DATA_DIR", str(form_store))
+    at = run_app("pages/map.py", unit="180", year="2023")
+    assert any(s.value == "Biến động hộ nghèo trong năm — Huyện Tràng Định" for s in at.subheader)
+    table = next(d.value for d in at.dataframe if hasattr(d.value, "columns") and "Thoát nghèo" in d.value.columns)
+    assert list(table["Cân đối"]) == ["lệch"]
+    assert any("Năm 2023: số cuối năm khác đầu năm" in w.value for w in at.warning)
+    offered = at.selectbox(key="map_indicator").options
+    assert "Số hộ thoát nghèo" in offered and "Số hộ nghèo dân tộc thiểu số" in offered
+    at.selectbox(key="map_indicator").set_value("escaped_poor").run()
+    assert not at.exception
+    # a district whose data have no flows shows no such section
+    at = run_app("pages/map.py", unit="181", year="2023")
+    assert not any(s.value.startswith("Biến động hộ nghèo") for s in at.subheader)
+    # English
+    at = run_app("pages/map.py", unit="180", year="2023", lang="en")
+    assert any(s.value.startswith("The year's movements in and out of poverty") for s in at.subheader)
