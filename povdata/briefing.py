@@ -289,8 +289,9 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
                 name="province_map")]))
 
     # district scorecard of the period the year falls in
-    from povdata.verdicts import period_for_year, unit_verdicts
+    from povdata.verdicts import period_for_year, unit_verdicts, verdict_caption
     period = period_for_year(cfg, year)
+    card = pd.DataFrame(columns=["unit_code", "status"])
     if period is not None:
         card = unit_verdicts(levels, cfg, "district", year, period_id=period.id)
         targets = {x.id: x for x in period.targets}
@@ -367,9 +368,14 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
                 exit_year = ("–" if o is None else (t("progress.never", lang) if pd.isna(o["projected_exit_year"])
                                                      else str(int(o["projected_exit_year"]))))
                 status = t(f"status.{o['status']}", lang) if o is not None else "–"
+                # the period's verdict is the scorecard's (one engine), named with its period and
+                # as-of year; the 2030 outlook is a separate question, said as such
+                v = card.set_index("unit_code")["status"].get(code) if len(card) else None
+                verdict = (t(f"status.{v}", lang) if isinstance(v, str) else "–")
                 facts = t("briefing.district_facts", lang, year=int(latest["year"].iloc[0]),
                           rate=fmt_rate(latest["poverty_rate"].iloc[0], lang), pace=pace, status=status,
-                          exit_year=exit_year)
+                          exit_year=exit_year, verdict=verdict,
+                          caption=verdict_caption(period.id, min(year, period.end), lang))
             slides.append(Slide(t("briefing.district_title", lang, name=name), facts, [
                 Picture(MARGIN, CONTENT_TOP, half, CONTENT_BOTTOM - CONTENT_TOP, mv.figure,
                         _frame(t("briefing.district_map", lang, name=name, year=map_year) + " · "
