@@ -309,7 +309,9 @@ def targets_key(province_code: str | None = None) -> int:
     with closing(open_store().connect()) as conn:
         row = conn.execute("SELECT MAX(id) FROM target_changes WHERE province_code IN (?, ?)", codes).fetchone()
         added = conn.execute("SELECT MAX(id) FROM target_rules WHERE province_code IN (?, ?)", codes).fetchone()
-    return int(row[0] or 0) + 1_000_000 * int(added[0] or 0)  # either kind of change makes a new key
+        decided = conn.execute("SELECT MAX(id) FROM decisions WHERE province_code IN (?, ?)", codes).fetchone()
+    # any kind of change makes a new key
+    return int(row[0] or 0) + 1_000_000 * int(added[0] or 0) + 1_000_000_000_000 * int(decided[0] or 0)
 
 
 @st.cache_resource(show_spinner=False)

@@ -199,7 +199,7 @@ if clicked and clicked != unit and clicked in units.index:
 if unit_level != "province":
     name = units.at[unit, "name"]
     st.header(name)
-    flags = unit_flags(prov, unit, unit_level, year)
+    flags = unit_flags(prov, unit, unit_level, year, cfg)
     st.caption(ui.tr("profile.flags") + ": " + (", ".join(ui.tr(f) for f in flags) or ui.tr("profile.no_flags")))
     s = series(levels, unit)
     row = s[s["year"] == year]
@@ -220,7 +220,7 @@ if unit_level != "province":
     # target paths only where a rule applies to the unit itself (a poor district); the
     # province's pace drawn for a district near 0% would only run along the axis
     rules = [(p, tg) for p in cfg.periods for tg in p.targets if tg.is_rate_rule and p.end - p.baseline_year > 1
-             and tg.scope == "poor_districts" and "flag.poor_district" in unit_flags(prov, unit, unit_level, p.end)]
+             and tg.scope == "poor_districts" and "flag.poor_district" in unit_flags(prov, unit, unit_level, p.end, cfg)]
     fig = rate_series_figure(s, lang, ui.tr("chart.series_title", unit=name, start=int(s["year"].min()),
                                             end=int(s["year"].max())), rules if unit_level == "district" else [])
     if ds.is_illustrative:

@@ -114,7 +114,7 @@ if milestone is not None:
     st.caption(ui.tr("progress.panel_2030_caption", start=mperiod.start, end=mperiod.end,
                      exit=fmt_number(cfg.poor_district_exit_rate, lang, 0),
                      status=cfg.exit_threshold_status) + " " + ui.md_escape(cite(milestone.source)))
-    remaining = int((~(out["projected_exit_year"] <= horizon)).sum()) if len(out) else 0
+    remaining = int((~(out["exited"] | (out["projected_exit_year"] <= horizon))).sum()) if len(out) else 0
     m1, m2 = st.columns(2)
     m1.metric(ui.tr("progress.remaining_current", horizon=horizon), remaining)
     m2.metric(ui.tr("progress.remaining_required"), 0)
@@ -122,7 +122,8 @@ if milestone is not None:
                      status_text=out["status"].map(lambda s: ui.tr(f"status.{s}")),
                      exit_text=out["projected_exit_year"].map(lambda y: ui.tr("progress.never") if pd.isna(y) else str(int(y))))
     table = ui.table_headers(out, {"name": "col.unit", "latest_year": "col.latest_year", "latest_rate": "col.latest_rate",
-                                   "pace_pp_per_year": "col.pace", "exit_text": "col.projected_exit",
+                                   "pace_pp_per_year": "col.pace", "exit_decision": "col.exit_decision",
+                                   "exit_text": "col.projected_exit",
                                    "required_pp_per_year": "col.required_2030", "status_text": "col.status"})
     st.dataframe(ui.styled_table(table, {ui.tr("col.latest_rate"): 2, ui.tr("col.pace"): 2,
                                          ui.tr("col.required_2030"): 2, ui.tr("col.latest_year"): -1},

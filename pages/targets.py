@@ -109,6 +109,63 @@ if editor:  # the province's own rules, from its resolution (audited like value 
     if "tg_added" in st.session_state:
         st.success(tr("targets.added", id=st.session_state.pop("tg_added")))
 
+# ---- designations by decision: poor districts and especially difficult communes -----------------
+st.subheader(tr("decisions.title"))
+st.caption(tr("decisions.intro"))
+from povdata.designations import DecisionError, add_decision, decision_frame  # noqa: E402
+from povdata.provinces import legacy_units_of  # noqa: E402
+_units = legacy_units_of(prov)
+_names = dict(zip(_units["code"], _units["name"]))
+dec = decision_frame(cfg.decisions, _names)
+if dec.empty:
+    st.caption(tr("decisions.none"))
+else:
+    dec = dec.assign(action=dec["action"].map(lambda a: tr(f"decisions.action_{a}")),
+                     status=dec["status"].map(lambda a: tr(f"decisions.status_{a}")),
+                     origin=dec["origin"].map(lambda a: tr(f"decisions.origin_{a}")))
+    dtable = ui.table_headers(dec, {"number": "decisions.col_number", "date": "decisions.col_date",
+                                    "issuer": "decisions.col_issuer", "action": "decisions.col_action",
+                                    "status": "decisions.col_status", "unit_name": "decisions.col_unit",
+                                    "period": "decisions.col_period", "basis": "decisions.col_basis",
+                                    "origin": "decisions.col_origin"})
+    st.dataframe(dtable, hide_index=True, key="tg_decisions", width="stretch")
+    ui.download_buttons(dtable, "quyet-dinh", "tg_decisions")
+if editor:
+    with st.expander(tr("decisions.add_title"), expanded=False):
+        with st.form("tg_decision", clear_on_submit=False):
+            c1, c2, c3 = st.columns(3)
+            d_number = c1.text_input(tr("decisions.col_number"), "", max_chars=40, key="dec_number",
+                                     placeholder="353/QĐ-TTg")
+            d_date = c2.date_input(tr("decisions.col_date"), value=None, format="DD/MM/YYYY", key="dec_date")
+            d_issuer = c3.text_input(tr("decisions.col_issuer"), tr("decisions.issuer_default"), max_chars=120,
+                                     key="dec_issuer")
+            c4, c5 = st.columns(2)
+            d_status = c4.selectbox(tr("decisions.col_status"), ["poor_district", "difficult_commune"],
+                                    format_func=lambda a: tr(f"decisions.status_{a}"), key="dec_status")
+            d_action = c5.selectbox(tr("decisions.col_action"), ["exit", "designate"],
+                                    format_func=lambda a: tr(f"decisions.action_{a}"), key="dec_action")
+            level = "district" if d_status == "poor_district" else "commune"
+            choices = _units.loc[_units["level"].isin(["district", "commune"]), ["code", "name", "level"]]
+            d_units = st.multiselect(tr("decisions.col_unit"), choices["code"].tolist(),
+                                     format_func=lambda c: f"{_names.get(c, c)} ({c})", key="dec_units",
+                                     help=tr("decisions.units_help"))
+            c6, c7 = st.columns(2)
+            d_from = c6.number_input(tr("decisions.period_from"), 2000, 2100, 2026, key="dec_from")
+            d_to = c7.number_input(tr("decisions.period_to"), 2000, 2100, 2030, key="dec_to")
+            d_basis = st.text_input(tr("decisions.col_basis"), "", max_chars=300, key="dec_basis")
+            if st.form_submit_button(tr("decisions.add_button")):
+                try:
+                    n = add_decision(open_store(), prov, number=d_number, on=d_date or "", issuer=d_issuer,
+                                     action=d_action, status=d_status, unit_codes=list(d_units),
+                                     period_start=int(d_from), period_end=int(d_to), basis=d_basis, user=user)
+                except (DecisionError, PermissionDenied, StoreError) as exc:
+                    st.error(ui.md_escape(str(exc)))
+                else:
+                    st.session_state["dec_added"] = n
+                    st.rerun()
+    if "dec_added" in st.session_state:
+        st.success(tr("decisions.added", n=st.session_state.pop("dec_added")))
+
 st.subheader(tr("targets.history"))
 hist = target_changes(open_store(), prov, user) if has_store() else pd.DataFrame()
 if hist.empty:

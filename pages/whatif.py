@@ -32,7 +32,7 @@ ui.data_banner(ds)
 st.caption(ui.tr("whatif.caption"))
 
 latest = int(levels["year"].max())
-poor = poor_districts_for(prov, latest, latest) or poor_districts_for(prov, latest - 5, latest)
+poor = poor_districts_for(cfg, latest, latest) or poor_districts_for(cfg, latest - 5, latest)
 names = levels.drop_duplicates("unit_code").set_index("unit_code")["name"]
 districts = sorted(levels.loc[levels["level"] == "district", "unit_code"].unique())
 

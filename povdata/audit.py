@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-ACTIONS = ("import", "rollback", "target_change", "user_add", "user_role", "user_disable", "user_enable",
+ACTIONS = ("import", "rollback", "target_change", "decision", "user_add", "user_role", "user_disable", "user_enable",
            "user_password", "sign_in_locked", "scenario_share", "backup", "restore")
 COLUMNS = ["id", "at", "actor", "action", "province_code", "summary", "detail"]
 

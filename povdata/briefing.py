@@ -200,7 +200,7 @@ def _series_rules(cfg: TargetsConfig, province: str, unit: str, level: str, upto
     for p in cfg.periods:
         if p.end - p.baseline_year <= 1 or p.baseline_year >= upto:
             continue
-        poor = level == "district" and unit in poor_districts_for(province, p.start, p.end)
+        poor = level == "district" and unit in poor_districts_for(cfg, p.start, p.end)
         for tg in p.targets:
             if tg.is_rate_rule and tg.scope == ("poor_districts" if poor else "province"):
                 out.append((p, tg))
@@ -322,7 +322,7 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
         horizon = milestone.by_year
         mperiod = next(p for p in cfg.periods if milestone in p.targets)
         outlook = poor_district_outlook(levels, cfg, mperiod.start, mperiod.end, horizon=horizon, as_of=year)
-        remaining = int((~(outlook["projected_exit_year"] <= horizon)).sum()) if len(outlook) else 0
+        remaining = int((~(outlook["exited"] | (outlook["projected_exit_year"] <= horizon))).sum()) if len(outlook) else 0
         rows, fills = [], {}
         for r_i, r in enumerate(outlook.itertuples()):
             exit_text = t("progress.never", lang) if pd.isna(r.projected_exit_year) else str(int(r.projected_exit_year))
@@ -347,7 +347,7 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
                               year=year), items))
 
     # one slide per poor district
-    poor = poor_districts_for(prov, period.start, period.end) if period is not None else []
+    poor = poor_districts_for(cfg, period.start, period.end) if period is not None else []
     commune_years = levels.loc[levels["level"] == "commune", "year"]
     if poor and not commune_years.empty:
         cshapes = display_shapes(boundaries, "commune")

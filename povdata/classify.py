@@ -26,6 +26,7 @@ STATUS_COLOURS = {
     "exceeded": "#007A5A",
     "met": "#009E73",
     "on_track": "#56B4E9",
+    "pending_decision": "#7FC6A4",
     "at_risk": "#E69F00",
     "off_track": "#D55E00",
     "not_met": "#D55E00",

@@ -59,7 +59,10 @@ def apply_changes(config: TargetsConfig, changes: pd.DataFrame) -> TargetsConfig
 def effective_targets(store, config: TargetsConfig, user: User | None = None) -> TargetsConfig:
     """The targets in force: the file's (or the national template's), with the rules editors
     added and then the stored value changes applied."""
+    from povdata.designations import stored_decisions
+
     config = apply_rules(config, added_rules(store, config.province_code, user))
+    config = replace(config, decisions=tuple(config.decisions) + stored_decisions(store, config.province_code))
     return apply_changes(config, target_changes(store, config.province_code, user))
 
 

@@ -44,10 +44,16 @@ COLUMNS = [
 ]
 
 
-def poor_districts_for(province_code: str, start: int, end: int, designations: pd.DataFrame | None = None) -> list[str]:
-    """Districts designated poor at any time in ``start``..``end``; sorted codes."""
+def poor_districts_for(province_code: "str | TargetsConfig", start: int, end: int,
+                       designations: pd.DataFrame | None = None) -> list[str]:
+    """Districts designated poor (by decision) at any time in ``start``..``end``; sorted codes.
+    Given a :class:`TargetsConfig`, its designations (the reviewed file's and those editors
+    entered); given a code, the reviewed file's."""
     from povdata.provinces import former_provinces
 
+    if isinstance(province_code, TargetsConfig):
+        designations = province_code.poor_district_designations if designations is None else designations
+        province_code = province_code.province_code
     d = poor_districts() if designations is None else designations
     codes = {province_code, *former_provinces(province_code)}  # a merged province: its former provinces' too
     rows = d[d["province_code"].isin(codes) & (d["period_start"] <= end) & (d["period_end"] >= start)]
@@ -144,7 +150,9 @@ def poor_district_outlook(levels: pd.DataFrame, cfg: TargetsConfig, start: int, 
     """For each poor district of ``start``..``end``: latest rate, its pace since the first
     review of the latest standard, the projected year it crosses the exit threshold at
     that pace, and the pace needed to cross it by ``horizon``."""
-    poor = poor_districts_for(cfg.province_code, start, end, designations)
+    from povdata.designations import exits
+
+    poor = poor_districts_for(cfg, start, end, designations)
     exit_rate = cfg.poor_district_exit_rate
     rows = []
     for code in poor:
@@ -153,7 +161,11 @@ def poor_district_outlook(levels: pd.DataFrame, cfg: TargetsConfig, start: int, 
             s = s[s["year"] <= as_of]
         row = dict(unit_code=code, exit_rate=exit_rate, latest_year=np.nan, latest_rate=np.nan,
                    pace_pp_per_year=np.nan, projected_exit_year=np.nan, required_pp_per_year=np.nan,
-                   exited=False, status="no_data")
+                   exited=False, exit_decision="", below_threshold=False, status="no_data")
+        # out of poverty only by a decision dated in or before the year judged (never by the rate)
+        decided = exits(cfg.decisions, "poor_district", as_of if as_of is not None else horizon).get(code)
+        if decided is not None:
+            row.update(exited=True, exit_decision=f"{decided.number} ({decided.date})")
         if not s.empty:
             s = s.sort_values("year")
             # the latest standard with two reviews or more (a pace needs two): in the first year
@@ -163,7 +175,8 @@ def poor_district_outlook(levels: pd.DataFrame, cfg: TargetsConfig, start: int, 
             std = paced[0] if paced else s["standard"].iloc[-1]
             s = s[s["standard"] == std]
             latest_year, latest = int(s["year"].iloc[-1]), float(s["poverty_rate"].iloc[-1])
-            row.update(latest_year=latest_year, latest_rate=latest, exited=latest <= exit_rate)
+            row.update(latest_year=latest_year, latest_rate=latest, below_threshold=latest <= exit_rate)
+            # the projection: the year the rate crosses the threshold the user set, at the pace so far
             if len(s) >= 2:
                 first_year, first = int(s["year"].iloc[0]), float(s["poverty_rate"].iloc[0])
                 pace = (first - latest) / (latest_year - first_year)
@@ -172,16 +185,22 @@ def poor_district_outlook(levels: pd.DataFrame, cfg: TargetsConfig, start: int, 
                     row["projected_exit_year"] = latest_year
                 elif pace > 0:
                     row["projected_exit_year"] = latest_year + math.ceil((latest - exit_rate) / pace - 1e-9)
-            if latest <= exit_rate:
+            if row["exited"]:
                 row["status"] = "met"
+            elif latest <= exit_rate:
+                row["status"] = "pending_decision"  # below the threshold: out only when a decision says so
             elif horizon > latest_year:
                 row["required_pp_per_year"] = (latest - exit_rate) / (horizon - latest_year)
                 pye = row["projected_exit_year"]
                 row["status"] = "on_track" if (not np.isnan(pye) and pye <= horizon) else "off_track"
             else:
                 row["status"] = "not_met"
+        elif row["exited"]:
+            row["status"] = "met"
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["unit_code", "exit_rate", "latest_year", "latest_rate", "pace_pp_per_year",
+                                       "projected_exit_year", "required_pp_per_year", "exited", "exit_decision",
+                                       "below_threshold", "status"])
 
 
 def _milestone_row(levels: pd.DataFrame, cfg: TargetsConfig, period: Period, target: Target,
@@ -190,8 +209,10 @@ def _milestone_row(levels: pd.DataFrame, cfg: TargetsConfig, period: Period, tar
     as_of = target.by_year if as_of is None else min(as_of, target.by_year)
     outlook = poor_district_outlook(levels, cfg, period.start, period.end, horizon=target.by_year, as_of=as_of)
     n = len(outlook)
+    # out by decision; the projection (labelled as such) adds those the threshold says will cross
     exited_now = int(outlook["exited"].sum()) if n else 0
-    projected = int((outlook["projected_exit_year"] <= target.by_year).sum()) if n else 0
+    projected = exited_now + (int((~outlook["exited"] & (outlook["projected_exit_year"] <= target.by_year)).sum())
+                              if n else 0)
     latest_year = int(outlook["latest_year"].max()) if n and outlook["latest_year"].notna().any() else None
     row = dict(period_id=period.id, target_id=target.id, rule=target.rule, target_value=target.value,
                unit_code=cfg.province_code, level="province", basis="rule", standard=period.standard,
@@ -205,7 +226,12 @@ def _milestone_row(levels: pd.DataFrame, cfg: TargetsConfig, period: Period, tar
     else:  # poor_districts_remaining_at_most
         done, will = n - exited_now <= target.value, n - projected <= target.value
     over = latest_year is not None and latest_year >= target.by_year
-    row["status"] = "met" if done else ("not_met" if over else ("on_track" if will else "off_track"))
+    if done:
+        row["status"] = "met"
+    elif over:  # the reviews are in: below the threshold but no decision yet is said as that
+        row["status"] = "pending_decision" if will else "not_met"
+    else:
+        row["status"] = "on_track" if will else "off_track"
     return row
 
 
@@ -218,7 +244,7 @@ def progress_table(levels: pd.DataFrame, cfg: TargetsConfig, as_of: int | None =
     """
     rows: list[dict] = []
     for period in cfg.periods:
-        poor = poor_districts_for(cfg.province_code, period.start, period.end, designations)
+        poor = poor_districts_for(cfg, period.start, period.end, designations)
         for target in period.targets:
             if target.is_rate_rule:
                 rows += _rate_rows(levels, cfg, period, target, poor, as_of)
@@ -260,7 +286,7 @@ def scorecard(levels: pd.DataFrame, cfg: TargetsConfig, period_id: str, level: s
     """One row per unit of ``level`` (within ``parent``) with the rule it is judged by,
     its baseline, latest, achieved and required pace, gap and status."""
     period = cfg.period(period_id)
-    poor = set(poor_districts_for(cfg.province_code, period.start, period.end, designations))
+    poor = set(poor_districts_for(cfg, period.start, period.end, designations))
     units = levels[levels["level"] == level].drop_duplicates("unit_code")
     if parent is not None:
         units = units[units["parent_code"] == parent]

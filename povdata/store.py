@@ -159,6 +159,21 @@ CREATE TABLE IF NOT EXISTS target_rules (
     at TEXT NOT NULL,
     actor TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS decisions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    province_code TEXT NOT NULL,
+    number TEXT NOT NULL,
+    date TEXT NOT NULL,
+    issuer TEXT NOT NULL,
+    action TEXT NOT NULL,
+    status TEXT NOT NULL,
+    unit_code TEXT NOT NULL,
+    period_start INTEGER,
+    period_end INTEGER,
+    basis TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS unit_aliases (
     province_code TEXT NOT NULL,
     era TEXT NOT NULL,
@@ -516,8 +531,10 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                     span = kept + file_years
                     years = str(min(span)) if min(span) == max(span) else f"{min(span)}-{max(span)}"
                     source_file = f"{source_file} + các năm khác của v{prev[6]}"
-                elif scoped:
-                    source_file = f"{source_file} + các huyện khác của v{prev[6]}"
+                elif scoped and conn.execute(
+                        f"SELECT 1 FROM indicators i WHERE version_id = ? AND length(unit_code) = 5 AND {_NOT_REPLACED} "
+                        f"AND year IN ({', '.join('?' * len(file_years))}) LIMIT 1", (prev[0], *file_years)).fetchone():
+                    source_file = f"{source_file} + các huyện khác của v{prev[6]}"  # other districts' communes kept
             if indicators is None:
                 source_file, sha256 = prev[1], prev[2]
             if layers is None and prev is not None:

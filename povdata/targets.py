@@ -73,6 +73,15 @@ class TargetsConfig:
     exit_threshold_status: str = "set by the user"
     periods: tuple[Period, ...] = field(default_factory=tuple)
     path: str = ""
+    #: designations and exits by decision (:mod:`povdata.designations`): the reviewed file's,
+    #: plus those editors entered (:func:`povdata.edits.effective_targets`)
+    decisions: tuple = field(default_factory=tuple)
+
+    @property
+    def poor_district_designations(self):
+        """The poor-district designations as a table (:func:`povdata.designations.designation_table`)."""
+        from povdata.designations import designation_table
+        return designation_table(self.decisions, "poor_district")
 
     def with_target_value(self, period_id: str, target_id: str, value: float) -> "TargetsConfig":
         """A copy with one target's value changed (what-if); the file is not touched."""
@@ -227,7 +236,16 @@ def former_targets_path(former_code: str) -> Path:
 def default_targets(province_code: str, former: str | None = None) -> TargetsConfig:
     """The province's targets file, or the national template when it has none (an editor
     then sets the province's own values on the «Mục tiêu» page).  With ``former``, the former
-    province's own file when there is one."""
+    province's own file when there is one.  With the reviewed designations of the province
+    (and its former provinces) attached."""
+    from povdata.designations import published_decisions
+    from povdata.provinces import former_provinces
+
+    cfg = _default_targets(province_code, former)
+    return replace(cfg, decisions=published_decisions({province_code, *former_provinces(province_code)}))
+
+
+def _default_targets(province_code: str, former: str | None = None) -> TargetsConfig:
     if former and former_targets_path(former).exists():
         return load_targets(former_targets_path(former))
     path = TARGETS_DIR / f"{province_code}.toml"

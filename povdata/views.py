@@ -213,11 +213,21 @@ def series(levels: pd.DataFrame, unit_code: str) -> pd.DataFrame:
     return levels[levels["unit_code"] == unit_code].sort_values("year")
 
 
-def unit_flags(province_code: str, unit_code: str, level: str, year: int) -> list[str]:
-    """Keys of the flags that hold for a unit in a year (poor district is time-varying)."""
+def unit_flags(province_code: str, unit_code: str, level: str, year: int, cfg=None) -> list[str]:
+    """Keys of the flags that hold for a unit in a year, by decision (time-varying): a poor
+    district, an especially difficult commune; ``cfg``: the targets in force, whose decisions
+    include those editors entered (default: the reviewed file's)."""
+    from povdata.designations import designated
+
     flags = []
-    if level == "district" and unit_code in poor_districts_for(province_code, year, year):
-        flags.append("flag.poor_district")
+    if level == "district" and unit_code in poor_districts_for(cfg if cfg is not None else province_code, year, year):
+        if cfg is None or designated(cfg.decisions, unit_code, year, "poor_district") is not None:
+            flags.append("flag.poor_district")
+        else:
+            flags.append("flag.poor_district_exited")
+    if cfg is not None and level in ("commune", "commune_2025") \
+            and designated(cfg.decisions, unit_code, year, "difficult_commune") is not None:
+        flags.append("flag.difficult_commune")
     return flags
 
 

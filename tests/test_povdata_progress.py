@@ -198,9 +198,21 @@ def test_milestone_one_poor_district_exits_by_2025(table, levels, cfg):
     poor = poor_districts_for("20", 2021, 2025)
     upto = levels[levels["year"] <= 2025]  # 'by 2025' is judged on the reviews up to 2025, not 2026's
     assert row["latest_year"] == 2025
-    exited = [d for d in poor if _latest(upto, d)[1] <= cfg.poor_district_exit_rate]
-    assert (row["poor_districts"], row["exited_now"]) == (len(poor), len(exited))
-    assert len(exited) >= 1 and row["status"] == "met"
+    below = [d for d in poor if _latest(upto, d)[1] <= cfg.poor_district_exit_rate]
+    # out of poverty only by decision: none entered, so none out; the district below the threshold
+    # the user set is said as awaiting its decision, never as met
+    assert (row["poor_districts"], row["exited_now"]) == (len(poor), 0)
+    assert len(below) >= 1 and row["status"] == "pending_decision"
+    # an exit decision dated within the milestone's year makes it met; one dated after does not
+    from dataclasses import replace as _replace
+
+    from povdata.designations import Decision
+    for day, status, n in (("2025-12-20", "met", 1), ("2026-03-01", "pending_decision", 0)):
+        exit_ = Decision("20", "123/QĐ-TTg", day, "Thủ tướng Chính phủ", "exit", "poor_district", below[0],
+                         origin="entered")
+        cfg2 = _replace(cfg, decisions=cfg.decisions + (exit_,))
+        row2 = progress_table(levels, cfg2).set_index("target_id").loc["one_poor_district_exits"]
+        assert (row2["exited_now"], row2["status"]) == (n, status), day
 
 
 def test_milestone_no_poor_district_left_by_2030(table, levels, cfg):
@@ -220,7 +232,7 @@ def test_milestone_no_poor_district_left_by_2030(table, levels, cfg):
     "rates, horizon, status, projected",
     [
         ({2021: 30.0, 2025: 10.5}, 2030, "on_track", 2026),  # 4.875 pp/yr: 0.5 pp left, one more year
-        ({2021: 30.0, 2025: 9.0}, 2030, "met", 2025),
+        ({2021: 30.0, 2025: 9.0}, 2030, "pending_decision", 2025),  # below the threshold: no decision yet
         ({2021: 30.0, 2025: 29.0}, 2030, "off_track", 2101),  # 0.25 pp/yr: 19 pp left take 76 years
         ({2021: 30.0, 2025: 31.0}, 2030, "off_track", np.nan),  # rising: never
         ({2021: 30.0, 2025: 20.0}, 2025, "not_met", 2029),  # horizon reached, still above
