@@ -212,6 +212,8 @@ if unit_level != "province":
         cols[2].metric(ui.tr("kpi.poor_households"), fmt_count(r["poor_households"], lang))
         st.caption(ui.tr("kpi.note", year=year, standard=standard_label(r["standard"], lang))
                    + (" · " + ui.tr("map.reconstructed") if bool(r.get("reconstructed", False)) else ""))
+    from povdata.narrative import unit_narrative  # the unit's paragraph, from the verdict engine
+    st.markdown(ui.md_escape(unit_narrative(levels, cfg, unit, year, lang).text))
     if unit_level == "commune":
         pos = commune_position(levels, unit, year)
         if pos:

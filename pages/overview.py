@@ -30,6 +30,8 @@ if ui.view().merged and not ui.former():
 
 st.subheader(ui.tr("overview.kpis", year=year))
 ui.show_kpis(province_kpis(levels, ui.progress(prov), top, year, lang))
+from povdata.narrative import unit_narrative  # noqa: E402  the province's paragraph, from the verdict engine
+st.markdown(ui.md_escape(unit_narrative(levels, ui.targets(), top, year, lang).text))
 ui.briefing_button(sorted(int(y) for y in levels.loc[levels["level"] == "province", "year"].unique()), year)
 
 left, right = st.columns([1, 1])

@@ -31,6 +31,7 @@ from povdata.export_images import (FONT_FILES, Frame, ImageJob, fmt_date, frame_
 from povdata.i18n import fmt_number, fmt_pace, fmt_rate, t
 from povdata.sources import cite
 from povdata.maps import display_shapes, map_view
+from povdata.narrative import unit_narrative
 from povdata.progress import poor_district_outlook, poor_districts_for, progress_table
 from povdata.standards import standard_label
 from povdata.targets import TargetsConfig, default_targets
@@ -255,7 +256,11 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
                         t("briefing.cover_subtitle", lang, year=year, standard=std_text), kind="cover",
                         items=[TextBox(MARGIN, 4.2, SLIDE_W - 2 * MARGIN, 1.2,
                                        (Para(t("briefing.cover_note", lang, title=ds.title), 20, color=GREY),),
-                                       name="cover_note")]))
+                                       name="cover_note"),
+                               # the province's paragraph, from the verdict engine (as on the overview)
+                               TextBox(MARGIN, 5.5, SLIDE_W - 2 * MARGIN, 1.5,
+                                       (Para(unit_narrative(levels, cfg, prov, year, lang).text, 18),),
+                                       name="summary")]))
 
     # key figures + province trajectory
     kpis = province_kpis(levels, progress, prov, year, lang)

@@ -33,12 +33,14 @@ def unit_verdicts(levels: pd.DataFrame, cfg: TargetsConfig, level: str, year: in
     in ``period_id`` (default :func:`period_for_year`), as of ``min(year, period end)``.
     Columns :data:`VERDICT_COLUMNS` (no rows when no period applies to the year)."""
     period = cfg.period(period_id) if period_id is not None else period_for_year(cfg, year)
-    if period is None or level not in ("district", "commune"):
+    if period is None or level not in ("province", "district", "commune"):
         return pd.DataFrame(columns=VERDICT_COLUMNS)
     as_of = min(year, period.end)
     card = scorecard(levels, cfg, period.id, level, parent=parent, as_of=as_of)
     if card.empty:
         return pd.DataFrame(columns=VERDICT_COLUMNS)
+    if level == "province":  # the province's own rule, not a reference
+        card["basis"] = card["basis"].replace({"reference": "rule"})
     card = card.assign(period_id=period.id, as_of=as_of)
     for c in VERDICT_COLUMNS:
         if c not in card:

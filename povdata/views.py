@@ -161,7 +161,7 @@ def map_table(levels: pd.DataFrame, cfg, level: str, year: int, indicator: str,
 
 
 def _verdicts_for(levels: pd.DataFrame, cfg, level: str, year: int, period_id: str | None) -> pd.DataFrame:
-    cols = ["status", "achieved_pp_per_year", "target_value", "period_id", "as_of"]
+    cols = ["status", "achieved_pp_per_year", "target_value", "period_id", "as_of", "basis"]
     if cfg is None or level not in ("district", "commune"):
         return pd.DataFrame(columns=cols)
     from povdata.verdicts import unit_verdicts
@@ -191,6 +191,8 @@ def _hover(r, year: int, lang: str) -> str:
         lines.append(f"{t('map.status', lang)} {verdict_caption(r.period_id, int(r.as_of), lang)}: "
                      f"{t('status.' + r.status, lang)}"
                      + (f" ({fmt_pace(r.achieved_pp_per_year, lang)})" if not pd.isna(r.achieved_pp_per_year) else ""))
+        if getattr(r, "basis", None) == "reference":  # the province's target beside a unit: its reference only
+            lines.append(f"<i>{t('narrative.province_reference', lang)}</i>")
     return "<br>".join(lines)
 
 
