@@ -296,7 +296,7 @@ def shared_scenarios() -> pd.DataFrame:
     return _shared(open_store(), province(), current_user())
 
 
-def targets_key(province_code: str | None = None) -> int:
+def targets_key(province_code: str | None = None) -> "int | tuple":
     """Id of the latest stored target change of the province (0: none) — part of the cache
     key of everything computed from the targets."""
     from contextlib import closing
@@ -310,12 +310,13 @@ def targets_key(province_code: str | None = None) -> int:
         row = conn.execute("SELECT MAX(id) FROM target_changes WHERE province_code IN (?, ?)", codes).fetchone()
         added = conn.execute("SELECT MAX(id) FROM target_rules WHERE province_code IN (?, ?)", codes).fetchone()
         decided = conn.execute("SELECT MAX(id) FROM decisions WHERE province_code IN (?, ?)", codes).fetchone()
-    # any kind of change makes a new key
-    return int(row[0] or 0) + 1_000_000 * int(added[0] or 0) + 1_000_000_000_000 * int(decided[0] or 0)
+    ids = (int(row[0] or 0), int(added[0] or 0), int(decided[0] or 0))
+    # any kind of change makes a new key; the store's path is part of it (ids restart in another store)
+    return (str(open_store().path), *ids) if any(ids) else 0
 
 
 @st.cache_resource(show_spinner=False)
-def _targets(province_code: str, changes: int = 0, former_code: str | None = None) -> TargetsConfig:
+def _targets(province_code: str, changes: "int | tuple" = 0, former_code: str | None = None) -> TargetsConfig:
     base = default_targets(province_code, former_code)
     if not changes:
         return base

@@ -118,7 +118,9 @@ if milestone is not None:
     m1, m2 = st.columns(2)
     m1.metric(ui.tr("progress.remaining_current", horizon=horizon), remaining)
     m2.metric(ui.tr("progress.remaining_required"), 0)
-    out = out.assign(name=out["unit_code"].map(levels.drop_duplicates("unit_code").set_index("unit_code")["name"]),
+    est = ui.tr("narrative.estimate")
+    out = out.assign(name=out["unit_code"].map(levels.drop_duplicates("unit_code").set_index("unit_code")["name"])
+                     + out["estimated"].map({True: f" {est}", False: ""}),
                      status_text=out["status"].map(lambda s: ui.tr(f"status.{s}")),
                      exit_text=out["projected_exit_year"].map(lambda y: ui.tr("progress.never") if pd.isna(y) else str(int(y))))
     table = ui.table_headers(out, {"name": "col.unit", "latest_year": "col.latest_year", "latest_rate": "col.latest_rate",
@@ -128,3 +130,29 @@ if milestone is not None:
     st.dataframe(ui.styled_table(table, {ui.tr("col.latest_rate"): 2, ui.tr("col.pace"): 2,
                                          ui.tr("col.required_2030"): 2, ui.tr("col.latest_year"): -1},
                                  ui.tr("col.status")), hide_index=True, key="panel_2030")
+    if out["estimated"].any():
+        st.caption(ui.tr("progress.panel_2030_estimate"))
+    # after 1/7/2025 the goal is followed on the new communes of each former poor district's territory
+    latest_new = levels.loc[levels["level"] == "commune_2025", "year"]
+    if len(latest_new) and len(out):
+        from povdata.progress import new_communes_of
+        y_new = int(latest_new.max())
+        member = ui.membership(prov)
+        with st.expander(ui.tr("progress.new_communes_title", year=y_new)):
+            for code, name in zip(out["unit_code"], out["name"]):
+                nc = new_communes_of(levels, member, code, y_new)
+                if nc.empty:
+                    continue
+                st.markdown(f"**{ui.md_escape(name)}**")
+                nc = nc.assign(straddles=nc["straddles"].map({True: ui.tr("progress.straddles_yes"), False: ""}))
+                ntable = ui.table_headers(nc, {"name": "col.unit", "poverty_rate": "col.latest_rate",
+                                               "poor_households": "table.poor_households",
+                                               "straddles": "progress.straddles"})
+                st.dataframe(ui.styled_table(ntable, {ui.tr("col.latest_rate"): 2, ui.tr("table.poor_households"): 0}),
+                             hide_index=True, key=f"panel_2030_new_{code}")
+    # the other half of the 2030 goal: no especially difficult commune (by decision)
+    from povdata.progress import difficult_communes_left
+    year_now = int(levels["year"].max())
+    left = difficult_communes_left(cfg, year_now)
+    st.metric(ui.tr("progress.difficult_left", year=year_now), len(left),
+              help=ui.tr("progress.difficult_help"))

@@ -169,10 +169,12 @@ def add_decision(store, province_code: str, *, number: str, on: date | str, issu
         raise DecisionError("Hãy ghi cơ quan ban hành (ví dụ Thủ tướng Chính phủ, UBND tỉnh).")
     level = "district" if status == "poor_district" else "commune"
     units = legacy_units_of(province_code)
-    from povdata.units import units_2025
-    if level == "commune":
-        units = pd.concat([units, units_2025(province_code)])
     ok = set(units.loc[units["level"] == level, "code"])
+    if level == "commune":  # the communes since 1/7/2025 too, by their level-table id ('06085-2025')
+        from povdata.reform import new_id
+        from povdata.units import units_2025
+        new = units_2025(province_code)
+        ok |= {new_id(c) for c in new.loc[new["level"] == "commune", "code"]}
     bad = [c for c in unit_codes if c not in ok]
     if not unit_codes or bad:
         what = "huyện" if level == "district" else "xã"

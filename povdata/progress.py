@@ -161,7 +161,7 @@ def poor_district_outlook(levels: pd.DataFrame, cfg: TargetsConfig, start: int, 
             s = s[s["year"] <= as_of]
         row = dict(unit_code=code, exit_rate=exit_rate, latest_year=np.nan, latest_rate=np.nan,
                    pace_pp_per_year=np.nan, projected_exit_year=np.nan, required_pp_per_year=np.nan,
-                   exited=False, exit_decision="", below_threshold=False, status="no_data")
+                   exited=False, exit_decision="", below_threshold=False, estimated=False, status="no_data")
         # out of poverty only by a decision dated in or before the year judged (never by the rate)
         decided = exits(cfg.decisions, "poor_district", as_of if as_of is not None else horizon).get(code)
         if decided is not None:
@@ -175,7 +175,10 @@ def poor_district_outlook(levels: pd.DataFrame, cfg: TargetsConfig, start: int, 
             std = paced[0] if paced else s["standard"].iloc[-1]
             s = s[s["standard"] == std]
             latest_year, latest = int(s["year"].iloc[-1]), float(s["poverty_rate"].iloc[-1])
-            row.update(latest_year=latest_year, latest_rate=latest, below_threshold=latest <= exit_rate)
+            # after 1/7/2025 a district is the territory of its former communes: an estimate
+            est = bool(s["reconstructed"].iloc[-1]) if "reconstructed" in s and pd.notna(s["reconstructed"].iloc[-1]) \
+                else False
+            row.update(latest_year=latest_year, latest_rate=latest, below_threshold=latest <= exit_rate, estimated=est)
             # the projection: the year the rate crosses the threshold the user set, at the pace so far
             if len(s) >= 2:
                 first_year, first = int(s["year"].iloc[0]), float(s["poverty_rate"].iloc[0])
@@ -200,7 +203,25 @@ def poor_district_outlook(levels: pd.DataFrame, cfg: TargetsConfig, start: int, 
         rows.append(row)
     return pd.DataFrame(rows, columns=["unit_code", "exit_rate", "latest_year", "latest_rate", "pace_pp_per_year",
                                        "projected_exit_year", "required_pp_per_year", "exited", "exit_decision",
-                                       "below_threshold", "status"])
+                                       "below_threshold", "estimated", "status"])
+
+
+def difficult_communes_left(cfg: TargetsConfig, year: int) -> list[str]:
+    """Communes designated especially difficult (xã ĐBKK) by decision and in force in ``year``
+    (not out by an exit decision): the 2030 goal "không còn xã đặc biệt khó khăn" counts these."""
+    from povdata.designations import designated
+    codes = {d.unit_code for d in cfg.decisions if d.status == "difficult_commune" and d.action == "designate"}
+    return sorted(c for c in codes if designated(cfg.decisions, c, year, "difficult_commune") is not None)
+
+
+def new_communes_of(levels: pd.DataFrame, membership: pd.DataFrame, district_code: str, year: int) -> pd.DataFrame:
+    """The new communes (after 1/7/2025) on a former district's territory with their rate in
+    ``year``: how the 2030 goal of a former poor district is followed once districts are gone
+    (``straddles``: the commune also covers another former district)."""
+    m = membership[membership["district_code"] == district_code][["unit_code", "straddles"]]
+    cur = levels[(levels["level"] == "commune_2025") & (levels["year"] == year)][
+        ["unit_code", "name", "poverty_rate", "poor_households", "households_total"]]
+    return m.merge(cur, on="unit_code", how="inner").sort_values("poverty_rate", ascending=False).reset_index(drop=True)
 
 
 def _milestone_row(levels: pd.DataFrame, cfg: TargetsConfig, period: Period, target: Target,

@@ -127,7 +127,7 @@ def test_an_editor_changes_a_threshold_and_progress_follows(data_dir):
                                          "period_id": "", "target_id": ""}
     # every page now uses the new threshold
     from pages import common
-    assert common.targets_key("20") == 1
+    assert common.targets_key("20")[1:] == (1, 0, 0)  # (store, value change, added rule, decision)
 
 
 def test_a_value_that_is_not_a_number_is_refused_with_its_field(data_dir):

@@ -120,3 +120,35 @@ def test_the_targets_page_lists_decisions_and_an_editor_adds_one(store_and_edito
     panel = next(d.value for d in at.dataframe if hasattr(d.value, "columns")
                  and "Quyết định thoát nghèo" in d.value.columns)
     assert any("1234/QĐ-TTg" in str(v) for v in panel["Quyết định thoát nghèo"])
+
+
+def test_the_2030_panel_follows_the_goal_on_the_new_communes(store_and_editor, monkeypatch):
+    from povdata.dataset import new_commune_membership
+    from povdata.progress import difficult_communes_left, new_communes_of
+    store, editor, data_dir = store_and_editor
+    ds = load_demo("20")
+    levels = level_table(ds)
+    cfg = default_targets("20")
+    out = poor_district_outlook(levels, cfg, 2021, 2030, horizon=2030).set_index("unit_code")
+    # the 2025 review is on the new communes: Bình Gia's 2025 figure is an estimate (2026 starts a new series)
+    assert out.loc["181", "latest_year"] == 2025 and out.loc["181", "estimated"]
+    nc = new_communes_of(levels, new_commune_membership(ds), "181", 2025)
+    assert len(nc) >= 5 and nc["poverty_rate"].notna().all()
+    # the district's estimate is the households of its new communes' shares (never an average of rates)
+    assert nc["poverty_rate"].min() <= out.loc["181", "latest_rate"] <= nc["poverty_rate"].max()
+    # especially difficult communes by decision, on the new communes
+    assert difficult_communes_left(cfg, 2026) == []
+    new = nc["unit_code"].iloc[0]
+    add_decision(store, "20", number="612/QĐ-UBDT", on="2026-09-01", issuer="Ủy ban Dân tộc", action="designate",
+                 status="difficult_commune", unit_codes=[new], period_start=2026, period_end=2030, user=editor)
+    cfg2 = effective_targets(store, cfg)
+    assert difficult_communes_left(cfg2, 2026) == [new]
+    monkeypatch.setenv("POVDASH_DATA_DIR", str(data_dir))
+    at = AppTest.from_file(APP, default_timeout=120)
+    signed_in(at, editor)
+    at.run()
+    at.switch_page("pages/progress.py").run()
+    assert not at.exception
+    assert any(e.label == "Các xã mới trên địa bàn các huyện nghèo cũ, năm 2026" for e in at.expander)
+    assert any("(ước tính): sau 1/7/2025 không còn cấp huyện" in c.value for c in at.caption)
+    assert next(m for m in at.metric if m.label.startswith("Xã đặc biệt khó khăn còn lại")).value == "1"
