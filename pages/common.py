@@ -661,13 +661,17 @@ def chart_frame(title: str, indicator: str, year, standard: str):
                       version=ds.version, illustrative=ds.is_illustrative, lang=lang())
 
 
-def year_frame(title: str, year: int, indicator: str = "poverty_rate"):
-    """Frame of a chart of one review year (the standard is that year's)."""
+def year_frame(title: str, year: int, indicator: str = "poverty_rate", level: str | None = None):
+    """Frame of a chart of one review year (the standard is that year's); a chart of districts
+    after the 2025 reform says its figures are estimates (exports included)."""
     from povdata.export_images import standards_text
+    from povdata.reform import REFORM_YEAR
     from povdata.views import indicator_label
 
-    return chart_frame(title, indicator_label(indicator, lang()), year,
-                       standards_text([_year_standard(province(), year, version_key(), former())], lang()))
+    std = standards_text([_year_standard(province(), year, version_key(), former())], lang())
+    if level == "district" and year >= REFORM_YEAR:
+        std += " · " + tr("export.estimate_districts")
+    return chart_frame(title, indicator_label(indicator, lang()), year, std)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)

@@ -175,7 +175,7 @@ else:
     fig, table, missing = ui.map_figure(prov, level, year, indicator, parent, breaks, show_labels, None, 620,
                                        highlight=unit if unit_level in ("commune", "commune_2025") else None)
     event = ui.plotly_chart(fig, ui.year_frame(ui.tr("map.title", indicator=indicator_label(indicator, lang).lower(),
-                                                    year=year) + f" — {where}", year, indicator),
+                                                    year=year) + f" — {where}", year, indicator, level),
                             f"ban-do-{unit}-{level}-{indicator}-{year}", f"map_{unit}_{level}", on_select="rerun",
                             selection_mode=("points",), config=OFFLINE_CONFIG)
     st.caption(ui.boundary_note(level) + " " + ui.tr("map.click_hint"))
@@ -213,7 +213,8 @@ if unit_level != "province":
         st.caption(ui.tr("kpi.note", year=year, standard=standard_label(r["standard"], lang))
                    + (" · " + ui.tr("map.reconstructed") if bool(r.get("reconstructed", False)) else ""))
     from povdata.narrative import unit_narrative  # the unit's paragraph, from the verdict engine
-    st.markdown(ui.md_escape(unit_narrative(levels, cfg, unit, year, lang).text))
+    from povdata.published import published_figures
+    st.markdown(ui.md_escape(unit_narrative(levels, cfg, unit, year, lang, published_figures()).text))
     if unit_level == "commune":
         pos = commune_position(levels, unit, year)
         if pos:
@@ -280,5 +281,5 @@ if unit_level != "province":
 else:
     fig = ui.ranking_chart(prov, level, year, ui.tr("chart.ranking_title", level=ui.tr(f"reform.level_{level}"),
                                                     year=year))
-    ui.plotly_chart(fig, ui.year_frame(fig.layout.title.text, year), f"xep-hang-{level}-{year}", f"rank_{level}",
+    ui.plotly_chart(fig, ui.year_frame(fig.layout.title.text, year, level=level), f"xep-hang-{level}-{year}", f"rank_{level}",
                     config={"displaylogo": False})

@@ -29,9 +29,9 @@ if ui.view().merged and not ui.former():
                      formers=", ".join(former_province_name(c) for c in former_provinces(prov))))
 
 st.subheader(ui.tr("overview.kpis", year=year))
-ui.show_kpis(province_kpis(levels, ui.progress(prov), top, year, lang))
+ui.show_kpis(province_kpis(levels, ui.progress(prov), top, year, lang, published_figures()))  # published ones win
 from povdata.narrative import unit_narrative  # noqa: E402  the province's paragraph, from the verdict engine
-st.markdown(ui.md_escape(unit_narrative(levels, ui.targets(), top, year, lang).text))
+st.markdown(ui.md_escape(unit_narrative(levels, ui.targets(), top, year, lang, published_figures()).text))
 ui.briefing_button(sorted(int(y) for y in levels.loc[levels["level"] == "province", "year"].unique()), year)
 
 left, right = st.columns([1, 1])
@@ -43,7 +43,7 @@ with left:
     else:
         fig, table, missing = ui.map_figure(prov, "district", year, "poverty_rate", None, OFFICIAL_BREAKS,
                                             True, None, 460)
-        event = ui.plotly_chart(fig, ui.year_frame(ui.tr("overview.district_map", year=year), year),
+        event = ui.plotly_chart(fig, ui.year_frame(ui.tr("overview.district_map", year=year), year, level="district"),
                                 f"ban-do-huyen-{year}", "overview_map", share=0.5, on_select="rerun",
                                 selection_mode=("points",), config=OFFLINE_CONFIG)
         st.caption(ui.boundary_note("district") + " " + ui.tr("map.click_hint"))
@@ -56,7 +56,7 @@ with left:
 with right:
     st.subheader(ui.tr("overview.ranking", year=year))
     fig = ui.ranking_chart(prov, "district", year, height=460)
-    ui.plotly_chart(fig, ui.year_frame(ui.tr("overview.ranking", year=year), year), f"xep-hang-huyen-{year}",
+    ui.plotly_chart(fig, ui.year_frame(ui.tr("overview.ranking", year=year), year, level="district"), f"xep-hang-huyen-{year}",
                     "overview_ranking", share=0.5, config={"displaylogo": False})
 
 s = series(levels, top)

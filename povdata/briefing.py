@@ -32,6 +32,8 @@ from povdata.i18n import fmt_number, fmt_pace, fmt_rate, t
 from povdata.sources import cite
 from povdata.maps import display_shapes, map_view
 from povdata.narrative import unit_narrative
+from povdata.published import published_figures
+from povdata.reform import REFORM_YEAR
 from povdata.progress import poor_district_outlook, poor_districts_for, progress_table
 from povdata.standards import standard_label
 from povdata.targets import TargetsConfig, default_targets
@@ -259,11 +261,11 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
                                        name="cover_note"),
                                # the province's paragraph, from the verdict engine (as on the overview)
                                TextBox(MARGIN, 5.5, SLIDE_W - 2 * MARGIN, 1.5,
-                                       (Para(unit_narrative(levels, cfg, prov, year, lang).text, 18),),
+                                       (Para(unit_narrative(levels, cfg, prov, year, lang, published_figures()).text, 18),),
                                        name="summary")]))
 
     # key figures + province trajectory
-    kpis = province_kpis(levels, progress, prov, year, lang)
+    kpis = province_kpis(levels, progress, prov, year, lang, published_figures())  # published figures win
     cards = []
     cw, ch = 2.75, 2.45
     for i, k in enumerate(kpis[:4]):
@@ -288,9 +290,12 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
     dshapes = display_shapes(boundaries, "district")
     mv = map_view(levels, cfg, dshapes, "district", year, "poverty_rate", lang, breaks=OFFICIAL_BREAKS,
                   show_labels=True, illustrative=illus)
-    slides.append(Slide(t("briefing.map_title", lang, year=year), "", [
+    # after the reform a district is the sum of the new communes on its territory: an estimate, said
+    est_text = (" · " + t("export.estimate_districts", lang)) if year >= REFORM_YEAR else ""
+    slides.append(Slide(t("briefing.map_title", lang, year=year), est_text.removeprefix(" · "), [
         Picture(MARGIN, 1.2, SLIDE_W - 2 * MARGIN, CONTENT_BOTTOM - 1.2, mv.figure,
-                _frame(t("export.subtitle", lang, indicator=rate_label, year=year, standard=std_text), ds, lang, date),
+                _frame(t("export.subtitle", lang, indicator=rate_label, year=year, standard=std_text + est_text), ds,
+                       lang, date),
                 name="province_map")]))
 
     # district scorecard of the period the year falls in
@@ -314,7 +319,8 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
                   t("col.status", lang))
         slides.append(Slide(
             t("briefing.scorecard_title", lang, period=period.id),
-            t("briefing.scorecard_subtitle", lang, year=year, standard=standard_label(period.standard, lang)),
+            t("briefing.scorecard_subtitle", lang, year=year, standard=standard_label(period.standard, lang))
+            + est_text,
             [fit_table(TableBox(MARGIN, CONTENT_TOP, SLIDE_W - 2 * MARGIN, (2.4, 1.0, 1.25, 1.3, 1.3, 1.3, 1.3, 2.5),
                                 header, tuple(rows), fills,
                                 align=("left", "center", "center", "right", "right", "right", "right", "left")),

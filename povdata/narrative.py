@@ -41,8 +41,11 @@ def _f(x) -> float | None:
 
 
 def unit_narrative(levels: pd.DataFrame, cfg: TargetsConfig, unit_code: str, year: int,
-                   lang: str = "vi") -> Narrative:
-    """The paragraph for ``unit_code`` (province, district or commune) for the review ``year``."""
+                   lang: str = "vi", published: pd.DataFrame | None = None) -> Narrative:
+    """The paragraph for ``unit_code`` (province, district or commune) for the review ``year``.
+    ``published``: the published figures; where one exists for the unit and year it is the
+    rate said (as on the KPI cards, :func:`povdata.views.official_figure`)."""
+    from povdata.views import official_figure
     from povdata.progress import applicable_target
     from povdata.verdicts import period_for_year, unit_verdicts
 
@@ -58,8 +61,11 @@ def unit_narrative(levels: pd.DataFrame, cfg: TargetsConfig, unit_code: str, yea
         parts.append(t("narrative.no_data", lang, year=year))
     else:
         r = cur.iloc[-1]
-        rate, change = _f(r["poverty_rate"]), _f(r["poverty_rate_change"])
+        off = official_figure(rows, published, unit_code, year, "poverty_rate", lang)
+        rate, change = off.value, off.change
         est = " " + t("narrative.estimate", lang) if bool(r.get("reconstructed", False)) else ""
+        if off.source is not None:
+            est += " " + t("narrative.published", lang, source=off.source)
         before = s[(s["year"] == year - 1) & s["poverty_rate"].notna()]
         if change is None and len(before) and str(before["standard"].iloc[-1]) != str(r["standard"]):
             from povdata.standards import standard_label

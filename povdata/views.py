@@ -75,9 +75,84 @@ class Kpi:
     arrow: bool = True  # False for a delta that is a verdict, not a change
 
 
+#: a published figure and the one computed from the units that differ by more than this are both shown
+PUBLISHED_TOLERANCE = {"poverty_rate": 0.1, "near_poor_rate": 0.1, "poor_households": 0.5}
+
+
+def published_pick(published: pd.DataFrame | None, unit_code: str, year: int, indicator: str,
+                   standard: str | None, lang: str = "vi") -> tuple[float, str] | None:
+    """(value, source cited by title) of the figure the province published for the unit, year
+    and indicator under ``standard`` (None when it published none)."""
+    if published is None or published.empty:
+        return None
+    rows = published[(published["unit_code"] == unit_code) & (published["year"] == year)
+                     & (published["indicator"] == indicator)]
+    if standard is not None and "standard" in rows:
+        rows = rows[rows["standard"].isna() | (rows["standard"] == standard)]
+    if rows.empty:
+        return None
+    r = rows.iloc[0]
+    return float(r["value"]), _published_source(r, lang)
+
+
+def _published_source(r, lang: str) -> str:
+    """Where a published figure comes from, in the UI language: the article by title, issuer
+    and date; else the decision its note names ('Quyết định 83/QĐ-UBND'), the statistical
+    yearbook, or the press."""
+    import re
+
+    from povdata.sources import cite
+    seed = r.get("source_seed")
+    if isinstance(seed, str) and seed:
+        return cite(seed)
+    note = r.get("note") if isinstance(r.get("note"), str) else ""
+    m = re.search(r"\b(\d{1,5}/Q[ĐD]-[A-ZĐa-z]+)", note)
+    if m:
+        return t("kpi.source_decision", lang, number=m.group(1))
+    if "yearbook" in note.lower():
+        return t("kpi.source_yearbook", lang)
+    return t("kpi.source_press", lang) if "press" in note.lower() else t("kpi.source_other", lang)
+
+
+@dataclass(frozen=True)
+class OfficialFigure:
+    """A unit's figure for a year as the screens show it: the published one where the province
+    published it (``source`` set), else the one computed from the data; ``change`` vs the year
+    before between two published figures or two computed ones, never across."""
+    value: float | None
+    change: float | None
+    source: str | None
+    computed: float | None
+    differs: bool
+
+
+def official_figure(rows: pd.DataFrame, published: pd.DataFrame | None, unit_code: str, year: int,
+                    indicator: str, lang: str = "vi") -> OfficialFigure:
+    """``rows``: the unit's rows of the level table (any standard)."""
+    cur = rows[rows["year"] == year]
+    if cur.empty:
+        return OfficialFigure(None, None, None, None, False)
+    r = cur.iloc[0]
+    prev = rows[(rows["year"] == year - 1) & (rows["standard"] == r["standard"])]
+    computed = None if pd.isna(r[indicator]) else float(r[indicator])
+    prev_v = None if prev.empty or pd.isna(prev[indicator].iloc[0]) else float(prev[indicator].iloc[0])
+    pub = published_pick(published, unit_code, year, indicator, r["standard"], lang)
+    pub_prev = published_pick(published, unit_code, year - 1, indicator, r["standard"], lang) if len(prev) else None
+    if pub is None:
+        change = None if computed is None or prev_v is None or pub_prev is not None else computed - prev_v
+        return OfficialFigure(computed, change, None, computed, False)
+    differs = computed is not None and abs(computed - pub[0]) > PUBLISHED_TOLERANCE.get(indicator, 0.0)
+    return OfficialFigure(pub[0], pub[0] - pub_prev[0] if pub_prev is not None else None, pub[1], computed, differs)
+
+
 def province_kpis(levels: pd.DataFrame, progress: pd.DataFrame, province_code: str, year: int,
-                  lang: str = "vi") -> list[Kpi]:
-    """Province KPIs for a review year, each with its year and standard in the note."""
+                  lang: str = "vi", published: pd.DataFrame | None = None) -> list[Kpi]:
+    """Province KPIs for a review year, each with its year and standard in the note.
+
+    ``published``: the published figures (:func:`povdata.published.published_figures`).  Where
+    the province published a figure for the year, the published one is shown (it is the
+    official number) and, when the units' sum differs, the computed one beside it; a change
+    is computed between two published figures or two computed ones, never across."""
     prov = with_previous_year(levels[levels["unit_code"] == province_code], "poverty_rate")
     prov = with_previous_year(prov, "near_poor_rate")
     row = prov[prov["year"] == year]
@@ -87,20 +162,28 @@ def province_kpis(levels: pd.DataFrame, progress: pd.DataFrame, province_code: s
     std = standard_label(r["standard"], lang)
     note = t("kpi.note", lang, year=year, standard=std)
     prev = prov[(prov["year"] == year - 1) & (prov["standard"] == r["standard"])]
-    poor_delta = None
-    if not prev.empty and pd.notna(r["poor_households"]) and pd.notna(prev["poor_households"].iloc[0]):
-        poor_delta = fmt_count(int(r["poor_households"]) - int(prev["poor_households"].iloc[0]), lang)
-        if not poor_delta.startswith("-"):
-            poor_delta = "+" + poor_delta
+
+    def figure(ind: str, fmt, change_fmt):
+        f = official_figure(prov, published, province_code, year, ind, lang)
+        this_note = note
+        if f.source is not None:
+            this_note += " · " + t("kpi.published_note", lang, source=f.source)
+            if f.differs:
+                this_note += " · " + t("kpi.computed_differs", lang, value=fmt(f.computed, lang))
+        return f.value, (None if f.change is None else change_fmt(f.change, lang)), this_note
+
+    def count_delta(d, lang_):
+        s_ = fmt_count(int(round(d)), lang_)
+        return s_ if s_.startswith("-") else "+" + s_
+
+    rate_v, rate_d, rate_note = figure("poverty_rate", fmt_rate, lambda d, lg: fmt_pp(d, lg, signed=True))
+    near_v, near_d, near_note = figure("near_poor_rate", fmt_rate, lambda d, lg: fmt_pp(d, lg, signed=True))
+    poor_v, poor_d, poor_note = figure("poor_households", fmt_count, count_delta)
     # delta_good=True: a fall is good news (shown green)
     kpis = [
-        Kpi("kpi.poverty_rate", fmt_rate(r["poverty_rate"], lang),
-            None if pd.isna(r["poverty_rate_change"]) else fmt_pp(r["poverty_rate_change"], lang, signed=True),
-            note, True),
-        Kpi("kpi.near_poor_rate", fmt_rate(r["near_poor_rate"], lang),
-            None if pd.isna(r["near_poor_rate_change"]) else fmt_pp(r["near_poor_rate_change"], lang, signed=True),
-            note, True),
-        Kpi("kpi.poor_households", fmt_count(r["poor_households"], lang), poor_delta, note, True),
+        Kpi("kpi.poverty_rate", fmt_rate(rate_v, lang), rate_d, rate_note, True),
+        Kpi("kpi.near_poor_rate", fmt_rate(near_v, lang), near_d, near_note, True),
+        Kpi("kpi.poor_households", fmt_count(poor_v, lang), poor_d, poor_note, True),
     ]
     # the pace of the latest period with two reviews or more: under this year's standard, or,
     # in the first year of a new standard, the period just finished (named with its own standard)

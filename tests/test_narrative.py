@@ -69,16 +69,19 @@ def _unescape(text: str) -> str:
 
 def test_overview_profile_and_briefing_show_the_same_paragraph(demo):
     levels, cfg = demo
+    from povdata.published import published_figures
+    pub = published_figures()
     at = run_app()  # the overview shows the latest review, 2026
-    assert any(_unescape(m.value) == unit_narrative(levels, cfg, "20", 2026, "vi").text for m in at.markdown)
+    assert any(_unescape(m.value) == unit_narrative(levels, cfg, "20", 2026, "vi", pub).text for m in at.markdown)
     at = run_app(lang="en")
-    assert any(_unescape(m.value) == unit_narrative(levels, cfg, "20", 2026, "en").text for m in at.markdown)
+    assert any(_unescape(m.value) == unit_narrative(levels, cfg, "20", 2026, "en", pub).text for m in at.markdown)
     at = run_app("pages/map.py", unit="184", year="2024")
-    assert any(_unescape(m.value) == unit_narrative(levels, cfg, "184", 2024, "vi").text for m in at.markdown)
+    assert any(_unescape(m.value) == unit_narrative(levels, cfg, "184", 2024, "vi", pub).text for m in at.markdown)
     from povdata.briefing import build_pack
     pack = build_pack(load_demo("20"), 2025, "vi", render=False)
     box = next(i for i in pack.slides[0].items if getattr(i, "name", "") == "summary")
-    assert box.paras[0].text == unit_narrative(levels, cfg, "20", 2025, "vi").text
+    assert box.paras[0].text == unit_narrative(levels, cfg, "20", 2025, "vi", pub).text
+    assert "(số liệu công bố: Quyết định 83/QĐ-UBND)" in box.paras[0].text
 
 
 def test_the_map_tooltip_labels_the_provinces_target_as_a_reference(demo):
@@ -88,3 +91,39 @@ def test_the_map_tooltip_labels_the_provinces_target_as_a_reference(demo):
     ref = "so với chỉ tiêu chung của tỉnh"
     assert ref in shown.loc["178", "hover"]       # Thành phố Lạng Sơn: the province's rule as a reference
     assert ref not in shown.loc["184", "hover"]   # Văn Quan: a poor district, its own rule (> 5 pp/yr)
+
+
+def test_published_figures_win_over_computed_ones_and_the_difference_is_shown(demo):
+    """2024: the province published 6.912 poor households (press); the demo's communes sum to
+    another number: the card shows the published one, says its source and the units' sum; the
+    change is between two published figures (2025's 4.643 from Quyết định 83/QĐ-UBND), never a
+    published one minus a computed one."""
+    from povdata.progress import progress_table
+    from povdata.published import published_figures
+    from povdata.views import province_kpis
+    levels, cfg = demo
+    pr = progress_table(levels, cfg)
+    k24 = {k.key: k for k in province_kpis(levels, pr, "20", 2024, "vi", published_figures())}
+    poor = k24["kpi.poor_households"]
+    computed = int(levels[(levels["unit_code"] == "20") & (levels["year"] == 2024)]["poor_households"].iloc[0])
+    assert poor.value == "6.912" and computed != 6912
+    assert "số liệu công bố" in poor.note and f"tổng từ số liệu các đơn vị: {computed:,}".replace(",", ".") in poor.note
+    assert poor.delta is None  # 2023 has no published count: no change across published and computed
+    k25 = {k.key: k for k in province_kpis(levels, pr, "20", 2025, "vi", published_figures())}
+    assert (k25["kpi.poor_households"].value, k25["kpi.poor_households"].delta) == ("4.643", "-2.269")
+    assert "Quyết định 83/QĐ-UBND" in k25["kpi.poor_households"].note
+    # without published figures, the computed ones
+    plain = {k.key: k for k in province_kpis(levels, pr, "20", 2024, "vi")}
+    assert plain["kpi.poor_households"].value == f"{computed:,}".replace(",", ".")
+
+
+@pytest.mark.parametrize("year, marked", [(2024, False), (2025, True)])
+def test_district_figures_after_the_reform_are_marked_as_estimates_in_the_briefing(year, marked):
+    from povdata.briefing import build_pack
+    pack = build_pack(load_demo("20"), year, "vi", render=False)
+    mark = "ước tính: sau 1/7/2025, số liệu huyện là tổng các xã mới trên địa bàn huyện cũ"
+    pic = next(p for p in pack.pictures if p.name == "province_map")
+    assert (mark in pic.frame.subtitle) == marked
+    score = next(s for s in pack.slides if s.title.startswith("Bảng đánh giá") or "2021-2025" in s.title
+                 and any(hasattr(i, "rows") for i in s.items))
+    assert (mark in score.subtitle) == marked
