@@ -17,7 +17,7 @@ def coverage(table: pd.DataFrame, province_code: str) -> pd.DataFrame:
     """One row per (year, level): ``units`` in the file, ``expected`` in the unit list of
     that year's era (for a merged province, of the former province the rows are in, when
     they are all in one), ``missing`` (names of up to 10 units not in the file)."""
-    from povdata.importer import era_of_year, registry
+    from povdata.ingest.match import era_of_year, registry
 
     if table is None or table.empty:
         return pd.DataFrame(columns=["year", "level", "units", "expected", "missing"])

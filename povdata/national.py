@@ -54,7 +54,8 @@ def _provinces(year: int) -> pd.DataFrame:
 def read_national(cells: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.DataFrame, ValidationReport, list[Problem]]:
     """The tidy table (``unit_code``, ``year``, ``standard``, rate), the matches (one row
     per spreadsheet row), the report and informational notes."""
-    from povdata.importer import MATCH_COLUMNS, column_letter
+    from povdata.ingest.match import MATCH_COLUMNS
+    from povdata.ingest.sheet import column_letter
     from povdata.standards import default_standard_for_year
     from povdata.validate import _parse_rate
 

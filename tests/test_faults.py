@@ -454,7 +454,7 @@ EDITOR = textwrap.dedent("""
     for _ in sys.stdin:
         t = time.monotonic()
         try:
-            v = save_import(open_store(data), "20", ind, bnd, created_by=who)
+            v = save_import(open_store(data), "20", ind, bnd, created_by=who, keep_other_years=False)
         except StoreError as exc:
             print("THU_LAI", time.monotonic() - t, exc, flush=True)
         else:
@@ -467,7 +467,9 @@ def _save_alone(seed: Path, dest: Path, ind: Path, bnd: Path, who: str) -> tuple
     from geo.importing import prepare_boundaries
     i = prepare_indicators(ind.read_bytes(), ind.name, "20", allow_partial=True)
     b = prepare_boundaries(bnd.read_bytes(), bnd.name, "20")
-    save_import(open_store(_copy(seed, dest)), "20", i, b, created_by=who)
+    # each version holds its own file only (B's four whole districts would otherwise keep the other
+    # districts' communes of the version before it, which depends on who saved first)
+    save_import(open_store(_copy(seed, dest)), "20", i, b, created_by=who, keep_other_years=False)
     return fingerprint(store_path(dest))[NEW]
 
 

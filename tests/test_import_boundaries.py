@@ -211,10 +211,10 @@ def test_post_2025_commune_file():
 
 
 def test_a_geojson_too_large_to_read_safely_is_refused_before_gdal(tmp_path, monkeypatch):
-    import geo.importing as gi
+    import geo.ingest.vector as gv
     from geo.importing import prepare_boundaries
 
-    monkeypatch.setattr(gi, "MAX_GEOJSON_BYTES", 1_000)
+    monkeypatch.setattr(gv, "MAX_GEOJSON_BYTES", 1_000)  # the limit as the reader sees it
     data = ('{"type": "FeatureCollection", "features": [' + ", ".join(
         '{"type": "Feature", "properties": {"ten": "Huyện %d"}, "geometry": {"type": "Point", "coordinates": [106.5, 21.8]}}'
         % i for i in range(30)) + "]}").encode()

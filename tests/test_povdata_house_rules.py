@@ -47,3 +47,45 @@ def test_the_import_check_sees_streamlit(tmp_path, source, found):
     path = tmp_path / "m.py"
     path.write_text(source, encoding="utf-8")
     assert any(m.split(".")[0] == "streamlit" for m in _imported_modules(path)) == found
+
+
+# ---- the import path: packages of one-job modules, no cycle ------------------------------------
+def _imports_of(path: Path) -> set[str]:
+    """Every module a file imports, at the top or inside a function."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out.add(node.module)
+    return out
+
+
+def test_the_import_path_has_no_cycle_and_geo_uses_povdata_only_for_the_registry_and_limits():
+    repo = Path(__file__).resolve().parents[1]
+    mods = {f"{pkg}.ingest.{p.stem}": p for pkg in ("povdata", "geo") for p in (repo / pkg / "ingest").glob("*.py")
+            if p.stem != "__init__"}
+    assert len(mods) >= 14
+    graph = {m: {i for i in _imports_of(p) if i in mods} for m, p in mods.items()}
+    # no module of the import path goes back through the facades
+    for m, p in mods.items():
+        assert not ({"povdata.importer", "geo.importing"} & _imports_of(p)), m
+    # geo's modules take from povdata's import path only the unit registry and the limits
+    for m in [m for m in mods if m.startswith("geo.")]:
+        assert {i for i in graph[m] if i.startswith("povdata.")} <= {"povdata.ingest.match", "povdata.ingest.safety"}, m
+    # and the graph is acyclic (depth-first search)
+    state: dict[str, int] = {}
+
+    def visit(m: str, trail: list[str]) -> None:
+        state[m] = 1
+        for n in graph[m]:
+            assert state.get(n) != 1, " → ".join(trail + [m, n])
+            if n not in state:
+                visit(n, trail + [m])
+        state[m] = 2
+
+    for m in graph:
+        if m not in state:
+            visit(m, [])
+    # one job per module: none of them is the 1,000-line module it replaced
+    assert max(len(p.read_text(encoding="utf-8").splitlines()) for p in mods.values()) < 450

@@ -1,0 +1,1 @@
+"""The boundary import path, one job per module (see :mod:`geo.importing`)."""

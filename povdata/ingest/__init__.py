@@ -1,0 +1,1 @@
+"""The indicator import path, one job per module (see :mod:`povdata.importer`)."""

@@ -1,0 +1,245 @@
+"""All steps, from a file's bytes to a report (:func:`prepare_indicators`), and the save
+(:func:`save_import`).  ``validate``, ``import --dry-run``, ``import`` and the import page
+all call :func:`prepare_indicators`, so they reach the same verdict on the same file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from povdata.names import name_key
+from povdata.validate import Problem, ValidationReport, shorten
+from povdata.reform import REFORM_YEAR
+from povdata.ingest.safety import ImportFileError
+from povdata.ingest.sheet import Sheet, column_letter, read_sheet, sha256
+from povdata.ingest.header import FIELDS, Header, _composite_field, _skip_colnums, column_labels, find_header, suggest_mapping, year_from_title
+from povdata.ingest.rows import extract_rows
+from povdata.ingest.match import MATCH_COLUMNS, NATIONAL, apply_overrides, district_in_title, era_of_year, match_units, registry
+from povdata.ingest.checks import _check_partial, check_indicators, check_subtotals, whole_districts
+
+
+@dataclass
+class IndicatorImport:
+    file: str
+    sha256: str
+    province_code: str
+    sheet: Sheet
+    header: Header
+    labels: list[str]
+    mapping: dict[int, str]
+    year: int | None
+    era: str
+    table: pd.DataFrame
+    matches: pd.DataFrame
+    report: ValidationReport
+    notes: list[Problem]
+
+    @property
+    def ok(self) -> bool:
+        return self.report.ok and self.report.table is not None
+
+    @property
+    def indicators(self) -> pd.DataFrame | None:
+        """The clean table's rows at every level (province, district, commune), in the
+        store's tidy form."""
+        if not self.ok:
+            return None
+        t = self.report.table
+        return t.drop(columns=["level", "_row"]).reset_index(drop=True)
+
+
+def _file_problem(file: str, message: str) -> ValidationReport:
+    rep = ValidationReport(file)
+    rep.problems.append(Problem(file, None, None, message))
+    return rep
+
+
+def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str | None = None,
+                       encoding: str | None = None, header_row: int | None = None,
+                       mapping: dict[int, str] | None = None, year: int | None = None,
+                       era: str | None = None, overrides: dict[int, str | None] | None = None,
+                       previous: pd.DataFrame | None = None,
+                       aliases: dict[str, dict[str, str | None]] | None = None,
+                       allow_partial: bool = False) -> IndicatorImport:
+    """Every step from a file's bytes to a validation report.
+
+    Parameters are the user's choices, all optional: the sheet, the CSV encoding, the
+    header row (1-based, its last row), the column mapping (column index → field id),
+    the year for files without a year column, the unit list (``legacy`` | ``2025``;
+    by default from the years, and for 2025 alone the list that matches more rows),
+    and hand-made matches ``{spreadsheet row: code}``; ``aliases`` (era → name key → code)
+    are the hand-made matches of earlier imports (:func:`povdata.store.unit_aliases`).
+    ``allow_partial``: the user confirmed that a year with only some of a level's units
+    (4 / 194 xã) is meant (page checkbox, ``--partial``); without it such a file is refused.
+    Never raises for a bad file:
+    the report then holds one error naming the file.
+    """
+    digest = sha256(data)
+    try:
+        sh = read_sheet(data, name, sheet, encoding)
+    except ImportFileError as exc:
+        empty = pd.DataFrame()
+        msg = str(exc).removeprefix(f"Tệp {name}: ")
+        return IndicatorImport(name, digest, province_code, Sheet(name, empty), Header(0, 0, 1), [], {}, year,
+                               era or "legacy", empty, pd.DataFrame(columns=MATCH_COLUMNS),
+                               _file_problem(name, msg), [])
+    if sh.cells.empty:
+        return IndicatorImport(name, digest, province_code, sh, Header(0, 0, 1), [], {}, year, era or "legacy",
+                               pd.DataFrame(), pd.DataFrame(columns=MATCH_COLUMNS),
+                               _file_problem(name, "tệp không có dữ liệu."), [])
+    if province_code == NATIONAL and mapping is None and header_row is None:
+        from povdata.national import is_national_table, read_national
+        if is_national_table(sh.cells):  # the yearbook's layout: a rate per province, a column per year
+            table, matches, rep, notes = read_national(sh.cells, name)
+            rep.problems[:0] = [Problem(name, None, None, w, "warning") for w in sh.warnings]
+            years = sorted({int(y) for y in table["year"]}) if len(table) else []
+            return IndicatorImport(name, digest, province_code, sh, Header(0, 0, 1), [], {}, None,
+                                   "legacy" if years and max(years) < REFORM_YEAR else "2025", table, matches, rep,
+                                   notes)
+    header = find_header(sh.cells)
+    if header_row is not None:
+        last = max(0, min(header_row - 1, len(sh.cells) - 1))
+        header = Header(min(header.first, last) if header.last == last else last, last,
+                        _skip_colnums(sh.cells.values.tolist(), last + 1))
+    labels = column_labels(sh.cells, header)
+    suggested = mapping is None
+    mapping = suggest_mapping(labels) if mapping is None else {int(k): v for k, v in mapping.items() if v}
+    if year is None and "year" not in mapping.values():
+        year = year_from_title(sh.cells, header)
+    table, notes, names, subtotals = extract_rows(sh.cells, header, mapping, labels, year)
+    notes = [Problem(name, p.row, p.column, p.message, p.severity) for p in notes]
+    rep = ValidationReport(name)
+    rep.problems.extend(Problem(name, None, None, w, "warning") for w in sh.warnings)
+    if suggested:  # a second column with the same meaning ('Số hộ nghèo' twice) is not used
+        for j, label in enumerate(labels):
+            f = _composite_field(label) if label else ""
+            if f and j not in mapping and f in mapping.values():
+                first = column_letter(next(k for k, v in mapping.items() if v == f))
+                rep.problems.append(Problem(name, header.last + 1, f"{column_letter(j)}: {shorten(label, 60)}",
+                                            f"cột {column_letter(j)} cũng là '{FIELDS[f]}' như cột {first}; chỉ dùng "
+                                            f"cột {first} (đổi ở bước ghép cột nếu cần).", "warning"))
+    missing = []
+    if "unit_code" not in mapping.values() and "unit_name" not in mapping.values():
+        missing.append("unit_code")
+    if "year" not in table:
+        missing.append("year")
+    if not ({"households_total", "poor_households"} <= set(mapping.values())
+            or "poverty_rate_published" in mapping.values()):
+        missing += [f for f in ("households_total", "poor_households") if f not in mapping.values()]
+    if "poor_households" in missing and "near_poor_households" in mapping.values():
+        # the near-poor form of the review (hộ cận nghèo): it adds to a year's poor household figures,
+        # it cannot stand alone (the poor count and rate are the series every screen shows)
+        missing = [f for f in missing if f not in ("households_total", "poor_households")]
+        rep.problems.append(Problem(name, header.last + 1, FIELDS["poor_households"],
+                                    "đây là biểu hộ cận nghèo (không có cột số hộ nghèo): hãy nhập cùng biểu hộ "
+                                    "nghèo của năm đó — chép cột «Hộ cận nghèo cuối năm» sang biểu hộ nghèo, hoặc "
+                                    "một bảng có cả hai."))
+    for f in missing:
+        extra = " (chọn cột Năm, hoặc nhập năm cho cả tệp)" if f == "year" else ""
+        rep.problems.append(Problem(name, header.last + 1, FIELDS[f],
+                                    f"thiếu cột bắt buộc; hãy chọn cột tương ứng ở bước ghép cột{extra}."))
+    if missing or table.empty or not rep.ok:
+        if not missing and rep.ok:
+            rep.problems.append(Problem(name, None, None, "không có dòng số liệu nào dưới dòng tiêu đề."))
+        return IndicatorImport(name, digest, province_code, sh, header, labels, mapping, year, era or "legacy",
+                               table, pd.DataFrame(columns=MATCH_COLUMNS), rep, notes)
+    years = pd.to_numeric(table["year"], errors="coerce")
+    # a year that is no year, or outside the range, is said as such (before matching: the unit
+    # list depends on the year, and 'unit not found' would hide what is wrong)
+    from povdata.validate import YEAR_MAX, YEAR_MIN
+    bad_year = years.isna() | (years % 1 != 0) | (years < YEAR_MIN) | (years > YEAR_MAX)
+    if bad_year.any():
+        col = names.get("year", FIELDS["year"])
+        for r, text, y in zip(table.loc[bad_year, "_row"], table.loc[bad_year, "year"], years[bad_year]):
+            msg = (f"năm {int(y)} nằm ngoài khoảng {YEAR_MIN}-{YEAR_MAX}." if pd.notna(y) and y % 1 == 0
+                   else f"năm '{shorten(text)}' không hợp lệ.")
+            rep.problems.append(Problem(name, int(r), col, msg))
+        return IndicatorImport(name, digest, province_code, sh, header, labels, mapping, year, era or "legacy",
+                               table, pd.DataFrame(columns=MATCH_COLUMNS), rep, notes)
+    row_era = years.map(era_of_year) if era is None else pd.Series(era, index=table.index)
+    if era is not None and (years.map(era_of_year) != era).any():
+        other = "trước" if era == "2025" else "từ"
+        rep.problems.append(Problem(name, None, names.get("year", "Năm"),
+                                    f"tệp có năm {other} {REFORM_YEAR} nhưng được đối chiếu với danh mục "
+                                    f"{'trước' if era == 'legacy' else 'sau'} 1/7/2025.", "warning"))
+    parts = []
+    for e in ("legacy", "2025"):  # each row against the list of its year
+        mask = (row_era == e).to_numpy()
+        if mask.any():
+            sub = table[mask].reset_index(drop=True)
+            m = apply_overrides(match_units(sub, province_code, e, (aliases or {}).get(e),
+                                            district_in_title(sh.cells, header, province_code, e)),
+                                overrides or {}, province_code, e)
+            parts.append(m.set_axis(np.flatnonzero(mask)))
+    matches = pd.concat(parts).sort_index().reset_index(drop=True)
+    eras = set(row_era)
+    era = eras.pop() if len(eras) == 1 else "mixed"
+    known = set().union(*(set(registry(province_code, e)["code"]) for e in set(row_era)))
+    rep2 = check_indicators(table, matches, name, names, known, header.last + 1, previous)
+    rep.problems.extend(rep2.problems)
+    rep.table = rep2.table
+    check_subtotals(rep, subtotals, table, names)
+    if rep.ok and rep.table is not None:
+        _check_partial(rep, province_code, allow_partial)
+    return IndicatorImport(name, digest, province_code, sh, header, labels, mapping, year, era, table, matches,
+                           rep, notes)
+
+
+def save_import(store, province_code: str, indicators: "IndicatorImport | None" = None,
+                boundaries=None, created_by: str | None = None, note: str = "", user=None,
+                keep_other_years: bool = True):
+    """Store a clean indicator import and/or boundary import as one new version.
+
+    Refuses (``ValueError`` with the Vietnamese reason) anything whose report has errors,
+    so a rejected file never reaches the store.  A district boundary file keeps the
+    previous version's communes (or the demo's approximate ones)."""
+    from geo.ingest.layers import build_layers
+    from povdata.store import import_version, latest_version, layer_sources, load_layers
+
+    if user is not None:  # before any work: a viewer's attempt stops here
+        from povdata.auth import check_scope, require
+        require(user, "import")
+        check_scope(user, province_code)
+    if indicators is None and boundaries is None:
+        raise ValueError("Chưa có tệp nào để lưu.")
+    for imp in (indicators, boundaries):
+        if imp is not None and not imp.ok:
+            raise ValueError(f"Tệp {imp.file} còn lỗi, chưa thể lưu.")
+    era = indicators.era if indicators is not None else boundaries.era
+    layers = sources = None
+    if boundaries is not None:
+        prev = latest_version(store, province_code)
+        fallback = load_layers(store, prev.id) if prev is not None else _demo_layers(province_code)
+        prev_sources = layer_sources(store, prev.id) if prev is not None else \
+            {k: ("ranh giới gần đúng (minh họa)", True) for k in fallback}
+        layers = build_layers(boundaries.gdf, boundaries.matches, province_code, boundaries.era, boundaries.level,
+                              fallback)
+        made = {"province", boundaries.level if boundaries.era == "legacy" else "commune_2025"}
+        if boundaries.era == "legacy" and boundaries.level == "commune":
+            made.add("district")
+        sources = {k: ((boundaries.file, False) if k in made else prev_sources.get(k, ("", True))) for k in layers}
+    remember = []
+    if indicators is not None:  # the user's hand-made matches, for the next import of the same names
+        hand = indicators.matches[indicators.matches["method"].isin(["manual", "skip"])]
+        remember = [(e, name_key(n), c if isinstance(c, str) and c else None)
+                    for e, n, c in zip(hand["era"], hand["input_name"], hand["code"]) if n and name_key(n)]
+    return import_version(
+        store, province_code, aliases=remember,
+        indicators=indicators.indicators if indicators is not None else None,
+        layers=layers, layer_sources=sources,
+        source_file=indicators.file if indicators is not None else "",
+        sha256=indicators.sha256 if indicators is not None else "",
+        boundary_file=boundaries.file if boundaries is not None else "",
+        boundary_sha256=boundaries.sha256 if boundaries is not None else "",
+        created_by=created_by, note=note, era=era, user=user, keep_other_years=keep_other_years,
+        replace_districts={y: set(d) for y, d in whole_districts(indicators.report.table, province_code).items()}
+        if indicators is not None else None)
+
+
+def _demo_layers(province_code: str) -> dict:
+    from geo.read import read_layers
+    from povdata.dataset import demo_dir
+    path = demo_dir(province_code) / "boundaries.gpkg"
+    return read_layers(path) if path.exists() else {}

@@ -1,0 +1,198 @@
+"""Limits on what an uploaded indicator file may make the server do, in one place: upload
+size, rows, columns and cells, and the zip container of a workbook (members, unpacked size,
+compression ratio, merged cells) checked before any XML is parsed.  Each limit is named with
+its reason; a file beyond one is refused with a Vietnamese message naming the file.
+"""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+from povdata.validate import shorten
+
+
+class ImportFileError(ValueError):
+    """A file that cannot be read at all; the message (Vietnamese) names the file."""
+
+
+DEFAULT_MAX_UPLOAD_MB = 200
+
+
+def max_upload_bytes() -> int:
+    """Largest file accepted: ``POVDASH_MAX_UPLOAD_MB`` megabytes (default 200)."""
+    import os
+    try:
+        mb = float(os.environ.get("POVDASH_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB))
+    except ValueError:
+        mb = DEFAULT_MAX_UPLOAD_MB
+    return int(mb * 1_000_000)
+
+
+#: Limits of the table read from one file.  A national file (~10,000 communes × 11 years
+#: ≈ 120,000 rows of 10-20 columns) is well inside them; above them a file is refused
+#: while it is read, before it fills the memory.
+MAX_ROWS = 300_000
+
+
+MAX_COLUMNS = 500
+
+
+MAX_CELLS = 6_000_000
+
+
+#: A workbook is a zip: refused before openpyxl opens it when it would unpack to more than
+#: :data:`MAX_XLSX_UNZIPPED` bytes, when a part of more than :data:`ZIP_BOMB_MIN_BYTES` is
+#: compressed more than :data:`MAX_ZIP_RATIO` times (real sheets: 5-30 times; a zip bomb:
+#: ~1000), or when its merged cells cover more than :data:`MAX_MERGED_CELLS` cells (openpyxl
+#: makes an object for every merged cell).
+MAX_XLSX_UNZIPPED = 1_000_000_000
+
+
+MAX_ZIP_RATIO = 100
+
+
+ZIP_BOMB_MIN_BYTES = 20_000_000
+
+
+MAX_ZIP_MEMBERS = 10_000
+
+
+MAX_MERGED_CELLS = 1_000_000
+
+
+#: Worksheets larger than this (unpacked XML) are read in openpyxl's streaming mode.
+FULL_MODE_SHEET_BYTES = 20_000_000
+
+
+def _vn_int(n: int) -> str:
+    """12345 → '12.345' (Vietnamese thousands separator)."""
+    return f"{n:,}".replace(",", ".")
+
+
+def size_problem(size: int, name: str) -> str | None:
+    """The refusal message for a file above :func:`max_upload_bytes`, else None."""
+    limit = max_upload_bytes()
+    if size > limit:
+        return (f"Tệp {name}: dung lượng {size / 1_000_000:.1f} MB vượt giới hạn {limit / 1_000_000:.0f} MB; "
+                "không nhập tệp này.")
+    return None
+
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Office 97-2003 files and password-protected .xlsx
+
+
+_MERGE_RE = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*?\bref=\"\$?([A-Z]{1,3})\$?(\d{1,7})(?::\$?([A-Z]{1,3})\$?(\d{1,7}))?\"")
+
+
+def _column_number(letters: bytes | str) -> int:
+    n = 0
+    for ch in letters.decode() if isinstance(letters, bytes) else letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _merged_area(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[int, str]:
+    """Cells covered by a worksheet's merged ranges (read as a stream), and the largest range."""
+    total, largest, largest_ref = 0, 0, ""
+    tail = b""
+    with zf.open(info) as src:
+        while chunk := src.read(1 << 20):
+            buf = tail + chunk
+            last = 0
+            for m in _MERGE_RE.finditer(buf):
+                c0, r0, c1, r1 = m.groups()
+                if c1 is None:
+                    area = 1
+                else:
+                    area = (abs(int(r1) - int(r0)) + 1) * (abs(_column_number(c1) - _column_number(c0)) + 1)
+                total += area
+                if area > largest:
+                    largest, largest_ref = area, f"{c0.decode()}{int(r0)}" + (f":{c1.decode()}{int(r1)}" if c1 else "")
+                last = m.end()
+            tail = buf[max(last, len(buf) - 200):]
+    return total, largest_ref
+
+
+def check_workbook(data: bytes, name: str) -> tuple[bool, list[str]]:
+    """Checks of an ``.xlsx``/``.xlsm`` made before openpyxl opens it (no part is unpacked
+    but the merged-cell list of the worksheets): what the file really is (a password-protected
+    or 97-2003 workbook, a PDF, an OpenDocument file, a damaged or truncated zip), a zip bomb,
+    a merged range too large to load.  Returns (read in streaming mode, warnings about the
+    file); raises :class:`ImportFileError` with the reason."""
+    if data.startswith(_OLE_MAGIC):
+        if "EncryptedPackage".encode("utf-16-le") in data:
+            raise ImportFileError(f"Tệp {name}: bảng tính được đặt mật khẩu nên không đọc được; hãy mở tệp bằng "
+                                  "Excel, bỏ mật khẩu (Tệp → Thông tin → Bảo vệ sổ làm việc) rồi lưu lại.")
+        raise ImportFileError(f"Tệp {name}: là tệp Excel 97-2003 (.xls) hoặc tệp Office cũ, không phải .xlsx; "
+                              "hãy mở bằng Excel và lưu thành .xlsx.")
+    if data.startswith(b"%PDF"):
+        raise ImportFileError(f"Tệp {name}: là tệp PDF, không phải bảng tính; hãy dùng tệp Excel (.xlsx) hoặc CSV.")
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+        what = ("bị hỏng hoặc bị cắt cụt (có thể tải lên chưa hết)" if data.startswith(b"PK")
+                else "không phải bảng tính Excel (.xlsx)")
+        raise ImportFileError(f"Tệp {name}: không đọc được tệp: tệp {what}.") from None
+    with zf:
+        if len(infos) > MAX_ZIP_MEMBERS:
+            raise ImportFileError(f"Tệp {name}: có {_vn_int(len(infos))} phần bên trong, quá giới hạn "
+                                  f"{_vn_int(MAX_ZIP_MEMBERS)}; không mở tệp này.")
+        total = 0
+        for info in infos:
+            if info.flag_bits & 0x1:
+                raise ImportFileError(f"Tệp {name}: tệp nén có mật khẩu, không đọc được.")
+            total += info.file_size
+            if info.file_size > ZIP_BOMB_MIN_BYTES and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
+                raise ImportFileError(
+                    f"Tệp {name}: phần '{shorten(info.filename, 60)}' nén {info.file_size // max(info.compress_size, 1)} "
+                    f"lần ({_vn_int(info.file_size // 1_000_000)} MB khi giải nén), bất thường với một bảng tính "
+                    "(có thể là bom nén); không mở tệp này.")
+        if total > MAX_XLSX_UNZIPPED:
+            raise ImportFileError(f"Tệp {name}: khi giải nén lớn {_vn_int(total // 1_000_000)} MB, quá giới hạn "
+                                  f"{_vn_int(MAX_XLSX_UNZIPPED // 1_000_000)} MB (có thể là bom nén); không mở tệp này.")
+        names = {i.filename.lower(): i for i in infos}
+        if not any(n.endswith("workbook.xml") for n in names):
+            if "xl/workbook.bin" in names:
+                what = "là bảng tính nhị phân (.xlsb), chưa được hỗ trợ; hãy lưu thành .xlsx"
+            elif "mimetype" in names and b"opendocument" in zf.read(names["mimetype"])[:200]:
+                what = "là tệp OpenDocument (.ods); hãy mở và lưu thành .xlsx"
+            elif "word/document.xml" in names:
+                what = "là văn bản Word, không phải bảng tính"
+            else:
+                what = "không phải bảng tính Excel (.xlsx): thiếu phần xl/workbook.xml"
+            raise ImportFileError(f"Tệp {name}: không đọc được tệp: tệp {what}.")
+        sheets = [i for n, i in names.items() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
+        streaming = sum(i.file_size for i in sheets) > FULL_MODE_SHEET_BYTES
+        if not streaming:  # full mode keeps merged cells, one object per merged cell
+            covered, ref = 0, ""
+            for info in sheets:
+                area, big = _merged_area(zf, info)
+                covered += area
+                ref = ref or big
+                if covered > MAX_MERGED_CELLS:
+                    raise ImportFileError(f"Tệp {name}: các vùng ô gộp (như {shorten(big or ref, 40)}) phủ hơn "
+                                          f"{_vn_int(MAX_MERGED_CELLS)} ô; hãy bỏ gộp các ô thừa rồi lưu lại.")
+        warnings = []
+        if any(n.endswith("vbaproject.bin") for n in names):
+            warnings.append("tệp có macro (VBA); macro không được chạy, chỉ đọc giá trị đã lưu trong các ô.")
+        if any(n.startswith("xl/externallinks/") for n in names):
+            warnings.append("tệp có liên kết tới bảng tính khác; chỉ đọc giá trị đã lưu trong tệp, không mở liên kết.")
+    return streaming, warnings
+
+
+def _too_big(name: str, what: str) -> ImportFileError:
+    return ImportFileError(f"Tệp {name}: {what}; hãy xóa các dòng, cột thừa hoặc chia tệp (ví dụ theo năm).")
+
+
+# ---- boundary files (zip, GeoJSON, GeoPackage, shapefile) -------------------------------------
+BOUNDARY_MAX_ZIP_MEMBERS = 2_000
+BOUNDARY_MAX_UNZIPPED_BYTES = 2_000_000_000
+#: GDAL holds ~20 times a GeoJSON's size in memory while reading it: 60 MB is ~1.2 GB.
+MAX_GEOJSON_BYTES = 60_000_000
+#: A member of more than :data:`BOUNDARY_ZIP_BOMB_MIN_BYTES` compressed more than
+#: :data:`BOUNDARY_MAX_ZIP_RATIO` times is a zip bomb (shapefiles compress 2-20 times; a run of
+#: zeros ~1000 times).
+BOUNDARY_MAX_ZIP_RATIO = 100
+BOUNDARY_ZIP_BOMB_MIN_BYTES = 100_000_000
