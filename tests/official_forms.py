@@ -52,24 +52,46 @@ def district_communes(district_code: str, province_code: str = "20"):
     return u[(u["level"] == "commune") & (u["parent_code"] == district_code)].sort_values("code")
 
 
+def _near_figures(code: str, year: int) -> dict[str, int]:
+    """Invented near-poor figures of one commune (the near-poor form's own flows)."""
+    f = _figures(code, year)
+    seed = int(code) * 11 + year
+    start = f["total"] * (6 + seed % 9) // 100
+    out, back, new = start * (10 + seed % 9) // 100, seed % 3, 3 + seed % 7
+    end = start - out + back + new
+    return dict(total=f["total"], start=start, out=out, back=back, new=new, end=end, ethnic=end * 8 // 10)
+
+
 def review_form_xlsx(district_code: str = "180", year: int = 2023, *, province_code: str = "20",
                      planted: str | None = None, near_poor: bool = False,
-                     wrong_subtotal: bool = False) -> tuple[bytes, dict[str, dict[str, int]]]:
+                     wrong_subtotal: bool = False, both: bool = False) -> tuple[bytes, dict[str, dict[str, int]]]:
     """The district's summary form (see the module text) and the figures written in it
     (commune code → figures).  ``planted``: a commune code whose year-end count is written
     one higher than start − out + back + new (the balance check must catch it);
     ``wrong_subtotal``: the rural subtotal's year-end count is written 5 too high;
-    ``near_poor``: the near-poor form (hộ cận nghèo) instead of the poor one."""
+    ``near_poor``: the near-poor form (hộ cận nghèo) instead of the poor one; ``both``: one
+    workbook with the poor form on its first sheet and the near-poor form on the second (as a
+    district sends them), the figures then also hold ``near`` (the near-poor year-end count)."""
+    wb = Workbook()
+    figs = _fill_form(wb.active, district_code, year, province_code, planted, near_poor, wrong_subtotal)
+    if both:
+        near = _fill_form(wb.create_sheet(), district_code, year, province_code, None, True, False)
+        figs = {c: f | {"near": near[c]["end"]} for c, f in figs.items()}
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue(), figs
+
+
+def _fill_form(ws, district_code: str, year: int, province_code: str, planted: str | None, near_poor: bool,
+               wrong_subtotal: bool) -> dict[str, dict[str, int]]:
     u = legacy_units(province_code)
     district = u.loc[u["code"] == district_code, "name"].iloc[0]
     communes = district_communes(district_code, province_code)
-    figs = {c: _figures(c, year) for c in communes["code"]}
+    figs = {c: (_near_figures if near_poor else _figures)(c, year) for c in communes["code"]}
     if planted is not None:
         figs[planted] = figs[planted] | {"end": figs[planted]["end"] + 1}
     who = "HỘ CẬN NGHÈO" if near_poor else "HỘ NGHÈO"
     what = "cận nghèo" if near_poor else "nghèo"
-    wb = Workbook()
-    ws = wb.active
     ws.title = "Biểu 02" if near_poor else "Biểu 01"
     bold = Font(bold=True)
     centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -140,6 +162,4 @@ def review_form_xlsx(district_code: str = "180", year: int = 2023, *, province_c
     put(f"I{end + 2}", "CHỦ TỊCH", f"M{end + 2}", True)
     put(f"B{end + 2}", "(Ký, ghi rõ họ tên)")
     put(f"I{end + 3}", "(Ký tên, đóng dấu)", f"M{end + 3}")
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue(), figs
+    return figs

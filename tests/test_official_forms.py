@@ -199,3 +199,23 @@ def test_the_profile_shows_the_flows_and_the_map_offers_them(form_store, monkeyp
     # English
     at = run_app("pages/map.py", unit="180", year="2023", lang="en")
     assert any(s.value.startswith("The year's movements in and out of poverty") for s in at.subheader)
+
+
+def test_a_workbook_with_the_poor_and_the_near_poor_forms_joins_them_unit_by_unit():
+    data, figs = review_form_xlsx("180", 2023, both=True)
+    imp = prepare_indicators(data, "bieu_trang_dinh_2023.xlsx", "20")
+    assert imp.ok and not imp.report.warnings, [str(p) for p in imp.report.problems]
+    ind = imp.indicators.set_index("unit_code")
+    for code, f in figs.items():
+        assert (ind.loc[code, "poor_households"], ind.loc[code, "near_poor_households"]) == (f["end"], f["near"])
+    assert any("Biểu 02" in p.message and p.severity == "info" for p in imp.report.problems)
+    # a commune on the near-poor sheet that the poor sheet does not have is said, not imported
+    from openpyxl import load_workbook
+    import io
+    wb = load_workbook(io.BytesIO(data))
+    wb["Biểu 01"].delete_rows(20, 1)
+    buf = io.BytesIO()
+    wb.save(buf)
+    imp = prepare_indicators(buf.getvalue(), "bieu.xlsx", "20", allow_partial=True)
+    hits = [p for p in imp.report.warnings if "không có trong trang «Biểu 01»" in p.message]
+    assert len(hits) == 1 and hits[0].row == 20

@@ -14,9 +14,11 @@ from povdata.validate import Problem, ValidationReport, shorten
 from povdata.reform import REFORM_YEAR
 from povdata.ingest.safety import ImportFileError
 from povdata.ingest.sheet import Sheet, column_letter, read_sheet, sha256
-from povdata.ingest.header import FIELDS, Header, _composite_field, _skip_colnums, column_labels, find_header, suggest_mapping, year_from_title
+from povdata.ingest.header import (FIELDS, Header, _composite_field, _skip_colnums, column_labels, find_header,
+                                   suggest_mapping, year_from_title)
 from povdata.ingest.rows import extract_rows
-from povdata.ingest.match import MATCH_COLUMNS, NATIONAL, apply_overrides, district_in_title, era_of_year, match_units, registry
+from povdata.ingest.match import (MATCH_COLUMNS, NATIONAL, apply_overrides, district_in_title, era_of_year,
+                                  match_units, registry)
 from povdata.ingest.checks import _check_partial, check_indicators, check_subtotals, whole_districts
 
 
@@ -112,6 +114,11 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
     notes = [Problem(name, p.row, p.column, p.message, p.severity) for p in notes]
     rep = ValidationReport(name)
     rep.problems.extend(Problem(name, None, None, w, "warning") for w in sh.warnings)
+    if sheet is None and suggested and len(sh.sheets) > 1 and "near_poor_households" not in mapping.values() \
+            and "poor_households" in mapping.values():
+        # the near-poor form on another sheet of the same workbook (a district sends both): its year-end
+        # near-poor count joins the poor form's rows, unit by unit
+        table, names = _join_near_poor_sheet(data, name, sh, table, names, year, rep)
     if suggested:  # a second column with the same meaning ('Số hộ nghèo' twice) is not used
         for j, label in enumerate(labels):
             f = _composite_field(label) if label else ""
@@ -134,8 +141,8 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
         missing = [f for f in missing if f not in ("households_total", "poor_households")]
         rep.problems.append(Problem(name, header.last + 1, FIELDS["poor_households"],
                                     "đây là biểu hộ cận nghèo (không có cột số hộ nghèo): hãy nhập cùng biểu hộ "
-                                    "nghèo của năm đó — chép cột «Hộ cận nghèo cuối năm» sang biểu hộ nghèo, hoặc "
-                                    "một bảng có cả hai."))
+                                    "nghèo của năm đó — đặt hai biểu ở hai trang tính của cùng một tệp (biểu hộ "
+                                    "nghèo ở trang đầu), hoặc chép cột «Hộ cận nghèo cuối năm» sang biểu hộ nghèo."))
     for f in missing:
         extra = " (chọn cột Năm, hoặc nhập năm cho cả tệp)" if f == "year" else ""
         rep.problems.append(Problem(name, header.last + 1, FIELDS[f],
@@ -243,3 +250,54 @@ def _demo_layers(province_code: str) -> dict:
     from povdata.dataset import demo_dir
     path = demo_dir(province_code) / "boundaries.gpkg"
     return read_layers(path) if path.exists() else {}
+
+
+def _join_near_poor_sheet(data: bytes, name: str, sh: Sheet, table: pd.DataFrame, names: dict[str, str],
+                          year: int | None, rep: ValidationReport) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The first other sheet that is a near-poor form (near-poor count, no poor count): its
+    near-poor count and rate joined to ``table`` by unit code, else by unit name (within the
+    district heading); its units that the poor form does not have are said (warning)."""
+    from povdata.names import name_key
+
+    for other in sh.sheets:
+        if other == sh.sheet:
+            continue
+        try:
+            sh2 = read_sheet(data, name, other)
+        except ImportFileError:
+            continue
+        if sh2.cells.empty:
+            continue
+        h2 = find_header(sh2.cells)
+        labels2 = column_labels(sh2.cells, h2)
+        m2 = suggest_mapping(labels2)
+        if "near_poor_households" not in m2.values() or "poor_households" in m2.values():
+            continue
+        t2, _, names2, _ = extract_rows(sh2.cells, h2, m2, labels2, year)
+        use_code = "unit_code" in table and "unit_code" in t2 and (table["unit_code"] != "").all()
+
+        def keys(t: pd.DataFrame) -> pd.Series:
+            if use_code:
+                return t["unit_code"].astype(str).str.strip()
+            heading = t["_heading"] if "_heading" in t else ""
+            return t["unit_name"].map(lambda x: name_key(str(x))) + "|" + (heading.map(lambda x: name_key(str(x)))
+                                                                          if isinstance(heading, pd.Series) else "")
+        cols = [c for c in ("near_poor_households", "near_poor_rate_published") if c in t2]
+        right = t2.assign(_key=keys(t2)).drop_duplicates("_key").set_index("_key")[cols + ["_row"]]
+        k = keys(table)
+        out = table.copy()
+        for c in cols:
+            out[c] = k.map(right[c]).fillna("").to_numpy()
+            names[c] = f"{other} › {names2[c]}"
+        missing = sorted(set(right.index) - set(k))
+        if missing:
+            rows = right.loc[missing, "_row"].astype(int).tolist()
+            rep.problems.append(Problem(name, rows[0], names["near_poor_households"],
+                                        f"trang «{shorten(other, 40)}» (hộ cận nghèo) có {len(missing)} đơn vị không "
+                                        f"có trong trang «{shorten(sh.sheet or '', 40)}» (dòng "
+                                        f"{', '.join(map(str, rows[:10]))}); số liệu của các đơn vị này không được "
+                                        "nhập.", "warning"))
+        rep.problems.append(Problem(name, None, None, f"số hộ cận nghèo lấy từ trang «{shorten(other, 40)}» (biểu hộ "
+                                    "cận nghèo), ghép theo từng đơn vị.", "info"))
+        return out, names
+    return table, names

@@ -605,6 +605,7 @@ BUILDERS = {
     "bieu_ra_soat_lech_can_doi.xlsx": lambda: review_form_xlsx("180", 2023, planted="06034")[0],
     "bieu_ra_soat_lech_tong_khu_vuc.xlsx": lambda: review_form_xlsx("180", 2023, wrong_subtotal=True)[0],
     "bieu_can_ngheo.xlsx": lambda: review_form_xlsx("180", 2023, near_poor=True)[0],
+    "bieu_ra_soat_hai_trang.xlsx": lambda: review_form_xlsx("180", 2023, both=True)[0],
     # boundaries
     "thieu_shx.zip": lambda: shp_without(".shx"),
     "thieu_dbf.zip": lambda: shp_without(".dbf"),
