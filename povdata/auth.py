@@ -28,6 +28,7 @@ functions take the user and refuse another province's data with :class:`Permissi
 from __future__ import annotations
 
 import os
+import threading
 import time
 import tomllib
 import unicodedata
@@ -187,9 +188,20 @@ def _check_role(role: str) -> str:
     return role
 
 
+def visible_length(password: str) -> int:
+    """Characters of a password that show: after Unicode normalisation (NFKC), spaces,
+    zero-width and other format or control characters do not count (ten spaces or ten
+    U+200B are no password)."""
+    import unicodedata
+    text = unicodedata.normalize("NFKC", password or "")
+    return sum(1 for c in text if not c.isspace() and unicodedata.category(c) not in ("Cf", "Cc", "Cs", "Co", "Zs",
+                                                                                      "Zl", "Zp", "Mn", "Me"))
+
+
 def _check_password(password: str) -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AuthError(f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự.")
+    if visible_length(password) < MIN_PASSWORD_LENGTH:
+        raise AuthError(f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự nhìn thấy được "
+                        "(khoảng trắng và ký tự vô hình không tính).")
 
 
 def _check_province(code: str | None) -> str | None:
@@ -312,42 +324,55 @@ def lock_seconds(failures: int) -> float:
     return min(BASE_LOCK_SECONDS * 2 ** (failures - FREE_FAILURES), MAX_LOCK_SECONDS)
 
 
+#: at most this many password checks run at once in a process (argon2 is deliberately slow; a
+#: flood of guesses must not take every core)
+MAX_CONCURRENT_CHECKS = 2
+_CHECKS = threading.BoundedSemaphore(MAX_CONCURRENT_CHECKS)
+
+
 def authenticate(store, username: str, password: str, *, now: float | None = None) -> User:
     """The user for a correct name and password; :class:`SignInError` otherwise (the same
-    message for an unknown name and a wrong password)."""
+    message for an unknown name, a wrong password and a disabled account).
+
+    The attempt is counted as a failure *before* the password is checked, in one write
+    transaction (``BEGIN IMMEDIATE``), and the count is cleared only when the password is
+    right: twenty guesses at once are twenty failures, and from the third the name is locked
+    before any further check runs."""
     from povdata import audit
 
     now = time.time() if now is None else now
     name = normalise_username(username)
-    with closing(store.connect()) as conn:
+    locked_wait = None
+    with _tx(store) as conn:
         thr = conn.execute("SELECT failures, locked_until FROM sign_in_failures WHERE username = ?",
                            (name,)).fetchone()
         row = _user_row(conn, name)
-    if thr and thr[1] > now:
-        wait = thr[1] - now
-        raise SignInError(f"Đăng nhập sai nhiều lần: hãy thử lại sau {int(wait) + 1} giây.", wait, "locked")
+        if thr and thr[1] > now:
+            locked_wait = thr[1] - now
+        else:
+            failures = (thr[0] if thr else 0) + 1
+            conn.execute("INSERT INTO sign_in_failures VALUES (?, ?, ?, ?) ON CONFLICT(username) DO UPDATE SET "
+                         "failures = excluded.failures, last_failed_at = excluded.last_failed_at, "
+                         "locked_until = excluded.locked_until", (name, failures, now, now + lock_seconds(failures)))
+            if failures == FREE_FAILURES:
+                audit.record(conn, name, "sign_in_locked", f"Tài khoản {name}: {failures} lần đăng nhập sai liên tiếp",
+                             {"username": name, "failures": failures}, (row[4] or "") if row is not None else "")
+    if locked_wait is not None:
+        raise SignInError(f"Đăng nhập sai nhiều lần: hãy thử lại sau {int(locked_wait) + 1} giây.", locked_wait,
+                          "locked")
     ok = False
-    try:
-        ok = _HASHER.verify(row[2] if row is not None and row[2] else _DUMMY_HASH, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        ok = False
+    with _CHECKS:
+        try:
+            ok = _HASHER.verify(row[2] if row is not None and row[2] else _DUMMY_HASH, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            ok = False
     if ok and row is not None and row[2] and not row[5]:
         with _tx(store) as conn:
             conn.execute("DELETE FROM sign_in_failures WHERE username = ?", (name,))
             if _HASHER.check_needs_rehash(row[2]):
                 conn.execute("UPDATE users SET password_hash = ? WHERE username = ?", (_HASHER.hash(password), name))
         return User(row[0], row[3], row[4] or None, row[1] or "")
-    failures = (thr[0] if thr else 0) + 1
-    locked_until = now + lock_seconds(failures)
-    with _tx(store) as conn:
-        conn.execute("INSERT INTO sign_in_failures VALUES (?, ?, ?, ?) ON CONFLICT(username) DO UPDATE SET "
-                     "failures = excluded.failures, last_failed_at = excluded.last_failed_at, "
-                     "locked_until = excluded.locked_until", (name, failures, now, locked_until))
-        if failures == FREE_FAILURES:
-            audit.record(conn, name, "sign_in_locked", f"Tài khoản {name}: {failures} lần đăng nhập sai liên tiếp",
-                         {"username": name, "failures": failures}, (row[4] or "") if row is not None else "")
-    if ok and row is not None and row[5]:
-        raise SignInError("Tài khoản này đã bị khóa; hãy liên hệ quản trị viên.", kind="disabled")
+    # a disabled account gets the wrong-password answer: the message must not confirm the password
     raise SignInError("Tên đăng nhập hoặc mật khẩu không đúng.", lock_seconds(failures))
 
 

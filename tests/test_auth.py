@@ -103,8 +103,12 @@ def test_disabled_accounts_cannot_sign_in_until_enabled(store):
     auth.add_user(store, "ba", PASSWORD, "editor", actor=SETUP)
     auth.add_user(store, "quan-tri-2", PASSWORD, "admin", actor=SETUP)
     auth.disable_user(store, "ba", actor=SETUP)
-    with pytest.raises(SignInError, match="đã bị khóa"):
-        auth.authenticate(store, "ba", PASSWORD)
+    with pytest.raises(SignInError, match="Tên đăng nhập hoặc mật khẩu không đúng") as refused:
+        auth.authenticate(store, "ba", PASSWORD)  # the same answer as a wrong password: it confirms nothing
+    assert refused.value.kind == "wrong"
+    with pytest.raises(SignInError) as wrong:
+        auth.authenticate(store, "ba", "mật khẩu sai hoàn toàn")
+    assert str(wrong.value) == str(refused.value)
     assert auth.identity_user(store, "ba") is None  # an open session loses access at its next run
     auth.enable_user(store, "ba", actor=SETUP)
     assert auth.authenticate(store, "ba", PASSWORD).role == "editor"
@@ -364,7 +368,7 @@ def test_users_command_manages_accounts_and_audit_exports(tmp_path):
     r = _cli(tmp_path, "users", "add", "quan-tri", "--role", "admin", "--name", "Quản trị", stdin=PASSWORD + "\n")
     assert r.returncode == 0 and "Đã thêm quan-tri (quản trị viên)" in r.stdout, r.stderr
     r = _cli(tmp_path, "users", "add", "lan", "--role", "viewer", "--province", "20", stdin="ngan\n")
-    assert r.returncode == 1 and "LỖI: Mật khẩu phải có ít nhất 10 ký tự." in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 1 and "LỖI: Mật khẩu phải có ít nhất 10 ký tự" in r.stderr and "Traceback" not in r.stderr
     assert _cli(tmp_path, "users", "add", "lan", "--role", "viewer", "--province", "20",
                 stdin=PASSWORD + "\n").returncode == 0
     assert _cli(tmp_path, "users", "set-role", "lan", "editor").returncode == 0
@@ -372,7 +376,7 @@ def test_users_command_manages_accounts_and_audit_exports(tmp_path):
     r = _cli(tmp_path, "users", "list")
     assert "lan\teditor\t20\tđã khóa" in r.stdout and "quan-tri\tadmin\t*\thoạt động\tQuản trị" in r.stdout
     store = open_store(tmp_path)
-    with pytest.raises(SignInError, match="bị khóa"):
+    with pytest.raises(SignInError, match="không đúng"):  # disabled: the wrong-password answer
         auth.authenticate(store, "lan", PASSWORD)
     assert auth.authenticate(store, "quan-tri", PASSWORD).role == "admin"
     out = tmp_path / "nhat-ky.csv"
