@@ -21,9 +21,20 @@ PAGES = [
 ]
 
 st.set_page_config(page_title="Giảm nghèo", page_icon="📊", layout="wide")
-ui.init_state()
-ui.language_picker()
-user = ui.current_user()
+PATHS = [path for _, _, path, _ in PAGES]
+# fail closed: a missing (once sign-in is on), empty or corrupt store shows its error at every
+# address, never a guest dashboard and never Streamlit's own page list
+problem = ui.store_problem()
+if problem:
+    ui.fail_closed(problem, PATHS)
+try:
+    ui.init_state()
+    ui.language_picker()
+    user = ui.current_user()
+except Exception as exc:  # noqa: BLE001  anything before the menu exists: an error page, never Streamlit's
+    import logging                       # page list of pages/ (internal modules) and never a guest view
+    logging.getLogger("povdash").exception("before navigation")
+    ui.fail_closed(ui.tr("app.store_broken", message=str(exc)), PATHS)
 
 if user is None:
     # sign-in is on and nobody is signed in: every address shows the sign-in form (a shared

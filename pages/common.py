@@ -44,6 +44,62 @@ def init_state() -> None:
             st.session_state.update(province=v.code, former=v.former)
 
 
+# ---- fail closed: a broken store never opens the dashboard ------------------------------
+_HEALTH: dict[tuple, str | None] = {}
+
+
+def store_problem() -> str | None:
+    """Why the store cannot be used (Vietnamese), or None.  Checked on every run, cheaply:
+    the mode (a recorded sign-in makes a missing store an error), the file's header, and a
+    quick integrity check once per change of the file (size, mtime)."""
+    import sqlite3
+    from contextlib import closing
+
+    from povdata.auth import AuthError
+    from povdata.store import StoreError, check_store_file, has_store, open_store, store_path
+
+    try:
+        mode = auth_mode()
+        path = store_path()
+        if not has_store():
+            if mode == "none":
+                return None  # a fresh install: the demo
+            open_store()  # raises: sign-in is on and the store is gone
+        st_ = path.stat()
+        key = (str(path), st_.st_size, st_.st_mtime_ns)
+        if key not in _HEALTH:
+            check_store_file(path)
+            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as conn:
+                row = conn.execute("PRAGMA quick_check(1)").fetchone()
+                conn.execute("SELECT COUNT(*) FROM versions").fetchone()
+            _HEALTH.clear()
+            _HEALTH[key] = None if row and row[0] == "ok" else f"kiểm tra toàn vẹn báo lỗi: {row[0] if row else '?'}"
+        problem = _HEALTH[key]
+        return None if problem is None else tr("app.store_broken", message=f"{path}: {problem}")
+    except (StoreError, AuthError) as exc:
+        return tr("app.store_broken", message=str(exc))
+    except (sqlite3.Error, OSError) as exc:
+        return tr("app.store_broken", message=f"{exc}")
+
+
+def fail_closed(problem: str, paths: list[str]) -> None:
+    """Every address shows the store's error (and nothing else: no menu, no guest view); the
+    reason is logged for the administrator."""
+    import logging
+
+    logging.getLogger("povdash").error("kho dữ liệu không dùng được: %s", problem)
+
+    def error_page() -> None:  # the details (paths, SQLite's words) go to the log, not to visitors
+        st.title(tr("app.title"))
+        st.error(tr("app.store_broken_public"), icon="🛑")
+        st.caption(tr("app.store_broken_help"))
+
+    nav = st.navigation([st.Page(error_page, title=tr("app.title"), url_path=p, default=i == 0)
+                         for i, p in enumerate(paths)], position="hidden")
+    nav.run()
+    st.stop()
+
+
 # ---- who is using the app ------------------------------------------------------
 def auth_mode() -> str:
     """``none`` (demo: read-only, no sign-in), ``password`` or ``oidc``; see :mod:`povdata.auth`."""

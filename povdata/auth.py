@@ -28,6 +28,7 @@ functions take the user and refuse another province's data with :class:`Permissi
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 import tomllib
@@ -158,14 +159,28 @@ def auth_mode(data_dir: str | Path | None = None) -> str:
             mode = str(tomllib.loads(path.read_text(encoding="utf-8")).get("auth", {}).get("mode", "")).lower()
         except (OSError, tomllib.TOMLDecodeError, AttributeError) as exc:
             raise AuthError(f"Tệp cấu hình {path} không đọc được: {exc}") from exc
+    from povdata.store import StoreError, mark_sign_in, sign_in_recorded
+
     if mode:
         if mode not in MODES:
             raise AuthError(f"Chế độ đăng nhập '{mode}' không hợp lệ; chọn một trong: {', '.join(MODES)}.")
+        if mode != "none":
+            mark_sign_in(path.parent, mode)
         return mode
+    # fail closed: once sign-in has been on for this data folder it stays on, whatever becomes
+    # of the store (emptied, deleted, corrupt: then the store's error is shown, never a guest view)
+    recorded = sign_in_recorded(path.parent)
+    if recorded:
+        return recorded
     if has_store(data_dir):
-        with closing(open_store(data_dir).connect()) as conn:
-            if conn.execute("SELECT 1 FROM users WHERE disabled = 0 LIMIT 1").fetchone():
-                return "password"
+        try:
+            with closing(open_store(data_dir).connect()) as conn:
+                found = conn.execute("SELECT 1 FROM users LIMIT 1").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"Kho dữ liệu bị hỏng, không đọc được: {exc}") from exc
+        if found:
+            mark_sign_in(path.parent)
+            return "password"
     return "none"
 
 
@@ -251,6 +266,8 @@ def add_user(store, username: str, password: str | None, role: str, *, actor: Us
         audit.record(conn, actor.username, "user_add", f"Thêm người dùng {name} ({ROLE_NAMES[role]})",
                      {"username": name, "role": role, "province_code": prov, "display_name": display_name.strip(),
                       "sign_in": "password" if password is not None else "oidc"}, prov or "")
+    from povdata.store import mark_sign_in
+    mark_sign_in(store.path.parent)  # from the first user on, sign-in stays on (fail closed)
     return User(name, role, prov, display_name.strip())
 
 

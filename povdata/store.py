@@ -278,11 +278,69 @@ def has_store(data_dir_: str | Path | None = None) -> bool:
     return store_path(data_dir_).exists()
 
 
+#: written beside the store when sign-in is on (the first user): from then on a missing store is
+#: an error, never a fresh empty one that would open the dashboard to guests
+AUTH_MARKER = "povdash.auth"
+_SQLITE_HEADER = b"SQLite format 3\x00"
+#: data folders in which this process has seen sign-in on (deleting the folder while the app runs
+#: must not turn it into an open demo)
+_SIGN_IN_SEEN: set[Path] = set()
+
+
+def mark_sign_in(data_dir_: str | Path | None = None, mode: str = "password") -> None:
+    """Record that sign-in is on for this data folder (a marker file and this process)."""
+    folder = Path(data_dir_ if data_dir_ is not None else data_dir())
+    _SIGN_IN_SEEN.add(folder.resolve())
+    marker = folder / AUTH_MARKER
+    if not marker.exists():
+        try:
+            marker.write_text(mode + "\n", encoding="utf-8")
+        except OSError:
+            pass  # the process still remembers; a read-only folder is no reason to fail
+
+
+def sign_in_recorded(data_dir_: str | Path | None = None) -> str | None:
+    """The sign-in mode recorded for this data folder (marker or this process), or None."""
+    folder = Path(data_dir_ if data_dir_ is not None else data_dir())
+    marker = folder / AUTH_MARKER
+    try:
+        text = marker.read_text(encoding="utf-8").strip()
+    except OSError:
+        text = ""
+    if text in ("password", "oidc"):
+        return text
+    return "password" if folder.resolve() in _SIGN_IN_SEEN else None
+
+
+def check_store_file(path: Path) -> None:
+    """:class:`StoreError` (Vietnamese) for a store file that is empty or not SQLite (a
+    truncated or overwritten store is never silently recreated)."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreError(f"Không đọc được kho dữ liệu {path}: {exc}") from exc
+    if size == 0:
+        raise StoreError(f"Kho dữ liệu {path} rỗng (0 byte): có thể đã bị ghi đè hoặc cắt cụt. Hãy khôi phục từ "
+                         "bản sao lưu (python -m povdata restore).")
+    if head != _SQLITE_HEADER:
+        raise StoreError(f"Tệp {path} không phải kho dữ liệu SQLite: có thể đã bị hỏng. Hãy khôi phục từ bản sao lưu.")
+
+
 def open_store(data_dir_: str | Path | None = None) -> Store:
-    """Open (creating if needed) the store under ``data_dir_`` (default :func:`data_dir`)."""
+    """Open (creating if needed) the store under ``data_dir_`` (default :func:`data_dir`).
+
+    Never creates one where sign-in was on (:func:`sign_in_recorded`): a missing store is
+    then a :class:`StoreError`; an empty or non-SQLite file is always one."""
     path = store_path(data_dir_)
     if path in _READY and path.exists():  # schema already in place: no write on every page run
         return Store(path)
+    if path.exists():
+        check_store_file(path)
+    elif sign_in_recorded(path.parent):
+        raise StoreError(f"Không tìm thấy kho dữ liệu {path}, trong khi hệ thống đã bật đăng nhập: không mở bảng "
+                         "điều khiển cho khách. Hãy khôi phục kho từ bản sao lưu (python -m povdata restore).")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(path, timeout=30)) as conn:
