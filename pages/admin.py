@@ -27,7 +27,7 @@ def _done(message: str) -> None:
 
 st.title(tr("admin.title"))
 if "admin_done" in st.session_state:
-    st.success(st.session_state.pop("admin_done"))
+    st.success(ui.md_escape(st.session_state.pop("admin_done")))
 users_tab, versions_tab, audit_tab = st.tabs([tr("admin.users"), tr("admin.versions"), tr("admin.audit")])
 
 with users_tab:

@@ -182,7 +182,7 @@ def require(permission: str) -> None:
     try:
         _require(current_user(), permission)
     except PermissionDenied as exc:
-        st.error(tr("auth.denied", message=str(exc)), icon="🔒")
+        st.error(tr("auth.denied", message=md_escape(exc)), icon="🔒")
         st.stop()
 
 
@@ -394,7 +394,7 @@ def targets() -> TargetsConfig:
     try:
         return _targets(province(), targets_key(), former())
     except TargetsError as exc:
-        st.error(tr("app.targets_error", message=str(exc)))
+        st.error(tr("app.targets_error", message=md_escape(exc)))
         st.stop()
 
 
@@ -460,7 +460,7 @@ def data_banner(ds: Dataset) -> None:
         st.warning(f"**{tr('banner.illustrative')}** — {tr('banner.illustrative_detail')}", icon="⚠️")
     elif ds.data_status == "imported":  # file names are escaped: st.info renders markdown
         st.info(tr("import.banner", source=md_escape(ds.source), version=md_escape(ds.version)), icon="📥")
-    st.caption(tr("banner.source", source=escape(ds.source), version=escape(ds.version))
+    st.caption(tr("banner.source", source=md_escape(ds.source), version=md_escape(ds.version))
                + " · " + tr(f"data_status.{ds.data_status}"))
 
 
@@ -476,10 +476,18 @@ def boundary_note(level: str) -> str:
 
 
 def md_escape(text: object) -> str:
-    """Text from a file shown through markdown as plain text: markdown's punctuation is
-    backslash-escaped and HTML's characters turned into entities (never rendered)."""
+    """The one helper for text from a user, a file or a URL shown through markdown (captions,
+    messages, headers): markdown's punctuation is backslash-escaped and HTML's characters
+    turned into entities, so a name like ``![b](http://host/x.png)`` or ``<a href=…>`` is shown
+    as the characters it is and never rendered (no outside image, no link)."""
     out = escape(str(text), quote=False)
-    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|~$>" else ch for ch in out)
+    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!|~$>:" else ch for ch in out)
+
+
+def html_text(text: object) -> str:
+    """Text from a user, a file or a URL in plotly (legend, title, hover: plotly renders a
+    subset of HTML, links included): every HTML character is an entity."""
+    return escape(str(text), quote=True)
 
 
 def version_picker() -> None:
@@ -770,7 +778,7 @@ def chart_exports(fig, frame, name: str, key: str) -> None:
         try:
             ensure_browser()
         except ExportError as exc:
-            st.caption(tr("export.failed", message=str(exc)))
+            st.caption(tr("export.failed", message=md_escape(exc)))
             return
         st.caption(tr("export.caption"))
         for scale in SCALES:
@@ -798,7 +806,7 @@ def briefing_button(years: list[int], default: int) -> None:
             try:
                 pack = build_pack(dataset(), int(year), lang(), targets())
             except (ExportError, ValueError, OSError) as exc:
-                st.error(tr("briefing.failed", message=str(exc)))
+                st.error(tr("briefing.failed", message=md_escape(exc)))
                 return
         st.session_state["briefing_pack"] = {"key": want, "pptx": pack.pptx, "pdf": pack.pdf,
                                              "stem": pack.file_stem(), "slides": len(pack.slides),

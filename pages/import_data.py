@@ -155,7 +155,7 @@ ind = None
 if up is not None:
     msg = size_problem(up.size, up.name)
     if msg:
-        st.error(msg)
+        st.error(esc(msg))  # the message quotes the file's name
     else:
         data = up.getvalue()
         fkey = f"ind_{hash(data)}"
@@ -247,7 +247,7 @@ bnd = None
 if upb is not None:
     msg = size_problem(upb.size, upb.name)
     if msg:
-        st.error(msg)
+        st.error(esc(msg))  # the message quotes the file's name
     else:
         data = upb.getvalue()
         bkey = f"bnd_{hash(data)}"

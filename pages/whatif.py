@@ -88,7 +88,7 @@ q.update(scenario.to_query())
 b1, b2, b3, _ = st.columns([1, 1, 1, 2])
 if b1.button(ui.tr("whatif.save"), key="wi_save"):
     ss["scenarios"] = (ss["scenarios"] + [scenario])[-3:]
-    st.success(ui.tr("whatif.saved", name=scenario.name))
+    st.success(ui.tr("whatif.saved", name=ui.md_escape(scenario.name)))
 if b2.button(ui.tr("whatif.clear"), key="wi_clear"):
     ss["scenarios"] = []
 if ui.can("share_scenarios") and b3.button(ui.tr("whatif.share"), key="wi_share",
@@ -113,7 +113,8 @@ dash = ("dash", "dot", "dashdot", "longdash")
 for i, sc in enumerate([scenario] + [x for x in ss["scenarios"] if x != scenario]):
     p = project(levels, [top], scenario_paces(levels, top, poor, sc), sc)
     fig.add_trace(go.Scatter(x=p["year"], y=p["poverty_rate"], mode="lines+markers",
-                             name=ui.tr("whatif.projected", name=sc.name), line={"dash": dash[i % 4], "width": 2},
+                             name=ui.tr("whatif.projected", name=ui.html_text(sc.name)),
+                             line={"dash": dash[i % 4], "width": 2},
                              hovertext=[f"{y}: {fmt_rate(v, lang)}" for y, v in zip(p["year"], p["poverty_rate"])],
                              hovertemplate="%{hovertext}<extra></extra>"))
 if scenario.horizon >= 2027:

@@ -127,3 +127,59 @@ def test_a_disabled_account_with_the_right_password_gets_the_wrong_password_answ
             auth.authenticate(store, "lan", pw)
         answers.append((str(exc.value), exc.value.kind))
     assert answers[0] == answers[1]
+
+
+# ---- 3. markdown and link injection ------------------------------------------------------------
+PAYLOADS = ["![b](http://127.0.0.1:9/x.png)", "<a href='http://127.0.0.1:9/'>Bấm vào đây</a>",
+            "[Bấm vào đây](http://127.0.0.1:9/)", "<img src=http://127.0.0.1:9/y.png>"]
+_MARKUP = ("](http", "<a ", "<img")  # rendered by markdown (entities such as '&lt;a' are shown as text)
+_HTML = ("<a ", "<img", "<script")  # rendered by plotly (it draws a subset of HTML, links included)
+
+
+def _rendered(at) -> list[str]:
+    """The texts that would render as markup: markdown elements and widget labels holding
+    markdown or HTML, chart titles and legends holding HTML (empty when all is escaped)."""
+    import json
+    md = [str(e.value) for kind in ("markdown", "caption", "info", "success", "warning", "error", "subheader",
+                                    "header", "title")
+          for e in getattr(at, kind)]
+    md += [str(getattr(e, "label", "")) for e in list(at.selectbox) + list(at.button) + list(at.expander)]
+    html = []
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        html += [str(tr.get("name", "")) for tr in spec.get("data", [])]
+        html.append(json.dumps(spec.get("layout", {}).get("title", "")))
+    return [s for s in md if any(r in s for r in _MARKUP)] + [s for s in html if any(r in s for r in _HTML)]
+
+
+def _all_text(at) -> str:
+    return " ".join(str(e.value) for kind in ("markdown", "caption", "info") for e in getattr(at, kind))
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_a_file_name_with_markdown_or_html_is_never_rendered(tmp_path, monkeypatch, payload):
+    from app_helpers import run_app
+    from import_fixtures import official_workbook
+    from povdata.importer import prepare_indicators, save_import
+
+    store = open_store(tmp_path)
+    name = f"{payload} bieu.xlsx"
+    imp = prepare_indicators(official_workbook(2023), name, "20")
+    assert imp.ok
+    save_import(store, "20", imp, created_by="t")
+    monkeypatch.setenv("POVDASH_DATA_DIR", str(tmp_path))
+    for page in (None, "pages/map.py", "pages/progress.py", "pages/whatif.py"):  # the pages with the data banner
+        at = run_app(page)
+        assert "bieu" in _all_text(at)  # the name is shown …
+        assert _rendered(at) == []  # … as the characters it is, never as markup
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_a_scenario_name_from_the_url_is_never_rendered(payload):
+    from app_helpers import run_app
+
+    at = run_app("pages/whatif.py", sc_name=payload)
+    assert _rendered(at) == []  # the legend
+    at.button(key="wi_save").click().run()
+    assert not at.exception and at.success  # the saved message
+    assert _rendered(at) == []
