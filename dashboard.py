@@ -2,12 +2,15 @@
 
 The menu holds only the pages the user's role may open; each of those pages checks the
 permission again, so a typed URL is refused too (see :mod:`povdata.auth`).
+
+Imported by the server (no script is running): the file is the ASGI app, ``st.App`` with the
+security headers and the process-wide hardening of :mod:`pages._server`; run as the app's
+script (each page view): the navigation below.
 """
 from __future__ import annotations
 
 import streamlit as st
-
-from pages import common as ui
+from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
 # (script, title key, URL path, permission needed)
 PAGES = [
@@ -20,34 +23,50 @@ PAGES = [
     ("pages/admin.py", "nav.admin", "quan-tri", "users"),
 ]
 
-st.set_page_config(page_title="Giảm nghèo", page_icon="📊", layout="wide")
-PATHS = [path for _, _, path, _ in PAGES]
-# fail closed: a missing (once sign-in is on), empty or corrupt store shows its error at every
-# address, never a guest dashboard and never Streamlit's own page list
-problem = ui.store_problem()
-if problem:
-    ui.fail_closed(problem, PATHS)
-try:
-    ui.init_state()
-    ui.language_picker()
-    user = ui.current_user()
-except Exception as exc:  # noqa: BLE001  anything before the menu exists: an error page, never Streamlit's
-    import logging                       # page list of pages/ (internal modules) and never a guest view
-    logging.getLogger("povdash").exception("before navigation")
-    ui.fail_closed(ui.tr("app.store_broken", message=str(exc)), PATHS)
 
-if user is None:
-    # sign-in is on and nobody is signed in: every address shows the sign-in form (a shared
-    # deep link keeps its path and query string, and opens once the user has signed in)
-    nav = st.navigation([st.Page("pages/signin.py", title=ui.tr("auth.title"), url_path=path, default=i == 0)
-                         for i, (_, _, path, _) in enumerate(PAGES)], position="hidden")
+def main() -> None:
+    """One page view: page setup, fail-closed check, language, sign-in, navigation."""
+    from pages import common as ui
+
+    st.set_page_config(page_title="Giảm nghèo", page_icon="📊", layout="wide")
+    PATHS = [path for _, _, path, _ in PAGES]
+    # fail closed: a missing (once sign-in is on), empty or corrupt store shows its error at every
+    # address, never a guest dashboard and never Streamlit's own page list
+    problem = ui.store_problem()
+    if problem:
+        ui.fail_closed(problem, PATHS)
+    try:
+        ui.init_state()
+        ui.language_picker()
+        user = ui.current_user()
+    except Exception as exc:  # noqa: BLE001  anything before the menu exists: an error page, never Streamlit's
+        import logging                       # page list of pages/ (internal modules) and never a guest view
+        logging.getLogger("povdash").exception("before navigation")
+        ui.fail_closed(ui.tr("app.store_broken", message=str(exc)), PATHS)
+
+    if user is None:
+        # sign-in is on and nobody is signed in: every address shows the sign-in form (a shared
+        # deep link keeps its path and query string, and opens once the user has signed in)
+        nav = st.navigation([st.Page("pages/signin.py", title=ui.tr("auth.title"), url_path=path, default=i == 0)
+                             for i, (_, _, path, _) in enumerate(PAGES)], position="hidden")
+        nav.run()
+        st.stop()
+
+    ui.user_box()
+    ui.province_picker()
+    ui.version_picker()
+    ui.presentation_toggle()
+    nav = st.navigation([st.Page(script, title=ui.tr(title), url_path=path, default=i == 0)
+                         for i, (script, title, path, permission) in enumerate(PAGES) if ui.can(permission)])
     nav.run()
-    st.stop()
 
-ui.user_box()
-ui.province_picker()
-ui.version_picker()
-ui.presentation_toggle()
-nav = st.navigation([st.Page(script, title=ui.tr(title), url_path=path, default=i == 0)
-                     for i, (script, title, path, permission) in enumerate(PAGES) if ui.can(permission)])
-nav.run()
+
+if get_script_run_ctx(suppress_warning=True) is None:
+    # imported by the server (``streamlit run`` found this app): the ASGI app with the security
+    # headers, and the process-wide hardening (no outside lookups, no cache clearing by message)
+    from pages import _server
+
+    _server.harden()
+    app = st.App(__file__, middleware=_server.middleware())
+else:
+    main()

@@ -4,9 +4,12 @@
 # they are missing; otherwise browser tests skip (or fail when POVDASH_REQUIRE_BROWSER=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans" || ! command -v pdftoppm >/dev/null; then
+if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans" || ! command -v pdftoppm >/dev/null \
+    || ! command -v strace >/dev/null; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core poppler-utils >/dev/null
+    # strace: the test that no connection leaves the server (tests/test_server_hardening.py)
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core poppler-utils \
+      strace >/dev/null
   else
     echo "Chromium not installed and not root: browser tests will skip." >&2
   fi
