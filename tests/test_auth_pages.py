@@ -135,7 +135,7 @@ def test_a_value_that_is_not_a_number_is_refused_with_its_field(data_dir):
     at.text_input(key="tg_margin").input("một rưỡi")
     next(b for b in at.button if b.label == "Lưu thay đổi mục tiêu").click().run()
     assert not at.exception
-    assert at.error[0].value == "Biên 'có nguy cơ' \\(điểm %\\): 'một rưỡi' không phải một số\\."  # escaped
+    assert at.error[0].value == "Biên 'có nguy cơ' \\(điểm %\\)\\: 'một rưỡi' không phải một số\\."  # escaped
     assert entries(open_store(data_dir), action="target_change").empty
 
 
@@ -163,7 +163,7 @@ def test_admin_adds_a_user_reads_the_audit_trail_and_rolls_back(data_dir):
     at.selectbox[0].set_value("viewer")
     at.text_input[2].input(PASSWORD)
     next(b for b in at.button if b.label == "Thêm người dùng").click().run()
-    assert not at.exception and at.success[0].value == "Đã thêm người dùng lan."
+    assert not at.exception and at.success[0].value.replace("\\", "") == "Đã thêm người dùng lan."  # shown escaped
     assert auth.authenticate(store, "lan", PASSWORD).role == "viewer"
     # the trail: newest first, the form's addition on top, both imports below
     trail = at.tabs[2].dataframe[0].value
@@ -176,7 +176,7 @@ def test_admin_adds_a_user_reads_the_audit_trail_and_rolls_back(data_dir):
     at.checkbox(key="admin_rb_sure").check().run()
     at.button(key="admin_rb_go").click().run()
     assert not at.exception
-    assert at.success[0].value == "Đã quay lại; phiên bản hiện hành mới: v4."
+    assert at.success[0].value.replace("\\", "") == "Đã quay lại; phiên bản hiện hành mới: v4."
     assert latest_version(store, "20").years == "2023"
 
 

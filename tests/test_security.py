@@ -183,3 +183,178 @@ def test_a_scenario_name_from_the_url_is_never_rendered(payload):
     at.button(key="wi_save").click().run()
     assert not at.exception and at.success  # the saved message
     assert _rendered(at) == []
+
+
+# ---- 1. server-side requests from a GeoJSON ------------------------------------------------------
+@pytest.fixture()
+def listener():
+    """An HTTP server on this machine that records every request it gets."""
+    import http.server
+
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],'
+                             b'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]]')
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", hits
+    server.shutdown()
+
+
+def _districts_geojson(crs_text: str) -> bytes:
+    import json
+
+    import geopandas as gpd
+    import shapely
+
+    from povdata.units import legacy_units
+    d = legacy_units("20")
+    d = d[d["level"] == "district"]
+    squares = gpd.GeoDataFrame({"MA": d["code"].to_numpy(), "TEN": d["name"].to_numpy()},
+                               geometry=[shapely.box(x - 0.05, y - 0.05, x + 0.05, y + 0.05)
+                                         for x, y in zip(d["lon"], d["lat"])], crs=4326)
+    fc = json.loads(squares.to_json())
+    body = json.dumps(fc)[1:]  # '{' removed: the crs member is written first, as the attacker wrote it
+    return ("{" + crs_text + ", " + body).encode()
+
+
+CRS_ATTACKS = {
+    "escaped": '"cr\\u0073": {"type": "\\u006cink", "properties": {"href": "URL/crs-link-escaped", "type": "ogcwkt"}}',
+    "far": '"crs": {"properties": {"pad": "' + "x" * 3000 + '", "href": "URL/crs-far", "type": "ogcwkt"}, '
+           '"type": "link"}',
+    "name_is_url": '"crs": {"type": "name", "properties": {"name": "URL/crs-name"}}',
+    "duplicate": '"crs": {"type": "name", "properties": {"name": "EPSG:4326"}}, '
+                 '"crs": {"type": "link", "properties": {"href": "URL/crs-dup"}}',
+}
+
+
+@pytest.mark.parametrize("attack", list(CRS_ATTACKS))
+def test_a_crs_link_in_any_spelling_is_refused_and_nothing_is_fetched(listener, attack):
+    from geo.importing import prepare_boundaries
+    url, hits = listener
+    data = _districts_geojson(CRS_ATTACKS[attack].replace("URL", url))
+    imp = prepare_boundaries(data, "huyen.geojson", "20")
+    assert not imp.ok
+    assert any("'crs'" in p.message for p in imp.report.errors), [str(p) for p in imp.report.errors]
+    assert hits == []
+
+
+def test_a_crs_by_epsg_name_as_qgis_writes_it_is_accepted():
+    from geo.importing import prepare_boundaries
+    data = _districts_geojson('"crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}}')
+    imp = prepare_boundaries(data, "huyen.geojson", "20")
+    assert imp.ok, [str(p) for p in imp.report.errors]
+
+
+def test_gdal_itself_is_offline_for_uploads(listener, tmp_path):
+    """Even a file that reached GDAL unchecked could not make it fetch anything."""
+    import pyogrio
+
+    import geo.ingest.vector  # noqa: F401  (sets GDAL's network options)
+    url, hits = listener
+    path = tmp_path / "x.geojson"
+    path.write_bytes(_districts_geojson(f'"crs": {{"type": "link", "properties": {{"href": "{url}/direct", '
+                                        '"type": "ogcwkt"}}'))
+    try:
+        pyogrio.read_dataframe(path)
+    except Exception:
+        pass
+    try:
+        pyogrio.read_dataframe(f"/vsicurl/{url}/vsicurl.geojson")
+    except Exception:
+        pass
+    assert hits == []
+
+
+# ---- 2. memory exhaustion: refused before the parser runs -------------------------------------
+def _gpkg(tmp_path, n: int = 11):
+    import geopandas as gpd
+    import shapely
+    path = tmp_path / "huyen.gpkg"
+    gpd.GeoDataFrame({"MA": [f"{178 + i}" for i in range(n)]},
+                     geometry=[shapely.box(106 + i * 0.01, 21.5, 106.005 + i * 0.01, 21.505) for i in range(n)],
+                     crs=4326).to_file(path, layer="huyen")
+    return path
+
+
+def test_a_geopackage_whose_layer_is_a_recursive_view_is_refused(tmp_path):
+    import sqlite3
+    from geo.importing import prepare_boundaries
+    path = _gpkg(tmp_path)
+    with sqlite3.connect(path) as conn:  # the attacker's file: 600,000 rows from a few bytes
+        conn.execute("CREATE VIEW bom AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                     "WHERE i < 600000) SELECT i AS fid, (SELECT geom FROM huyen LIMIT 1) AS geom FROM n")
+        conn.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) "
+                     "VALUES ('bom', 'features', 'bom', 4326)")
+        conn.execute("INSERT INTO gpkg_geometry_columns VALUES ('bom', 'geom', 'POLYGON', 4326, 0, 0)")
+        conn.execute("DELETE FROM gpkg_contents WHERE table_name = 'huyen'")
+    imp = prepare_boundaries(path.read_bytes(), "huyen.gpkg", "20")
+    assert not imp.ok and any("khung nhìn (view)" in p.message for p in imp.report.errors)
+
+
+def test_a_geopackage_with_too_many_features_is_refused_before_gdal_reads_it(tmp_path, monkeypatch):
+    import geo.ingest.vector as gv
+    from geo.importing import prepare_boundaries
+    monkeypatch.setattr(gv, "MAX_FEATURES", 5)
+    monkeypatch.setattr(gv.pyogrio, "read_dataframe", lambda *a, **k: pytest.fail("GDAL read the file"))
+    imp = prepare_boundaries(_gpkg(tmp_path).read_bytes(), "huyen.gpkg", "20")
+    assert not imp.ok and any("quá giới hạn 5 đối tượng" in p.message for p in imp.report.errors)
+
+
+def test_a_csv_line_of_millions_of_columns_is_refused_on_its_bytes(monkeypatch):
+    import csv
+
+    from povdata.importer import prepare_indicators
+    monkeypatch.setattr(csv, "reader", lambda *a, **k: pytest.fail("the CSV was parsed"))
+    data = b"Ma don vi,Ten,Nam\n" + b"," * 3_000_000 + b"\n"
+    imp = prepare_indicators(data, "cot.csv", "20")
+    assert not imp.ok and "dòng 2" in imp.report.errors[0].message
+
+
+def test_a_zip_whose_gigabyte_is_split_over_small_members_is_refused():
+    import io
+    import zipfile
+
+    from geo.importing import check_zip
+    from geo.read import BoundaryReadError
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        chunk = b"\0" * (95 * 1024 * 1024)  # each under the single-member bomb threshold
+        for i in range(11):
+            z.writestr(f"huyen{i}.dbf", chunk)
+    data = buf.getvalue()
+    assert len(data) < 1_500_000
+    with pytest.raises(BoundaryReadError, match="bom nén"):
+        check_zip(data, "huyen.zip")
+
+
+def test_an_xlsx_with_huge_shared_strings_is_refused_before_openpyxl(monkeypatch):
+    import io
+    import zipfile
+
+    import openpyxl
+
+    from import_fixtures import official_workbook
+    from povdata.importer import prepare_indicators
+    src = zipfile.ZipFile(io.BytesIO(official_workbook(2023)))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            z.writestr(info.filename, src.read(info))
+        import os
+        letters = bytes(range(97, 123)) * 10  # random letters: text that compresses like real text (~2 times)
+        text = os.urandom(55_000_000).translate(letters[:256])
+        z.writestr("xl/sharedStrings.xml", b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                   + b"<si><t>" + text + b"</t></si></sst>")
+    monkeypatch.setattr(openpyxl, "load_workbook", lambda *a, **k: pytest.fail("openpyxl opened it"))
+    imp = prepare_indicators(buf.getvalue(), "bieu.xlsx", "20")
+    assert not imp.ok and "chữ dùng chung" in imp.report.errors[0].message

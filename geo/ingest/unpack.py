@@ -13,7 +13,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from geo.read import BoundaryReadError
 from povdata.validate import shorten
-from povdata.ingest.safety import (BOUNDARY_MAX_UNZIPPED_BYTES as MAX_UNZIPPED_BYTES,
+from povdata.ingest.safety import (BOUNDARY_MAX_TOTAL_RATIO, BOUNDARY_MIN_UNZIPPED_ALLOWANCE,
+                                   BOUNDARY_MAX_UNZIPPED_BYTES as MAX_UNZIPPED_BYTES,
                                    BOUNDARY_MAX_ZIP_MEMBERS as MAX_ZIP_MEMBERS,
                                    BOUNDARY_MAX_ZIP_RATIO as MAX_ZIP_RATIO,
                                    BOUNDARY_ZIP_BOMB_MIN_BYTES as ZIP_BOMB_MIN_BYTES)
@@ -43,6 +44,8 @@ def check_zip(data: bytes, name: str = "tệp nén") -> list[zipfile.ZipInfo]:
     if len(infos) > MAX_ZIP_MEMBERS:
         raise BoundaryReadError(f"Tệp {name}: có {len(infos)} tệp bên trong, quá giới hạn {MAX_ZIP_MEMBERS}.")
     total = 0
+    # the whole archive, whatever its members' sizes: relative to the upload, and absolute
+    allowed = min(MAX_UNZIPPED_BYTES, max(BOUNDARY_MAX_TOTAL_RATIO * len(data), BOUNDARY_MIN_UNZIPPED_ALLOWANCE))
     for info in infos:
         n = shorten(info.filename)
         win = PureWindowsPath(info.filename)
@@ -61,8 +64,10 @@ def check_zip(data: bytes, name: str = "tệp nén") -> list[zipfile.ZipInfo]:
                 f"({info.file_size // 1_000_000} MB khi giải nén), bất thường với tệp ranh giới (có thể là bom nén); "
                 "từ chối vì lý do an toàn.")
         total += info.file_size
-        if total > MAX_UNZIPPED_BYTES:
-            raise BoundaryReadError(f"Tệp {name}: khi giải nén lớn hơn {MAX_UNZIPPED_BYTES // 1_000_000} MB; từ chối.")
+        if total > allowed:
+            raise BoundaryReadError(
+                f"Tệp {name}: khi giải nén lớn hơn {allowed // 1_000_000} MB (gấp hơn {total // max(len(data), 1)} lần "
+                "tệp nén), bất thường với tệp ranh giới (có thể là bom nén); từ chối vì lý do an toàn.")
     return infos
 
 

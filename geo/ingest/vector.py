@@ -4,6 +4,7 @@ DBF's encoding found (.cpg, or Windows-1258, TCVN3, VNI by content).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,24 @@ import pyogrio
 from geo.read import _READ_ERRORS, BoundaryReadError
 from povdata.validate import shorten
 from povdata.vnenc import ENCODINGS, decode_bytes, decode_text, detect_text_encoding
-from povdata.ingest.safety import MAX_GEOJSON_BYTES
+from povdata.ingest.safety import MAX_FEATURES, MAX_GEOJSON_BYTES, MAX_GEOMETRY_BYTES
+
+
+#: GDAL never reaches the network for an upload: every HTTP(S) fetch it might make (a 'crs'
+#: link, /vsicurl/, a remote PROJ grid) goes to a proxy on this machine's discard port and fails
+#: at once; set for the whole process when the reader is imported.
+GDAL_OFFLINE = {"GDAL_HTTP_PROXY": "127.0.0.1:9", "GDAL_HTTPS_PROXY": "127.0.0.1:9", "GDAL_HTTP_TIMEOUT": "1",
+                "GDAL_HTTP_CONNECTTIMEOUT": "1", "GDAL_HTTP_MAX_RETRY": "0",
+                "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".povdash-no-network", "PROJ_NETWORK": "OFF"}
+
+
+def gdal_offline() -> None:
+    import os
+    pyogrio.set_gdal_config_options(GDAL_OFFLINE)
+    os.environ.setdefault("PROJ_NETWORK", "OFF")
+
+
+gdal_offline()
 
 
 @dataclass
@@ -101,9 +119,6 @@ def check_content(path: Path, name: str) -> None:
     database as well.  A GeoJSON must be JSON and must not declare its CRS by a link (GDAL
     fetches the URL: a request from the server to wherever the file says); a GeoPackage must
     carry the GeoPackage application id."""
-    import mmap
-    import re
-
     suffix = path.suffix.lower()
     size = path.stat().st_size
     if suffix in (".geojson", ".json") and size > MAX_GEOJSON_BYTES:
@@ -117,17 +132,90 @@ def check_content(path: Path, name: str) -> None:
             if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
                 raise BoundaryReadError(f"Tệp {name}: không đọc được tệp ranh giới: nội dung không phải GeoJSON "
                                         "(không phải JSON); hãy dùng tệp .geojson, .gpkg hoặc shapefile nén .zip.")
-            if size:
-                with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-                    for m in re.finditer(rb'"crs"\s*:', mm):
-                        if re.search(rb'"type"\s*:\s*"link"', mm[m.end():m.end() + 2000]):
-                            raise BoundaryReadError(
-                                f"Tệp {name}: hệ tọa độ được khai báo bằng liên kết ngoài ('crs' kiểu 'link'); "
-                                "liên kết không được mở vì lý do an toàn. Hãy xuất lại tệp theo GeoJSON chuẩn "
-                                "(RFC 7946, kinh độ/vĩ độ WGS 84).")
+    if suffix in (".geojson", ".json") and size:
+        check_geojson(path, name)
     if suffix == ".gpkg" and not (head.startswith(b"SQLite format 3\x00") and head[68:72] in _GPKG_IDS):
         raise BoundaryReadError(f"Tệp {name}: không đọc được tệp ranh giới: tệp không phải GeoPackage (.gpkg) hợp lệ; "
                                 "hãy xuất lại tệp từ phần mềm GIS.")
+    if suffix == ".gpkg":
+        check_geopackage(path, name)
+
+
+#: a 'crs' member GDAL may resolve without a network: an EPSG or OGC name, nothing else (a
+#: name can be a URL too, which GDAL would fetch)
+_SAFE_CRS_NAME = re.compile(r"^(urn:ogc:def:crs:(EPSG:[0-9.]*:\d{4,6}|OGC:1\.3:CRS84)|EPSG:\d{4,6})$", re.I)
+
+
+def check_geojson(path: Path, name: str) -> None:
+    """The GeoJSON parsed by a JSON parser before GDAL sees it (escapes such as ``"cr\\u0073"``
+    and duplicated members are what they are to a parser): every ``crs`` member, at any depth,
+    must be ``{"type": "name", "properties": {"name": "<EPSG or OGC name>"}}`` — a link or any
+    other form is refused; at most :data:`MAX_FEATURES` features."""
+    import json
+
+    crs_members: list[object] = []
+
+    def pairs(items):
+        for k, v in items:
+            if k.lower() == "crs":
+                crs_members.append(v)
+        return dict(items)
+
+    try:
+        doc = json.loads(path.read_bytes().decode("utf-8-sig"), object_pairs_hook=pairs)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BoundaryReadError(f"Tệp {name}: không đọc được tệp ranh giới: nội dung không phải GeoJSON (JSON hỏng "
+                                "hoặc lồng quá sâu); hãy dùng tệp .geojson, .gpkg hoặc shapefile nén .zip.") from None
+    for crs in crs_members:
+        ok = (isinstance(crs, dict) and str(crs.get("type", "")).lower() == "name"
+              and isinstance(crs.get("properties"), dict)
+              and _SAFE_CRS_NAME.match(str(crs["properties"].get("name", "")).strip()) is not None)
+        if not ok:
+            kind = str(crs.get("type", "")) if isinstance(crs, dict) else type(crs).__name__
+            raise BoundaryReadError(
+                f"Tệp {name}: hệ tọa độ được khai báo bằng liên kết ngoài hoặc dạng lạ ('crs' kiểu "
+                f"'{shorten(kind, 20)}'); liên kết không được mở vì lý do an toàn. Hãy xuất lại tệp theo GeoJSON "
+                "chuẩn (RFC 7946, kinh độ/vĩ độ WGS 84).")
+    features = doc.get("features") if isinstance(doc, dict) else None
+    if isinstance(features, list) and len(features) > MAX_FEATURES:
+        raise BoundaryReadError(f"Tệp {name}: có {len(features):,} đối tượng, quá giới hạn {MAX_FEATURES:,}; "
+                                "không đọc tệp này.".replace(",", "."))
+
+
+def check_geopackage(path: Path, name: str) -> None:
+    """A GeoPackage opened read-only with SQLite before GDAL: no views (a recursive view yields
+    any number of rows from a few bytes), feature tables only, at most :data:`MAX_FEATURES`
+    features and :data:`MAX_GEOMETRY_BYTES` of geometry, counted before anything is read."""
+    import sqlite3
+    from contextlib import closing
+
+    bad = f"Tệp {name}: không đọc được tệp ranh giới: tệp không phải GeoPackage (.gpkg) hợp lệ."
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, timeout=5)) as conn:
+            conn.execute("PRAGMA trusted_schema = OFF")
+            views = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")]
+            if views:
+                raise BoundaryReadError(f"Tệp {name}: GeoPackage có khung nhìn (view) '{shorten(views[0], 40)}'; chỉ "
+                                        "đọc bảng đối tượng, không đọc khung nhìn vì lý do an toàn. Hãy xuất lại "
+                                        "lớp ranh giới thành bảng.")
+            rows = conn.execute("SELECT c.table_name, g.column_name FROM gpkg_contents c JOIN gpkg_geometry_columns g "
+                                "ON g.table_name = c.table_name WHERE c.data_type = 'features'").fetchall()
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            features = geom = 0
+            for table, column in rows:
+                if table not in tables:
+                    raise BoundaryReadError(bad)
+                q = '"' + table.replace('"', '""') + '"'
+                c = '"' + column.replace('"', '""') + '"'
+                n, b = conn.execute(f"SELECT COUNT(*), COALESCE(SUM(LENGTH({c})), 0) FROM {q}").fetchone()
+                features, geom = features + n, geom + b
+            if features > MAX_FEATURES or geom > MAX_GEOMETRY_BYTES:
+                raise BoundaryReadError(
+                    f"Tệp {name}: có {features:,} đối tượng, {geom // 1_000_000:,} MB hình học, quá giới hạn "
+                    f"{MAX_FEATURES:,} đối tượng, {MAX_GEOMETRY_BYTES // 1_000_000:,} MB; không đọc tệp này."
+                    .replace(",", "."))
+    except sqlite3.Error:
+        raise BoundaryReadError(bad) from None
 
 
 def read_vector(path: Path, name: str, layer: str | None = None, encoding: str | None = None) -> VectorRead:

@@ -27,40 +27,32 @@ def max_upload_bytes() -> int:
     except ValueError:
         mb = DEFAULT_MAX_UPLOAD_MB
     return int(mb * 1_000_000)
-
-
 #: Limits of the table read from one file.  A national file (~10,000 communes × 11 years
 #: ≈ 120,000 rows of 10-20 columns) is well inside them; above them a file is refused
 #: while it is read, before it fills the memory.
 MAX_ROWS = 300_000
-
-
 MAX_COLUMNS = 500
-
-
 MAX_CELLS = 6_000_000
-
-
 #: A workbook is a zip: refused before openpyxl opens it when it would unpack to more than
 #: :data:`MAX_XLSX_UNZIPPED` bytes, when a part of more than :data:`ZIP_BOMB_MIN_BYTES` is
 #: compressed more than :data:`MAX_ZIP_RATIO` times (real sheets: 5-30 times; a zip bomb:
 #: ~1000), or when its merged cells cover more than :data:`MAX_MERGED_CELLS` cells (openpyxl
 #: makes an object for every merged cell).
 MAX_XLSX_UNZIPPED = 1_000_000_000
-
-
 MAX_ZIP_RATIO = 100
-
-
 ZIP_BOMB_MIN_BYTES = 20_000_000
-
-
 MAX_ZIP_MEMBERS = 10_000
-
-
 MAX_MERGED_CELLS = 1_000_000
-
-
+#: The workbook's shared strings (every distinct text) and each worksheet's XML, unpacked: above
+#: these openpyxl needs gigabytes (300 MB of shared strings took 1,7 GB and 89 s); a national
+#: table has a few MB of shared strings and ~100 MB of sheet XML.
+MAX_SHARED_STRINGS_BYTES = 50_000_000
+MAX_SHEET_XML_BYTES = 400_000_000
+#: A CSV line longer than this, or with more separators than :data:`MAX_CSV_SEPARATORS`, is
+#: refused on the raw bytes before anything is decoded or parsed (one 30 MB line of 10 million
+#: columns took 2,7 GB and 211 s to refuse after parsing).
+MAX_CSV_LINE_BYTES = 1_000_000
+MAX_CSV_SEPARATORS = 4 * 500
 #: Worksheets larger than this (unpacked XML) are read in openpyxl's streaming mode.
 FULL_MODE_SHEET_BYTES = 20_000_000
 
@@ -153,6 +145,15 @@ def check_workbook(data: bytes, name: str) -> tuple[bool, list[str]]:
             raise ImportFileError(f"Tệp {name}: khi giải nén lớn {_vn_int(total // 1_000_000)} MB, quá giới hạn "
                                   f"{_vn_int(MAX_XLSX_UNZIPPED // 1_000_000)} MB (có thể là bom nén); không mở tệp này.")
         names = {i.filename.lower(): i for i in infos}
+        for n, info in names.items():
+            if n.endswith("sharedstrings.xml") and info.file_size > MAX_SHARED_STRINGS_BYTES:
+                raise ImportFileError(f"Tệp {name}: phần chữ dùng chung của bảng tính lớn "
+                                      f"{_vn_int(info.file_size // 1_000_000)} MB khi giải nén, quá giới hạn "
+                                      f"{_vn_int(MAX_SHARED_STRINGS_BYTES // 1_000_000)} MB; không mở tệp này.")
+            if n.startswith("xl/worksheets/") and n.endswith(".xml") and info.file_size > MAX_SHEET_XML_BYTES:
+                raise ImportFileError(f"Tệp {name}: trang tính '{shorten(info.filename, 60)}' lớn "
+                                      f"{_vn_int(info.file_size // 1_000_000)} MB khi giải nén, quá giới hạn "
+                                      f"{_vn_int(MAX_SHEET_XML_BYTES // 1_000_000)} MB; hãy chia tệp (ví dụ theo năm).")
         if not any(n.endswith("workbook.xml") for n in names):
             if "xl/workbook.bin" in names:
                 what = "là bảng tính nhị phân (.xlsb), chưa được hỗ trợ; hãy lưu thành .xlsx"
@@ -188,7 +189,15 @@ def _too_big(name: str, what: str) -> ImportFileError:
 
 # ---- boundary files (zip, GeoJSON, GeoPackage, shapefile) -------------------------------------
 BOUNDARY_MAX_ZIP_MEMBERS = 2_000
-BOUNDARY_MAX_UNZIPPED_BYTES = 2_000_000_000
+BOUNDARY_MAX_UNZIPPED_BYTES = 1_000_000_000
+#: …and, whatever the member sizes, at most this many times the upload, or 64 MB for a small one
+#: (shapefiles compress 2-20 times: a 1 MB zip of eleven 95 MB members is refused)
+BOUNDARY_MAX_TOTAL_RATIO = 50
+BOUNDARY_MIN_UNZIPPED_ALLOWANCE = 64_000_000
+#: features and geometry bytes a boundary file may hold (all 10,035 communes of the country
+#: before 2025 are ~10,000 features and ~100 MB of detailed geometry)
+MAX_FEATURES = 200_000
+MAX_GEOMETRY_BYTES = 400_000_000
 #: GDAL holds ~20 times a GeoJSON's size in memory while reading it: 60 MB is ~1.2 GB.
 MAX_GEOJSON_BYTES = 60_000_000
 #: A member of more than :data:`BOUNDARY_ZIP_BOMB_MIN_BYTES` compressed more than
@@ -196,3 +205,24 @@ MAX_GEOJSON_BYTES = 60_000_000
 #: zeros ~1000 times).
 BOUNDARY_MAX_ZIP_RATIO = 100
 BOUNDARY_ZIP_BOMB_MIN_BYTES = 100_000_000
+
+
+def check_csv_bytes(data: bytes, name: str) -> None:
+    """A CSV's raw bytes before decoding: no line longer than :data:`MAX_CSV_LINE_BYTES`, none
+    with more than :data:`MAX_CSV_SEPARATORS` separators (',' ';' or tab); refused with the line."""
+    start = 0
+    line = 1
+    n = len(data)
+    while start < n:
+        end = data.find(b"\n", start)
+        end = n if end < 0 else end
+        if end - start > MAX_CSV_LINE_BYTES:
+            raise ImportFileError(f"Tệp {name}: dòng {line} dài {_vn_int((end - start) // 1000)} kB, quá giới hạn "
+                                  f"{_vn_int(MAX_CSV_LINE_BYTES // 1000)} kB cho một dòng; không mở tệp này.")
+        chunk = data[start:end]
+        for sep in (b",", b";", b"\t"):
+            if chunk.count(sep) > MAX_CSV_SEPARATORS:
+                raise ImportFileError(f"Tệp {name}: dòng {line} có hơn {_vn_int(MAX_CSV_SEPARATORS)} dấu phân cách "
+                                      "(cột); không mở tệp này.")
+        start = end + 1
+        line += 1

@@ -19,7 +19,8 @@ import pandas as pd
 
 from povdata.validate import shorten
 from povdata.vnenc import decode_bytes, detect_encoding
-from povdata.ingest.safety import ImportFileError, MAX_CELLS, MAX_COLUMNS, MAX_ROWS, _OLE_MAGIC, _too_big, _vn_int, check_workbook
+from povdata.ingest.safety import (MAX_CELLS, MAX_COLUMNS, MAX_ROWS, _OLE_MAGIC, ImportFileError, _too_big, _vn_int,
+                                   check_csv_bytes, check_workbook)
 
 
 @dataclass
@@ -263,6 +264,7 @@ def _read_csv(data: bytes, name: str, encoding: str | None) -> Sheet:
                               "tệp với đuôi .xlsx, hoặc mở bằng Excel và lưu thành CSV.")
     if data.count(b"\n") > 2 * MAX_ROWS:  # refused before anything is decoded
         raise _too_big(name, f"có hơn {_vn_int(MAX_ROWS)} dòng")
+    check_csv_bytes(data, name)  # line length and separators, on the raw bytes
     try:
         text, enc, scores = decode_csv_bytes(data, encoding)
     except ImportFileError as exc:
