@@ -357,10 +357,13 @@ def authenticate(store, username: str, password: str, *, now: float | None = Non
     before any further check runs."""
     from povdata import audit
 
-    now = time.time() if now is None else now
+    fixed_now = now
     name = normalise_username(username)
     locked_wait = None
     with _tx(store) as conn:
+        # the clock is read once the write lock is held: a time read before waiting for the lock would
+        # be older than the lock another attempt just wrote (and would find a name locked for 0 s)
+        now = time.time() if fixed_now is None else fixed_now
         thr = conn.execute("SELECT failures, locked_until FROM sign_in_failures WHERE username = ?",
                            (name,)).fetchone()
         row = _user_row(conn, name)
