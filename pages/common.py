@@ -200,10 +200,32 @@ def user_box() -> None:
     scope = tr("auth.scope", province=user.province_code) if user.province_code else ""
     st.sidebar.caption(tr("auth.signed_in_as", name=md_escape(user.label), role=role) + scope)
     if mode == "oidc":
-        st.sidebar.button(tr("auth.sign_out"), key="sign_out", on_click=st.logout)
+        st.sidebar.button(tr("auth.sign_out"), key="sign_out", on_click=lambda: (drop_downloads(), st.logout()))
     else:
-        st.sidebar.button(tr("auth.sign_out"), key="sign_out",
-                          on_click=lambda: st.session_state.pop("auth_user", None))
+        st.sidebar.button(tr("auth.sign_out"), key="sign_out", on_click=sign_out)
+
+
+def sign_out() -> None:
+    st.session_state.pop("auth_user", None)
+    drop_downloads()
+
+
+def drop_downloads() -> None:
+    """At sign-out: the session's export files (``/media/…`` links of the download buttons) are
+    deleted at once, so a copied link no longer answers (Streamlit otherwise keeps them until
+    some later script run)."""
+    try:
+        from streamlit.runtime import get_instance
+        from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+        ctx, mgr = get_script_run_ctx(suppress_warning=True), get_instance().media_file_mgr
+    except Exception:  # noqa: BLE001  no server runtime (AppTest): nothing was served
+        return
+    if ctx is None:
+        return
+    mgr.clear_session_refs(ctx.session_id)
+    mgr.remove_orphaned_files()  # downloadable files are marked first …
+    mgr.remove_orphaned_files()  # … and deleted on the second pass
 
 
 def lang() -> str:

@@ -1,0 +1,39 @@
+"""Export links die at sign-out (security review, attack 9): a download button's ``/media/…``
+file answered a plain request with no session minutes after the user signed out."""
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+
+from playwright.sync_api import expect
+
+from browser_helpers import ROLE_USERS, go_in_session, sign_in, wait_idle
+from auth_helpers import PASSWORD
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_export_links_stop_answering_at_sign_out(browser, signin_app_url):
+    page = browser.new_page()
+    try:
+        page.goto(signin_app_url + "/", wait_until="domcontentloaded")
+        sign_in(page, ROLE_USERS["viewer"], PASSWORD)
+        go_in_session(page, "/muc-tieu")
+        wait_idle(page)
+        with page.expect_download() as info:
+            page.locator(".st-key-tg_decisions_csv button").click()
+        url = info.value.url
+        assert "/media/" in url
+        assert _status(url) == 200  # a link copied while signed in: anyone holding it gets the file
+        page.get_by_role("button", name="Đăng xuất").click()
+        expect(page.locator("input[type=password]")).to_be_visible(timeout=30_000)
+        wait_idle(page)
+        assert _status(url) == 404  # gone at sign-out, not minutes later
+    finally:
+        page.close()
