@@ -65,8 +65,9 @@ class PermissionDenied(PermissionError):
 
 
 class SignInError(AuthError):
-    """A refused sign-in; ``kind`` is ``wrong`` (name or password), ``locked`` (too many
-    failures: wait ``wait_seconds``) or ``disabled``."""
+    """A refused sign-in; ``kind`` is ``wrong`` (name or password — also for a disabled account,
+    so that the answer never confirms a password) or ``locked`` (too many failures: wait
+    ``wait_seconds``)."""
 
     def __init__(self, message: str, wait_seconds: float = 0.0, kind: str = "wrong"):
         super().__init__(message)

@@ -46,7 +46,6 @@ def unit_narrative(levels: pd.DataFrame, cfg: TargetsConfig, unit_code: str, yea
     ``published``: the published figures; where one exists for the unit and year it is the
     rate said (as on the KPI cards, :func:`povdata.views.official_figure`)."""
     from povdata.views import official_figure
-    from povdata.progress import applicable_target
     from povdata.verdicts import period_for_year, unit_verdicts
 
     rows = levels[levels["unit_code"] == unit_code]
