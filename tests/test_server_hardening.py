@@ -120,3 +120,32 @@ def test_the_clear_cache_message_is_ignored():
     AppSession._handle_clear_cache_request(object.__new__(AppSession))
     cached(1)
     assert calls == [1]  # still cached
+
+
+def test_a_clear_cache_message_on_the_websocket_is_refused(tmp_path):
+    """Through the real websocket, as the attacker sent it (not signed in, no page loaded)."""
+    from websockets.sync.client import connect
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+
+    port = _free_port()
+    log = tmp_path / "server.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.port", str(port),
+                                 "--server.address", "127.0.0.1", "--server.headless", "true"],
+                                cwd=REPO, env=dict(os.environ, POVDASH_DATA_DIR=str(tmp_path / "var")), stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        _wait(f"http://127.0.0.1:{port}", proc)
+        msg = BackMsg()
+        msg.clear_cache = True
+        with connect(f"ws://127.0.0.1:{port}/_stcore/stream", origin=f"http://127.0.0.1:{port}",
+                     open_timeout=20) as ws:
+            ws.send(msg.SerializeToString())
+            time.sleep(1.5)
+        deadline = time.monotonic() + 20
+        while "clear_cache message from a browser ignored" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert "clear_cache message from a browser ignored" in log.read_text(), log.read_text()[-2000:]
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
