@@ -88,6 +88,17 @@ def bac_kan_table(year: int = 2023, with_total: bool = True) -> bytes:
     return district_rate_table("tỉnh Bắc Kạn", year, BAC_KAN_2023, BAC_KAN_2023_PROVINCE if with_total else None)
 
 
+#: the years of the Bắc Kạn series and how much higher each year's rates are than 2023's
+BAC_KAN_SHIFTS = ((2021, 6.0), (2022, 3.0), (2023, 0.0))
+
+
+def bac_kan_series_table(year: int, shift: float) -> bytes:
+    """Bắc Kạn's district rate table of ``year``: the 2023 rates plus ``shift`` points (a
+    made-up falling series, for verdicts over a period), with its "Toàn tỉnh" row."""
+    rows = [(n, f"{float(r.replace(',', '.')) + shift:.2f}".replace(".", ","), x) for n, r, x in BAC_KAN_2023]
+    return district_rate_table("tỉnh Bắc Kạn", year, rows, ("Toàn tỉnh", f"{18.74 + shift:.2f}", "8,0"))
+
+
 @lru_cache(maxsize=None)
 def _district_cells(province_code: str) -> gpd.GeoDataFrame:
     from geo.approx import build_approx_boundaries

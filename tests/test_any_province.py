@@ -321,12 +321,8 @@ def district_only_store(tmp_path_factory):
 
     d = tmp_path_factory.mktemp("district-only")
     store = open_store(d)
-    for year, shift in ((2021, 6.0), (2022, 3.0), (2023, 0.0)):
-        rows = [(n, f"{float(r.replace(',', '.')) + shift:.2f}".replace(".", ","), x)
-                for n, r, x in real_like.BAC_KAN_2023]
-        imp = prepare_indicators(real_like.district_rate_table("tỉnh Bắc Kạn", year, rows,
-                                                               ("Toàn tỉnh", f"{18.74 + shift:.2f}", "8,0")),
-                                 f"bk_{year}.xlsx", "19")
+    for year, shift in real_like.BAC_KAN_SHIFTS:
+        imp = prepare_indicators(real_like.bac_kan_series_table(year, shift), f"bk_{year}.xlsx", "19")
         bnd = prepare_boundaries(real_like.gadm_geojson("06"), "bac_can.geojson", "19") if year == 2023 else None
         save_import(store, "19", imp, bnd, created_by="test")
     cb = prepare_indicators(real_like.district_rate_table("tỉnh Cao Bằng", 2023, real_like.CAO_BANG_2023),

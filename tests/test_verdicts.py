@@ -86,12 +86,8 @@ def imported(tmp_path_factory):
         imp = prepare_indicators(text.encode("utf-8"), f"ra_soat_{year}.csv", "20")
         assert imp.ok, [str(p) for p in imp.report.errors]
         save_import(store, "20", imp, created_by="test")
-    for year, shift in ((2021, 6.0), (2022, 3.0), (2023, 0.0)):
-        rows = [(n, f"{float(r.replace(',', '.')) + shift:.2f}".replace(".", ","), x)
-                for n, r, x in real_like.BAC_KAN_2023]
-        imp = prepare_indicators(real_like.district_rate_table("tỉnh Bắc Kạn", year, rows,
-                                                               ("Toàn tỉnh", f"{18.74 + shift:.2f}", "8,0")),
-                                 f"bk_{year}.xlsx", "19")
+    for year, shift in real_like.BAC_KAN_SHIFTS:
+        imp = prepare_indicators(real_like.bac_kan_series_table(year, shift), f"bk_{year}.xlsx", "19")
         save_import(store, "19", imp, created_by="test")
     ls = load_version(store, "20", latest_version(store, "20").id)
     bk = load_version(store, "19", latest_version(store, "19").id)
