@@ -113,7 +113,8 @@ if milestone is not None:
     out = poor_district_outlook(levels, cfg, mperiod.start, mperiod.end, horizon=horizon)
     st.caption(ui.tr("progress.panel_2030_caption", start=mperiod.start, end=mperiod.end,
                      exit=fmt_number(cfg.poor_district_exit_rate, lang, 0),
-                     status=cfg.exit_threshold_status) + " " + ui.md_escape(cite(milestone.source)))
+                     status=ui.tr("progress.exit_status_user") if cfg.exit_threshold_status == "set by the user"
+                     else ui.md_escape(cfg.exit_threshold_status)) + " " + ui.md_escape(cite(milestone.source)))
     remaining = int((~(out["exited"] | (out["projected_exit_year"] <= horizon))).sum()) if len(out) else 0
     m1, m2 = st.columns(2)
     m1.metric(ui.tr("progress.remaining_current", horizon=horizon), remaining)

@@ -152,3 +152,11 @@ def test_the_2030_panel_follows_the_goal_on_the_new_communes(store_and_editor, m
     assert any(e.label == "Các xã mới trên địa bàn các huyện nghèo cũ, năm 2026" for e in at.expander)
     assert any("(ước tính): sau 1/7/2025 không còn cấp huyện" in c.value for c in at.caption)
     assert next(m for m in at.metric if m.label.startswith("Xã đặc biệt khó khăn còn lại")).value == "1"
+
+
+def test_the_2030_caption_is_vietnamese_throughout(monkeypatch, tmp_path):
+    from app_helpers import run_app
+    monkeypatch.setenv("POVDASH_DATA_DIR", str(tmp_path))
+    at = run_app("pages/progress.py")
+    caption = next(c.value for c in at.caption if "Thoát nghèo theo quyết định công nhận" in c.value)
+    assert "set by the user" not in caption and "do người dùng đặt" in caption
