@@ -34,7 +34,11 @@ def find_year_header(grid: list[list[str]]) -> tuple[int, dict[int, int]] | None
     """(row index, {column: year}) of the first row with two or more year cells."""
     for i, row in enumerate(grid[:MAX_HEADER_SCAN]):
         years = {j: y for j, v in enumerate(row) if v and (y := year_of_header(v)) is not None}
-        if len(years) >= 2 and len(set(years.values())) == len(years):
+        # a header row holds years and labels only: a data row (a code, counts that happen to read
+        # like two years) is never taken for the yearbook's header
+        other_numbers = any(v and j not in years and re.fullmatch(r"[\d.,\s%-]+", str(v).strip())
+                            for j, v in enumerate(row))
+        if len(years) >= 2 and len(set(years.values())) == len(years) and not other_numbers:
             return i, years
     return None
 

@@ -238,3 +238,13 @@ def test_fields_have_vietnamese_labels():
 def test_start_of_year_counts_are_never_the_poor_count(labels, want):
     from povdata.importer import suggest_mapping
     assert {j: f for j, f in suggest_mapping(labels).items() if f} == want
+
+
+def test_a_commune_table_whose_counts_read_like_years_is_not_a_yearbook_table():
+    """A national commune file: a data row whose counts happen to be 2016 and 2018 is a data row,
+    never the yearbook's year header (the benchmark's national import was refused as a yearbook)."""
+    from povdata.national import find_year_header
+    grid = [["ma", "ten", "nam", "tong_so_ho", "so_ho_ngheo"],
+            ["00001", "Phường Phúc Xá", "2014", "2016", "2018"]]
+    assert find_year_header(grid) is None
+    assert find_year_header([["Tỉnh, thành phố", "2016", "2018", "Sơ bộ 2023"]]) == (0, {1: 2016, 2: 2018, 3: 2023})

@@ -199,8 +199,8 @@ def whole_districts(table: pd.DataFrame, province_code: str) -> dict[int, dict[s
     """Years (before the 2025 reform) in which the commune rows cover some districts in full
     and no district in part — a district's review form, or several — with those districts
     (code → name).  Such a file replaces the communes of its districts only."""
-    if table is None or table.empty or "level" not in table:
-        return {}
+    if table is None or table.empty or "level" not in table or province_code == "00":
+        return {}  # a national file is not a district's form
     out: dict[int, dict[str, str]] = {}
     for year, grp in table[table["level"] == "commune"].groupby("year"):
         if era_of_year(year) != "legacy":
@@ -216,5 +216,5 @@ def whole_districts(table: pd.DataFrame, province_code: str) -> dict[int, dict[s
         all_districts = set(reg.loc[reg["level"] == "district", "code"])
         if touched and touched != all_districts and set(expected["code"]) <= have:
             names = dict(zip(reg["code"], reg["name"]))
-            out[int(year)] = {d: names[d] for d in sorted(touched)}
+            out[int(year)] = {d: names.get(d, d) for d in sorted(touched)}
     return out
