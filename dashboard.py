@@ -67,6 +67,6 @@ if get_script_run_ctx(suppress_warning=True) is None:
     from pages import _server
 
     _server.harden()
-    app = st.App(__file__, middleware=_server.middleware())
+    app = st.App(__file__, routes=_server.routes(), middleware=_server.middleware())
 else:
     main()

@@ -144,10 +144,42 @@ def _identity(store_file: str, username: str):
     return _memo(("user", store_file, username), lambda: identity_user(Store(Path(store_file)), username))
 
 
+def _browser_cookies() -> dict[str, str] | None:
+    """The cookies of the browser connection this run serves (from its websocket handshake),
+    or None when there is no server runtime (AppTest: no browser, no cookie)."""
+    from streamlit import runtime
+
+    if not runtime.exists() or type(runtime.get_instance()).__name__ != "Runtime":
+        return None
+    try:
+        return dict(st.context.cookies)
+    except Exception:  # noqa: BLE001  connection gone mid-run: no cookie, so nobody signed in
+        return {}
+
+
+def session_token() -> str | None:
+    """This browser's sign-in token (the HttpOnly cookie of :mod:`povdata.sessions`)."""
+    from povdata.sessions import COOKIE_NAME
+
+    cookies = _browser_cookies()
+    return (cookies or {}).get(COOKIE_NAME) or None
+
+
+def _session_identity(store_file: str, token: str):
+    from povdata.sessions import session_user, token_hash
+    from povdata.store import Store
+    return _memo(("token", store_file, token_hash(token)), lambda: session_user(Store(Path(store_file)), token))
+
+
 def current_user():
     """The signed-in user (checked against the store on every run, so a disabled account or
     a changed role takes effect at the next click), the demo's read-only guest in mode
-    ``none``, or None (not signed in)."""
+    ``none``, or None (not signed in).
+
+    With passwords, the identity is the browser's sign-in cookie (:mod:`povdata.sessions`),
+    never the Streamlit session's state: a reload or a new tab stays signed in, and a resumed
+    or stolen session id without the cookie is nobody.  Only under AppTest (no browser) does
+    the session state hold it."""
     from povdata.auth import DEMO_VIEWER
     from povdata.store import open_store
 
@@ -158,15 +190,67 @@ def current_user():
         if not getattr(st.user, "is_logged_in", False):
             return None
         return _identity(str(open_store().path), st.user.get("email") or "")
+    store_file = str(open_store().path)
+    if _browser_cookies() is not None:
+        token = session_token()
+        user = _session_identity(store_file, token) if token else None
+        if user is not None:
+            _bind_downloads(token)
+        return user
     user = st.session_state.get("auth_user")
     if user is None:
         return None
-    fresh = _identity(str(open_store().path), user.username)
+    fresh = _identity(store_file, user.username)
     if fresh is None:  # disabled or removed since sign-in
         st.session_state.pop("auth_user", None)
         return None
     from dataclasses import replace
     return replace(fresh, source="password")
+
+
+_HAND_OVER_HTML = """<form id="povdash-signed-in" method="post" action="{action}">
+<input type="hidden" name="ticket" value="{ticket}"><input type="hidden" name="next" value="">
+<p>{message}</p><button type="submit">{button}</button></form>
+<script>(() => { const f = document.getElementById("povdash-signed-in");
+f.elements.next.value = location.pathname + location.search; f.submit(); })();</script>"""
+
+
+def html_from(template: str, **values: object) -> str:
+    """Raw HTML from one of our constant templates, every value HTML-escaped (the only way
+    anything but a constant reaches ``st.html``; see ``tests/test_hardening.py``).  The
+    template's own braces must be single: only ``{name}`` fields are filled."""
+    import re
+
+    def fill(m: re.Match) -> str:
+        return escape(str(values[m.group(1)]), quote=True)
+    return re.sub(r"\{([a-z_]+)\}", fill, template)
+
+
+def hand_over_sign_in(user) -> bool:
+    """After a correct password, in a browser: a one-time ticket, posted at once (by the page's
+    script, or by the button if scripts are off) to the server's hand-over address, which sets
+    the sign-in cookie and sends the browser back to this page.  False without a browser."""
+    if _browser_cookies() is None:
+        return False
+    from pages import _server
+    from povdata.sessions import issue_ticket
+    from povdata.store import open_store
+
+    ticket = issue_ticket(open_store(), user)
+    st.html(html_from(_HAND_OVER_HTML, action=_server.base_path() + _server.SIGNED_IN, ticket=ticket,
+                      message=tr("auth.handing_over"), button=tr("auth.continue")), unsafe_allow_javascript=True)
+    return True
+
+
+def _bind_downloads(token: str) -> None:
+    """Record that this Streamlit session belongs to this sign-in, so the server hands its
+    export files (``/media/…``) to that sign-in's browser only (:mod:`pages._server`)."""
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
+
+    from povdata.sessions import bind_session
+    ctx = get_script_run_ctx(suppress_warning=True)
+    if ctx is not None:
+        bind_session(ctx.session_id, token)
 
 
 def can(permission: str) -> bool:
@@ -206,6 +290,16 @@ def user_box() -> None:
 
 
 def sign_out() -> None:
+    """Sign-out: the cookie's token revoked in the store (every tab of this browser is signed
+    out at its next click), the session's export files deleted."""
+    token = session_token()
+    if token:
+        from povdata.sessions import revoke, token_hash
+        from povdata.store import open_store
+
+        revoke(open_store(), token)
+        for key in [k for k in _auth_memo if k[0] == "token" and k[2] == token_hash(token)]:
+            _auth_memo.pop(key, None)
     st.session_state.pop("auth_user", None)
     drop_downloads()
 

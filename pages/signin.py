@@ -28,9 +28,12 @@ with column, st.form("sign_in", clear_on_submit=False):
     submitted = st.form_submit_button(ui.tr("auth.submit"), type="primary")
 if submitted:
     try:
-        st.session_state["auth_user"] = authenticate(open_store(), username, password)
+        user = authenticate(open_store(), username, password)
     except SignInError as exc:
         column.error(ui.tr(f"auth.failed_{exc.kind}", wait=int(exc.wait_seconds) + 1), icon="🔒")
     else:
         st.session_state.pop("signin_password", None)
+        if ui.hand_over_sign_in(user):
+            st.stop()  # the browser is on its way to the server's hand-over, then back here signed in
+        st.session_state["auth_user"] = user  # AppTest (no browser, no cookie): the session holds it
         st.rerun()

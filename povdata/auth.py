@@ -295,10 +295,20 @@ def _change(store, username: str, actor: User, action: str, column: str, value, 
             if losing and remaining == 0:
                 raise AuthError("Đây là quản trị viên cuối cùng đang hoạt động: hãy tạo quản trị viên khác trước.")
         conn.execute(f"UPDATE users SET {column} = ? WHERE username = ?", (value, name))
+        if action in ("user_disable", "user_role", "user_password"):  # signed out everywhere, at once
+            revoke_user_sessions(conn, name)
         detail = {"username": name}
         if column != "password_hash":
             detail.update(old=old, new=value)
         audit.record(conn, actor.username, action, summary.format(name=name), detail, row[4] or "")
+
+
+def revoke_user_sessions(conn, username: str, now: float | None = None) -> int:
+    """Inside the caller's transaction: every live sign-in (:mod:`povdata.sessions`) and ticket
+    of ``username`` revoked; how many."""
+    cur = conn.execute("UPDATE sign_in_sessions SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL",
+                       (time.time() if now is None else now, normalise_username(username)))
+    return cur.rowcount
 
 
 def set_role(store, username: str, role: str, *, actor: User) -> None:

@@ -56,7 +56,7 @@ from povdata.indicators import COUNT_COLUMNS, PUBLISHED_RATES
 
 REPO = Path(__file__).resolve().parents[1]
 DB_NAME = "povdash.sqlite"
-SCHEMA_VERSION = 4  # 4: start-of-year count, DTTS rate; 3: standard in the key; 2: users, sign-in throttle, audit trail, target changes, shared scenarios
+SCHEMA_VERSION = 5  # 5: sign-in sessions (cookie tokens); 4: start-of-year count, DTTS rate; 3: standard in the key; 2: users, sign-in throttle, audit trail, target changes, shared scenarios
 #                    3: an indicator row is keyed by its standard too (one year under two standards)
 LAYERS = ("province", "district", "commune", "commune_2025")
 _LAYER_PARENTS = ("province_code", "district_code")
@@ -118,6 +118,17 @@ CREATE TABLE IF NOT EXISTS users (
     disabled INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sign_in_sessions (
+    token_hash TEXT PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('ticket', 'session')),
+    username TEXT NOT NULL,
+    role TEXT NOT NULL,
+    province_code TEXT NOT NULL DEFAULT '',
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    revoked_at REAL
+);
+CREATE INDEX IF NOT EXISTS sign_in_sessions_user ON sign_in_sessions (username);
 CREATE TABLE IF NOT EXISTS sign_in_failures (
     username TEXT PRIMARY KEY,
     failures INTEGER NOT NULL,

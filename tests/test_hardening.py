@@ -47,19 +47,35 @@ def _module_constants(tree: ast.Module) -> set[str]:
     return out
 
 
+def _is_safe(arg, tree) -> bool:
+    """A string constant, a module constant, or ``html_from(CONSTANT, **values)`` (a constant
+    template whose every value is escaped)."""
+    consts = _module_constants(tree)
+    return bool(isinstance(arg, ast.Constant) or (isinstance(arg, ast.Name) and arg.id in consts)
+                or (isinstance(arg, ast.Call) and getattr(arg.func, "id", getattr(arg.func, "attr", "")) == "html_from"
+                    and arg.args and isinstance(arg.args[0], ast.Name) and arg.args[0].id in consts))
+
+
 @pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.name)
 def test_raw_html_comes_only_from_our_own_constants(path):
     """User-supplied text (file names, unit names, user names) never reaches unsafe_allow_html."""
     for line, arg, tree in _html_calls(path):
-        ok = isinstance(arg, ast.Constant) or (isinstance(arg, ast.Name) and arg.id in _module_constants(tree))
-        assert ok, f"{path.name}:{line}: raw HTML from something other than a string constant"
+        assert _is_safe(arg, tree), f"{path.name}:{line}: raw HTML from something other than a string constant"
+
+
+def test_html_from_escapes_every_value():
+    from pages.common import html_from
+
+    out = html_from('<p title="{a}">{b}</p><script>f({ x: 1 })</script>', a='"><img src=x>', b="<b>&</b>")
+    assert out == '<p title="&quot;&gt;&lt;img src=x&gt;">&lt;b&gt;&amp;&lt;/b&gt;</p><script>f({ x: 1 })</script>'
 
 
 def test_the_html_check_catches_user_text(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text('import streamlit as st\nCSS = "<style></style>"\nst.markdown(CSS, unsafe_allow_html=True)\n'
-                   'name = input()\nst.markdown(f"<b>{name}</b>", unsafe_allow_html=True)\n', encoding="utf-8")
+                   'name = input()\nst.markdown(f"<b>{name}</b>", unsafe_allow_html=True)\n'
+                   'T = "<b>{n}</b>"\nst.html(ui.html_from(T, n=name))\nst.html(html_from(f"<b>{name}</b>"))\n',
+                   encoding="utf-8")
     calls = list(_html_calls(bad))
-    assert len(calls) == 2
-    verdicts = [isinstance(a, ast.Name) and a.id in _module_constants(t) for _, a, t in calls]
-    assert verdicts == [True, False]
+    assert len(calls) == 4
+    assert [_is_safe(a, t) for _, a, t in calls] == [True, False, True, False]

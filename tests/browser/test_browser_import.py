@@ -104,7 +104,8 @@ def test_editor_signs_in_and_imports_own_province(signin_page, signin_app_url, s
     stored = versions(open_store(signin_data_dir), "20")[0]
     assert (stored.number, stored.created_by) == (2, EDITOR)
 
-    # a viewer, in a new session: the latest version, labelled, on the uploaded boundaries
+    # a viewer, after the editor signed out: the latest version, labelled, on the uploaded boundaries
+    page.get_by_role("button", name="Đăng xuất").click()
     open_typed_url(page, base + "/")
     assert_sign_in_page_only(page)
     sign_in(page, VIEWER, PASSWORD)

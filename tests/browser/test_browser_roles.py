@@ -6,12 +6,13 @@ and two versions the editor imported (stored before the server starts, through t
 ``test_browser_import.py``).
 
 Two ways to "type a URL" are shown.  A URL typed in the address bar loads the page anew,
-which starts a new Streamlit session: it is signed out, so only the sign-in form exists
-(Streamlit says "Page not found" for any other path, then runs the sign-in page).  Inside a
-signed-in session the browser's Back/Forward buttons change the URL without a reload
-(``go_in_session``): Streamlit then opens the page that URL names *if the user's menu
-holds it*, otherwise the default page.  An editor moving to ``/nhap-so-lieu`` that way gets
-the import page, which shows the move works; a viewer gets the overview.
+which starts a new Streamlit session: the sign-in cookie keeps it signed in (another
+browser, without the cookie, gets only the sign-in form; Streamlit says "Page not found" for
+any other path, then runs the sign-in page).  Inside a session the browser's Back/Forward
+buttons change the URL without a reload (``go_in_session``).  Either way Streamlit opens the
+page the URL names *if the user's menu holds it*, otherwise the default page.  An editor
+moving to ``/nhap-so-lieu`` gets the import page, which shows the move works; a viewer gets
+the overview.
 
 Streamlit's first-deep-link quirk (upstream issue 9992, see README.md) cannot show here:
 every deep link a signed-out session opens is a page it does not have.
@@ -119,19 +120,31 @@ def test_viewer_menu_and_urls_never_reach_import_or_admin(signin_page, signin_ap
         assert_not_import_or_admin(page)
         assert nav_titles(page) == VIEWER_MENU
 
-    # typed in the address bar: a new session, signed out, so the sign-in form only (at
-    # that address); signing in there opens the default page, not the typed one (Streamlit
-    # may say "Page not found" on the way)
+    # typed in the address bar: a new Streamlit session, still signed in (the sign-in cookie),
+    # and the import and admin addresses still fall back to the default page
     for path in ("/nhap-so-lieu", "/quan-tri"):
-        dialogs = open_typed_url(page, base + path)
-        assert all(d.startswith(PAGE_NOT_FOUND) for d in dialogs), dialogs
-        assert_sign_in_page_only(page)
-        sign_in(page, VIEWER, PASSWORD)
-        close_page_not_found(page)
+        open_typed_url(page, base + path)
+        expect(signed_in_caption(page)).to_have_text(f"Đăng nhập: {VIEWER} · người xem")
         assert h1(page).startswith(OVERVIEW_TITLE), h1(page)
         assert_not_import_or_admin(page)
         assert nav_titles(page) == VIEWER_MENU
-        assert open_dialogs(page) == []
+
+    # another browser (no cookie): the sign-in form only, at that address; signing in there
+    # opens the default page, not the typed one (Streamlit may say "Page not found" on the way)
+    other = page.context.browser.new_page()
+    try:
+        for path in ("/nhap-so-lieu", "/quan-tri"):
+            dialogs = open_typed_url(other, base + path)
+            assert all(d.startswith(PAGE_NOT_FOUND) for d in dialogs), dialogs
+            assert_sign_in_page_only(other)
+        sign_in(other, VIEWER, PASSWORD)
+        close_page_not_found(other)
+        assert h1(other).startswith(OVERVIEW_TITLE), h1(other)
+        assert_not_import_or_admin(other)
+        assert nav_titles(other) == VIEWER_MENU
+        assert open_dialogs(other) == []
+    finally:
+        other.close()
     assert outside_requests == [], f"the browser contacted outside hosts: {outside_requests}"
 
 

@@ -1,0 +1,163 @@
+"""Sign-in that lasts: the browser holds a random token in an HttpOnly cookie, the store holds
+only its hash (``sign_in_sessions``).
+
+* **Ticket.**  A correct password (checked by :func:`povdata.auth.authenticate` in the
+  sign-in form) gives a one-time *ticket* that lives :data:`TICKET_SECONDS`.  The page sends
+  the browser to the server's ``/_povdash/signed-in`` address with it; the server redeems it
+  (:func:`redeem_ticket`) for a *session token*, sets the cookie (``HttpOnly``,
+  ``SameSite=Strict``) and sends the browser back to the page it was on.
+* **Every run checks the cookie** (:func:`session_user`): the token must be known, unexpired
+  and not revoked, and its user active with the same role and province as when it was issued.
+  The identity is the cookie's, never the Streamlit session's: a resumed or stolen session id
+  without the cookie is a visitor who is not signed in.
+* **Revoked** at sign-out (:func:`revoke`), and for all of a user's sessions when an admin
+  disables the account, changes its role or resets its password
+  (:func:`povdata.auth.revoke_user_sessions`, in the same transaction as the change).
+
+The lifetime is ``[auth] session_hours`` in ``<data dir>/povdash.toml`` or
+``POVDASH_SESSION_HOURS`` (default :data:`DEFAULT_SESSION_HOURS`).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import threading
+import time
+import tomllib
+from contextlib import closing
+from pathlib import Path
+
+from povdata.auth import User, config_path, normalise_username
+
+COOKIE_NAME = "povdash_session"
+TICKET_SECONDS = 60.0
+DEFAULT_SESSION_HOURS = 12.0  # a working day and its evening: staff are not signed out at lunch
+MAX_SESSION_HOURS = 24.0 * 30
+
+
+def token_hash(token: str) -> str:
+    """What the store keeps of a token (a 256-bit random token needs no slow hash)."""
+    return hashlib.sha256(str(token).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def session_hours(data_dir: str | Path | None = None) -> float:
+    """The configured lifetime of a sign-in, in hours (bounded to 5 minutes … 30 days)."""
+    raw = os.environ.get("POVDASH_SESSION_HOURS", "").strip()
+    if not raw:
+        path = config_path(data_dir)
+        if path.exists():
+            try:
+                raw = str(tomllib.loads(path.read_text(encoding="utf-8")).get("auth", {}).get("session_hours", ""))
+            except (OSError, tomllib.TOMLDecodeError, AttributeError):
+                raw = ""
+    try:
+        hours = float(raw.replace(",", ".")) if raw else DEFAULT_SESSION_HOURS
+    except ValueError:
+        hours = DEFAULT_SESSION_HOURS
+    return min(max(hours, 5 / 60), MAX_SESSION_HOURS)
+
+
+def _insert(conn, kind: str, user: User, now: float, lifetime: float) -> str:
+    token = secrets.token_urlsafe(32)
+    conn.execute("INSERT INTO sign_in_sessions (token_hash, kind, username, role, province_code, created_at, "
+                 "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                 (token_hash(token), kind, user.username, user.role, user.province_code or "", now, now + lifetime))
+    return token
+
+
+def issue_ticket(store, user: User, *, now: float | None = None) -> str:
+    """A one-time ticket for ``user`` (just authenticated); expired rows are cleared on the way."""
+    from povdata.store import _transaction
+
+    now = time.time() if now is None else now
+    with _transaction(store) as conn:
+        conn.execute("DELETE FROM sign_in_sessions WHERE expires_at < ? OR revoked_at < ?", (now, now - 86400))
+        return _insert(conn, "ticket", user, now, TICKET_SECONDS)
+
+
+def redeem_ticket(store, ticket: str, *, now: float | None = None,
+                  hours: float | None = None) -> tuple[str, float] | None:
+    """The session token (and its lifetime in seconds) for an unused, unexpired ticket, or
+    None.  A ticket is spent at the first try, good or not too late."""
+    from povdata.store import _transaction
+
+    now = time.time() if now is None else now
+    lifetime = (session_hours(store.path.parent) if hours is None else hours) * 3600.0
+    with _transaction(store) as conn:
+        row = conn.execute("SELECT username, role, province_code, expires_at, revoked_at FROM sign_in_sessions "
+                           "WHERE token_hash = ? AND kind = 'ticket'", (token_hash(ticket),)).fetchone()
+        if row is None or row[4] is not None:
+            return None
+        conn.execute("UPDATE sign_in_sessions SET revoked_at = ? WHERE token_hash = ?", (now, token_hash(ticket)))
+        if row[3] < now:
+            return None
+        user = User(row[0], row[1], row[2] or None)
+        return _insert(conn, "session", user, now, lifetime), lifetime
+
+
+def session_user(store, token: str | None, *, now: float | None = None) -> User | None:
+    """The user a session token stands for, or None: unknown, expired or revoked token; user
+    removed or disabled; role or province changed since the token was issued (the token is
+    then revoked)."""
+    if not token:
+        return None
+    now = time.time() if now is None else now
+    digest = token_hash(token)
+    with closing(store.connect()) as conn:
+        row = conn.execute("SELECT s.username, s.role, s.province_code, u.role, COALESCE(u.province_code, ''), "
+                           "u.disabled, u.display_name FROM sign_in_sessions s LEFT JOIN users u "
+                           "ON u.username = s.username WHERE s.token_hash = ? AND s.kind = 'session' "
+                           "AND s.revoked_at IS NULL AND s.expires_at > ?", (digest, now)).fetchone()
+    if row is None:
+        return None
+    if row[3] is None or row[5] or row[3] != row[1] or row[4] != row[2]:
+        revoke(store, token, now=now)
+        return None
+    return User(row[0], row[3], row[4] or None, row[6] or "", "password")
+
+
+def revoke(store, token: str | None, *, now: float | None = None) -> None:
+    """Sign-out: the token no longer stands for anybody."""
+    if not token:
+        return
+    from povdata.store import _transaction
+
+    with _transaction(store) as conn:
+        conn.execute("UPDATE sign_in_sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+                     (time.time() if now is None else now, token_hash(token)))
+
+
+def live_sessions(store, username: str, *, now: float | None = None) -> int:
+    """How many unexpired, unrevoked sessions ``username`` has (the admin page shows it)."""
+    now = time.time() if now is None else now
+    with closing(store.connect()) as conn:
+        return conn.execute("SELECT COUNT(*) FROM sign_in_sessions WHERE username = ? AND kind = 'session' "
+                            "AND revoked_at IS NULL AND expires_at > ?",
+                            (normalise_username(username), now)).fetchone()[0]
+
+
+# ---- which Streamlit sessions belong to which sign-in (this process) -------------------
+MAX_BOUND = 20_000
+_BOUND: dict[str, str] = {}  # Streamlit session id -> token hash, most recently seen last
+_BOUND_LOCK = threading.Lock()
+
+
+def bind_session(session_id: str, token: str) -> None:
+    """Remember that the Streamlit session ``session_id`` runs for the sign-in ``token``
+    (called on every run; the oldest entries go beyond :data:`MAX_BOUND`)."""
+    digest = token_hash(token)
+    with _BOUND_LOCK:
+        _BOUND.pop(session_id, None)
+        _BOUND[session_id] = digest
+        while len(_BOUND) > MAX_BOUND:
+            _BOUND.pop(next(iter(_BOUND)))
+
+
+def sessions_of(token: str | None) -> set[str]:
+    """The Streamlit sessions of this process that run for the sign-in ``token``."""
+    if not token:
+        return set()
+    digest = token_hash(token)
+    with _BOUND_LOCK:
+        return {sid for sid, d in _BOUND.items() if d == digest}
