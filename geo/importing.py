@@ -55,11 +55,12 @@ from geo.ingest.layers import (  # noqa: F401
     _dissolve, _union, build_layers,
 )
 from geo.ingest.pipeline import (  # noqa: F401
-    BoundaryImport, _coordinate_problems, prepare_boundaries,
+    BoundaryImport, _coordinate_problems, prepare_boundaries, prepare_boundaries_limited,
 )
 
 __all__ = [
     "MAX_ZIP_MEMBERS", "MAX_UNZIPPED_BYTES", "VECTOR_SUFFIXES", "check_zip", "unpack", "read_vector",
     "crs_choices", "rank_crs", "repair", "match_features", "build_layers", "prepare_boundaries",
+    "prepare_boundaries_limited",
     "BoundaryImport",
 ]

@@ -251,3 +251,5 @@ def harden() -> None:
             _LOG.warning("clear_cache message from a browser ignored (session %s)", getattr(self, "id", "?"))
         AppSession._handle_clear_cache_request = _refuse_clear_cache
         AppSession._povdash_hardened = True
+        from povdata.workers import warm
+        warm()  # the upload parsers' fork server, started before the first upload

@@ -10,9 +10,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from geo.importing import crs_choices, prepare_boundaries
+from geo.importing import crs_choices, prepare_boundaries_limited
 from pages import common as ui
-from povdata.importer import (FIELDS, column_letter, max_upload_bytes, prepare_indicators, save_import,
+from povdata.importer import (FIELDS, column_letter, max_upload_bytes, prepare_indicators_limited, save_import,
                               size_problem, template_csv, template_xlsx, unit_choices)
 from povdata.auth import PermissionDenied
 from povdata.store import StoreError, has_store, open_store, version_label, versions
@@ -42,9 +42,12 @@ def _indicators(data: bytes, name: str, province_code: str, sheet, encoding, hea
     remembered: dict[str, dict] = {}
     for e, k, c in aliases:
         remembered.setdefault(e, {})[k] = c
-    return prepare_indicators(data, name, province_code, sheet=sheet, encoding=encoding, header_row=header_row,
-                              mapping=dict(mapping) if mapping is not None else None, year=year, era=era,
-                              overrides=dict(overrides), aliases=remembered, allow_partial=partial)
+    # parsed in a child process with memory and time limits (povdata.workers): a huge or hostile
+    # file is refused there, not in the web server
+    return prepare_indicators_limited(data, name, province_code, sheet=sheet, encoding=encoding,
+                                      header_row=header_row, mapping=dict(mapping) if mapping is not None else None,
+                                      year=year, era=era, overrides=dict(overrides), aliases=remembered,
+                                      allow_partial=partial)
 
 
 def _aliases(province_code: str) -> tuple:
@@ -59,9 +62,9 @@ def _aliases(province_code: str) -> tuple:
 @st.cache_data(show_spinner=False, max_entries=8)
 def _boundaries(data: bytes, name: str, province_code: str, era, encoding, crs, layer_file, code_field, name_field,
                 level, overrides):
-    return prepare_boundaries(data, name, province_code, era=era, encoding=encoding, crs=crs, layer_file=layer_file,
-                              code_field=code_field, name_field=name_field, level=level,
-                              overrides=dict(overrides))
+    return prepare_boundaries_limited(data, name, province_code, era=era, encoding=encoding, crs=crs,
+                                      layer_file=layer_file, code_field=code_field, name_field=name_field,
+                                      level=level, overrides=dict(overrides))
 
 
 def _report(problems, key: str) -> None:

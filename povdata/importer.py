@@ -54,5 +54,5 @@ from povdata.ingest.template import (  # noqa: F401
     template_csv, template_frame, template_xlsx,
 )
 from povdata.ingest.pipeline import (  # noqa: F401
-    IndicatorImport, _demo_layers, _file_problem, prepare_indicators, save_import,
+    IndicatorImport, _demo_layers, _file_problem, prepare_indicators, prepare_indicators_limited, save_import,
 )

@@ -93,6 +93,23 @@ def _coordinate_problems(gdf: gpd.GeoDataFrame, name: str, bbox: tuple[float, fl
     return bool(len(rows))
 
 
+def prepare_boundaries_limited(data: bytes, name: str, province_code: str, **options) -> BoundaryImport:
+    """:func:`prepare_boundaries` in a child process with a memory and a time limit
+    (:mod:`povdata.workers`): what the web pages call.  A file that hits a limit is refused
+    with a message naming it."""
+    import hashlib
+
+    from povdata.workers import WorkerLimit, limit_message, run_limited
+
+    try:
+        return run_limited(prepare_boundaries, data, name, province_code, **options)
+    except WorkerLimit as exc:
+        out = BoundaryImport(name, hashlib.sha256(data).hexdigest(), province_code, options.get("era", "legacy"))
+        out.report = ValidationReport(name)
+        out.report.problems.append(Problem(name, None, None, limit_message(exc)))
+        return out
+
+
 def prepare_boundaries(data: bytes, name: str, province_code: str, *, era: str = "legacy",
                        encoding: str | None = None, crs: str | None = None, layer: str | None = None,
                        layer_file: str | None = None, code_field: str | None = None,

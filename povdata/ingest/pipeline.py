@@ -58,6 +58,21 @@ def _file_problem(file: str, message: str) -> ValidationReport:
     return rep
 
 
+def prepare_indicators_limited(data: bytes, name: str, province_code: str, **options) -> IndicatorImport:
+    """:func:`prepare_indicators` in a child process with a memory and a time limit
+    (:mod:`povdata.workers`): what the web pages call.  A file that hits a limit is refused
+    with a message naming it."""
+    from povdata.workers import WorkerLimit, limit_message, run_limited
+
+    try:
+        return run_limited(prepare_indicators, data, name, province_code, **options)
+    except WorkerLimit as exc:
+        empty = pd.DataFrame()
+        return IndicatorImport(name, sha256(data), province_code, Sheet(name, empty), Header(0, 0, 1), [], {},
+                               options.get("year"), options.get("era") or "legacy", empty,
+                               pd.DataFrame(columns=MATCH_COLUMNS), _file_problem(name, limit_message(exc)), [])
+
+
 def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str | None = None,
                        encoding: str | None = None, header_row: int | None = None,
                        mapping: dict[int, str] | None = None, year: int | None = None,
