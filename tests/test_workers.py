@@ -92,3 +92,18 @@ def test_an_import_over_the_limit_is_refused_naming_the_file(monkeypatch):
     bnd = prepare_boundaries_limited(b'{"type": "FeatureCollection", "features": []}', "ranh_gioi.geojson", "20")
     assert not bnd.report.ok
     assert bnd.report.problems[0].file == "ranh_gioi.geojson" and "giây" in bnd.report.problems[0].message
+
+
+def test_the_import_page_parses_uploads_only_through_the_limited_children():
+    """The page's two parse steps call the limited versions; no unlimited parser is called
+    from any page (the CLI, run by staff in their own process, may call them directly)."""
+    import ast
+    from pathlib import Path
+
+    called = set()
+    for path in Path(__file__).resolve().parents[1].joinpath("pages").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call):
+                called.add((path.name, getattr(node.func, "id", getattr(node.func, "attr", ""))))
+    assert {("import_data.py", "prepare_indicators_limited"), ("import_data.py", "prepare_boundaries_limited")} <= called
+    assert not {c for c in called if c[1] in ("prepare_indicators", "prepare_boundaries", "read_sheet", "read_vector")}
