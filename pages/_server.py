@@ -16,6 +16,8 @@ app (``streamlit run dashboard.py`` finds ``app = st.App(…)`` there):
 * **Export files for their owner only**: with passwords, a ``/media/…`` file is served only
   to a browser whose sign-in cookie is valid and runs a Streamlit session that holds the file;
   anyone else (a copied link, ``curl``, another user) gets 404.
+* **Uploads into one's own session only**: with passwords, ``…/_stcore/upload_file/<session>/…``
+  answers 403 unless the browser's sign-in runs that session (the id appears in upload URLs).
 * **No cache clearing from a browser**: the websocket's ``clear_cache`` message (which anyone,
   even not signed in, could send to empty every user's caches) is ignored and logged.
 """
@@ -135,8 +137,6 @@ def media_owned(path: str, cookie_header: str) -> bool:
     Always in the demo (no sign-in); with passwords only if its sign-in is valid and one of
     its Streamlit sessions in this process holds the file; with an identity provider, if
     Streamlit's own sign-in cookie is present (its sessions are not mapped)."""
-    from http.cookies import CookieError, SimpleCookie
-
     from povdata.auth import auth_mode
 
     try:
@@ -145,19 +145,17 @@ def media_owned(path: str, cookie_header: str) -> bool:
         return False
     if mode == "none":
         return True
-    cookies = SimpleCookie()
-    try:
-        cookies.load(cookie_header or "")
-    except CookieError:
+    parsed = _cookie_token(cookie_header)
+    if parsed is None:
         return False
+    cookies, token = parsed
     if mode == "oidc":
         return "_streamlit_user" in cookies
     from streamlit.runtime import get_instance
 
-    from povdata.sessions import COOKIE_NAME, session_user, sessions_of
+    from povdata.sessions import session_user, sessions_of
     from povdata.store import open_store
 
-    token = cookies[COOKIE_NAME].value if COOKIE_NAME in cookies else ""
     owners = sessions_of(token)
     if not owners:
         return False
@@ -196,8 +194,54 @@ def _record_file(url: str) -> None:
             _FILE_SESSIONS.popitem(last=False)
 
 
+def _cookie_token(cookie_header: str):
+    """(``SimpleCookie`` of the header, the sign-in token or "") — ``None`` for a bad header."""
+    from http.cookies import CookieError, SimpleCookie
+
+    from povdata.sessions import COOKIE_NAME
+
+    cookies = SimpleCookie()
+    try:
+        cookies.load(cookie_header or "")
+    except CookieError:
+        return None
+    return cookies, (cookies[COOKIE_NAME].value if COOKIE_NAME in cookies else "")
+
+
+def upload_allowed(path: str, cookie_header: str) -> bool:
+    """May the browser sending ``cookie_header`` put a file into the Streamlit session that the
+    upload URL ``…/_stcore/upload_file/<session id>/<file id>`` names?  With passwords only if
+    its sign-in is valid and that session runs for it (a session id learnt by someone else is
+    of no use to them)."""
+    from povdata.auth import auth_mode
+
+    try:
+        mode = auth_mode()
+    except Exception:  # noqa: BLE001  fail closed
+        return False
+    if mode == "none":
+        return True  # the demo has no upload page; Streamlit's own checks apply
+    parsed = _cookie_token(cookie_header)
+    if parsed is None:
+        return False
+    cookies, token = parsed
+    if mode == "oidc":
+        return "_streamlit_user" in cookies
+    from povdata.sessions import session_user, sessions_of
+    from povdata.store import open_store
+
+    session_id = path.split("/_stcore/upload_file/", 1)[-1].split("/", 1)[0]
+    if not token or session_id not in sessions_of(token):
+        return False
+    try:
+        return session_user(open_store(), token) is not None
+    except Exception:  # noqa: BLE001
+        return False
+
+
 class OwnDownloads:
-    """ASGI middleware: ``/media/…`` answers 404 unless :func:`media_owned`."""
+    """ASGI middleware: ``/media/…`` answers 404 unless :func:`media_owned`; an upload into a
+    session answers 403 unless :func:`upload_allowed`."""
 
     def __init__(self, app):
         self.app = app
@@ -211,6 +255,16 @@ class OwnDownloads:
             cookie = Headers(scope=scope).get("cookie", "")
             if not await run_in_threadpool(media_owned, scope["path"], cookie):
                 return await PlainTextResponse("File not found", status_code=404)(scope, receive, send)
+        elif (scope.get("type") == "http" and scope.get("method") != "OPTIONS"
+              and scope.get("path", "").startswith(base_path() + "_stcore/upload_file/")):
+            from starlette.concurrency import run_in_threadpool
+            from starlette.datastructures import Headers
+            from starlette.responses import PlainTextResponse
+
+            cookie = Headers(scope=scope).get("cookie", "")
+            if not await run_in_threadpool(upload_allowed, scope["path"], cookie):
+                _LOG.warning("upload into session refused: not that session's sign-in")
+                return await PlainTextResponse("Forbidden", status_code=403)(scope, receive, send)
         return await self.app(scope, receive, send)
 
 

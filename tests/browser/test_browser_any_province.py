@@ -12,6 +12,8 @@ verdict on the national programme's target (a 1-1,5 pp/yr range: exceeded), nami
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 
 try:
@@ -63,7 +65,8 @@ def test_editor_opens_bac_kan_within_thai_nguyen_and_imports_its_district_table(
     sign_in(page, EDITOR, PASSWORD)
     _pick(page, "Tỉnh, thành phố", "Thái Nguyên", '[data-testid="stSidebar"]')
     _pick(page, "Tỉnh cũ", "Bắc Kạn", '[data-testid="stSidebar"]')
-    assert "province=19" in page.url and "former=06" in page.url, page.url
+    # the URL is updated after the run that picked the former province: wait for it
+    expect(page).to_have_url(re.compile(r"province=19.*former=06|former=06.*province=19"), timeout=30_000)
 
     page.locator('[data-testid="stSidebarNav"] a', has_text="Nhập số liệu").click()
     wait_idle(page, timeout=60_000)

@@ -153,6 +153,24 @@ def test_a_victims_session_id_carries_no_identity(browser, signin_app_url):
         victim = ids[-1]
         cookie = next(c for c in context.cookies() if c["name"] == "povdash_session")
 
+        # the id also appears in upload URLs: someone else's browser, with its own valid XSRF
+        # token, cannot put a file into the victim's session; the victim's own browser can
+        upload = f"{signin_app_url}/_stcore/upload_file/{victim}/f0"
+        files = {"file": {"name": "x.csv", "mimeType": "text/csv", "buffer": b"a,b\n1,2\n"}}
+
+        def put(ctx):
+            pg = ctx.new_page()
+            open_typed_url(pg, signin_app_url + "/")
+            xsrf = next(c["value"] for c in ctx.cookies() if c["name"] == "_streamlit_xsrf")
+            return pg.request.put(upload, multipart=files, headers={"X-Xsrftoken": xsrf}).status
+
+        attacker = browser.new_context()
+        try:
+            assert put(attacker) == 403
+        finally:
+            attacker.close()
+        assert put(context) == 204  # the victim's own browser: accepted
+
         control = _run_as(port, None, cookie=f"povdash_session={cookie['value']}")
         signed_in_as = "Đăng nhập: **" + VIEWER.replace("-", "\\\\-") + "** · người xem"  # markdown-escaped name
         assert signed_in_as in control and "Đăng xuất" in control, control[-3000:]
@@ -162,5 +180,6 @@ def test_a_victims_session_id_carries_no_identity(browser, signin_app_url):
         assert "Tên đăng nhập" in stolen and "Mật khẩu" in stolen, stolen[-3000:]  # the sign-in form
         assert "Đăng nhập: **" not in stolen and "Đăng xuất" not in stolen
         assert "Theo dõi mục tiêu giảm nghèo" not in stolen
+
     finally:
         context.close()
