@@ -49,6 +49,40 @@ def feature_collection(gdf: gpd.GeoDataFrame, code_col: str = "code") -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
+LABEL_FONT_PX = 12
+
+
+def legible_labels(points: gpd.GeoSeries, texts: list[str], width_px: float, height_px: float,
+                   font_px: float = LABEL_FONT_PX, bounds: tuple[float, float, float, float] | None = None) -> list[bool]:
+    """Which labels to draw so that none overlaps another: each label's box (its text's width
+    at ``font_px``, centred on its point) placed on the Web Mercator map fitted into
+    ``width_px`` × ``height_px``; earlier labels win (pass them by priority).  ``bounds``
+    (lon/lat) is the extent the map is fitted to (default: the points')."""
+    import math
+
+    if not len(texts):
+        return []
+    lon0, lat0, lon1, lat1 = bounds if bounds is not None else tuple(points.total_bounds)
+
+    def merc(lat: float) -> float:
+        return math.log(math.tan(math.pi / 4 + math.radians(max(min(lat, 85.0), -85.0)) / 2))
+    dx = max(math.radians(lon1 - lon0), 1e-9)
+    dy = max(merc(lat1) - merc(lat0), 1e-9)
+    scale = min(width_px / dx, height_px / dy)
+    kept: list[tuple[float, float, float, float]] = []
+    out = []
+    for p, text in zip(points, texts):
+        x = math.radians(p.x - lon0) * scale
+        y = (merc(lat1) - merc(p.y)) * scale
+        w, h = 0.6 * font_px * len(str(text)) + 4, 1.3 * font_px
+        box = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+        free = all(box[2] <= k[0] or box[0] >= k[2] or box[3] <= k[1] or box[1] >= k[3] for k in kept)
+        if free:
+            kept.append(box)
+        out.append(free)
+    return out
+
+
 def choropleth_figure(
     shapes: gpd.GeoDataFrame,
     table: pd.DataFrame,
@@ -58,6 +92,7 @@ def choropleth_figure(
     labels: pd.Series | None = None,
     height: int = 620,
     separators: str = ",.",
+    width: int | None = None,
 ) -> go.Figure:
     """A discrete choropleth.
 
@@ -67,7 +102,10 @@ def choropleth_figure(
     table : indexed by unit code; aligns ``classes`` and ``hover``.
     classes : class of every unit of ``table`` (−1 = no data).
     hover : pre-formatted hover HTML per unit code (numbers already in the UI's format).
-    labels : short names to draw on the map, or None.
+    labels : short names to draw on the map, or None; in priority order (the first ones are
+        kept when two would overlap, see :func:`legible_labels`).
+    width : the figure's width in pixels if known; otherwise the map is assumed as wide as it
+        is high (a safe guess: a wider map only spreads the labels further apart).
     """
     shapes = shapes.set_index("code")
     codes = [c for c in table.index if c in shapes.index]
@@ -92,6 +130,11 @@ def choropleth_figure(
     if labels is not None and len(labels):
         keep = [c for c in labels.index if c in shapes.index]
         pts = shapes.loc[keep, "geometry"].representative_point()
+        plot_h = height - 40 - 60  # margins, and the legend under the map
+        fits = legible_labels(pts, [labels[c] for c in keep], width or plot_h, plot_h,
+                              bounds=tuple(shapes.loc[codes + extra, "geometry"].total_bounds))
+        keep = [c for c, ok in zip(keep, fits) if ok]
+        pts = pts[fits]
         fig.add_trace(go.Scattergeo(
             lon=pts.x, lat=pts.y, mode="text", text=[labels[c] for c in keep],
             textfont={"size": 12, "color": "#1a1a1a"}, hoverinfo="skip", showlegend=False))

@@ -14,7 +14,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from geo.read import read_layers
-from geo.simplify import simplify_coverage, tolerance_for_level
 from povdata.dataset import Dataset, demo_dir, level_table, load_demo
 from povdata.i18n import LANGS, t
 from povdata.progress import progress_table
@@ -536,19 +535,13 @@ def shapes(province_code: str, level: str) -> gpd.GeoDataFrame:
 @st.cache_resource(show_spinner=False)
 def _shapes(province_code: str, level: str, version: tuple[str, int] | None) -> gpd.GeoDataFrame:
     """Display geometry of a level, simplified once per process (never mutated)."""
-    from povdata.reform import new_id
-
     if version is None:
         layers = read_layers(demo_dir(province_code) / "boundaries.gpkg")
     else:
         from povdata.store import Store, load_layers
         layers = load_layers(Store(Path(version[0])), version[1])
-    if level not in layers:
-        return gpd.GeoDataFrame({"code": []}, geometry=[], crs="EPSG:4326")
-    out = simplify_coverage(layers[level], tolerance_for_level("commune" if level == "commune_2025" else level))
-    if level == "commune_2025":  # level-table ids of new communes
-        out["code"] = out["code"].map(new_id)
-    return out
+    from povdata.maps import display_layer
+    return display_layer(layers, level)
 
 
 @st.cache_data(show_spinner=False)

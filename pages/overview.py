@@ -32,7 +32,9 @@ st.subheader(ui.tr("overview.kpis", year=year))
 ui.show_kpis(province_kpis(levels, ui.progress(prov), top, year, lang, published_figures()))  # published ones win
 from povdata.narrative import unit_narrative  # noqa: E402  the province's paragraph, from the verdict engine
 st.markdown(ui.md_escape(unit_narrative(levels, ui.targets(), top, year, lang, published_figures()).text))
-ui.briefing_button(sorted(int(y) for y in levels.loc[levels["level"] == "province", "year"].unique()), year)
+from povdata.briefing import default_year  # noqa: E402  the last complete review a period judges
+ui.briefing_button(sorted(int(y) for y in levels.loc[levels["level"] == "province", "year"].unique()),
+                   default_year(levels, cfg))
 
 left, right = st.columns([1, 1])
 with left:

@@ -227,6 +227,36 @@ def _trajectory(levels: pd.DataFrame, cfg: TargetsConfig, province: str, unit: s
     return fig, s, years
 
 
+def default_year(levels: pd.DataFrame, cfg: TargetsConfig) -> int:
+    """The year a briefing opens on: the last year whose review is complete at district level
+    (every district of the province has a rate; from 2025 on, districts are the sums of the
+    new communes) and that a target period judges (so the pack has its scorecard and its
+    poor-district slides); the latest year with data when no year qualifies."""
+    from povdata.verdicts import period_for_year
+
+    years = sorted(int(y) for y in levels.loc[levels["level"] == "province", "year"].unique())
+    if not years:
+        raise ValueError("no province-level year")
+    d = levels[(levels["level"] == "district") & levels["poverty_rate"].notna()]
+    count = d.groupby("year")["unit_code"].nunique()
+    complete = {int(y) for y, n in count.items() if n == count.max()} if len(count) else set()
+    judged = [y for y in years if y in complete and period_for_year(cfg, y) is not None]
+    return judged[-1] if judged else years[-1]
+
+
+def scorecard_period(cfg: TargetsConfig, year: int):
+    """The period whose scorecard a pack for ``year`` shows: the one the year falls in, or,
+    for a year after every period's end (the first review of a new standard, before new
+    targets are entered), the last period that ended before it (judged as of its end)."""
+    from povdata.verdicts import period_for_year
+
+    period = period_for_year(cfg, year)
+    if period is not None:
+        return period
+    ended = [p for p in cfg.periods if any(x.is_rate_rule for x in p.targets) and p.end < year]
+    return max(ended, key=lambda p: p.end) if ended else None
+
+
 def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | None = None,
                boundaries: Path | None = None, date: dt.date | None = None, render: bool = True) -> Pack:
     """Build the deck for ``year`` (slides, rendered images, PPTX and PDF bytes).
@@ -299,11 +329,12 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
                 name="province_map")]))
 
     # district scorecard of the period the year falls in
-    from povdata.verdicts import period_for_year, unit_verdicts, verdict_caption
-    period = period_for_year(cfg, year)
+    from povdata.verdicts import unit_verdicts, verdict_caption
+    period = scorecard_period(cfg, year)
     card = pd.DataFrame(columns=["unit_code", "status"])
     if period is not None:
-        card = unit_verdicts(levels, cfg, "district", year, period_id=period.id)
+        card_year = min(year, period.end)  # a period that ended before the year: as of its end
+        card = unit_verdicts(levels, cfg, "district", card_year, period_id=period.id)
         targets = {x.id: x for x in period.targets}
         rows, fills = [], {}
         for r_i, r in enumerate(card.itertuples()):
@@ -315,12 +346,12 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
             fills[(r_i, 7)] = _status_fill(r.status)
         header = (t("col.unit", lang), t("col.poor_district", lang), t("briefing.col_rule", lang),
                   t("col.baseline_rate", lang) + f" {period.baseline_year}",
-                  t("col.latest_rate", lang) + f" {year}", t("col.achieved", lang), t("col.required", lang),
+                  t("col.latest_rate", lang) + f" {card_year}", t("col.achieved", lang), t("col.required", lang),
                   t("col.status", lang))
         slides.append(Slide(
             t("briefing.scorecard_title", lang, period=period.id),
-            t("briefing.scorecard_subtitle", lang, year=year, standard=standard_label(period.standard, lang))
-            + est_text,
+            t("briefing.scorecard_subtitle", lang, year=card_year, standard=standard_label(period.standard, lang))
+            + (est_text if card_year >= REFORM_YEAR else ""),
             [fit_table(TableBox(MARGIN, CONTENT_TOP, SLIDE_W - 2 * MARGIN, (2.4, 1.0, 1.25, 1.3, 1.3, 1.3, 1.3, 2.5),
                                 header, tuple(rows), fills,
                                 align=("left", "center", "center", "right", "right", "right", "right", "left")),
@@ -359,17 +390,30 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
 
     # one slide per poor district
     poor = poor_districts_for(cfg, period.start, period.end) if period is not None else []
-    commune_years = levels.loc[levels["level"] == "commune", "year"]
-    if poor and not commune_years.empty:
-        cshapes = display_shapes(boundaries, "commune")
-        map_year = min(year, int(commune_years.max()))
-        map_std = standard_of(levels[levels["level"] == "commune"], map_year)
+    # the district's communes in the pack's year: its old communes before the reform, the new
+    # communes on its territory from 2025 on (the map of a 2025 pack is a 2025 map)
+    map_level = "commune" if year < REFORM_YEAR else "commune_2025"
+    level_years = levels.loc[(levels["level"] == map_level) & levels["poverty_rate"].notna(), "year"]
+    if poor and not level_years.empty:
+        cshapes = display_shapes(boundaries, map_level)
+        map_year = min(year, int(level_years.max()))
+        map_std = standard_of(levels[levels["level"] == map_level], map_year)
+        members_of = None
+        if map_level == "commune_2025":
+            from povdata.dataset import new_commune_membership
+            members_of = new_commune_membership(ds)
         out_by = outlook.set_index("unit_code") if len(outlook) else pd.DataFrame()
         half = (SLIDE_W - 2 * MARGIN - 0.3) / 2
         for code in poor:
             name = str(names.get(code, code))
-            mv = map_view(levels, cfg, cshapes, "commune", map_year, "poverty_rate", lang, parent=code,
-                          breaks=OFFICIAL_BREAKS, show_labels=True, illustrative=illus, label_top=DISTRICT_MAP_LABELS)
+            if members_of is not None:
+                mv = map_view(levels, cfg, cshapes, map_level, map_year, "poverty_rate", lang,
+                              members=members_of[members_of["district_code"] == code], breaks=OFFICIAL_BREAKS,
+                              show_labels=True, illustrative=illus, label_top=DISTRICT_MAP_LABELS)
+            else:
+                mv = map_view(levels, cfg, cshapes, map_level, map_year, "poverty_rate", lang, parent=code,
+                              breaks=OFFICIAL_BREAKS, show_labels=True, illustrative=illus,
+                              label_top=DISTRICT_MAP_LABELS)
             tfig, s, span = _trajectory(levels, cfg, prov, code, "district", year, lang, illus)
             latest = s.dropna(subset=["poverty_rate"]).tail(1)
             facts = ""
@@ -386,7 +430,7 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
                 facts = t("briefing.district_facts", lang, year=int(latest["year"].iloc[0]),
                           rate=fmt_rate(latest["poverty_rate"].iloc[0], lang), pace=pace, status=status,
                           exit_year=exit_year, verdict=verdict,
-                          caption=verdict_caption(period.id, min(year, period.end), lang))
+                          caption=verdict_caption(period.id, card_year, lang))
             slides.append(Slide(t("briefing.district_title", lang, name=name), facts, [
                 Picture(MARGIN, CONTENT_TOP, half, CONTENT_BOTTOM - CONTENT_TOP, mv.figure,
                         _frame(t("briefing.district_map", lang, name=name, year=map_year) + " · "

@@ -26,14 +26,26 @@ class MapView:
     missing: list[str]
 
 
-def display_shapes(boundaries_path, level: str) -> gpd.GeoDataFrame:
-    """Display geometry of a level: read from the dataset's GeoPackage and simplified
-    together with the level's tolerance (the pages cache this per process)."""
-    from geo.read import read_layers
+def display_layer(layers: dict[str, gpd.GeoDataFrame], level: str) -> gpd.GeoDataFrame:
+    """Display geometry of ``level`` from a dataset's layers, simplified together with the
+    level's tolerance; new communes (``commune_2025``) at the commune tolerance, with the
+    level table's ids.  An empty frame when the level has no layer."""
     from geo.simplify import simplify_coverage, tolerance_for_level
+    from povdata.reform import new_id
 
-    layers = read_layers(boundaries_path)
-    return simplify_coverage(layers[level], tolerance_for_level(level))
+    if level not in layers:
+        return gpd.GeoDataFrame({"code": []}, geometry=[], crs="EPSG:4326")
+    out = simplify_coverage(layers[level], tolerance_for_level("commune" if level == "commune_2025" else level))
+    if level == "commune_2025":
+        out["code"] = out["code"].map(new_id)
+    return out
+
+
+def display_shapes(boundaries_path, level: str) -> gpd.GeoDataFrame:
+    """:func:`display_layer` of the dataset's GeoPackage (the pages cache this per process)."""
+    from geo.read import read_layers
+
+    return display_layer(read_layers(boundaries_path), level)
 
 
 def map_view(levels: pd.DataFrame, cfg, shapes: gpd.GeoDataFrame, level: str, year: int,
@@ -64,6 +76,10 @@ def map_view(levels: pd.DataFrame, cfg, shapes: gpd.GeoDataFrame, level: str, ye
     labels = (table["short_name"] + table["straddles"].map({True: " *", False: ""})) if show_labels else None
     if labels is not None and label_top is not None:
         labels = labels.loc[table["value"].dropna().sort_values(ascending=False).index[:label_top]]
+    elif labels is not None:  # where two labels would overlap, the larger unit keeps its label
+        import shapely  # planar area in degrees: only the order matters here
+        area = dict(zip(geom["code"], shapely.area(geom.geometry.to_numpy())))
+        labels = labels.loc[sorted(labels.index, key=lambda c: -float(area.get(c, 0.0)))]
     fig = choropleth_figure(geom, table, classes, table["hover"], t("map.no_data", lang), labels=labels,
                             height=height, separators=d3_format(lang)["separators"])
     if illustrative:

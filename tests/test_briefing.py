@@ -131,3 +131,92 @@ def test_cli_rejects_a_year_without_data(tmp_path, capsys):
     assert main(["briefing", "--year", "1999", "--out", str(tmp_path)]) == 1
     assert "LỖI" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+# ---- the year a pack opens on, and a pack for every year (committee-screen issue, point 7) ----------
+def test_the_default_year_is_the_last_complete_review_a_period_judges():
+    from povdata.briefing import default_year
+    from povdata.dataset import level_table
+    from povdata.targets import default_targets
+
+    levels, cfg = level_table(load_demo("20")), default_targets("20")
+    # the demo's latest review is 2026, the first under the 2026-2030 standard, which no
+    # target period of the demo judges: the pack opens on 2025 (the last year of 2021-2025)
+    assert int(levels["year"].max()) == 2026
+    assert default_year(levels, cfg) == 2025
+    # a 2025 review still missing a district: 2024
+    gap = levels.drop(levels[(levels["level"] == "district") & (levels["year"] == 2025)].index[:1])
+    assert default_year(gap, cfg) == 2024
+    # no target period at all: the latest year
+    from dataclasses import replace
+    assert default_year(levels, replace(cfg, periods=[])) == 2026
+
+
+def test_a_pack_for_a_year_after_the_period_still_has_its_scorecard_and_poor_district_slides():
+    p = build_pack(load_demo("20"), 2026, "vi", date=DATE, render=False)
+    titles = [s.title for s in p.slides]
+    assert t("briefing.scorecard_title", "vi", period="2021-2025") in titles
+    assert [s.title for s in p.slides if s.kind == "district"] == ["Huyện Bình Gia — huyện nghèo",
+                                                                    "Huyện Văn Quan — huyện nghèo"]
+    card = next(s for s in p.slides if s.title.startswith("Tiến độ mục tiêu các huyện"))
+    assert "2025" in card.subtitle and "2026" not in card.subtitle  # judged as of the period's end
+    assert all("số liệu đến 2025" in s.subtitle for s in p.slides if s.kind == "district")
+
+
+def _locations(fig) -> set[str]:
+    return {str(c) for tr in fig.data if tr.type == "choropleth" for c in tr.locations}
+
+
+def test_each_district_map_is_a_map_of_the_packs_year():
+    from povdata.dataset import new_commune_membership
+
+    ds = load_demo("20")
+    members = new_commune_membership(ds)
+    p25 = build_pack(ds, 2025, "vi", date=DATE, render=False)
+    pic = next(x for x in p25.pictures if x.name == "district_map_181")
+    # 2025: the new communes on Bình Gia's territory (a 2025 map), not its old communes of 2024
+    assert _locations(pic.figure) == set(members.loc[members["district_code"] == "181", "unit_code"])
+    assert "năm 2025" in pic.frame.subtitle
+    p24 = build_pack(ds, 2024, "vi", date=DATE, render=False)
+    old = next(x for x in p24.pictures if x.name == "district_map_181")
+    assert _locations(old.figure) and all(len(c) == 5 for c in _locations(old.figure))  # old commune codes
+    assert "năm 2024" in old.frame.subtitle
+
+
+def test_map_labels_never_overlap():
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from geo.choropleth import LABEL_FONT_PX, legible_labels
+
+    # five names on points 0,005° apart on a 400 px map of a 1° square: only spread ones stay
+    pts = gpd.GeoSeries([Point(105.0, 21.0), Point(105.005, 21.0), Point(105.5, 21.5), Point(105.505, 21.5),
+                         Point(106.0, 22.0)], crs="EPSG:4326")
+    kept = legible_labels(pts, ["Thiện Hòa", "Thiện Thuật", "Hoa Thám", "Quý Hòa", "Bình Gia"], 400, 400,
+                          bounds=(105.0, 21.0, 106.0, 22.0))
+    assert kept == [True, False, True, False, True]
+    assert all(legible_labels(pts, ["a"] * 5, 4000, 4000, bounds=(105.0, 21.0, 106.0, 22.0)))
+    assert LABEL_FONT_PX == 12
+
+
+def test_the_commune_map_keeps_only_labels_that_fit():
+    from geo.choropleth import legible_labels
+    from povdata.dataset import demo_dir, level_table
+    from povdata.maps import display_shapes, map_view
+    from povdata.targets import default_targets
+
+    ds = load_demo("20")
+    shapes = display_shapes(demo_dir("20") / "boundaries.gpkg", "commune")
+    mv = map_view(level_table(ds), default_targets("20"), shapes, "commune", 2024, "poverty_rate", "vi",
+                  show_labels=True, height=620)
+    (text,) = [tr for tr in mv.figure.data if tr.type == "scattergeo"]
+    assert 10 < len(text.text) < len(shapes)  # 194 names cannot all be read on one map
+    pts = gpd_points(text)
+    again = legible_labels(pts, list(text.text), 520, 520, bounds=tuple(shapes.total_bounds))
+    assert all(again)  # the kept ones, placed again, do not collide
+
+
+def gpd_points(trace):
+    import geopandas as gpd
+    from shapely.geometry import Point
+    return gpd.GeoSeries([Point(x, y) for x, y in zip(trace.lon, trace.lat)], crs="EPSG:4326")

@@ -207,3 +207,11 @@ def test_one_class_map_suggests_quantiles():
     assert any("Phân vị" in c.value and "cùng một mức" in c.value for c in at.caption)
     at = _app("pages/map.py", year="2015", level="commune")
     assert not any("cùng một mức" in c.value for c in at.caption)
+
+
+def test_the_briefing_opens_on_the_last_year_a_period_judges():
+    at = _app()
+    # the overview shows 2026 (the latest review), the briefing pack opens on 2025 (with its
+    # scorecard and poor-district slides: no target period judges 2026 yet)
+    assert at.selectbox(key="briefing_year").value == 2025
+    assert 2026 in at.selectbox(key="briefing_year").options or "2026" in at.selectbox(key="briefing_year").options
