@@ -9,9 +9,9 @@ Two cases:
 
 A. The demo province (Lạng Sơn, 194 communes), the real app:
    (1) server time per rerun of the map page, commune level, through
-       ``streamlit.testing.v1.AppTest`` (one cold run, then the year selectbox is
-       changed; each ``.run()`` is timed; new years are ``_map_figure`` cache misses,
-       revisited years are hits);
+       ``streamlit.testing.v1.AppTest`` (one cold run, then the quiet run the map's year
+       slider asks for when the hand stops; each ``.run()`` is timed; the year step itself
+       happens in the browser, see (4));
    (2) bytes of the commune map's figure JSON (the ``spec`` string Streamlit sends);
    (3) navigation start -> all ``path.choroplethlocation`` drawn, in headless
        Chromium against a real ``streamlit run`` server on 127.0.0.1: once right after
@@ -295,8 +295,9 @@ def province_apptest(n_reruns: int) -> dict:
     assert not at.exception, at.exception
     assert at.radio(key="map_level").value == "commune", "map not at commune level"
     n_cold = _n_locations(_map_spec(at)[0])
-    years = sorted(int(y) for y in at.selectbox(key="map_year").options)
-    start = int(at.selectbox(key="map_year").value)
+    slider = json.loads(_map_spec(at)[0])["layout"]["sliders"][0]  # the map's own year slider
+    years = sorted(int(x["label"]) for x in slider["steps"])
+    start = int(slider["steps"][slider["active"]]["label"])
     others = [y for y in reversed(years) if y != start and (reform is None or y < reform)]
     # new years first (each a _map_figure cache miss), then revisits (hits)
     n_new = max(1, min(len(others), (n_reruns * 5 + 7) // 8))
@@ -304,15 +305,15 @@ def province_apptest(n_reruns: int) -> dict:
     seq += (seq * n_reruns)[: max(0, n_reruns - len(seq))]
     reruns = []
     seen = {start}
-    for y in seq:
-        at.selectbox(key="map_year").set_value(y)
+    for i, y in enumerate(seq):
+        at.text_input(key="map_year_sync").set_value(f"{y}|{i + 1}")  # what the slider sends when the hand stops
         _, dt = timed(at.run)
         assert not at.exception, at.exception
         n = _n_locations(_map_spec(at)[0])
         reruns.append({"year": y, "seconds": dt, "figure_cache": "hit" if y in seen else "miss", "n_locations": n})
         seen.add(y)
     # bytes: the commune map of the starting year (what the browser run below loads)
-    at.selectbox(key="map_year").set_value(start)
+    at.text_input(key="map_year_sync").set_value(f"{start}|0")
     at.run()
     spec, spec_config = _map_spec(at)
     secs = [r["seconds"] for r in reruns]

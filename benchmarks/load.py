@@ -21,7 +21,8 @@ the 2-core machine goes to the server rather than to 30 Chromium renderers.  Per
 1. ``open``     : connect a new websocket (a page load: a new Streamlit session) and send
                   ``rerun_script`` with ``page_name="ban-do"`` and no query string, as the
                   browser does for ``/ban-do``;
-2. ``year``     : pick another year among the ``map_year`` selectbox's options and send the
+2. ``year``     : pick another year among the map's year-slider steps and send what the browser sends
+                  when the hand stops (the hidden ``map_year_sync`` text box, ``"<year>|<n>"``), as the
                   widget state (``string_value`` = the option's label, the widget id taken from
                   the element the server sent), with the current URL's query string;
 3. ``district`` : pick a district among the shapes of the map the server sent (the plotly
@@ -352,7 +353,9 @@ class Tab:
         self.cache: dict[str, list] = {}           # hash -> [ForwardMsg, run count when last used]
         self.max_age = 2
         self.run_count = 0
-        self.year_widget: tuple[str, list[str], str] | None = None   # (id, option labels, current label)
+        self.year_sync_id: str | None = None   # the hidden text box of the map's year slider
+        self.slider_years: tuple[list[str], str] | None = None   # (the slider's years, the year shown)
+        self.sync_count = 0
         self.maps: dict[str, list[str]] = {}       # map widget key ("map_<unit>_<level>") -> location codes
 
     async def think(self) -> None:
@@ -395,12 +398,14 @@ class Tab:
             if self.done_time():
                 return
             await self.think()
-            if step == "year":
-                if not self.year_widget:
-                    raise ViewError("no map_year selectbox in the page")
-                wid, options, current = self.year_widget
+            if step == "year":  # what the browser sends once the hand leaves the map's year slider
+                if not self.year_sync_id or not self.slider_years:
+                    raise ViewError("no map year slider in the page")
+                options, current = self.slider_years
                 choice = self.rng.choice([o for o in options if o != current] or options)
-                await self.rerun("year", self.query, widgets={wid: choice}, expect=("year", choice))
+                self.sync_count += 1
+                await self.rerun("year", self.query, widgets={self.year_sync_id: f"{choice}|{self.sync_count}"},
+                                 expect=("year", choice))
             elif step in ("district", "commune"):
                 unit = self.q().get("unit")
                 codes = [c for k, v in self.maps.items() if k.startswith(f"map_{unit}_") for c in v]
@@ -454,7 +459,7 @@ class Tab:
         ci.url, ci.is_embedded, ci.color_scheme = f"http://127.0.0.1:{self.port}/{MAP_PAGE}", False, "light"
 
         loop = asyncio.get_running_loop()
-        self.maps, self.year_widget = {}, None   # what this run shows (elements come again, or as references)
+        self.maps = {}   # what this run shows (elements come again, or as references)
         self.run = run = Run(step, time.perf_counter(), loop.create_future())
         run.last = run.t_send
         try:
@@ -572,13 +577,9 @@ class Tab:
         elif et == "alert":
             if el.alert.format == Alert.ERROR:
                 self._problem("error_alert", el.alert.body)
-        elif et == "selectbox":
-            sb = el.selectbox
-            if sb.id.endswith("-map_year"):
-                options = list(sb.options)
-                current = sb.raw_value if sb.HasField("raw_value") else (
-                    options[sb.default] if sb.HasField("default") and sb.default < len(options) else "")
-                self.year_widget = (sb.id, options, current)
+        elif et == "text_input":
+            if el.text_input.id.endswith("-map_year_sync"):  # the map slider's quiet run (pages.common)
+                self.year_sync_id = el.text_input.id
         elif et == "plotly_chart":
             key = el.plotly_chart.id.split("-", 2)[-1]
             if key.startswith("map_"):
@@ -591,6 +592,10 @@ class Tab:
                 for tr in spec.get("data", []):
                     codes.extend(str(c) for c in tr.get("locations") or [])
                 self.maps[key] = codes
+                sliders = (spec.get("layout") or {}).get("sliders") or []
+                if sliders:  # the map's year slider: its steps and the year shown
+                    steps = [str(x["label"]) for x in sliders[0].get("steps", [])]
+                    self.slider_years = (steps, steps[int(sliders[0].get("active", 0))] if steps else "")
 
 
 class _Abort(Exception):

@@ -160,3 +160,102 @@ def add_outline(fig: go.Figure, shapes: gpd.GeoDataFrame, code: str, colour: str
         colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]], showscale=False,
         marker={"line": {"color": colour, "width": 3.5}}, hoverinfo="skip", showlegend=False))
     return fig
+
+
+def animated_choropleth(
+    shapes: gpd.GeoDataFrame,
+    years: list[dict],
+    start: int,
+    no_data_label: str,
+    labels: pd.Series | None = None,
+    height: int = 620,
+    separators: str = ",.",
+    year_label: str = "",
+    play_label: str = "▶",
+    pause_label: str = "❚❚",
+) -> go.Figure:
+    """A discrete choropleth with every year in the browser: a year slider (and play) only
+    repaints, without asking the server (plotly frames, no transition).
+
+    ``years``: one dict per year, ascending, with ``year``, ``classes``
+    (:class:`~povdata.classify.Classification` of the year's units), ``hover`` (per unit
+    code) and ``title``.  ``start``: the year shown first.
+
+    One choropleth trace carries every unit's geometry once; its ``z`` is the unit's class
+    (``-1`` no data) on a stepped colour scale, so a year step changes only ``z``, the
+    hover text and the legend's counts.  The legend is one empty trace per class.  Each
+    point's ``customdata`` is (code, year): a click names the year it was made in.
+    """
+    shapes = shapes.set_index("code")
+    codes = [str(c) for c in shapes.index]
+    k = max(len(y["classes"].labels) for y in years)
+    colours = [NO_DATA_COLOUR] + list(next(y["classes"] for y in years if len(y["classes"].labels) == k).colours)
+    n = len(colours)  # z from -1 to k - 1, each on its own step of the scale
+    scale = []
+    for i, colour in enumerate(colours):
+        scale += [[i / n, colour], [(i + 1) / n, colour]]
+
+    def year_traces(y: dict) -> list[dict]:
+        cls = y["classes"].classes.reindex(codes).fillna(-1).astype(int)
+        hover = y["hover"]
+        main = {"type": "choropleth", "z": cls.astype(float).tolist(), "hovertext": [hover.get(c, c) for c in codes],
+                "customdata": [[c, y["year"]] for c in codes]}
+        legend = [{"type": "scattergeo", "name": f"{lab} ({int((cls == i).sum())})",
+                   "visible": bool((cls == i).any())}  # like the still map: only the classes in use
+                  for i, lab in enumerate(y["classes"].labels)]
+        legend += [{"type": "scattergeo", "name": "", "visible": False}] * (k - len(legend))
+        legend.append({"type": "scattergeo", "name": f"{no_data_label} ({int((cls == -1).sum())})",
+                       "visible": bool((cls == -1).any())})
+        return [main, *legend]
+
+    first = next(y for y in years if y["year"] == start)
+    fig = go.Figure()
+    main, *legend = [{k_: v for k_, v in d.items() if k_ != "type"} for d in year_traces(first)]
+    fig.add_trace(go.Choropleth(
+        geojson=feature_collection(shapes.reset_index()), locations=codes, featureidkey="id",
+        colorscale=scale, zmin=-1.5, zmax=k - 0.5, showscale=False, marker={"line": {"color": "#4d4d4d", "width": 0.7}},
+        hovertemplate="%{hovertext}<extra></extra>", showlegend=False, **main))
+    for i, entry in enumerate(legend):
+        colour = colours[i + 1] if i < k else NO_DATA_COLOUR
+        fig.add_trace(go.Scattergeo(lon=[None], lat=[None], mode="markers", hoverinfo="skip", showlegend=True,
+                                    marker={"size": 14, "symbol": "square", "color": colour,
+                                            "line": {"color": "#4d4d4d", "width": 0.7}}, **entry))
+    moving = list(range(1 + len(legend)))
+    if labels is not None and len(labels):
+        keep = [c for c in labels.index if c in shapes.index]
+        pts = shapes.loc[keep, "geometry"].representative_point()
+        plot_h = height - 40 - 110
+        fits = legible_labels(pts, [labels[c] for c in keep], plot_h, plot_h, bounds=tuple(shapes.total_bounds))
+        keep = [c for c, ok in zip(keep, fits) if ok]
+        pts = pts[fits]
+        fig.add_trace(go.Scattergeo(lon=pts.x, lat=pts.y, mode="text", text=[labels[c] for c in keep],
+                                    textfont={"size": LABEL_FONT_PX, "color": "#1a1a1a"}, hoverinfo="skip",
+                                    showlegend=False))
+    fig.frames = [go.Frame(name=str(y["year"]), data=year_traces(y), traces=moving,
+                           layout={"title": {"text": y["title"]}}) for y in years]
+    step = {"mode": "immediate", "frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}}
+    active = [y["year"] for y in years].index(start)
+    fig.update_layout(
+        title={"text": first["title"], "x": 0.0, "xanchor": "left", "font": {"size": 18}},
+        sliders=[{"active": active, "x": 0.13, "len": 0.87, "y": 0.0, "yanchor": "top", "pad": {"t": 10, "b": 0},
+                  "currentvalue": {"prefix": year_label, "font": {"size": 15}},
+                  "steps": [{"label": str(y["year"]), "method": "animate",
+                             "args": [[str(y["year"])], step]} for y in years]}],
+        updatemenus=[{"type": "buttons", "direction": "left", "showactive": False, "x": 0.0, "y": 0.0,
+                      "xanchor": "left", "yanchor": "top", "pad": {"t": 42},
+                      "buttons": [{"label": play_label, "method": "animate",
+                                   "args": [None, {**step, "frame": {"duration": 900, "redraw": True},
+                                                   "fromcurrent": True}]},
+                                  {"label": pause_label, "method": "animate",
+                                   "args": [[None], {**step, "mode": "immediate"}]}]}],
+    )
+    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator", bgcolor="white")
+    fig.update_layout(
+        margin={"l": 0, "r": 0, "t": 40, "b": 10}, height=height, separators=separators,
+        # the legend beside the map (the slider and its buttons take the space under it)
+        legend={"orientation": "v", "yanchor": "top", "y": 0.95, "xanchor": "right", "x": 1.0,
+                "bgcolor": "rgba(255,255,255,0.85)", "font": {"size": 13}},
+        clickmode="event+select", dragmode=False, paper_bgcolor="white",
+        font={"family": "Noto Sans, Arial, sans-serif"},
+    )
+    return fig

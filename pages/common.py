@@ -736,6 +736,82 @@ def selected_code(event) -> str | None:
     return None
 
 
+def selected_year(event) -> int | None:
+    """The year a map click was made in (the browser's year slider puts it in each point's
+    ``customdata``), or None."""
+    try:
+        points = event.selection.points if hasattr(event, "selection") else event["selection"]["points"]
+    except (KeyError, AttributeError, TypeError):
+        return None
+    for p in points or []:
+        data = p.get("customdata") or []
+        if len(data) > 1 and str(data[1]).isdigit():
+            return int(data[1])
+    return None
+
+
+def map_years(province_code: str, level: str, indicator: str, parent: str | None) -> list[int]:
+    """The years a map view has data for (its year slider's steps)."""
+    lv = levels(province_code)
+    sub = lv[lv["level"] == level]
+    if parent is not None and level == "commune_2025":
+        m = membership(province_code)
+        sub = sub[sub["unit_code"].isin(m.loc[m["district_code"] == parent, "unit_code"])]
+    elif parent is not None:
+        sub = sub[sub["parent_code"] == parent]
+    col = indicator if indicator in sub.columns else "poverty_rate"
+    return sorted(int(y) for y in sub.loc[sub[col].notna(), "year"].unique()) or sorted(
+        int(y) for y in lv["year"].unique())
+
+
+_HIDE_SYNC_CSS = "<style>.st-key-map_year_sync { display: none !important; }</style>"
+_YEAR_SYNC_JS = """<script>(() => {
+  if (window.__povdashYearSync) return;
+  window.__povdashYearSync = true;
+  let count = 0;
+  const send = (year) => {  // the hidden text box: a committed value is one quiet run
+    const input = document.querySelector(".st-key-map_year_sync input");
+    if (!input) return;
+    const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
+    set.call(input, year + "|" + (++count));
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", code: "Enter", keyCode: 13, bubbles: true }));
+  };
+  const attach = () => document.querySelectorAll(".js-plotly-plot").forEach((gd) => {
+    if (gd.__povdashYear || !gd.on || !gd.layout || !(gd.layout.sliders || []).length) return;
+    gd.__povdashYear = true;
+    let timer = null, playing = false, year = null;
+    const later = () => { clearTimeout(timer); timer = setTimeout(() => { if (year !== null) send(year); }, 600); };
+    gd.on("plotly_sliderchange", (e) => { year = e.step.label; if (!playing) later(); });
+    gd.on("plotly_animatingframe", (e) => { playing = true; year = e.name; });
+    const stopped = () => { playing = false; later(); };
+    gd.on("plotly_animated", stopped);
+    gd.on("plotly_animationinterrupted", stopped);
+  });
+  setInterval(attach, 300);
+})();</script>"""
+
+
+def year_slider_sync(key: str = "map_year_sync") -> None:
+    """The browser's year slider (a plotly slider: a step only repaints) tells the server its
+    year once the hand stops (600 ms) or the play ends, through this hidden text box: one quiet
+    run brings the rest of the page (profile, ranking, exports, the URL) to that year.  Read it
+    with :func:`slider_year` at the top of the next run."""
+    st.html(_HIDE_SYNC_CSS)
+    st.html(_YEAR_SYNC_JS, unsafe_allow_javascript=True)
+    st.text_input(tr("map.year_sync"), key=key, label_visibility="collapsed")
+
+
+def slider_year(key: str = "map_year_sync") -> int | None:
+    """The year the browser's slider reported since the last run, or None (each report once)."""
+    raw = str(st.session_state.get(key) or "")
+    if not raw or raw == st.session_state.get(f"_{key}_seen"):
+        return None
+    st.session_state[f"_{key}_seen"] = raw
+    year = raw.split("|", 1)[0]
+    return int(year) if year.isdigit() else None
+
+
 def styled_table(df: pd.DataFrame, numbers: dict[str, int], status_col: str | None = None):
     """A Styler showing numbers in the UI language (sorting still uses the values) and
     status cells in the map's status colours.  ``numbers``: column → decimals (−1 = a year)."""
@@ -863,16 +939,56 @@ def series_frame(title: str, s: pd.DataFrame):
                        standards_text(s.sort_values("year")["standard"].dropna(), lang()))
 
 
-def plotly_chart(fig, frame, name: str, key: str, share: float = 1.0, **kwargs):
+def plotly_chart(fig, frame, name: str, key: str, share: float = 1.0, export=None, **kwargs):
     """``st.plotly_chart``, framed and enlarged in presentation mode, with image exports under it.
-    ``share``: the part of the page's width the chart gets (0.5 in a two-column row)."""
+    ``share``: the part of the page's width the chart gets (0.5 in a two-column row);
+    ``export``: the figure the image exports draw, when it is not ``fig`` (a map whose year
+    slider lives in the browser exports the still map of its year)."""
     from povdata.export_images import frame_figure
 
     shown = (frame_figure(fig, frame, width=None, height=760, text_scale=0.8, container_width=int(1500 * share))
              if presenting() else fig)
     event = st.plotly_chart(shown, key=key, **kwargs)
-    chart_exports(fig, frame, name, key)
+    chart_exports(fig if export is None else export, frame, name, key)
     return event
+
+
+def animated_map_figure(province_code: str, level: str, years: tuple[int, ...], start: int, indicator: str,
+                        parent: str | None, breaks: tuple[tuple[int, tuple[float, ...]], ...], show_labels: bool,
+                        title: str, height: int, highlight: str | None = None):
+    """The map of every year of a view, for the browser's year slider (cached per view, not per
+    year: only the year shown first differs), plus the start year's table."""
+    fig, table, missing = _animated_map_figure(province_code, level, years, indicator, parent, breaks, show_labels,
+                                               title, height, lang(), version_key(province_code),
+                                               targets_key(province_code), former())
+    fig = go.Figure(fig, _validate=False)
+    pos = list(years).index(start)
+    frame = fig.frames[pos]
+    for i, data in zip(frame.traces, frame.data):  # the start year's values, as the slider says
+        fig.data[i].update({k: v for k, v in data.to_plotly_json().items() if k != "type"})
+    fig.layout.title.text = frame.layout.title.text
+    fig.layout.sliders[0].active = pos
+    if highlight:
+        from geo.choropleth import add_outline
+        add_outline(fig, shapes(province_code, level), highlight)
+    return fig, table[start], missing[start]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _animated_map_figure(province_code, level, years, indicator, parent, breaks, show_labels, title, height, lang_,
+                         version=None, targets_version=0, former_code=None):
+    from povdata.maps import animated_map_view
+
+    members = None
+    if level == "commune_2025" and parent is not None:
+        m = membership(province_code)
+        members = m[m["district_code"] == parent]
+        parent = None
+    view = animated_map_view(levels(province_code), targets(), shapes(province_code, level), level, list(years),
+                             years[-1], indicator, lang_, parent=parent, breaks=dict(breaks), show_labels=show_labels,
+                             title=title, height=height, illustrative=_dataset(province_code).is_illustrative,
+                             members=members)
+    return view.figure.to_dict(), view.tables, view.missing
 
 
 def chart_exports(fig, frame, name: str, key: str) -> None:

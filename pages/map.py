@@ -13,7 +13,7 @@ from povdata.classify import classify
 from povdata.i18n import fmt_rate
 from povdata.reform import REFORM_YEAR, code_of, new_id
 from povdata.standards import standard_label
-from povdata.views import (MAP_INDICATORS, commune_position, flow_table, map_indicators_for, indicator_label, latest_year, series,
+from povdata.views import (commune_position, flow_table, map_indicators_for, indicator_label, latest_year, series,
                            unit_flags)
 
 
@@ -76,6 +76,9 @@ if unit not in units.index:
 unit_level = units.at[unit, "level"]
 year = int(q.get("year", latest_year(levels))) if q.get("year", "").isdigit() else latest_year(levels)
 year = year if year in years else latest_year(levels)
+slid = ui.slider_year()  # the map's year slider moved in the browser: the page follows
+if slid in years:
+    year = slid
 
 st.title(ui.tr("nav.map"))
 ui.data_banner(ds)
@@ -97,9 +100,9 @@ with st.container(horizontal=True):  # each crumb as wide as its name
             st.rerun()
 
 # ---- controls ----------------------------------------------------------------
-c1, c2, c3, c4 = st.columns([1, 2, 2, 1])
-with c1:
-    year = st.selectbox(ui.tr("map.year"), years, index=years.index(year), key="map_year")
+# the year is the map's own slider (in the browser); a year step there writes it into the URL and
+# asks for one quiet run (the hidden button below), so the rest of the page follows
+c2, c3, c4 = st.columns([2, 2, 1])
 with c2:
     ind_q = q.get("ind", "poverty_rate")
     offered = map_indicators_for(levels, year)  # the year's flows where the review forms gave them
@@ -143,9 +146,8 @@ q.update({"unit": unit, "year": str(year), "ind": indicator, "scheme": scheme, "
 
 # ---- classes -----------------------------------------------------------------
 breaks: tuple[float, ...] = ()
+k, custom, effective = 5, None, "official"
 if indicator != "target_status":
-    k = 5
-    custom = None
     if scheme in ("quantile", "equal"):
         k = st.slider(ui.tr("map.classes"), 3, 7, 5, key="map_k")
     if scheme == "custom":
@@ -162,23 +164,34 @@ if indicator != "target_status":
 
 # ---- map ---------------------------------------------------------------------
 where = units.at[parent, "name"] if parent else (units.at[unit, "name"] if unit_level == "commune_2025" else units.at[top, "name"])
-st.subheader(ui.tr("map.title", indicator=indicator_label(indicator, lang).lower(), year=year) + f" — {where}")
+title = ui.tr("map.title", indicator=indicator_label(indicator, lang).lower(), year="{year}") + f" — {where}"
 no_children = level not in have or (parent is not None and level == "commune" and levels[
     (levels["level"] == "commune") & (levels["year"] == year) & (levels["district_code"] == parent)].empty)
 no_shapes = ui.shapes(prov, level).empty
 event, missing, table = None, [], None
 if no_children and unit_level != "province":
+    st.subheader(title.replace("{year}", str(year)))
     st.info(ui.tr("province.no_commune_data", unit=where))
 elif no_shapes:
+    st.subheader(title.replace("{year}", str(year)))
     st.info(ui.tr("province.no_map", level=ui.tr(f"reform.level_{level}").lower()))
 else:
-    fig, table, missing = ui.map_figure(prov, level, year, indicator, parent, breaks, show_labels, None, 620,
-                                       highlight=unit if unit_level in ("commune", "commune_2025") else None)
-    event = ui.plotly_chart(fig, ui.year_frame(ui.tr("map.title", indicator=indicator_label(indicator, lang).lower(),
-                                                    year=year) + f" — {where}", year, indicator, level),
-                            f"ban-do-{unit}-{level}-{indicator}-{year}", f"map_{unit}_{level}", on_select="rerun",
-                            selection_mode=("points",), config=OFFLINE_CONFIG)
-    st.caption(ui.boundary_note(level) + " " + ui.tr("map.click_hint"))
+    # every year the level has data for goes to the browser with the geometry, once
+    slider_years = ui.map_years(prov, level, indicator, parent)
+    shown_year = year if year in slider_years else max([y for y in slider_years if y <= year] or slider_years)
+    by_year = tuple((y, ui.map_breaks(prov, level, y, indicator, parent, effective, k,
+                                      tuple(custom) if custom is not None else None) if indicator != "target_status"
+                     else ()) for y in slider_years)
+    fig, table, missing = ui.animated_map_figure(prov, level, tuple(slider_years), shown_year, indicator, parent,
+                                                 by_year, show_labels, ui.html_text(title), 660,
+                                                 highlight=unit if unit_level in ("commune", "commune_2025") else None)
+    still, _, _ = ui.map_figure(prov, level, shown_year, indicator, parent, dict(by_year)[shown_year], show_labels,
+                                None, 620, highlight=unit if unit_level in ("commune", "commune_2025") else None)
+    event = ui.plotly_chart(fig, ui.year_frame(title.replace("{year}", str(shown_year)), shown_year, indicator, level),
+                            f"ban-do-{unit}-{level}-{indicator}-{shown_year}", f"map_{unit}_{level}", on_select="rerun",
+                            selection_mode=("points",), config=OFFLINE_CONFIG, export=still)
+    ui.year_slider_sync("map_year_sync")
+    st.caption(ui.boundary_note(level) + " " + ui.tr("map.year_hint"))
     if indicator in ("target_status", "period_pace"):  # a verdict names its period and as-of year
         from povdata.verdicts import verdict_caption
         named = table.dropna(subset=["period_id"]) if "period_id" in table else table.iloc[0:0]
@@ -193,6 +206,9 @@ if table is not None and indicator != "target_status" and scheme == "official":
 clicked = ui.selected_code(event) if event is not None else None
 if clicked and clicked != unit and clicked in units.index:
     q["unit"] = clicked
+    clicked_year = ui.selected_year(event)
+    if clicked_year in years:
+        q["year"] = str(clicked_year)
     st.rerun()
 
 # ---- the opened unit ---------------------------------------------------------

@@ -88,3 +88,55 @@ def map_view(levels: pd.DataFrame, cfg, shapes: gpd.GeoDataFrame, level: str, ye
     have = set(geom["code"])
     no_geom = [c for c in table.index if c not in have and c not in missing.index]
     return MapView(fig, table, list(missing["name"]) + [table.at[c, "name"] for c in no_geom])
+
+
+@dataclass(frozen=True)
+class AnimatedMapView:
+    figure: go.Figure
+    #: each year's table and its units shown without data
+    tables: dict[int, pd.DataFrame]
+    missing: dict[int, list[str]]
+
+
+def _missing(table: pd.DataFrame, geom: gpd.GeoDataFrame, indicator: str) -> list[str]:
+    gone = table[table["value"].isna() if indicator != "target_status" else table["status"].isna()]
+    have = set(geom["code"])
+    return list(gone["name"]) + [table.at[c, "name"] for c in table.index if c not in have and c not in gone.index]
+
+
+def animated_map_view(levels: pd.DataFrame, cfg, shapes: gpd.GeoDataFrame, level: str, years: list[int],
+                      start: int, indicator: str, lang: str = "vi", parent: str | None = None,
+                      breaks: dict[int, tuple[float, ...]] | None = None, show_labels: bool = False,
+                      title: str = "{year}", height: int = 620, illustrative: bool = False,
+                      members: pd.DataFrame | None = None) -> AnimatedMapView:
+    """:func:`map_view` for every year of ``years`` at once (:func:`geo.choropleth.animated_choropleth`):
+    a year step repaints in the browser.  ``breaks``: the class breaks of each year;
+    ``title``: the map's title with ``{year}``; ``start``: the year shown first."""
+    from geo.choropleth import animated_choropleth
+
+    frames, tables = [], {}
+    for y in years:
+        table = map_table(levels, cfg, level, y, indicator, parent=parent, lang=lang, members=members)
+        if indicator == "target_status":
+            classes = classify_status(table["status"], lang)
+        else:
+            unit = "%" if indicator in RATE_INDICATORS else ""
+            decimals = 0 if indicator == "poor_households" else 2
+            classes = classify(table["value"], list((breaks or {}).get(y, OFFICIAL_BREAKS)), lang, unit=unit,
+                               decimals=decimals)
+        frames.append({"year": y, "classes": classes, "hover": table["hover"], "title": title.format(year=y)})
+        tables[y] = table
+    table = tables[start]
+    geom = shapes[shapes["code"].isin(table.index)]
+    labels = None
+    if show_labels:
+        import shapely
+        area = dict(zip(geom["code"], shapely.area(geom.geometry.to_numpy())))
+        labels = table["short_name"] + table["straddles"].map({True: " *", False: ""})
+        labels = labels.loc[sorted(labels.index, key=lambda c: -float(area.get(c, 0.0)))]
+    fig = animated_choropleth(geom, frames, start, t("map.no_data", lang), labels=labels, height=height,
+                              separators=d3_format(lang)["separators"], year_label=t("map.year", lang) + ": ",
+                              play_label="▶ " + t("map.play", lang), pause_label="❚❚ " + t("map.pause", lang))
+    if illustrative:
+        mark_illustrative(fig, lang)
+    return AnimatedMapView(fig, tables, {y: _missing(tb, geom, indicator) for y, tb in tables.items()})

@@ -61,7 +61,7 @@ def test_map_click_drills_down_and_url_reopens_view(page, app_url, outside_reque
     expect(unit_header(page)).to_have_text(name)
     communes = wait_for_map_codes(page, f"codes => codes.every({IS_COMMUNE})")
     assert len(communes) >= 2, communes
-    expect(page.locator("h3", has_text="— " + name).first).to_be_visible()  # the map's title
+    expect(page.locator(".js-plotly-plot .gtitle", has_text="— " + name).first).to_be_visible()  # the map's title
 
     # the URL alone reopens the same view
     url = page.evaluate("location.href")
@@ -156,12 +156,55 @@ def test_an_english_link_stays_english_after_a_click(page, app_url, outside_requ
     before the widget existed; the first change of any widget switched the app to Vietnamese."""
     open_app(page, app_url + "/ban-do?lang=en&year=2024")
     expect(page.locator("h1")).to_have_text("Map")
-    box = page.locator('[data-testid="stSelectbox"]').filter(has_text="Review year")
-    box.locator("input").click()
-    page.locator('[role="option"]').filter(has_text="2022").first.click()
+    wait_for_map(page, min_shapes=N_DISTRICTS)
     wait_idle(page)
+    _slider_click(page, 2022)  # the map's year slider: the quiet run it asks for is a widget change
     wait_for_query(page, "year", "v => v === '2022'")
+    wait_idle(page)
     expect(page.locator("h1")).to_have_text("Map")
     assert query(page).get("lang") == "en", query(page)
     expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Language")
+    assert outside_requests == [], f"the viewer's browser contacted outside hosts: {outside_requests}"
+
+
+def _slider_click(page, year: int) -> None:
+    """Click the map's year slider where the step of ``year`` is (as a hand would)."""
+    label = page.locator(".js-plotly-plot .slider-container .slider-label", has_text=str(year)).first
+    label.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)  # the page may still be scrolling
+    rail = page.locator(".js-plotly-plot .slider-container .slider-rail-rect").first
+    lb, rb = label.bounding_box(), rail.bounding_box()
+    page.mouse.click(lb["x"] + lb["width"] / 2, rb["y"] + rb["height"] / 2)
+
+
+def _fills(page) -> dict[str, str]:
+    return dict(page.locator(".js-plotly-plot:has(.geo)").first.locator("path.choroplethlocation").evaluate_all(
+        "els => els.map(e => [String((e.__data__ || {}).loc), getComputedStyle(e).fill])"))
+
+
+def test_the_year_slider_repaints_in_the_browser_then_the_page_follows(page, app_url, outside_requests):
+    """A year step repaints the map without asking the server (no websocket message leaves
+    before the new colours are drawn); once the hand stops, one quiet run brings the URL and
+    the rest of the page to that year; a click then opens the unit in that year."""
+    open_app(page, app_url + "/ban-do?year=2026")
+    wait_for_map(page, min_shapes=N_DISTRICTS)
+    wait_idle(page)
+    before = _fills(page)
+    page.evaluate("""() => { window.__povdashSent = 0; const S = WebSocket.prototype.send;
+        WebSocket.prototype.send = function (...a) { window.__povdashSent += 1; return S.apply(this, a); }; }""")
+    _slider_click(page, 2016)
+    expect(page.locator(".js-plotly-plot .gtitle").first).to_contain_text("năm 2016", timeout=2_000)
+    after = _fills(page)
+    sent_at_repaint = page.evaluate("window.__povdashSent")
+    assert after != before, "the colours did not change"
+    assert sent_at_repaint == 0, "the server was asked before the map was repainted"
+    # the page follows: the URL and the ranking under the map say 2016
+    assert wait_for_query(page, "year", "v => v === '2016'") == "2016"
+    wait_idle(page)
+    expect(page.locator(".js-plotly-plot .gtitle", has_text="2016").nth(1)).to_be_visible()
+    assert _fills(page) == after  # the quiet run drew the same map
+    # a click opens the district in 2016
+    _click_largest_district(page)
+    wait_for_query(page, "unit", "v => v !== null && v !== '20'")
+    assert query(page)["year"] == "2016", query(page)
     assert outside_requests == [], f"the viewer's browser contacted outside hosts: {outside_requests}"
