@@ -68,20 +68,24 @@ def rate_progress(series: pd.DataFrame, period: Period, target: Target, margin: 
     ``exit_rate``: for a poor district, the rate below which it has left poor status.
     """
     last_year = period.end if as_of is None else min(period.end, as_of)
-    s = series[(series["standard"] == period.standard) & (series["year"] >= period.baseline_year)
-               & (series["year"] <= last_year)].dropna(subset=["poverty_rate"]).sort_values("year")
+    # plain arrays: a scorecard calls this once per unit (194 communes, for every year of a map)
+    years = series["year"].to_numpy(dtype="int64")
+    rates = pd.to_numeric(series["poverty_rate"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    keep = ((series["standard"].to_numpy() == period.standard) & (years >= period.baseline_year)
+            & (years <= last_year) & ~np.isnan(rates))
+    order = np.argsort(years[keep], kind="stable")
+    years, rates = years[keep][order], rates[keep][order]
     out = dict(standard=period.standard, baseline_year=period.baseline_year, baseline_rate=np.nan,
                latest_year=np.nan, latest_rate=np.nan, years_elapsed=np.nan, achieved_pp_per_year=np.nan,
                required_pp_per_year=np.nan, gap_pp_per_year=np.nan, target_end_rate=np.nan, status="no_data")
-    base = s[s["year"] == period.baseline_year]
-    if base.empty or len(s) < 2:
+    at_base = years == period.baseline_year
+    if not at_base.any() or len(years) < 2:
         return out
-    years = s["year"].to_numpy()
     if not np.array_equal(years, np.arange(years[0], years[-1] + 1)):
         return out  # a review missing in between: no number, say so
-    b = float(base["poverty_rate"].iloc[0])
+    b = float(rates[at_base][0])
     latest_year = int(years[-1])
-    latest = float(s["poverty_rate"].iloc[-1])
+    latest = float(rates[-1])
     elapsed = latest_year - period.baseline_year
     total = period.end - period.baseline_year
     left = period.end - latest_year
@@ -317,8 +321,9 @@ def scorecard(levels: pd.DataFrame, cfg: TargetsConfig, period_id: str, level: s
         s = by_unit.get(u.unit_code, levels.iloc[0:0])
         district = u.unit_code if level == "district" else u.district_code
         is_poor = district in poor
-        base = s[(s["year"] == period.baseline_year) & (s["standard"] == period.standard)]["poverty_rate"]
-        target, basis = applicable_target(period, is_poor, float(base.iloc[0]) if len(base) else None)
+        at_base = (s["year"].to_numpy() == period.baseline_year) & (s["standard"].to_numpy() == period.standard)
+        base = pd.to_numeric(s["poverty_rate"], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)[at_base]
+        target, basis = applicable_target(period, is_poor, float(base[0]) if len(base) else None)
         row = dict(unit_code=u.unit_code, name=u.name, district_code=district, poor_district=is_poor,
                    period_id=period.id, target_id=None if target is None else target.id,
                    target_value=np.nan if target is None else target.value,

@@ -230,7 +230,8 @@ def map_table(levels: pd.DataFrame, cfg, level: str, year: int, indicator: str,
              *[c for c in FLOW_INDICATORS if c in cur]]], how="left")
     for flag in ("reconstructed", "from_divided"):
         out[flag] = out[flag].astype("boolean").fillna(False).astype(bool)
-    out = out.join(_verdicts_for(levels, cfg, level, year, period_id), how="left")
+    out = out.join(_verdicts_for(levels, cfg, level, year, period_id, parent if members is None else None),
+                   how="left")
     if indicator in ("poverty_rate", "near_poor_rate", "poor_households", "poverty_rate_change"):
         out["value"] = out[indicator].astype("float64")
     elif indicator in FLOW_INDICATORS:
@@ -243,12 +244,13 @@ def map_table(levels: pd.DataFrame, cfg, level: str, year: int, indicator: str,
     return out
 
 
-def _verdicts_for(levels: pd.DataFrame, cfg, level: str, year: int, period_id: str | None) -> pd.DataFrame:
+def _verdicts_for(levels: pd.DataFrame, cfg, level: str, year: int, period_id: str | None,
+                  parent: str | None = None) -> pd.DataFrame:
     cols = ["status", "achieved_pp_per_year", "target_value", "period_id", "as_of", "basis"]
     if cfg is None or level not in ("district", "commune"):
         return pd.DataFrame(columns=cols)
     from povdata.verdicts import unit_verdicts
-    v = unit_verdicts(levels, cfg, level, year, period_id=period_id)
+    v = unit_verdicts(levels, cfg, level, year, parent=parent, period_id=period_id)
     return v.set_index("unit_code")[cols] if not v.empty else pd.DataFrame(columns=cols)
 
 
