@@ -38,7 +38,8 @@ districts = sorted(levels.loc[levels["level"] == "district", "unit_code"].unique
 
 if "whatif_init" not in st.session_state:  # first load: sliders from the URL
     sc0 = Scenario.from_query({k: q.get(k) for k in q.keys()})
-    st.session_state.update(whatif_init=True, wi_name=sc0.name, wi_model=sc0.model, wi_prov=sc0.province_pace,
+    st.session_state.update(whatif_init=True, wi_name=sc0.name if q.get("sc_name") else "", wi_model=sc0.model,
+                            wi_prov=sc0.province_pace,
                             wi_poor=sc0.poor_district_pace, wi_growth=sc0.household_growth,
                             wi_district=next(iter(sc0.district_paces), ""),
                             wi_district_pace=next(iter(sc0.district_paces.values()), sc0.province_pace))
@@ -61,23 +62,32 @@ if not shared.empty:  # scenarios an editor shared with everybody
                  on_change=lambda: _load(Scenario.from_query(json.loads(queries[st.session_state["wi_shared"]])))
                  if st.session_state.get("wi_shared") in queries else None)
 
-c1, c2, c3 = st.columns(3)
-with c1:
-    st.text_input(ui.tr("whatif.name"), key="wi_name", max_chars=60)
-    st.radio(ui.tr("whatif.model"), MODELS, key="wi_model", format_func=lambda m: ui.tr(f"whatif.model_{m}"))
-with c2:
-    st.slider(ui.tr("whatif.province_pace"), 0.0, 10.0, step=0.1, key="wi_prov")
-    st.slider(ui.tr("whatif.poor_pace"), 0.0, 15.0, step=0.1, key="wi_poor")
-with c3:
+PACES = [round(i / 10, 1) for i in range(0, 151)]  # 0,0 … 15,0 points a year, written the Vietnamese way
+
+
+def _pace_slider(label: str, key: str, highest: float, **kw) -> None:
+    """A pace slider whose values read '3,5' (Streamlit's sliders write '3.50')."""
+    options = [v for v in PACES if v <= highest]
+    st.session_state[key] = min(options, key=lambda v: abs(v - float(st.session_state.get(key) or 0.0)))
+    st.select_slider(label, options, key=key, format_func=lambda v: fmt_number(v, lang, 1), **kw)
+
+
+# the sliders on the left, what they give on the right: a move shows at once on the first screen
+controls, results = st.columns([2, 3], gap="large")
+with controls:
+    st.text_input(ui.tr("whatif.name"), key="wi_name", max_chars=60, placeholder=ui.tr("whatif.name_placeholder"))
+    st.radio(ui.tr("whatif.model"), MODELS, key="wi_model", format_func=lambda m: ui.tr(f"whatif.model_{m}"),
+             horizontal=True)
+    _pace_slider(ui.tr("whatif.province_pace"), "wi_prov", 10.0)
+    _pace_slider(ui.tr("whatif.poor_pace"), "wi_poor", 15.0)
     st.selectbox(ui.tr("whatif.district"), [""] + districts, key="wi_district",
                  format_func=lambda c: names.get(c, ui.tr("whatif.district_none")))
-    st.slider(ui.tr("whatif.district_pace"), 0.0, 15.0, step=0.1, key="wi_district_pace",
-              disabled=not st.session_state["wi_district"])
+    _pace_slider(ui.tr("whatif.district_pace"), "wi_district_pace", 15.0, disabled=not st.session_state["wi_district"])
     st.number_input(ui.tr("whatif.growth"), min_value=-5.0, max_value=10.0, step=0.1, value=None, key="wi_growth")
 
 ss = st.session_state
-scenario = Scenario(name=ss["wi_name"] or "Kịch bản", model=ss["wi_model"], province_pace=float(ss["wi_prov"]),
-                    poor_district_pace=float(ss["wi_poor"]),
+scenario = Scenario(name=ss["wi_name"].strip(), model=ss["wi_model"],
+                    province_pace=float(ss["wi_prov"]), poor_district_pace=float(ss["wi_poor"]),
                     district_paces={ss["wi_district"]: float(ss["wi_district_pace"])} if ss["wi_district"] else {},
                     household_growth=ss["wi_growth"])
 # the scenario lives in the URL: a shared link reopens it
@@ -85,57 +95,92 @@ for k in [k for k in q.keys() if k.startswith("sc_")]:
     del q[k]
 q.update(scenario.to_query())
 
-b1, b2, b3, _ = st.columns([1, 1, 1, 2])
-if b1.button(ui.tr("whatif.save"), key="wi_save"):
-    ss["scenarios"] = (ss["scenarios"] + [scenario])[-3:]
-    st.success(ui.tr("whatif.saved", name=ui.md_escape(scenario.name)))
-if b2.button(ui.tr("whatif.clear"), key="wi_clear"):
-    ss["scenarios"] = []
-if ui.can("share_scenarios") and b3.button(ui.tr("whatif.share"), key="wi_share",
-                                           help=ui.tr("whatif.share_help")):
-    from povdata.edits import EditError, share_scenario
-    from povdata.store import open_store
-    try:
-        share_scenario(open_store(), prov, scenario.name, json.dumps(scenario.to_query(), ensure_ascii=False),
-                       user=ui.current_user())
-    except EditError as exc:
-        st.error(ui.md_escape(str(exc)))
-    else:
-        st.success(ui.tr("whatif.shared_done", name=ui.md_escape(scenario.name)))
+with controls:
+    b1, b2 = st.columns(2)
+    if b1.button(ui.tr("whatif.save"), key="wi_save"):
+        taken = {x.name for x in ss["scenarios"]}
+        if not ss["wi_name"].strip():  # a comparison of two "Kịch bản" says nothing
+            st.error(ui.tr("whatif.name_needed"))
+        elif scenario.name in taken:
+            st.error(ui.tr("whatif.name_taken", name=ui.md_escape(scenario.name)))
+        else:
+            ss["scenarios"] = (ss["scenarios"] + [scenario])[-3:]
+            st.success(ui.tr("whatif.saved", name=ui.md_escape(scenario.name)))
+    if b2.button(ui.tr("whatif.clear"), key="wi_clear"):
+        ss["scenarios"] = []
+    if ui.can("share_scenarios") and st.button(ui.tr("whatif.share"), key="wi_share",
+                                               help=ui.tr("whatif.share_help")):
+        from povdata.edits import EditError, share_scenario
+        from povdata.store import open_store
+        try:
+            if not scenario.name:
+                raise EditError(ui.tr("whatif.name_needed"))
+            share_scenario(open_store(), prov, scenario.name, json.dumps(scenario.to_query(), ensure_ascii=False),
+                           user=ui.current_user())
+        except EditError as exc:
+            st.error(ui.md_escape(str(exc)))
+        else:
+            st.success(ui.tr("whatif.shared_done", name=ui.md_escape(scenario.name)))
 
 # ---- projection --------------------------------------------------------------
 units = [prov] + districts
 paces = scenario_paces(levels, prov, poor, scenario)
 proj = project(levels, units, paces, scenario)
 s = series(levels, prov)
-fig = rate_series_figure(s, lang, ui.tr("whatif.chart", horizon=scenario.horizon))
-dash = ("dash", "dot", "dashdot", "longdash")
-for i, sc in enumerate([scenario] + [x for x in ss["scenarios"] if x != scenario]):
-    p = project(levels, [top], scenario_paces(levels, top, poor, sc), sc)
-    fig.add_trace(go.Scatter(x=p["year"], y=p["poverty_rate"], mode="lines+markers",
-                             name=ui.tr("whatif.projected", name=ui.html_text(sc.name)),
-                             line={"dash": dash[i % 4], "width": 2},
-                             hovertext=[f"{y}: {fmt_rate(v, lang)}" for y, v in zip(p["year"], p["poverty_rate"])],
-                             hovertemplate="%{hovertext}<extra></extra>"))
-if scenario.horizon >= 2027:
-    fig.add_vline(x=2026.5, line={"dash": "dot", "color": "#555"})
-    fig.add_annotation(x=2026.5, y=1.0, yref="paper", text=ui.tr("chart.standard_break"), showarrow=False,
-                       yanchor="bottom", font={"size": 11})
-if ds.is_illustrative:
-    mark_illustrative(fig, lang)
-st.plotly_chart(fig, key="whatif_chart", config={"displaylogo": False})
-st.caption(ui.tr("whatif.standard_note"))
-
 summary = scenario_summary(levels, top, poor, scenario, cfg.poor_district_exit_rate)
-m = st.columns(3)
-m[0].metric(ui.tr("whatif.rate_2030", horizon=scenario.horizon), fmt_rate(summary["rate"], lang))
-m[1].metric(ui.tr("whatif.poor_2030", horizon=scenario.horizon), fmt_count(summary["poor_households"], lang))
-m[2].metric(ui.tr("whatif.remaining_2030", horizon=scenario.horizon), summary["poor_districts_remaining"])
-
-st.subheader(ui.tr("whatif.crossing_table", exit=fmt_number(cfg.poor_district_exit_rate, lang, 0)))
 focus = poor + ([ss["wi_district"]] if ss["wi_district"] and ss["wi_district"] not in poor else [])
 sub = proj[proj["unit_code"].isin(focus)]
 cross = crossing_years(sub, cfg.poor_district_exit_rate)
+behind = [c for c in focus if pd.isna(cross.get(c)) or int(cross.get(c)) > scenario.horizon]
+
+with results:
+    m = st.columns(3)
+    # short labels that fit the column; the full wording is the tooltip
+    m[0].metric(ui.tr("whatif.m_rate", horizon=scenario.horizon), fmt_rate(summary["rate"], lang),
+                help=ui.tr("whatif.rate_2030", horizon=scenario.horizon))
+    m[1].metric(ui.tr("whatif.m_poor", horizon=scenario.horizon), fmt_count(summary["poor_households"], lang),
+                help=ui.tr("whatif.poor_2030", horizon=scenario.horizon))
+    m[2].metric(ui.tr("whatif.m_remaining"), summary["poor_districts_remaining"],
+                help=ui.tr("whatif.remaining_2030", horizon=scenario.horizon))
+    # zoomed to the years the scenario is about (the last five reviews and the projection), so the
+    # projected years do not lie flat on the axis of a 0-27% chart
+    seen = s.dropna(subset=["poverty_rate"])["year"]  # the province's own series may be missing (district data)
+    start = max(int(seen.min()), int(seen.max()) - 5) if len(seen) else latest
+    fig = rate_series_figure(s[s["year"] >= start], lang, ui.tr("whatif.chart", horizon=scenario.horizon))
+    dash = ("dash", "dot", "dashdot", "longdash")
+    shown = [scenario] + [x for x in ss["scenarios"] if x != scenario]
+    top_rate = float(s.loc[s["year"] >= start, "poverty_rate"].max()) if len(seen) else 0.0
+    for i, sc in enumerate(shown):
+        p = project(levels, [top], scenario_paces(levels, top, poor, sc), sc)
+        peak = float(p["poverty_rate"].max()) if len(p) else float("nan")
+        top_rate = top_rate if pd.isna(peak) else max(top_rate, peak)
+        fig.add_trace(go.Scatter(x=p["year"], y=p["poverty_rate"], mode="lines+markers",
+                                 name=ui.tr("whatif.projected", name=ui.html_text(sc.name or ui.tr("whatif.unnamed"))),
+                                 line={"dash": dash[i % 4], "width": 2},
+                                 hovertext=[f"{y}: {fmt_rate(v, lang)}" for y, v in zip(p["year"], p["poverty_rate"])],
+                                 hovertemplate="%{hovertext}<extra></extra>"))
+    # the poor-district exit threshold: where a poor district's line must go below
+    fig.add_hline(y=cfg.poor_district_exit_rate, line={"dash": "dot", "color": "#b2182b", "width": 1},
+                  annotation_text=ui.tr("whatif.exit_line", exit=fmt_number(cfg.poor_district_exit_rate, lang, 0)),
+                  annotation_position="top left", annotation_font={"size": 11, "color": "#b2182b"})
+    fig.update_xaxes(range=[start - 0.3, scenario.horizon + 0.3])
+    fig.update_yaxes(range=[0, max(top_rate, cfg.poor_district_exit_rate) * 1.15])
+    if ds.is_illustrative:
+        mark_illustrative(fig, lang)
+    st.plotly_chart(fig, key="whatif_chart", config={"displaylogo": False})
+    if behind:  # who would miss the threshold by the horizon under this scenario
+        st.warning(ui.tr("whatif.behind", horizon=scenario.horizon, exit=fmt_number(cfg.poor_district_exit_rate,
+                                                                                    lang, 0),
+                         names=", ".join(ui.md_escape(names[c]) for c in behind)))
+    elif focus:
+        st.success(ui.tr("whatif.all_below", horizon=scenario.horizon,
+                         exit=fmt_number(cfg.poor_district_exit_rate, lang, 0)))
+from povdata.standards import standard_label  # noqa: E402
+last_std = levels.loc[levels["year"] == latest, "standard"].dropna()
+st.caption(ui.tr("whatif.standard_note", year=latest,
+                 standard=standard_label(last_std.iloc[0], lang) if len(last_std) else "–"))
+
+st.subheader(ui.tr("whatif.crossing_table", exit=fmt_number(cfg.poor_district_exit_rate, lang, 0)))
 at_h = sub[sub["year"] == scenario.horizon].set_index("unit_code")
 table = pd.DataFrame({
     ui.tr("col.unit"): [names[c] for c in focus],

@@ -184,7 +184,7 @@ def test_an_editor_shares_a_scenario_that_a_viewer_opens(data_dir):
     editor = make_user(data_dir, "editor")
     at = _app(editor, str(REPO / "pages" / "whatif.py"))
     at.text_input(key="wi_name").input("Tăng tốc huyện nghèo")
-    at.slider(key="wi_poor").set_value(7.5)
+    at.select_slider(key="wi_poor").set_value(7.5)
     at.run()
     at.button(key="wi_share").click().run()
     assert not at.exception and at.success[0].value == "Đã chia sẻ kịch bản Tăng tốc huyện nghèo."
@@ -196,4 +196,4 @@ def test_an_editor_shares_a_scenario_that_a_viewer_opens(data_dir):
     from povdata.edits import shared_scenarios
     box.set_value(int(shared_scenarios(open_store(data_dir), "20")["id"].iloc[0])).run()
     assert not at.exception
-    assert at.slider(key="wi_poor").value == 7.5 and at.text_input(key="wi_name").value == "Tăng tốc huyện nghèo"
+    assert at.select_slider(key="wi_poor").value == 7.5 and at.text_input(key="wi_name").value == "Tăng tốc huyện nghèo"

@@ -161,20 +161,45 @@ def test_whatif_sliders_live_in_the_url_and_change_nothing_stored():
     from povdata.dataset import demo_dir
     before = (demo_dir("20") / "indicators.csv").read_bytes()
     at = _app("pages/whatif.py")
-    at.slider(key="wi_prov").set_value(1.5).run()
+    at.select_slider(key="wi_prov").set_value(1.5).run()
     at.radio(key="wi_model").set_value("share").run()
     assert not at.exception
     assert at.query_params["sc_prov"] in ("1.5", ["1.5"])
     assert at.query_params["sc_model"] in ("share", ["share"])
+    # the pace reads the Vietnamese way on the slider
+    assert at.select_slider(key="wi_prov").proto.options[15] == "1,5"
+    at.button(key="wi_save").click().run()  # no name: refused, nothing saved
+    assert at.session_state["scenarios"] == [] and "Hãy đặt tên" in at.error[0].value
+    at.text_input(key="wi_name").input("Thận trọng").run()
     at.button(key="wi_save").click().run()
-    assert len(at.session_state["scenarios"]) == 1
+    assert [x.name for x in at.session_state["scenarios"]] == ["Thận trọng"]
+    at.select_slider(key="wi_prov").set_value(2.0).run()
+    at.button(key="wi_save").click().run()  # the same name twice: refused
+    assert len(at.session_state["scenarios"]) == 1 and "Đã có kịch bản tên" in at.error[0].value
     assert (demo_dir("20") / "indicators.csv").read_bytes() == before
+
+
+def test_whatif_answers_beside_the_sliders():
+    at = _app("pages/whatif.py")
+    metrics = {m.label: m.value for m in at.metric}
+    assert "Tỷ lệ dự báo 2030" in metrics
+    # a slow pace for the poor districts: they are named as still above the threshold
+    at.select_slider(key="wi_poor").set_value(0.0).run()
+    warning = " ".join(w.value for w in at.warning)
+    assert "vẫn còn trên ngưỡng" in warning and "Huyện Bình Gia" in warning
+    at.select_slider(key="wi_poor").set_value(8.0).run()
+    assert "mọi huyện nghèo xuống dưới ngưỡng" in " ".join(x.value for x in at.success)
+    chart = next(c for c in at.get("plotly_chart") if c.key == "whatif_chart") if hasattr(at, "get") else None
+    if chart is not None:
+        import json
+        layout = json.loads(chart.proto.spec)["layout"]
+        assert layout["yaxis"]["range"][1] < 27  # zoomed: the projection does not lie on the axis
 
 
 def test_whatif_reopens_a_shared_scenario():
     at = _app("pages/whatif.py", sc_prov="1.2", sc_poor="4", sc_model="share", sc_name="Thận trọng")
-    assert at.slider(key="wi_prov").value == 1.2
-    assert at.slider(key="wi_poor").value == 4.0
+    assert at.select_slider(key="wi_prov").value == 1.2
+    assert at.select_slider(key="wi_poor").value == 4.0
     assert at.radio(key="wi_model").value == "share"
     assert at.text_input(key="wi_name").value == "Thận trọng"
 
