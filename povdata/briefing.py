@@ -477,7 +477,7 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
 def build_demo_pack(year: int | None = None, province: str = "20", lang: str = "vi", **kw) -> Pack:
     ds = load_demo(province)
     if year is None:
-        year = int(ds.indicators["year"].max())
+        year = default_year(level_table(ds), kw.get("cfg") or default_targets(province))
     return build_pack(ds, year, lang, **kw)
 
 

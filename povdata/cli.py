@@ -170,8 +170,13 @@ def cmd_briefing(args: argparse.Namespace) -> int:
         print(f"LỖI: {exc}", file=sys.stderr)
         return 2
     ds = _dataset(args)
+    year = args.year
+    if year is None:  # the year the dashboard's briefing button opens on: one answer
+        from povdata.briefing import default_year
+        from povdata.dataset import level_table
+        year = default_year(level_table(ds), cfg)
     try:
-        pack = build_pack(ds, args.year, args.lang, cfg)
+        pack = build_pack(ds, year, args.lang, cfg)
     except ExportError as exc:
         print(f"LỖI: {exc}", file=sys.stderr)
         return 1
@@ -213,7 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
     from povdata.cli_backup import add_parsers as add_backup_parsers
     add_backup_parsers(sub)
     b = sub.add_parser("briefing", help="bộ tài liệu họp: PowerPoint và PDF cho một năm")
-    b.add_argument("--year", type=int, required=True, help="năm báo cáo")
+    b.add_argument("--year", type=int, help="năm báo cáo (mặc định: năm rà soát đầy đủ gần nhất mà một giai "
+                                             "đoạn mục tiêu đánh giá, như nút trên trang Tổng quan)")
     b.add_argument("--out", required=True, help="thư mục ghi tệp .pptx và .pdf")
     b.add_argument("--province", default="20")
     b.add_argument("--indicators", help="tệp chỉ tiêu (mặc định: số liệu minh họa)")

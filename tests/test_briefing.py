@@ -220,3 +220,14 @@ def gpd_points(trace):
     import geopandas as gpd
     from shapely.geometry import Point
     return gpd.GeoSeries([Point(x, y) for x, y in zip(trace.lon, trace.lat)], crs="EPSG:4326")
+
+
+def test_the_cli_briefing_without_a_year_uses_the_dashboards_default(tmp_path, monkeypatch):
+    import povdata.briefing as briefing
+
+    seen = []
+    monkeypatch.setattr(briefing, "build_pack", lambda ds, year, *a, **k: seen.append(year) or (_ for _ in ()).throw(
+        SystemExit(0)))
+    with pytest.raises(SystemExit):
+        main(["briefing", "--out", str(tmp_path)])
+    assert seen == [2025]
