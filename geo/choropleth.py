@@ -83,6 +83,30 @@ def legible_labels(points: gpd.GeoSeries, texts: list[str], width_px: float, hei
     return out
 
 
+def _map_layout(fig: go.Figure, height: int, separators: str, legend: dict, top: int) -> None:
+    """The layout every choropleth shares: fitted Mercator, no base map, clicks select."""
+    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator", bgcolor="white")
+    fig.update_layout(
+        margin={"l": 0, "r": 0, "t": top, "b": 10}, height=height, separators=separators,
+        legend={**legend, "bgcolor": "rgba(255,255,255,0.85)", "font": {"size": 13}},
+        clickmode="event+select", dragmode=False, paper_bgcolor="white",
+        font={"family": "Noto Sans, Arial, sans-serif"},
+    )
+
+
+def _add_labels(fig: go.Figure, shapes: gpd.GeoDataFrame, labels: pd.Series, width_px: float, height_px: float,
+                bounds: tuple[float, float, float, float]) -> None:
+    """Unit names as SVG text, those that fit without overlapping (:func:`legible_labels`)."""
+    keep = [c for c in labels.index if c in shapes.index]
+    pts = shapes.loc[keep, "geometry"].representative_point()
+    fits = legible_labels(pts, [labels[c] for c in keep], width_px, height_px, bounds=bounds)
+    keep = [c for c, ok in zip(keep, fits) if ok]
+    pts = pts[fits]
+    fig.add_trace(go.Scattergeo(lon=pts.x, lat=pts.y, mode="text", text=[labels[c] for c in keep],
+                                textfont={"size": LABEL_FONT_PX, "color": "#1a1a1a"}, hoverinfo="skip",
+                                showlegend=False))
+
+
 def choropleth_figure(
     shapes: gpd.GeoDataFrame,
     table: pd.DataFrame,
@@ -128,25 +152,11 @@ def choropleth_figure(
             hovertext=[hover.get(c, c) for c in members], hovertemplate="%{hovertext}<extra></extra>",
         ))
     if labels is not None and len(labels):
-        keep = [c for c in labels.index if c in shapes.index]
-        pts = shapes.loc[keep, "geometry"].representative_point()
         plot_h = height - 40 - 60  # margins, and the legend under the map
-        fits = legible_labels(pts, [labels[c] for c in keep], width or plot_h, plot_h,
-                              bounds=tuple(shapes.loc[codes + extra, "geometry"].total_bounds))
-        keep = [c for c, ok in zip(keep, fits) if ok]
-        pts = pts[fits]
-        fig.add_trace(go.Scattergeo(
-            lon=pts.x, lat=pts.y, mode="text", text=[labels[c] for c in keep],
-            textfont={"size": 12, "color": "#1a1a1a"}, hoverinfo="skip", showlegend=False))
-    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator", bgcolor="white")
-    fig.update_layout(
-        # the legend sits under the map, so it never covers a unit
-        margin={"l": 0, "r": 0, "t": 30, "b": 10}, height=height, separators=separators,
-        legend={"orientation": "h", "yanchor": "top", "y": 0.0, "xanchor": "left", "x": 0.0,
-                "bgcolor": "rgba(255,255,255,0.85)", "font": {"size": 13}},
-        clickmode="event+select", dragmode=False, paper_bgcolor="white",
-        font={"family": "Noto Sans, Arial, sans-serif"},
-    )
+        _add_labels(fig, shapes, labels, width or plot_h, plot_h, tuple(shapes.loc[codes + extra, "geometry"].total_bounds))
+    # the legend sits under the map, so it never covers a unit
+    _map_layout(fig, height, separators, {"orientation": "h", "yanchor": "top", "y": 0.0, "xanchor": "left",
+                                          "x": 0.0}, 30)
     return fig
 
 
@@ -222,15 +232,8 @@ def animated_choropleth(
                                             "line": {"color": "#4d4d4d", "width": 0.7}}, **entry))
     moving = list(range(1 + len(legend)))
     if labels is not None and len(labels):
-        keep = [c for c in labels.index if c in shapes.index]
-        pts = shapes.loc[keep, "geometry"].representative_point()
-        plot_h = height - 40 - 110
-        fits = legible_labels(pts, [labels[c] for c in keep], plot_h, plot_h, bounds=tuple(shapes.total_bounds))
-        keep = [c for c, ok in zip(keep, fits) if ok]
-        pts = pts[fits]
-        fig.add_trace(go.Scattergeo(lon=pts.x, lat=pts.y, mode="text", text=[labels[c] for c in keep],
-                                    textfont={"size": LABEL_FONT_PX, "color": "#1a1a1a"}, hoverinfo="skip",
-                                    showlegend=False))
+        plot_h = height - 40 - 110  # margins, the slider and its buttons
+        _add_labels(fig, shapes, labels, plot_h, plot_h, tuple(shapes.total_bounds))
     fig.frames = [go.Frame(name=str(y["year"]), data=year_traces(y), traces=moving,
                            layout={"title": {"text": y["title"]}}) for y in years]
     step = {"mode": "immediate", "frame": {"duration": 0, "redraw": True}, "transition": {"duration": 0}}
@@ -249,13 +252,7 @@ def animated_choropleth(
                                   {"label": pause_label, "method": "animate",
                                    "args": [[None], {**step, "mode": "immediate"}]}]}],
     )
-    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator", bgcolor="white")
-    fig.update_layout(
-        margin={"l": 0, "r": 0, "t": 40, "b": 10}, height=height, separators=separators,
-        # the legend beside the map (the slider and its buttons take the space under it)
-        legend={"orientation": "v", "yanchor": "top", "y": 0.95, "xanchor": "right", "x": 1.0,
-                "bgcolor": "rgba(255,255,255,0.85)", "font": {"size": 13}},
-        clickmode="event+select", dragmode=False, paper_bgcolor="white",
-        font={"family": "Noto Sans, Arial, sans-serif"},
-    )
+    # the legend beside the map (the slider and its buttons take the space under it)
+    _map_layout(fig, height, separators, {"orientation": "v", "yanchor": "top", "y": 0.95, "xanchor": "right",
+                                          "x": 1.0}, 40)
     return fig

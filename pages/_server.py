@@ -137,32 +137,15 @@ def media_owned(path: str, cookie_header: str) -> bool:
     Always in the demo (no sign-in); with passwords only if its sign-in is valid and one of
     its Streamlit sessions in this process holds the file; with an identity provider, if
     Streamlit's own sign-in cookie is present (its sessions are not mapped)."""
-    from povdata.auth import auth_mode
-
-    try:
-        mode = auth_mode()
-    except Exception:  # noqa: BLE001  fail closed
-        return False
-    if mode == "none":
-        return True
-    parsed = _cookie_token(cookie_header)
-    if parsed is None:
-        return False
-    cookies, token = parsed
-    if mode == "oidc":
-        return "_streamlit_user" in cookies
     from streamlit.runtime import get_instance
 
-    from povdata.sessions import session_user, sessions_of
-    from povdata.store import open_store
+    from povdata.sessions import sessions_of
 
+    token = _sign_in_of(cookie_header)
+    if isinstance(token, bool):
+        return token
     owners = sessions_of(token)
-    if not owners:
-        return False
-    try:
-        if session_user(open_store(), token) is None:
-            return False
-    except Exception:  # noqa: BLE001
+    if not owners or not _valid(token):
         return False
     file_id = path.rsplit("/", 1)[-1].split(".", 1)[0]
     with _FILES_LOCK:
@@ -208,11 +191,10 @@ def _cookie_token(cookie_header: str):
     return cookies, (cookies[COOKIE_NAME].value if COOKIE_NAME in cookies else "")
 
 
-def upload_allowed(path: str, cookie_header: str) -> bool:
-    """May the browser sending ``cookie_header`` put a file into the Streamlit session that the
-    upload URL ``…/_stcore/upload_file/<session id>/<file id>`` names?  With passwords only if
-    its sign-in is valid and that session runs for it (a session id learnt by someone else is
-    of no use to them)."""
+def _sign_in_of(cookie_header: str):
+    """``True`` when no sign-in applies (the demo), ``False`` when the request cannot be
+    allowed (broken configuration, bad cookie header, no Streamlit sign-in with an identity
+    provider), else the password sign-in's token of the request (may be "")."""
     from povdata.auth import auth_mode
 
     try:
@@ -220,23 +202,38 @@ def upload_allowed(path: str, cookie_header: str) -> bool:
     except Exception:  # noqa: BLE001  fail closed
         return False
     if mode == "none":
-        return True  # the demo has no upload page; Streamlit's own checks apply
+        return True
     parsed = _cookie_token(cookie_header)
     if parsed is None:
         return False
     cookies, token = parsed
     if mode == "oidc":
         return "_streamlit_user" in cookies
-    from povdata.sessions import session_user, sessions_of
+    return token
+
+
+def _valid(token: str) -> bool:
+    from povdata.sessions import session_user
     from povdata.store import open_store
 
-    session_id = path.split("/_stcore/upload_file/", 1)[-1].split("/", 1)[0]
-    if not token or session_id not in sessions_of(token):
-        return False
     try:
         return session_user(open_store(), token) is not None
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001  fail closed
         return False
+
+
+def upload_allowed(path: str, cookie_header: str) -> bool:
+    """May the browser sending ``cookie_header`` put a file into the Streamlit session that the
+    upload URL ``…/_stcore/upload_file/<session id>/<file id>`` names?  With passwords only if
+    its sign-in is valid and that session runs for it (a session id learnt by someone else is
+    of no use to them)."""
+    from povdata.sessions import sessions_of
+
+    token = _sign_in_of(cookie_header)
+    if isinstance(token, bool):
+        return token
+    session_id = path.split("/_stcore/upload_file/", 1)[-1].split("/", 1)[0]
+    return bool(token) and session_id in sessions_of(token) and _valid(token)
 
 
 class OwnDownloads:
