@@ -126,7 +126,10 @@ def _post(body: bytes, headers: dict[str, str]):
     async def receive():
         return sent.pop(0) if sent else {"type": "http.disconnect"}
 
-    response = asyncio.run(_server.signed_in(Request(scope, receive)))
+    # in a thread of its own: the browser tests' Playwright keeps an event loop running in this one
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(1) as pool:
+        response = pool.submit(asyncio.run, _server.signed_in(Request(scope, receive))).result()
     return response.status_code, response.headers
 
 
