@@ -325,3 +325,14 @@ def keep_screenshot(page: Page, name: str) -> Path:
         page.set_viewport_size(size)
     wait_idle(page)
     return path
+
+
+def click_year_step(page: Page, year: int) -> None:
+    """Click the map's year slider where the step of ``year`` is, as a hand would (the
+    benchmark ``benchmarks/bench_year_slider.py`` uses it too)."""
+    label = page.locator(".js-plotly-plot .slider-container .slider-label", has_text=str(year)).first
+    label.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)  # the page may still be scrolling
+    rail = page.locator(".js-plotly-plot .slider-container .slider-rail-rect").first
+    lb, rb = label.bounding_box(), rail.bounding_box()
+    page.mouse.click(lb["x"] + lb["width"] / 2, rb["y"] + rb["height"] / 2)

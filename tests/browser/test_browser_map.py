@@ -10,8 +10,8 @@ try:
 except ImportError:  # the fixtures skip, or fail under POVDASH_REQUIRE_BROWSER=1, with a clear message
     expect = None
 
-from browser_helpers import (click_shape, hover_name, map_shapes, open_app, query, shape_codes, wait_for_map,
-                             wait_for_map_codes, wait_for_query, wait_idle)
+from browser_helpers import (click_shape, click_year_step, hover_name, map_shapes, open_app, query, shape_codes,
+                             wait_for_map, wait_for_map_codes, wait_for_query, wait_idle)
 
 pytestmark = pytest.mark.browser
 
@@ -158,23 +158,13 @@ def test_an_english_link_stays_english_after_a_click(page, app_url, outside_requ
     expect(page.locator("h1")).to_have_text("Map")
     wait_for_map(page, min_shapes=N_DISTRICTS)
     wait_idle(page)
-    _slider_click(page, 2022)  # the map's year slider: the quiet run it asks for is a widget change
+    click_year_step(page, 2022)  # the map's year slider: the quiet run it asks for is a widget change
     wait_for_query(page, "year", "v => v === '2022'")
     wait_idle(page)
     expect(page.locator("h1")).to_have_text("Map")
     assert query(page).get("lang") == "en", query(page)
     expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Language")
     assert outside_requests == [], f"the viewer's browser contacted outside hosts: {outside_requests}"
-
-
-def _slider_click(page, year: int) -> None:
-    """Click the map's year slider where the step of ``year`` is (as a hand would)."""
-    label = page.locator(".js-plotly-plot .slider-container .slider-label", has_text=str(year)).first
-    label.scroll_into_view_if_needed()
-    page.wait_for_timeout(300)  # the page may still be scrolling
-    rail = page.locator(".js-plotly-plot .slider-container .slider-rail-rect").first
-    lb, rb = label.bounding_box(), rail.bounding_box()
-    page.mouse.click(lb["x"] + lb["width"] / 2, rb["y"] + rb["height"] / 2)
 
 
 def _fills(page) -> dict[str, str]:
@@ -192,7 +182,7 @@ def test_the_year_slider_repaints_in_the_browser_then_the_page_follows(page, app
     before = _fills(page)
     page.evaluate("""() => { window.__povdashSent = 0; const S = WebSocket.prototype.send;
         WebSocket.prototype.send = function (...a) { window.__povdashSent += 1; return S.apply(this, a); }; }""")
-    _slider_click(page, 2016)
+    click_year_step(page, 2016)
     expect(page.locator(".js-plotly-plot .gtitle").first).to_contain_text("năm 2016", timeout=2_000)
     after = _fills(page)
     sent_at_repaint = page.evaluate("window.__povdashSent")
