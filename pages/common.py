@@ -513,6 +513,24 @@ def targets() -> TargetsConfig:
         st.stop()
 
 
+def landing(province_code: str):
+    """The landing page's answer (:func:`povdata.landing.landing_answer`), cached per data
+    version, targets version and language."""
+    return _landing(province_code, version_key(province_code), targets_key(province_code), lang(), former())
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _landing(province_code: str, version, targets_version, lang_: str, former_code=None):
+    from dataclasses import replace
+
+    from povdata.landing import landing_answer
+
+    cfg = targets()
+    if former_code:  # judged on the former province's own row, as the progress table
+        cfg = replace(cfg, province_code=former_code)
+    return landing_answer(levels(province_code), cfg, lang_)
+
+
 def progress(province_code: str) -> pd.DataFrame:
     return _progress(province_code, version_key(province_code), targets_key(province_code), former())
 
@@ -563,8 +581,17 @@ def _membership(province_code: str, version: tuple[str, int] | None) -> pd.DataF
     return new_commune_membership(_dataset_v(province_code, version))
 
 
-def data_banner(ds: Dataset) -> None:
-    """The data-status label with source and version, at the top of every page."""
+def data_banner(ds: Dataset, compact: bool = False) -> None:
+    """The data-status label with source and version, at the top of every page.  ``compact``:
+    one line (a badge, then source and version; the illustrative data's detail in the ⓘ), for
+    the pages whose first screen is the answer (landing, map)."""
+    if compact:
+        badge = {"illustrative": ":orange-badge[⚠️ " + tr("banner.illustrative") + "]",
+                 "imported": ":blue-badge[📥 " + tr("data_status.imported") + "]"}.get(
+            ds.data_status, ":green-badge[" + tr(f"data_status.{ds.data_status}") + "]")
+        st.caption(badge + " " + tr("banner.source", source=md_escape(ds.source), version=md_escape(ds.version)),
+                   help=tr("banner.illustrative_detail") if ds.is_illustrative else None)
+        return
     if ds.is_illustrative:
         st.warning(f"**{tr('banner.illustrative')}** — {tr('banner.illustrative_detail')}", icon="⚠️")
     elif ds.data_status == "imported":  # file names are escaped: st.info renders markdown
@@ -630,6 +657,35 @@ def language_picker() -> None:
     st.sidebar.radio(tr("app.language"), LANGS, key="_lang_pick", format_func=names.get, horizontal=True,
                      on_change=lambda: st.session_state.update(lang=st.session_state["_lang_pick"]))
     st.query_params["lang"] = lang()
+
+
+_CELL_HTML = """<div class="povdash-cell" style="border-left-color: {colour}">
+<div class="povdash-cell-title">{title}</div>
+<div><span class="povdash-cell-value">{value}</span> <span class="povdash-cell-unit">{unit}</span></div>
+<div><span class="povdash-cell-status" style="background: {colour}; color: {ink}">{label}</span></div>
+<div class="povdash-cell-detail">{detail}</div></div>"""
+
+
+_HEAD_HTML = """<p class="povdash-head">{text}</p>"""
+
+
+def heading(text: str) -> None:
+    """A compact section heading (the first screen's; ``st.subheader`` takes two lines there)."""
+    st.html(html_from(_HEAD_HTML, text=text))
+
+
+def status_cells(cells, per_row: int = 3) -> None:
+    """Verdict cells (:class:`povdata.landing.Cell`), ``per_row`` to a row: the status in the
+    map's status colours, the headline figure large, the rule and the pace still needed."""
+    from povdata.classify import STATUS_COLOURS
+
+    for i in range(0, len(cells), per_row):
+        row = cells[i:i + per_row]
+        for col, c in zip(st.columns(per_row), row):
+            with col:
+                st.html(html_from(_CELL_HTML, colour=STATUS_COLOURS.get(c.status, "#cccccc"),
+                                  ink="white" if c.status in ("off_track", "not_met", "met", "exceeded") else "black",
+                                  title=c.title, value=c.value, unit=c.unit, label=c.label, detail=c.detail))
 
 
 def show_kpis(kpis) -> None:
@@ -865,6 +921,20 @@ _PRINT_CSS = """<style>
 }
 </style>"""
 
+# every page: a slimmer top (the answer and the map start higher) and status cells
+_APP_CSS = """<style>
+.block-container, [data-testid="stMainBlockContainer"] { padding-top: 2.75rem !important; }
+h1 { font-size: 2rem !important; padding-top: 0.25rem !important; }
+.povdash-cell { border-left: 6px solid #ccc; background: #f7f7f7; padding: 0.35rem 0.6rem; border-radius: 4px;
+  line-height: 1.25; }
+.povdash-cell-title { font-size: 0.85rem; font-weight: 600; min-height: 2.1em; }
+.povdash-head { font-size: 1.15rem; font-weight: 700; margin: 0; }
+.povdash-cell-value { font-size: 1.6rem; font-weight: 700; }
+.povdash-cell-unit { font-size: 0.8rem; color: #333; }
+.povdash-cell-status { display: inline-block; font-size: 0.78rem; padding: 0 0.4rem; border-radius: 3px; }
+.povdash-cell-detail { font-size: 0.75rem; color: #555; margin-top: 0.15rem; }
+</style>"""
+
 _PRESENT_CSS = """<style>
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
 [data-testid="stSelectbox"], [data-testid="stSlider"], [data-testid="stRadio"], [data-testid="stTextInput"],
@@ -894,9 +964,11 @@ def presentation_toggle() -> None:
         st.query_params["present"] = "1"
     elif "present" in st.query_params:
         del st.query_params["present"]
-    st.markdown(_PRINT_CSS, unsafe_allow_html=True)
+    # style-only st.html goes to Streamlit's event container: no blank line above the title
+    st.html(_PRINT_CSS)
+    st.html(_APP_CSS)
     if presenting():
-        st.markdown(_PRESENT_CSS, unsafe_allow_html=True)
+        st.html(_PRESENT_CSS)
         st.button(tr("export.present_exit"), key="present_exit", on_click=_leave_presentation,
                   icon=":material/close_fullscreen:")
 

@@ -110,8 +110,8 @@ with c2:
                              index=offered.index(ind_q) if ind_q in offered else 0,
                              format_func=lambda i: indicator_label(i, lang), key="map_indicator")
 with c3:
-    schemes = ["official", "quantile", "equal", "custom"]
-    sq = q.get("scheme", "official")
+    schemes = ["spread", "official", "quantile", "equal", "custom"]
+    sq = q.get("scheme", "spread")
     scheme = st.selectbox(ui.tr("map.scheme"), schemes, index=schemes.index(sq) if sq in schemes else 0,
                           format_func=lambda s: ui.tr(f"map.scheme_{s}"), key="map_scheme",
                           disabled=indicator == "target_status")
@@ -148,7 +148,7 @@ q.update({"unit": unit, "year": str(year), "ind": indicator, "scheme": scheme, "
 breaks: tuple[float, ...] = ()
 k, custom, effective = 5, None, "official"
 if indicator != "target_status":
-    if scheme in ("quantile", "equal"):
+    if scheme in ("spread", "quantile", "equal"):
         k = st.slider(ui.tr("map.classes"), 3, 7, 5, key="map_k")
     if scheme == "custom":
         text = st.text_input(ui.tr("map.custom_breaks"), q.get("breaks", "5; 10; 20; 30"), key="map_breaks")

@@ -6,7 +6,6 @@ import streamlit as st
 from geo.choropleth import OFFLINE_CONFIG
 from pages import common as ui
 from povdata.charts import mark_illustrative, rate_series_figure
-from povdata.classify import OFFICIAL_BREAKS
 from povdata.published import published_figures
 from povdata.reform import REFORM_YEAR
 from povdata.views import latest_year, province_kpis, series
@@ -22,44 +21,60 @@ year = latest_year(levels)
 cfg = ui.targets()
 
 st.title(ui.tr("app.province_title", province=pname))
-ui.data_banner(ds)
+ui.data_banner(ds, compact=True)
 if ui.view().merged and not ui.former():
     from povdata.provinces import former_province_name, former_provinces
     st.caption(ui.tr("province.merged_estimate", province=pname,
                      formers=", ".join(former_province_name(c) for c in former_provinces(prov))))
 
-st.subheader(ui.tr("overview.kpis", year=year))
-ui.show_kpis(province_kpis(levels, ui.progress(prov), top, year, lang, published_figures()))  # published ones win
-from povdata.narrative import unit_narrative  # noqa: E402  the province's paragraph, from the verdict engine
-st.markdown(ui.md_escape(unit_narrative(levels, ui.targets(), top, year, lang, published_figures()).text))
-from povdata.briefing import default_year  # noqa: E402  the last complete review a period judges
-ui.briefing_button(sorted(int(y) for y in levels.loc[levels["level"] == "province", "year"].unique()),
-                   default_year(levels, cfg))
+# ---- the answer: verdicts of the period, the 2030 outlook, the sentence, the map ---------------
+from povdata.narrative import unit_narrative  # noqa: E402  the province's paragraph, from the same engine
 
-left, right = st.columns([1, 1])
+answer = ui.landing(prov)  # the cells, from the one verdict engine (povdata.landing)
+st.markdown(ui.md_escape(unit_narrative(levels, cfg, top, year, lang, published_figures()).text))
+left, right = st.columns([11, 10])
 with left:
-    st.subheader(ui.tr("overview.district_map", year=year))
+    ui.heading(ui.tr("landing.verdicts"))
+    st.caption(answer.caption)
+    ui.status_cells(answer.cells, 3)
+    if answer.districts:
+        st.caption(ui.md_escape(ui.tr("landing.behind", n=len(answer.behind), total=answer.districts,
+                                      names=", ".join(answer.behind)) if answer.behind
+                                else ui.tr("landing.behind_none", total=answer.districts)))
+    if answer.outlook:
+        ui.heading(ui.tr("landing.outlook"))
+        ui.status_cells(answer.outlook, 2)
+    st.page_link("pages/progress.py", label=ui.tr("landing.more"), icon=":material/table_chart:")
+with right:
     event = None
     if ui.shapes(prov, "district").empty:
         st.info(ui.tr("province.no_map", level=ui.tr("reform.level_district").lower()))
     else:
-        fig, table, missing = ui.map_figure(prov, "district", year, "poverty_rate", None, OFFICIAL_BREAKS,
-                                            True, None, 460)
+        ui.heading(ui.tr("overview.district_map", year=year))
+        # the province's own spread (the map page's default), not the report bands
+        breaks = ui.map_breaks(prov, "district", year, "poverty_rate", None, "spread", 5, None)
+        fig, table, missing = ui.map_figure(prov, "district", year, "poverty_rate", None, breaks, True, None, 440)
         event = ui.plotly_chart(fig, ui.year_frame(ui.tr("overview.district_map", year=year), year, level="district"),
                                 f"ban-do-huyen-{year}", "overview_map", share=0.5, on_select="rerun",
                                 selection_mode=("points",), config=OFFLINE_CONFIG)
-        st.caption(ui.boundary_note("district") + " " + ui.tr("map.click_hint"))
-    if year >= REFORM_YEAR:
-        st.caption(ui.tr("reform.district_after"))
+        st.caption(ui.boundary_note("district") + " " + ui.tr("map.click_hint")
+                   + ((" " + ui.tr("reform.district_after")) if year >= REFORM_YEAR else ""))
     code = ui.selected_code(event) if event is not None else None
     if code:
         st.query_params.update({"unit": code, "year": str(year)})
         st.switch_page("pages/map.py", query_params={"unit": code, "year": str(year), "lang": lang})
-with right:
-    st.subheader(ui.tr("overview.ranking", year=year))
-    fig = ui.ranking_chart(prov, "district", year, height=460)
-    ui.plotly_chart(fig, ui.year_frame(ui.tr("overview.ranking", year=year), year, level="district"), f"xep-hang-huyen-{year}",
-                    "overview_ranking", share=0.5, config={"displaylogo": False})
+
+# ---- below the first screen: the latest year's figures, the ranking, the trajectory ----------
+st.subheader(ui.tr("overview.kpis", year=year))
+ui.show_kpis(province_kpis(levels, ui.progress(prov), top, year, lang, published_figures()))  # published ones win
+from povdata.briefing import default_year  # noqa: E402  the last complete review a period judges
+ui.briefing_button(sorted(int(y) for y in levels.loc[levels["level"] == "province", "year"].unique()),
+                   default_year(levels, cfg))
+
+st.subheader(ui.tr("overview.ranking", year=year))
+fig = ui.ranking_chart(prov, "district", year, height=460)
+ui.plotly_chart(fig, ui.year_frame(ui.tr("overview.ranking", year=year), year, level="district"), f"xep-hang-huyen-{year}",
+                "overview_ranking", config={"displaylogo": False})
 
 s = series(levels, top)
 targets = [(p, tg) for p in cfg.periods for tg in p.targets if tg.scope == "province" and tg.is_rate_rule

@@ -1,4 +1,5 @@
-"""Class schemes for choropleth maps: official bands, quantiles, equal intervals, user breaks.
+"""Class schemes for choropleth maps: spread (the default), official bands, quantiles, equal
+intervals, user breaks.
 
 A classification returns, for every unit, the index of its class (−1 for no data) and a
 legend with the label and number of units of each class.  Status maps use fixed,
@@ -6,6 +7,7 @@ colour-blind-safe colours (Okabe-Ito palette).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +17,7 @@ from povdata.i18n import fmt_number, t
 
 #: The bands used in provincial reports (percent): < 10, 10-30, 30-40, ..., ≥ 70.
 OFFICIAL_BREAKS = (10.0, 30.0, 40.0, 50.0, 60.0, 70.0)
-SCHEMES = ("official", "quantile", "equal", "custom")
+SCHEMES = ("spread", "official", "quantile", "equal", "custom")
 
 #: Sequential colours, light (low poverty) to dark (high); enough for 8 classes.
 SEQUENTIAL = ("#fff5eb", "#fdd0a2", "#fdae6b", "#fd8d3c", "#f16913", "#d94801", "#a63603", "#7f2704")
@@ -56,6 +58,8 @@ def breaks_for(values: pd.Series, scheme: str, k: int = 5, custom: list[float] |
         return sorted(set(float(b) for b in custom))
     if v.empty:
         return []
+    if scheme == "spread":
+        return spread_breaks(v, k)
     if scheme == "quantile":
         qs = np.quantile(v, np.linspace(0, 1, k + 1)[1:-1])
         return sorted(set(np.round(qs, 2).tolist()))
@@ -65,6 +69,30 @@ def breaks_for(values: pd.Series, scheme: str, k: int = 5, custom: list[float] |
             return []
         return np.round(np.linspace(lo, hi, k + 1)[1:-1], 2).tolist()
     raise ValueError(f"unknown scheme {scheme!r}")
+
+
+def _nice(x: float) -> float:
+    """``x`` rounded to half its order of magnitude (3,27 → 3,5; 12,3 → 10; 0,83 → 0,85)."""
+    if x <= 0:
+        return 0.0
+    step = 10 ** math.floor(math.log10(x)) / 2
+    return round(round(x / step) * step, 4)
+
+
+def spread_breaks(values: pd.Series, k: int = 5) -> list[float]:
+    """The default bands: quantile breaks of the units' actual values, rounded to readable
+    numbers, so that the province's spread shows (the official bands — 10%, 30%, … — put a
+    province near the end of a period almost wholly in the palest band).  Fewer bands when
+    the values do not spread over ``k`` (ties, few units)."""
+    v = values.dropna().astype(float)
+    if v.nunique() < 2:
+        return []
+    out: list[float] = []
+    for q in np.quantile(v, np.linspace(0, 1, k + 1)[1:-1]):
+        b = _nice(float(q))
+        if v.min() < b <= v.max() and (not out or b > out[-1]):
+            out.append(b)
+    return out
 
 
 def classify(values: pd.Series, breaks: list[float], lang: str = "vi", unit: str = "%",

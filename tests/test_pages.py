@@ -24,7 +24,7 @@ def _texts(at: AppTest) -> str:
 def test_overview_is_vietnamese_with_labelled_figures():
     at = _app()
     assert at.title[0].value == "Theo dõi mục tiêu giảm nghèo — Tỉnh Lạng Sơn"
-    assert "Số liệu minh họa" in at.warning[0].value
+    assert "Số liệu minh họa" in at.caption[0].value and at.caption[0].proto.help  # one line, the detail in ⓘ
     metrics = {m.label: m.value for m in at.metric}
     # the latest review of the demo is 2026, the first under the 2026-2030 standard
     # (data/standards.csv): a new series, so no change from 2025 is shown
@@ -226,11 +226,15 @@ def test_broken_targets_file_shows_its_message_not_a_traceback(tmp_path, monkeyp
         st.cache_data.clear()
 
 
-def test_one_class_map_suggests_quantiles():
-    # in 2025 almost every new commune is under 10%: the official bands say little
+def test_maps_open_on_spread_bands_and_the_report_bands_suggest_them():
+    # the default bands follow the province's own values (issue 15)
     at = _app("pages/map.py", year="2025", level="commune_2025")
-    assert any("Phân vị" in c.value and "cùng một mức" in c.value for c in at.caption)
-    at = _app("pages/map.py", year="2015", level="commune")
+    assert at.selectbox(key="map_scheme").value == "spread" and at.query_params["scheme"] in ("spread", ["spread"])
+    assert not any("cùng một mức" in c.value for c in at.caption)
+    # in 2025 almost every new commune is under 10%: the report bands say little, and say so
+    at = _app("pages/map.py", year="2025", level="commune_2025", scheme="official")
+    assert any("Theo phân bố thực tế" in c.value and "cùng một mức" in c.value for c in at.caption)
+    at = _app("pages/map.py", year="2015", level="commune", scheme="official")
     assert not any("cùng một mức" in c.value for c in at.caption)
 
 

@@ -10,7 +10,7 @@ try:
 except ImportError:  # the fixtures skip, or fail under POVDASH_REQUIRE_BROWSER=1, with a clear message
     expect = None
 
-from browser_helpers import (click_shape, click_year_step, hover_name, map_shapes, open_app, query, shape_codes,
+from browser_helpers import (ARTIFACTS, click_shape, click_year_step, hover_name, map_shapes, open_app, query, shape_codes,
                              wait_for_map, wait_for_map_codes, wait_for_query, wait_idle)
 
 pytestmark = pytest.mark.browser
@@ -32,7 +32,7 @@ def test_overview_opens_in_vietnamese(page, app_url, outside_requests):
     wait_idle(page)
 
     expect(page.locator("h1")).to_contain_text("Theo dõi mục tiêu giảm nghèo")
-    expect(page.locator('[data-testid="stAlert"] strong', has_text="Số liệu minh họa").first).to_be_visible()
+    expect(page.locator('[data-testid="stCaptionContainer"]', has_text="Số liệu minh họa").first).to_be_visible()
 
     values = page.locator('[data-testid="stMetric"] [data-testid="stMetricValue"]').all_inner_texts()
     assert values, "no KPI metrics on the overview"
@@ -46,6 +46,41 @@ def test_overview_opens_in_vietnamese(page, app_url, outside_requests):
     assert len(set(codes)) == N_DISTRICTS and all(re.fullmatch(r"\d{3}", c) for c in codes), codes
 
     assert outside_requests == [], f"the viewer's browser contacted outside hosts: {outside_requests}"
+
+
+@pytest.mark.parametrize("lang, verdicts, outlook", [
+    ("vi", "Kết quả so với mục tiêu", "Không còn huyện nghèo năm 2030"),
+    ("en", "Results against the targets", "No poor district left in 2030"),
+])
+def test_the_answer_and_the_map_fit_the_first_screen(page, app_url, outside_requests, lang, verdicts, outlook):
+    """Issue 15: at 1366×768 (a committee member's laptop) the landing page shows, without
+    scrolling, the verdict cells of the province and each poor district, the 2030 outlook,
+    the narrative sentence and the district map."""
+    page.set_viewport_size({"width": 1366, "height": 768})
+    open_app(page, app_url + f"/?lang={lang}")
+    wait_for_map(page, min_shapes=N_DISTRICTS)
+    wait_idle(page)
+    fold = 768
+
+    def bottom(locator) -> float:
+        box = locator.bounding_box()
+        assert box is not None, f"{locator} is not drawn"
+        return box["y"] + box["height"]
+
+    cells = page.locator(".povdash-cell")
+    assert cells.count() == 5, cells.all_inner_texts()
+    texts = cells.all_inner_texts()
+    assert "2,47" in texts[0] if lang == "vi" else "2.47" in texts[0]
+    assert outlook in texts[4]
+    for i in range(cells.count()):  # every cell's status is on the first screen
+        assert bottom(cells.nth(i).locator(".povdash-cell-status")) <= fold, texts[i]
+    assert bottom(page.get_by_text(verdicts, exact=True)) <= fold
+    geo = page.locator(".js-plotly-plot .geo").first
+    assert bottom(geo) <= fold, "the district map starts below the first screen"
+    narrative = page.locator('[data-testid="stMarkdownContainer"] p', has_text="2021-2025").first
+    assert bottom(narrative) <= fold
+    page.screenshot(path=str(ARTIFACTS / f"landing_1366x768_{lang}.png"))
+    assert outside_requests == []
 
 
 def test_map_click_drills_down_and_url_reopens_view(page, app_url, outside_requests):
