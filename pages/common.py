@@ -5,6 +5,7 @@ change never re-reads a file or re-simplifies geometry.
 """
 from __future__ import annotations
 
+import re
 from html import escape
 from pathlib import Path
 
@@ -585,7 +586,7 @@ def data_banner(ds: Dataset, compact: bool = False) -> None:
     """The data-status label with source and version, at the top of every page.  ``compact``:
     one line (a badge, then source and version; the illustrative data's detail in the ⓘ), for
     the pages whose first screen is the answer (landing, map)."""
-    if compact:
+    if compact or presenting():
         badge = {"illustrative": ":orange-badge[⚠️ " + tr("banner.illustrative") + "]",
                  "imported": ":blue-badge[📥 " + tr("data_status.imported") + "]"}.get(
             ds.data_status, ":green-badge[" + tr(f"data_status.{ds.data_status}") + "]")
@@ -925,6 +926,7 @@ _PRINT_CSS = """<style>
 _APP_CSS = """<style>
 .block-container, [data-testid="stMainBlockContainer"] { padding-top: 2.75rem !important; }
 h1 { font-size: 2rem !important; padding-top: 0.25rem !important; }
+[data-testid="stElementContainer"]:has(> [data-testid="stHtml"] > script:only-child) { display: none !important; }
 .povdash-cell { border-left: 6px solid #ccc; background: #f7f7f7; padding: 0.35rem 0.6rem; border-radius: 4px;
   line-height: 1.25; }
 .povdash-cell-title { font-size: 0.85rem; font-weight: 600; min-height: 2.1em; }
@@ -937,14 +939,83 @@ h1 { font-size: 2rem !important; padding-top: 0.25rem !important; }
 
 _PRESENT_CSS = """<style>
 section[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], header[data-testid="stHeader"],
-[data-testid="stSelectbox"], [data-testid="stSlider"], [data-testid="stRadio"], [data-testid="stTextInput"],
-[data-testid="stCheckbox"], [data-testid="stButton"], [data-testid="stDownloadButton"], [data-testid="stPopover"],
-[data-testid="stElementToolbar"], .modebar-container { display: none !important; }
-.st-key-present_exit [data-testid="stButton"] { display: block !important; }
-html { font-size: 125%; }
-.block-container, [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 1.5rem 2.5rem !important; }
-[data-testid="stMetricValue"] { font-size: 3rem !important; }
+[data-testid="stDownloadButton"], [data-testid="stPopover"], [data-testid="stElementToolbar"],
+.modebar-container { display: none !important; }
+html { font-size: 112.5%; }
+@media (min-width: 1800px) { html { font-size: 168.75%; } }
+.block-container, [data-testid="stMainBlockContainer"] { max-width: 100% !important;
+  padding: 0.6rem 1.5rem 1rem !important; }
+h1 { font-size: 1.7rem !important; padding-top: 0 !important; margin-right: 16rem; }
+[data-testid="stMetricValue"] { font-size: 2.2rem !important; }
+[data-testid="stMetricValue"] > div, [data-testid="stMetricValue"] * { white-space: normal !important;
+  overflow: visible !important; text-overflow: clip !important; line-height: 1.15; }
+.st-key-present_exit { position: fixed; top: 0.5rem; right: 1rem; z-index: 1000; width: auto !important; }
 </style>"""
+
+
+_VIEWPORT_CSS = "<style>.st-key-viewport_sync { display: none !important; }</style>"
+_VIEWPORT_JS = """<script>(() => {
+  const used = "{used}";
+  const tell = () => {
+    const now = innerWidth + "x" + innerHeight;
+    // a reload or a new tab reads it from the connection at once (no second run)
+    document.cookie = "povdash_vp=" + now + "; path=/; SameSite=Strict; max-age=31536000";
+    if (now === (window.__povdashViewportSent || used)) return;
+    const input = document.querySelector(".st-key-viewport_sync input");
+    if (!input) return;
+    window.__povdashViewportSent = now;
+    const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
+    set.call(input, now);
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", code: "Enter", keyCode: 13, bubbles: true }));
+  };
+  window.__povdashViewportSent = undefined;
+  setTimeout(tell, 50);
+  if (!window.__povdashViewportListen) {
+    window.__povdashViewportListen = true;
+    let timer = null;
+    addEventListener("resize", () => { clearTimeout(timer); timer = setTimeout(() => window.__povdashViewportTell(), 500); });
+  }
+  window.__povdashViewportTell = tell;
+})();</script>"""
+_VIEWPORT_RE = re.compile(r"^(\d{3,5})x(\d{3,5})$")
+
+
+def viewport() -> tuple[int, int] | None:
+    """The browser window's inner size in CSS pixels (from the page's own report, or the cookie
+    it left for a reload or a new tab), or None when unknown (AppTest, first paint)."""
+    for raw in (st.session_state.get("viewport_sync"), (_browser_cookies() or {}).get("povdash_vp")):
+        m = _VIEWPORT_RE.match(str(raw or ""))
+        if m:
+            return int(m.group(1)), int(m.group(2))
+    return None
+
+
+def viewport_sync() -> None:
+    """Ask the browser for its window size (one quiet run on a first visit or after a resize):
+    charts that should fill the screen take their height from it (:func:`fit_height`)."""
+    vp = viewport()
+    st.html(_VIEWPORT_CSS)
+    st.html(html_from(_VIEWPORT_JS, used=f"{vp[0]}x{vp[1]}" if vp else ""), unsafe_allow_javascript=True)
+    st.text_input("viewport", key="viewport_sync", label_visibility="collapsed")
+
+
+def text_scale() -> float:
+    """How much larger text is drawn: 1 on a laptop; in presentation mode 1,125 up to 1800 px wide
+    and 1,5 times that beyond (a 1920×1080 projector shows what 1280×720 does, larger)."""
+    if not presenting():
+        return 1.0
+    vp = viewport()
+    return 1.6875 if vp and vp[0] >= 1800 else 1.125  # as _PRESENT_CSS: 112,5% and 168,75%
+
+
+def fit_height(above: int, default: int, minimum: int = 360) -> int:
+    """A chart height that fills the window below ``above`` pixels (measured at text scale 1),
+    or ``default`` when the window size is unknown."""
+    vp = viewport()
+    if vp is None:
+        return default
+    return max(minimum, int(vp[1] - above * text_scale() - 12))
 
 
 def presenting() -> bool:
@@ -967,6 +1038,7 @@ def presentation_toggle() -> None:
     # style-only st.html goes to Streamlit's event container: no blank line above the title
     st.html(_PRINT_CSS)
     st.html(_APP_CSS)
+    viewport_sync()
     if presenting():
         st.html(_PRESENT_CSS)
         st.button(tr("export.present_exit"), key="present_exit", on_click=_leave_presentation,
@@ -1011,15 +1083,21 @@ def series_frame(title: str, s: pd.DataFrame):
                        standards_text(s.sort_values("year")["standard"].dropna(), lang()))
 
 
-def plotly_chart(fig, frame, name: str, key: str, share: float = 1.0, export=None, **kwargs):
+def plotly_chart(fig, frame, name: str, key: str, share: float = 1.0, export=None, fill: bool = False, **kwargs):
     """``st.plotly_chart``, framed and enlarged in presentation mode, with image exports under it.
     ``share``: the part of the page's width the chart gets (0.5 in a two-column row);
     ``export``: the figure the image exports draw, when it is not ``fig`` (a map whose year
-    slider lives in the browser exports the still map of its year)."""
-    from povdata.export_images import frame_figure
+    slider lives in the browser exports the still map of its year); ``fill``: the figure's
+    height already fills the window (:func:`fit_height`), kept as is in presentation mode."""
+    shown = fig
+    if presenting():
+        # the page's heading is the title (said once); the chart fits the screen, its text larger
+        from povdata.charts import scale_text
 
-    shown = (frame_figure(fig, frame, width=None, height=760, text_scale=0.8, container_width=int(1500 * share))
-             if presenting() else fig)
+        scale = text_scale()
+        shown = scale_text(fig, scale)
+        height = fig.layout.height or 450
+        shown.update_layout(height=height if fill else min(int(height * scale), fit_height(60, 10_000, 300)))
     event = st.plotly_chart(shown, key=key, **kwargs)
     chart_exports(fig if export is None else export, frame, name, key)
     return event

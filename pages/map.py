@@ -54,8 +54,7 @@ def reform_links(unit: str, unit_level: str) -> None:
         if divided:
             label += " (" + ui.tr("reform.weight", share=fmt_rate(weight * 100, lang, 0)) + ")"
         if cols[i % len(cols)].button(label, key=f"reform_{code}"):
-            q["unit"] = code
-            st.rerun()
+            open_unit(code)
 
 
 lang = ui.lang()
@@ -81,53 +80,68 @@ if slid in years:
     year = slid
 
 st.title(ui.tr("nav.map"))
-ui.data_banner(ds)
+ui.data_banner(ds, compact=True)
 
 # ---- breadcrumb --------------------------------------------------------------
+# a new commune (after 1/7/2025) opened from a former district's map keeps that district in
+# the trail (``via``), so "back" returns to the district's map, not to the whole province
+via = q.get("via", "")
+if unit_level == "commune_2025" and via in units.index and units.at[via, "level"] == "district":
+    m = ui.membership(prov)
+    if not ((m["unit_code"] == unit) & (m["district_code"] == via)).any():
+        via = ""
+else:
+    via = ""
 trail = [top]
 if unit_level in ("district", "commune"):
     trail.append(units.at[unit, "district_code"])
+elif via:
+    trail.append(via)
 if unit_level in ("commune", "commune_2025"):
     trail.append(unit)
-with st.container(horizontal=True):  # each crumb as wide as its name
-    for i, code in enumerate(trail):
-        if i:
-            st.markdown("›")
-        if code == unit:
-            st.markdown(f"**{units.at[code, 'name']}**")
-        elif st.button(units.at[code, "name"], key=f"crumb_{code}"):
-            q["unit"] = code
-            st.rerun()
 
-# ---- controls ----------------------------------------------------------------
-# the year is the map's own slider (in the browser); a year step there writes it into the URL and
-# asks for one quiet run (the hidden button below), so the rest of the page follows
-c2, c3, c4 = st.columns([2, 2, 1])
-with c2:
+
+def open_unit(code: str) -> None:
+    q["unit"] = code
+    if "via" in q:
+        del q["via"]
+    st.rerun()
+
+
+# ---- one slim control bar: where we are, what is shown, at which level; the classes in a popover
+bar = st.columns([4, 3, 4, 2], vertical_alignment="center")
+with bar[0]:
+    with st.container(horizontal=True, key="map_breadcrumb"):  # each crumb as wide as its name
+        for i, code in enumerate(trail):
+            if i:
+                st.markdown("›")
+            if code == unit:
+                st.markdown(f"**{ui.md_escape(units.at[code, 'name'])}**")
+            elif st.button(units.at[code, "name"], key=f"crumb_{code}"):
+                open_unit(code)
+with bar[1]:
     ind_q = q.get("ind", "poverty_rate")
     offered = map_indicators_for(levels, year)  # the year's flows where the review forms gave them
     indicator = st.selectbox(ui.tr("map.indicator"), offered,
                              index=offered.index(ind_q) if ind_q in offered else 0,
-                             format_func=lambda i: indicator_label(i, lang), key="map_indicator")
-with c3:
-    schemes = ["spread", "official", "quantile", "equal", "custom"]
-    sq = q.get("scheme", "spread")
-    scheme = st.selectbox(ui.tr("map.scheme"), schemes, index=schemes.index(sq) if sq in schemes else 0,
-                          format_func=lambda s: ui.tr(f"map.scheme_{s}"), key="map_scheme",
-                          disabled=indicator == "target_status")
-with c4:
-    show_labels = st.toggle(ui.tr("map.labels"), value=q.get("labels") == "1", key="map_labels")
+                             format_func=lambda i: indicator_label(i, lang), key="map_indicator",
+                             label_visibility="collapsed")
 
 have = set(levels.loc[(levels["year"] == year) & levels["poverty_rate"].notna(), "level"])
+# the province map's level is the user's choice, kept in the URL while they look at a district or
+# a commune: the province crumb brings them back to the level they left, not to another one
+lv_q = q.get("level", "district")
 if unit_level == "province":
     options = ["district", "commune", "commune_2025"] if year < REFORM_YEAR else ["district", "commune_2025"]
     options = [lv for lv in options if lv in have] or ["district"]  # only the levels the data reach
-    lv_q = q.get("level", "district")
     if lv_q == "commune" and year >= REFORM_YEAR:
         st.info(ui.tr("reform.only_before"))
         lv_q = "commune_2025"
-    level = st.radio(ui.tr("map.level"), options, index=options.index(lv_q) if lv_q in options else 0,
-                     format_func=lambda lv: ui.tr(f"reform.level_{lv}"), horizontal=True, key="map_level")
+    with bar[2]:
+        level = st.radio(ui.tr("map.level"), options, index=options.index(lv_q) if lv_q in options else 0,
+                         format_func=lambda lv: ui.tr(f"reform.level_{lv}"), horizontal=True, key="map_level",
+                         label_visibility="collapsed")
+    lv_q = level
     parent = None
 elif unit_level == "commune_2025":
     level, parent = "commune_2025", None
@@ -135,29 +149,34 @@ else:
     # a former district: its old communes before the reform, its new communes after it
     level = "commune" if year < REFORM_YEAR else "commune_2025"
     parent = units.at[unit, "district_code"]
-if level == "district" and year >= REFORM_YEAR or (level == "commune_2025" and parent and year >= REFORM_YEAR):
-    st.caption(ui.tr("reform.district_after"))
-if level == "commune_2025" and year < REFORM_YEAR:
-    st.caption(ui.tr("reform.backcast") + " " + ui.tr("reform.backcast_divided"))
+with bar[3]:
+    with st.popover(ui.tr("map.classes_menu"), icon=":material/tune:", use_container_width=True):
+        schemes = ["spread", "official", "quantile", "equal", "custom"]
+        sq = q.get("scheme", "spread")
+        scheme = st.selectbox(ui.tr("map.scheme"), schemes, index=schemes.index(sq) if sq in schemes else 0,
+                              format_func=lambda s: ui.tr(f"map.scheme_{s}"), key="map_scheme",
+                              disabled=indicator == "target_status")
+        show_labels = st.toggle(ui.tr("map.labels"), value=q.get("labels") == "1", key="map_labels")
+        k, custom = 5, None
+        if indicator != "target_status" and scheme in ("spread", "quantile", "equal"):
+            k = st.slider(ui.tr("map.classes"), 3, 7, 5, key="map_k")
+        if indicator != "target_status" and scheme == "custom":
+            text = st.text_input(ui.tr("map.custom_breaks"), q.get("breaks", "5; 10; 20; 30"), key="map_breaks")
+            try:
+                custom = [float(x.strip().replace(",", ".")) for x in text.split(";") if x.strip()]
+                q["breaks"] = text
+            except ValueError:
+                st.error(ui.tr("map.custom_breaks_invalid"))
+                custom = [5.0, 10.0, 20.0, 30.0]
 
 # the URL always holds the current view
-q.update({"unit": unit, "year": str(year), "ind": indicator, "scheme": scheme, "level": level,
+q.update({"unit": unit, "year": str(year), "ind": indicator, "scheme": scheme, "level": lv_q,
           "labels": "1" if show_labels else "0", "lang": lang})
 
 # ---- classes -----------------------------------------------------------------
 breaks: tuple[float, ...] = ()
-k, custom, effective = 5, None, "official"
+effective = "official"
 if indicator != "target_status":
-    if scheme in ("spread", "quantile", "equal"):
-        k = st.slider(ui.tr("map.classes"), 3, 7, 5, key="map_k")
-    if scheme == "custom":
-        text = st.text_input(ui.tr("map.custom_breaks"), q.get("breaks", "5; 10; 20; 30"), key="map_breaks")
-        try:
-            custom = [float(x.strip().replace(",", ".")) for x in text.split(";") if x.strip()]
-            q["breaks"] = text
-        except ValueError:
-            st.error(ui.tr("map.custom_breaks_invalid"))
-            custom = [5.0, 10.0, 20.0, 30.0]
     effective = scheme if (indicator in ("poverty_rate", "near_poor_rate") or scheme != "official") else "quantile"
     breaks = ui.map_breaks(prov, level, year, indicator, parent, effective, k,
                            tuple(custom) if custom is not None else None)
@@ -182,16 +201,22 @@ else:
     by_year = tuple((y, ui.map_breaks(prov, level, y, indicator, parent, effective, k,
                                       tuple(custom) if custom is not None else None) if indicator != "target_status"
                      else ()) for y in slider_years)
+    # the map fills the window below the control bar (its year slider included)
+    height = ui.fit_height(250, 660, 420)
     fig, table, missing = ui.animated_map_figure(prov, level, tuple(slider_years), shown_year, indicator, parent,
-                                                 by_year, show_labels, ui.html_text(title), 660,
+                                                 by_year, show_labels, ui.html_text(title), height,
                                                  highlight=unit if unit_level in ("commune", "commune_2025") else None)
     still, _, _ = ui.map_figure(prov, level, shown_year, indicator, parent, dict(by_year)[shown_year], show_labels,
                                 None, 620, highlight=unit if unit_level in ("commune", "commune_2025") else None)
     event = ui.plotly_chart(fig, ui.year_frame(title.replace("{year}", str(shown_year)), shown_year, indicator, level),
                             f"ban-do-{unit}-{level}-{indicator}-{shown_year}", f"map_{unit}_{level}", on_select="rerun",
-                            selection_mode=("points",), config=OFFLINE_CONFIG, export=still)
+                            selection_mode=("points",), config=OFFLINE_CONFIG, export=still, fill=True)
     ui.year_slider_sync("map_year_sync")
     st.caption(ui.boundary_note(level) + " " + ui.tr("map.year_hint"))
+    if level == "district" and year >= REFORM_YEAR or (level == "commune_2025" and parent and year >= REFORM_YEAR):
+        st.caption(ui.tr("reform.district_after"))
+    if level == "commune_2025" and year < REFORM_YEAR:
+        st.caption(ui.tr("reform.backcast") + " " + ui.tr("reform.backcast_divided"))
     if indicator in ("target_status", "period_pace"):  # a verdict names its period and as-of year
         from povdata.verdicts import verdict_caption
         named = table.dropna(subset=["period_id"]) if "period_id" in table else table.iloc[0:0]
@@ -206,6 +231,11 @@ if table is not None and indicator != "target_status" and scheme == "official":
 clicked = ui.selected_code(event) if event is not None else None
 if clicked and clicked != unit and clicked in units.index:
     q["unit"] = clicked
+    # a new commune clicked on a former district's map: the district stays in the trail
+    if unit_level == "district" and units.at[clicked, "level"] == "commune_2025":
+        q["via"] = unit
+    elif "via" in q:
+        del q["via"]
     clicked_year = ui.selected_year(event)
     if clicked_year in years:
         q["year"] = str(clicked_year)

@@ -35,7 +35,8 @@ st.markdown(ui.md_escape(unit_narrative(levels, cfg, top, year, lang, published_
 left, right = st.columns([11, 10])
 with left:
     ui.heading(ui.tr("landing.verdicts"))
-    st.caption(answer.caption)
+    if not ui.presenting():  # on the projector the narrative above names the period
+        st.caption(answer.caption)
     ui.status_cells(answer.cells, 3)
     if answer.districts:
         st.caption(ui.md_escape(ui.tr("landing.behind", n=len(answer.behind), total=answer.districts,
@@ -53,10 +54,12 @@ with right:
         ui.heading(ui.tr("overview.district_map", year=year))
         # the province's own spread (the map page's default), not the report bands
         breaks = ui.map_breaks(prov, "district", year, "poverty_rate", None, "spread", 5, None)
-        fig, table, missing = ui.map_figure(prov, "district", year, "poverty_rate", None, breaks, True, None, 440)
+        # as tall as the window leaves below the narrative (the cells beside it set the fold)
+        fig, table, missing = ui.map_figure(prov, "district", year, "poverty_rate", None, breaks, True, None,
+                                            min(ui.fit_height(300, 440, 380), 640))
         event = ui.plotly_chart(fig, ui.year_frame(ui.tr("overview.district_map", year=year), year, level="district"),
                                 f"ban-do-huyen-{year}", "overview_map", share=0.5, on_select="rerun",
-                                selection_mode=("points",), config=OFFLINE_CONFIG)
+                                selection_mode=("points",), config=OFFLINE_CONFIG, fill=True)
         st.caption(ui.boundary_note("district") + " " + ui.tr("map.click_hint")
                    + ((" " + ui.tr("reform.district_after")) if year >= REFORM_YEAR else ""))
     code = ui.selected_code(event) if event is not None else None

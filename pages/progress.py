@@ -155,5 +155,9 @@ if milestone is not None:
     from povdata.progress import difficult_communes_left
     year_now = int(levels["year"].max())
     left = difficult_communes_left(cfg, year_now)
-    st.metric(ui.tr("progress.difficult_left", year=year_now), len(left),
+    # no designation ever entered: "–", not 0 (0 would say the goal is reached; as the landing page)
+    entered = any(d.status == "difficult_commune" for d in cfg.decisions)
+    st.metric(ui.tr("progress.difficult_left", year=year_now), len(left) if entered else "–",
               help=ui.tr("progress.difficult_help"))
+    if not entered:
+        st.caption(ui.tr("progress.difficult_none_entered"))

@@ -127,3 +127,28 @@ def mark_illustrative(fig: go.Figure, lang: str) -> go.Figure:
                        font={"size": 13, "color": "#8a4b00"}, bgcolor="#fff3cd", bordercolor="#8a4b00",
                        borderwidth=1, borderpad=3)
     return fig
+
+
+def scale_text(fig: go.Figure, k: float, base: float = 12.0) -> go.Figure:
+    """A copy of ``fig`` with every text size multiplied by ``k`` (layout, legend, axes,
+    annotations, sliders, traces and animation frames; a size left to plotly counts as
+    ``base``): a chart seen from the back of a room on a 1920×1080 projector."""
+    def walk(node, key: str = ""):
+        if isinstance(node, dict):
+            out = {}
+            for name, v in node.items():
+                out[name] = walk(v, name)
+            if key.endswith("font"):
+                out["size"] = round(float(node.get("size") or base) * k, 1)
+            return out
+        if isinstance(node, list):
+            return [walk(v, key) for v in node]
+        return node
+
+    d = fig.to_dict()
+    d["layout"] = walk(d.get("layout", {}))
+    d["layout"].setdefault("font", {"size": base * k})  # what text without a size of its own inherits
+    d["data"] = walk(d.get("data", []))
+    if d.get("frames"):
+        d["frames"] = walk(d["frames"])
+    return go.Figure(d, _validate=False)

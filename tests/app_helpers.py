@@ -18,3 +18,11 @@ def run_app(page: str | None = None, **query: str) -> AppTest:
         at.switch_page(page).run()
     assert not at.exception, at.exception
     return at
+
+
+def banner_text(at: AppTest) -> str:
+    """The page's data-status label, full (a warning or an info box and its source caption) or
+    compact (one caption line: a badge, then source and version)."""
+    parts = [w.value for w in at.warning] + [i.value for i in at.info]
+    parts += [c.value for c in at.caption if c.value.startswith((":orange-badge[", ":blue-badge[", ":green-badge["))]
+    return "\n".join(parts)

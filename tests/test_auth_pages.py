@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_helpers import banner_text
 from auth_helpers import PASSWORD, make_user, signed_in
 from import_fixtures import official_workbook
 from povdata import auth
@@ -54,7 +55,7 @@ def test_demo_runs_without_sign_in_read_only(data_dir):
     at = _app()
     assert "Bản trình diễn: không cần đăng nhập, chỉ xem." in at.sidebar.caption[0].value
     assert _pages(at) == {"overview", "map", "progress", "whatif", "targets"}
-    assert "Số liệu minh họa" in at.warning[0].value
+    assert "Số liệu minh họa" in banner_text(at)
     at = _app(script=str(REPO / "pages" / "targets.py"))
     assert at.text_input(key="tg_margin").disabled and at.text_input(key="tg_exit").disabled
     assert not [b for b in at.button if b.label == "Lưu thay đổi mục tiêu"]

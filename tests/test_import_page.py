@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_helpers import banner_text
 from auth_helpers import make_user, signed_in
 from import_fixtures import official_workbook
 from povdata.importer import prepare_indicators, save_import
@@ -30,7 +31,7 @@ def _app(monkeypatch, data_dir: Path, page: str | None = None, role: str | None 
 
 def test_empty_data_dir_shows_the_demo_without_a_version_picker(monkeypatch, tmp_path):
     at = _app(monkeypatch, tmp_path / "var")
-    assert "Số liệu minh họa" in at.warning[0].value
+    assert "Số liệu minh họa" in banner_text(at)
     assert not [s for s in at.sidebar.selectbox if s.label == "Phiên bản số liệu"]
     assert not (tmp_path / "var").exists()  # showing the app writes nothing
 
@@ -49,15 +50,16 @@ def test_latest_version_is_shown_and_earlier_ones_can_be_picked(monkeypatch, tmp
     assert imp.ok
     v = save_import(open_store(tmp_path), "20", imp, created_by="cán bộ B")
     at = _app(monkeypatch, tmp_path)
-    info = at.info[0].value
-    assert info.startswith("**Số liệu nhập** — nguồn: bieu\\_2023\\.xlsx \\(2023\\)")  # escaped for markdown
-    assert not at.warning or "Số liệu minh họa" not in at.warning[0].value
+    banner = banner_text(at)
+    # the landing page's one line: the badge, then the file's name escaped for markdown
+    assert banner.startswith(":blue-badge[📥 Số liệu nhập] Nguồn: bieu\\_2023\\.xlsx \\(2023\\)"), banner
+    assert "Số liệu minh họa" not in banner
     pick = next(s for s in at.sidebar.selectbox if s.label == "Phiên bản số liệu")
     assert len(pick.options) == 2 and pick.value == v.id
     demo_id = [o for o in (v.id - 1,)][0]
     pick.set_value(demo_id).run()
     assert not at.exception
-    assert "Số liệu minh họa" in at.warning[0].value  # the demo version, labelled as such
+    assert "Số liệu minh họa" in banner_text(at)  # the demo version, labelled as such
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Tỷ lệ hộ nghèo"]
 
@@ -67,5 +69,6 @@ def test_file_names_are_never_rendered(monkeypatch, tmp_path, name):
     imp = prepare_indicators(official_workbook(2023), name, "20")
     save_import(open_store(tmp_path), "20", imp)
     at = _app(monkeypatch, tmp_path)
-    info = at.info[0].value
+    info = banner_text(at)
+    assert "Số liệu nhập" in info
     assert "<img" not in info and "&lt;img" in info or "\\[link\\]\\(javascript" in info
