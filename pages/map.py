@@ -109,7 +109,7 @@ def open_unit(code: str) -> None:
 
 
 # ---- one slim control bar: where we are, what is shown, at which level; the classes in a popover
-bar = st.columns([4, 3, 4, 2], vertical_alignment="center")
+bar = st.columns([4, 3, 4, 2] if unit_level == "province" else [7, 3, 1, 2], vertical_alignment="center")
 with bar[0]:
     with st.container(horizontal=True, key="map_breadcrumb"):  # each crumb as wide as its name
         for i, code in enumerate(trail):
@@ -144,7 +144,8 @@ if unit_level == "province":
     lv_q = level
     parent = None
 elif unit_level == "commune_2025":
-    level, parent = "commune_2025", None
+    # opened from a former district's map: that district's new communes stay on screen
+    level, parent = "commune_2025", (via or None)
 else:
     # a former district: its old communes before the reform, its new communes after it
     level = "commune" if year < REFORM_YEAR else "commune_2025"
@@ -232,8 +233,8 @@ clicked = ui.selected_code(event) if event is not None else None
 if clicked and clicked != unit and clicked in units.index:
     q["unit"] = clicked
     # a new commune clicked on a former district's map: the district stays in the trail
-    if unit_level == "district" and units.at[clicked, "level"] == "commune_2025":
-        q["via"] = unit
+    if units.at[clicked, "level"] == "commune_2025" and (unit_level == "district" or via):
+        q["via"] = unit if unit_level == "district" else via
     elif "via" in q:
         del q["via"]
     clicked_year = ui.selected_year(event)

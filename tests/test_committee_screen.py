@@ -37,6 +37,11 @@ def test_a_new_commune_opened_from_a_former_district_keeps_it_in_the_trail():
     # 06073-2025 is a new commune on the territory of the former Huyện Bình Gia (181)
     at = _map(unit="06073-2025", year="2026", via="181")
     assert _crumbs(at) == ["Tỉnh Lạng Sơn", "Huyện Bình Gia"]
+    # the map stays on the former district's new communes (not the whole province)
+    from povdata.dataset import load_demo, new_commune_membership
+    m = new_commune_membership(load_demo("20"))
+    codes = set(_figure(at)["data"][0]["locations"])
+    assert codes == set(m.loc[m["district_code"] == "181", "unit_code"])
     at.button(key="crumb_181").click().run()
     assert not at.exception
     assert _q(at, "unit") == "181" and _q(at, "via") is None

@@ -113,10 +113,12 @@ def test_editor_signs_in_and_imports_own_province(signin_page, signin_app_url, s
     body = page.locator('[data-testid="stMain"]')
     wait_for_map(page, min_shapes=11, timeout=90_000)
     wait_idle(page, timeout=60_000)
-    banner = page.locator('[data-testid="stAlert"]', has_text="Số liệu nhập").first
+    # the map page's one-line data label: the badge, then the sources and the version
+    banner = page.locator('[data-testid="stCaptionContainer"]', has_text="Số liệu nhập").first
     assert "bieu_tong_hop_2024.xlsx (2024)" in banner.inner_text()
     assert "lang_son_districts_gis_chinhphu.zip" in banner.inner_text()
-    assert not page.locator('[data-testid="stAlert"]', has_text="Số liệu minh họa").count()
+    assert not page.locator('[data-testid="stAlert"], [data-testid="stCaptionContainer"]',
+                            has_text="Số liệu minh họa").count()
     expect(body).to_contain_text("Ranh giới từ tệp lang_son_districts_gis_chinhphu.zip (số liệu nhập).")
     expect(body).not_to_contain_text("Ranh giới gần đúng")
     codes = page.locator(".js-plotly-plot:has(.geo) path.choroplethlocation").evaluate_all(

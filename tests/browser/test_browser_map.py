@@ -130,6 +130,29 @@ def test_commune_link_and_breadcrumb_back_to_district(page, app_url, outside_req
     assert outside_requests == [], f"the viewer's browser contacted outside hosts: {outside_requests}"
 
 
+def test_after_2025_a_commune_clicked_on_a_former_district_keeps_the_district(page, app_url, outside_requests):
+    """Issue 15: from 2025 on, a new commune clicked on a former district's map opens with that
+    district in the breadcrumb and its communes on the map; the crumb returns to the district."""
+    open_app(page, app_url + "/ban-do?unit=181&year=2026")
+    before = wait_for_map_codes(page, "codes => codes.length > 3 && codes.every(c => c.endsWith('-2025'))")
+    wait_idle(page)
+    shape = map_shapes(page).first
+    clicked = click_shape(page, shape)
+    wait_for_query(page, "unit", f"v => v === {clicked!r}")
+    assert query(page).get("via") == "181", query(page)
+    wait_idle(page)
+    crumb = page.locator('[data-testid="stButton"] button', has_text="Huyện Bình Gia")
+    expect(crumb).to_be_visible()
+    after = shape_codes(page, 0)
+    assert set(after) == set(before), f"the map left the former district: {sorted(before)} {sorted(after)}"
+    crumb.click()
+    wait_for_query(page, "unit", "v => v === '181'")
+    wait_idle(page)
+    expect(unit_header(page)).to_have_text("Huyện Bình Gia")
+    assert "via" not in query(page)
+    assert outside_requests == []
+
+
 def test_language_switch_to_english(page, app_url, outside_requests):
     open_app(page, app_url + "/")
     expect(page.locator("h1")).to_contain_text("Theo dõi mục tiêu giảm nghèo")
