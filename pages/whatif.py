@@ -72,6 +72,34 @@ def _pace_slider(label: str, key: str, highest: float, **kw) -> None:
     st.select_slider(label, options, key=key, format_func=lambda v: fmt_number(v, lang, 1), **kw)
 
 
+def target_label(row) -> str:
+    """A target in words: 'Toàn tỉnh: giảm từ 1 điểm %/năm trở lên (2026-2030)', 'Không còn huyện nghèo năm 2030'."""
+    from povdata.targets import rule_text
+
+    target = next(x for x in cfg.period(row.period_id).targets if x.id == row.target_id)
+    if target.is_rate_rule:
+        return ui.tr("whatif.target_pace", scope=ui.tr(f"whatif.scope_{row.scope}"), rule=rule_text(target, lang),
+                     period=row.period_id)
+    if row.rule == "poor_districts_remaining_at_most":
+        return (ui.tr("landing.remaining_title_none", year=row.deadline) if row.value == 0 else
+                ui.tr("landing.remaining_title", value=fmt_number(row.value, lang, 0), year=row.deadline))
+    return ui.tr("landing.exits_title", value=fmt_number(row.value, lang, 0), year=row.deadline)
+
+
+def target_years_table(sc: Scenario) -> pd.DataFrame:
+    """The year each open target would be reached under ``sc``, with the engine's verdict."""
+    from povdata.scenarios import scenario_targets
+
+    tt = scenario_targets(levels, cfg, top, sc)
+    return pd.DataFrame({
+        ui.tr("col.target"): [target_label(r) for r in tt.itertuples()],
+        ui.tr("col.deadline"): [str(int(d)) for d in tt["deadline"]],
+        ui.tr("col.year_reached"): [ui.tr("whatif.not_by", horizon=sc.horizon) if pd.isna(y) else str(int(y))
+                                    for y in tt["year_reached"]],
+        ui.tr("col.status"): [ui.tr(f"status.{x}") for x in tt["status"]],
+    })
+
+
 # the sliders on the left, what they give on the right: a move shows at once on the first screen
 controls, results = st.columns([2, 3], gap="large")
 with controls:
@@ -96,7 +124,7 @@ for k in [k for k in q.keys() if k.startswith("sc_")]:
 q.update(scenario.to_query())
 
 with controls:
-    b1, b2 = st.columns(2)
+    b1 = b2 = st  # one button a row: their labels are read whole
     if b1.button(ui.tr("whatif.save"), key="wi_save"):
         taken = {x.name for x in ss["scenarios"]}
         if not ss["wi_name"].strip():  # a comparison of two "Kịch bản" says nothing
@@ -175,6 +203,9 @@ with results:
     elif focus:
         st.success(ui.tr("whatif.all_below", horizon=scenario.horizon,
                          exit=fmt_number(cfg.poor_district_exit_rate, lang, 0)))
+st.markdown("**" + ui.md_escape(ui.tr("whatif.target_years")) + "**")
+st.dataframe(ui.styled_table(target_years_table(scenario), {}, ui.tr("col.status")), hide_index=True,
+             key="whatif_target_years")
 from povdata.standards import standard_label  # noqa: E402
 last_std = levels.loc[levels["year"] == latest, "standard"].dropna()
 st.caption(ui.tr("whatif.standard_note", year=latest,
@@ -192,7 +223,49 @@ table = pd.DataFrame({
 st.dataframe(ui.styled_table(table, {ui.tr("col.pace"): 1, ui.tr("col.rate") + f" {scenario.horizon}": 2}),
              hide_index=True, key="whatif_crossing")
 
+def side(sc: Scenario, key: str) -> None:
+    """One scenario of the side-by-side comparison: its figures, its chart, its target years."""
+    st.markdown("**" + ui.md_escape(sc.name or ui.tr("whatif.unnamed")) + "**")
+    r = scenario_summary(levels, top, poor, sc, cfg.poor_district_exit_rate)
+    c = st.columns(3)
+    c[0].metric(ui.tr("whatif.m_rate", horizon=sc.horizon), fmt_rate(r["rate"], lang))
+    c[1].metric(ui.tr("whatif.m_poor", horizon=sc.horizon), fmt_count(r["poor_households"], lang))
+    c[2].metric(ui.tr("whatif.m_remaining"), r["poor_districts_remaining"])
+    p = project(levels, [top] + list(poor), scenario_paces(levels, top, poor, sc), sc)
+    f = go.Figure()
+    for code in [top] + list(poor):
+        u = p[p["unit_code"] == code]
+        f.add_trace(go.Scatter(x=u["year"], y=u["poverty_rate"], mode="lines+markers", name=ui.html_text(names[code]),
+                               line={"width": 3 if code == top else 1.5},
+                               hovertext=[f"{ui.html_text(names[code])} {y}: {fmt_rate(v, lang)}"
+                                          for y, v in zip(u["year"], u["poverty_rate"])],
+                               hovertemplate="%{hovertext}<extra></extra>"))
+    f.add_hline(y=cfg.poor_district_exit_rate, line={"dash": "dot", "color": "#b2182b", "width": 1})
+    f.update_layout(height=320, margin={"l": 40, "r": 10, "t": 40, "b": 30}, separators=",." if lang == "vi" else ".,",
+                    legend={"orientation": "h", "y": -0.15}, yaxis={"title": None, "ticksuffix": "%", "rangemode": "tozero"},
+                    xaxis={"dtick": 1})
+    if ds.is_illustrative:
+        mark_illustrative(f, lang)
+    st.plotly_chart(f, key=f"whatif_side_{key}", config={"displaylogo": False})
+    st.dataframe(ui.styled_table(target_years_table(sc), {}, ui.tr("col.status")), hide_index=True,
+                 key=f"whatif_side_targets_{key}")
+
+
 if ss["scenarios"]:
+    # two scenarios side by side: the one on the sliders and a saved one, or any two saved
+    st.subheader(ui.tr("whatif.side_by_side"))
+    pool = {"": scenario} | {x.name: x for x in ss["scenarios"]}
+    label = {k: (ui.tr("whatif.current") if k == "" else k) for k in pool}
+    pick = st.columns(2)
+    a = pick[0].selectbox(ui.tr("whatif.side_a"), list(pool), index=0, format_func=label.get, key="wi_side_a")
+    b = pick[1].selectbox(ui.tr("whatif.side_b"), list(pool), index=len(pool) - 1, format_func=label.get,
+                          key="wi_side_b")
+    left, right = st.columns(2, gap="large")
+    with left:
+        side(pool[a], "a")
+    with right:
+        side(pool[b], "b")
+
     st.subheader(ui.tr("whatif.compare"))
     rows = [scenario_summary(levels, top, poor, sc, cfg.poor_district_exit_rate) for sc in ss["scenarios"]]
     comp = pd.DataFrame({

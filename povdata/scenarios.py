@@ -178,3 +178,87 @@ def scenario_summary(levels: pd.DataFrame, province_code: str, poor: list[str], 
         if province_code in at_h.index and pd.notna(at_h.at[province_code, "poor_households"]) else None,
         "poor_districts_remaining": remaining,
     }
+
+
+TARGET_COLUMNS = ["period_id", "target_id", "scope", "rule", "value", "deadline", "year_reached", "status"]
+
+
+def _nth_year(years: list, n: int, start: int):
+    """The year by which ``n`` of the units have crossed (``years``: each unit's crossing year
+    or NA); NA when fewer than ``n`` ever do."""
+    if n <= 0:
+        return start
+    done = sorted(int(y) for y in years if pd.notna(y))
+    return done[n - 1] if len(done) >= n else pd.NA
+
+
+def scenario_targets(levels: pd.DataFrame, cfg, province_code: str, scenario: Scenario) -> pd.DataFrame:
+    """The year each target still open would be reached under ``scenario``, and its verdict.
+
+    Targets whose deadline is after the latest review: a pace rule is judged by the verdict
+    engine (:func:`povdata.progress.rate_progress`) on the reviews so far followed by the
+    projected years (only when the latest review is under the period's standard: a projection
+    never joins two standards); its year reached is the first year the rate is at or below the
+    period's target end rate (baseline − pace × years).  A poor-district rule is reached when
+    every poor district has reached its own.  A milestone on poor districts ("none left by
+    2030", "at least one out by 2025") is reached in the year enough poor districts are at or
+    below the exit threshold (or out by decision).  Columns :data:`TARGET_COLUMNS`."""
+    from povdata.designations import exits
+    from povdata.progress import poor_districts_for, rate_progress
+
+    have = levels[levels["poverty_rate"].notna()]
+    if have.empty:
+        return pd.DataFrame(columns=TARGET_COLUMNS)
+    latest = int(have["year"].max())
+    rows = []
+    for period in cfg.periods:
+        poor = poor_districts_for(cfg, period.start, period.end)
+        paces = scenario_paces(levels, province_code, poor, scenario)
+        for target in period.targets:
+            deadline = target.by_year if target.by_year is not None else period.end
+            if deadline <= latest or deadline > scenario.horizon:
+                continue
+            row = dict(period_id=period.id, target_id=target.id, scope=target.scope, rule=target.rule,
+                       value=target.value, deadline=deadline, year_reached=pd.NA, status="no_data")
+            if target.is_rate_rule:
+                units = [province_code] if target.scope == "province" else list(poor)
+                if not units or target.scope not in ("province", "poor_districts"):
+                    continue
+                proj = project(levels, units, paces, scenario)
+                reached, statuses = [], []
+                for code in units:
+                    actual = have[have["unit_code"] == code][["year", "standard", "poverty_rate"]]
+                    last_std = actual.sort_values("year")["standard"].iloc[-1] if len(actual) else None
+                    if last_std != period.standard:
+                        statuses.append("no_data")
+                        reached.append(pd.NA)
+                        continue
+                    ahead = proj[(proj["unit_code"] == code) & (proj["kind"] == "projected")]
+                    s = pd.concat([actual, ahead.assign(standard=period.standard)[["year", "standard", "poverty_rate"]]])
+                    p = rate_progress(s, period, target, cfg.at_risk_margin_pp, as_of=period.end)
+                    statuses.append(p["status"])
+                    s = s[(s["year"] > period.baseline_year) & (s["standard"] == period.standard)]
+                    below = s.loc[s["poverty_rate"] <= p["target_end_rate"] + 1e-9, "year"]
+                    reached.append(int(below.min()) if len(below) and pd.notna(p["target_end_rate"]) else pd.NA)
+                row["year_reached"] = (pd.NA if any(pd.isna(y) for y in reached) else max(reached))
+                row["status"] = ("no_data" if "no_data" in statuses else
+                                 "met" if all(x in ("met", "exceeded") for x in statuses) else
+                                 "floor" if "floor" in statuses else "not_met")
+            elif target.rule in ("poor_districts_remaining_at_most", "poor_district_exits_at_least"):
+                if not poor:
+                    continue
+                proj = project(levels, list(poor), paces, scenario)
+                cross = crossing_years(proj, cfg.poor_district_exit_rate)
+                decided = exits(cfg.decisions, "poor_district", latest)
+                years = [latest if d in decided else cross.get(d, pd.NA) for d in poor]
+                need = (len(poor) - int(target.value) if target.rule == "poor_districts_remaining_at_most"
+                        else int(target.value))
+                row["year_reached"] = _nth_year(years, need, latest)
+                row["status"] = ("met" if pd.notna(row["year_reached"]) and row["year_reached"] <= deadline
+                                 else "not_met")
+            else:
+                continue
+            rows.append(row)
+    out = pd.DataFrame(rows, columns=TARGET_COLUMNS)
+    out["year_reached"] = out["year_reached"].astype("Int64")
+    return out

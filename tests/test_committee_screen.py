@@ -120,3 +120,56 @@ def test_presentation_mode_caps_a_chart_to_one_screen():
     assert not at.exception
     for chart in at.get("plotly_chart"):
         assert json.loads(chart.proto.spec)["layout"]["height"] <= 720 - 60 * 1.125, chart.key
+
+
+def _whatif() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.switch_page("pages/whatif.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _target_tables(at: AppTest) -> list:
+    """The "year each target is reached" tables, in page order: the sliders' scenario, then
+    the left and the right one of the side-by-side comparison."""
+    return [d.value for d in at.dataframe if hasattr(d.value, "columns") and "Năm đạt (dự báo)" in d.value.columns]
+
+
+def test_whatif_says_the_year_each_target_is_reached():
+    at = _whatif()
+    t = _target_tables(at)[0]
+    rows = dict(zip(t["Mục tiêu"], t["Năm đạt (dự báo)"]))
+    assert rows["Không còn huyện nghèo năm 2030"] == "2028"
+    assert rows["Toàn tỉnh: giảm từ 1 điểm %/năm trở lên (2026-2030)"] == "2030"
+    at.select_slider(key="wi_prov").set_value(0.5).run()
+    at.select_slider(key="wi_poor").set_value(0.5).run()
+    t = _target_tables(at)[0]
+    assert set(t["Năm đạt (dự báo)"]) == {"Chưa đạt trước 2030"}
+    assert set(t["Tình trạng"]) == {"Không đạt"}
+
+
+def test_two_saved_scenarios_side_by_side():
+    at = _whatif()
+    assert not [s for s in at.selectbox if s.key == "wi_side_a"]  # nothing saved: nothing to compare
+    at.text_input(key="wi_name").input("Nhanh").run()
+    at.select_slider(key="wi_poor").set_value(8.0).run()
+    at.button(key="wi_save").click().run()
+    at.text_input(key="wi_name").input("Chậm").run()
+    at.select_slider(key="wi_poor").set_value(1.0).run()
+    at.button(key="wi_save").click().run()
+    assert not at.exception
+    a, b = at.selectbox(key="wi_side_a"), at.selectbox(key="wi_side_b")
+    assert a.options == ["Kịch bản đang chỉnh (thanh trượt)", "Nhanh", "Chậm"]
+    a.set_value("Nhanh").run()
+    at.selectbox(key="wi_side_b").set_value("Chậm").run()
+    tables = _target_tables(at)
+    assert len(tables) == 3
+    left, right = tables[1], tables[2]
+    goal = "Không còn huyện nghèo năm 2030"
+    years = {"left": dict(zip(left["Mục tiêu"], left["Năm đạt (dự báo)"]))[goal],
+             "right": dict(zip(right["Mục tiêu"], right["Năm đạt (dự báo)"]))[goal]}
+    assert years["left"] != years["right"]  # 8 pp/yr reaches it, 1 pp/yr does not
+    assert years["right"] == "Chưa đạt trước 2030"
+    charts = {c.key for c in at.get("plotly_chart") if c.key}
+    assert {"whatif_side_a", "whatif_side_b"} <= charts

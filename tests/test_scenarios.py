@@ -79,3 +79,61 @@ def test_scenario_round_trips_through_the_url():
     sc = Scenario(name="Thận trọng", model="share", province_pace=1.2, poor_district_pace=4.5,
                   district_paces={"181": 6.0}, household_growth=1.5)
     assert Scenario.from_query(sc.to_query()) == sc
+
+
+# ---- the year each target is reached (issue 15) ----------------------------------------------
+from dataclasses import replace  # noqa: E402
+
+from povdata.dataset import level_table, load_demo  # noqa: E402
+from povdata.scenarios import scenario_targets  # noqa: E402
+from povdata.targets import default_targets  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return level_table(load_demo("20")), default_targets("20")
+
+
+def test_year_each_open_target_is_reached(demo):
+    levels, cfg = demo
+    tt = scenario_targets(levels, cfg, "20", Scenario(province_pace=1.0, poor_district_pace=5.0)).set_index("target_id")
+    # only targets still open after the latest review (2026): the 2026-2030 pace rule and the 2030 milestone
+    assert set(tt.index) == {"national_1pp", "no_poor_district_2030"}
+    # 1 pp/yr from the 2026 baseline (6,10%) reaches the period's end rate 6,10 − 1 × 4 = 2,10 in 2030
+    assert (tt.at["national_1pp", "year_reached"], tt.at["national_1pp", "status"]) == (2030, "met")
+    # the poor districts at 5 pp/yr: the last below 10% in 2028, before the 2030 deadline
+    proj = project(levels, ["181", "184"], {"181": 5.0, "184": 5.0}, Scenario())
+    last = int(crossing_years(proj, cfg.poor_district_exit_rate).max())
+    assert tt.at["no_poor_district_2030", "year_reached"] == last == 2028
+    assert tt.at["no_poor_district_2030", "status"] == "met"
+
+
+def test_a_faster_pace_reaches_the_pace_target_earlier_and_a_slow_one_not_at_all(demo):
+    levels, cfg = demo
+    fast = scenario_targets(levels, cfg, "20", Scenario(province_pace=2.0)).set_index("target_id")
+    assert fast.at["national_1pp", "year_reached"] == 2028  # 6,10 − 2 × 2 = 2,10
+    slow = scenario_targets(levels, cfg, "20", Scenario(province_pace=0.5, poor_district_pace=0.5)).set_index("target_id")
+    assert pd.isna(slow.at["national_1pp", "year_reached"]) and slow.at["national_1pp", "status"] == "not_met"
+    assert pd.isna(slow.at["no_poor_district_2030", "year_reached"])
+    assert slow.at["no_poor_district_2030", "status"] == "not_met"
+
+
+def test_a_projection_never_joins_two_standards(demo):
+    levels, cfg = demo
+    # a 2026-2030 pace rule judged on data whose latest review is still under the 2021-2025
+    # standard: no verdict ("no_data"), never a pace across the change of standard
+    old = levels[levels["year"] <= 2025]
+    tt = scenario_targets(old, cfg, "20", Scenario()).set_index("target_id")
+    assert tt.at["national_1pp", "status"] == "no_data" and pd.isna(tt.at["national_1pp", "year_reached"])
+
+
+def test_an_exit_decision_counts_for_the_milestone(demo):
+    from povdata.designations import Decision
+
+    levels, cfg = demo
+    out = tuple(Decision("20", f"{i}/QĐ-TTg", "2026-03-01", "Thủ tướng", "exit", "poor_district", c)
+                for i, c in enumerate(("181", "184")))
+    tt = scenario_targets(levels, replace(cfg, decisions=cfg.decisions + out), "20",
+                          Scenario(poor_district_pace=0.0)).set_index("target_id")
+    # both out by decision: reached at the latest review even with no fall at all
+    assert (tt.at["no_poor_district_2030", "year_reached"], tt.at["no_poor_district_2030", "status"]) == (2026, "met")
