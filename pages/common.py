@@ -926,6 +926,11 @@ _PRINT_CSS = """<style>
 _APP_CSS = """<style>
 .block-container, [data-testid="stMainBlockContainer"] { padding-top: 2.75rem !important; }
 h1 { font-size: 2rem !important; padding-top: 0.25rem !important; }
+[data-testid="stPageLink"] p, [data-testid="stPageLink-NavLink"] span { white-space: normal !important; }
+@media (max-width: 640px) {
+  .block-container, [data-testid="stMainBlockContainer"] { padding-top: 3.75rem !important; }
+  h1 { font-size: 1.5rem !important; }
+}
 [data-testid="stElementContainer"]:has(> [data-testid="stHtml"] > script:only-child) { display: none !important; }
 .povdash-cell { border-left: 6px solid #ccc; background: #f7f7f7; padding: 0.35rem 0.6rem; border-radius: 4px;
   line-height: 1.25; }
@@ -1007,6 +1012,27 @@ def text_scale() -> float:
         return 1.0
     vp = viewport()
     return 1.6875 if vp and vp[0] >= 1800 else 1.125  # as _PRESENT_CSS: 112,5% and 168,75%
+
+
+def narrow() -> bool:
+    """A phone-sized window (under 640 px wide): columns stack, maps put their legend below."""
+    vp = viewport()
+    return bool(vp and vp[0] < 640)
+
+
+def phone_map(fig: go.Figure) -> go.Figure:
+    """A map laid out for a phone: the title on two lines at a smaller size, the legend in a
+    row under the map (beside it, it covered the map), the stamp below the title."""
+    if not narrow():
+        return fig
+    title = fig.layout.title.text or ""
+    fig.update_layout(title={"text": title.replace(" — ", "<br>"), "font": {"size": 14}},
+                      legend={"orientation": "h", "x": 0, "xanchor": "left", "y": 0, "yanchor": "top"},
+                      margin={"t": 70})
+    for frame in fig.frames or ():
+        if frame.layout and frame.layout.title and frame.layout.title.text:
+            frame.layout.title.text = frame.layout.title.text.replace(" — ", "<br>")
+    return fig
 
 
 def fit_height(above: int, default: int, minimum: int = 360) -> int:

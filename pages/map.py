@@ -207,6 +207,7 @@ else:
     fig, table, missing = ui.animated_map_figure(prov, level, tuple(slider_years), shown_year, indicator, parent,
                                                  by_year, show_labels, ui.html_text(title), height,
                                                  highlight=unit if unit_level in ("commune", "commune_2025") else None)
+    fig = ui.phone_map(fig)
     still, _, _ = ui.map_figure(prov, level, shown_year, indicator, parent, dict(by_year)[shown_year], show_labels,
                                 None, 620, highlight=unit if unit_level in ("commune", "commune_2025") else None)
     event = ui.plotly_chart(fig, ui.year_frame(title.replace("{year}", str(shown_year)), shown_year, indicator, level),

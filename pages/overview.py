@@ -57,6 +57,7 @@ with right:
         # as tall as the window leaves below the narrative (the cells beside it set the fold)
         fig, table, missing = ui.map_figure(prov, "district", year, "poverty_rate", None, breaks, True, None,
                                             min(ui.fit_height(300, 440, 380), 640))
+        fig = ui.phone_map(fig)
         event = ui.plotly_chart(fig, ui.year_frame(ui.tr("overview.district_map", year=year), year, level="district"),
                                 f"ban-do-huyen-{year}", "overview_map", share=0.5, on_select="rerun",
                                 selection_mode=("points",), config=OFFLINE_CONFIG, fill=True)

@@ -77,3 +77,31 @@ def test_metrics_are_never_cut_on_the_projector(page, app_url, outside_requests)
     assert "Không đạt" in values.all_inner_texts()
     page.screenshot(path=str(ARTIFACTS / "projector_progress_1280x720.png"))
     assert outside_requests == []
+
+
+@pytest.mark.parametrize("path", ["/", "/ban-do"])
+def test_a_phone_reads_the_answer_and_the_map(page, app_url, outside_requests, path):
+    """390×844: nothing wider than the screen, the title clear of the header, the map's legend
+    under the map (beside it, it covered the map) and its title on two lines inside the figure."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    open_app(page, app_url + path)
+    _settle(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    header = page.locator('header[data-testid="stHeader"]')
+    h1 = page.locator("h1").first
+    assert h1.bounding_box()["y"] >= _bottom(header) - 4, "the title runs under the header"
+    plot = page.locator(".js-plotly-plot:has(.geo)").first
+    plot.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    geo = plot.locator(".geo").first.bounding_box()
+    legend = plot.locator(".legend").first.bounding_box()
+    assert legend["y"] >= geo["y"] + geo["height"] - 2, (legend, geo)
+    if path == "/":  # the landing's map is titled by the heading above it
+        assert page.locator(".povdash-cell").count() == 5
+    else:
+        title = plot.locator(".gtitle").first.bounding_box()
+        box = plot.bounding_box()
+        assert title["x"] + title["width"] <= box["x"] + box["width"] + 1
+        assert plot.locator(".gtitle tspan.line").count() == 2
+    page.screenshot(path=str(ARTIFACTS / f"phone{path.replace('/', '_') or '_'}_390x844.png"))
+    assert outside_requests == []
