@@ -28,7 +28,10 @@ def main() -> None:
     """One page view: page setup, fail-closed check, language, sign-in, navigation."""
     from pages import common as ui
 
-    st.set_page_config(page_title="Giảm nghèo", page_icon="📊", layout="wide")
+    from povdata.i18n import t
+
+    st.set_page_config(page_title=t("app.browser_title", str(st.query_params.get("lang", "vi"))), page_icon="📊",
+                       layout="wide")
     PATHS = [path for _, _, path, _ in PAGES]
     # fail closed: a missing (once sign-in is on), empty or corrupt store shows its error at every
     # address, never a guest dashboard and never Streamlit's own page list

@@ -56,7 +56,7 @@ with users_tab:
                 u = auth.add_user(store, new_name, new_pw, new_role, actor=user,
                                   province_code=new_scope.strip() or None, display_name=new_display)
             except (auth.AuthError, auth.PermissionDenied, StoreError) as exc:
-                st.error(ui.md_escape(str(exc)))
+                st.error(ui.md_escape(ui.say(exc)))
             else:
                 _done(tr("admin.added", name=ui.md_escape(u.username)))
 
@@ -85,7 +85,7 @@ with users_tab:
                 else:
                     auth.set_password(store, who, pw or "", actor=user)
             except (auth.AuthError, auth.PermissionDenied, StoreError) as exc:
-                st.error(ui.md_escape(str(exc)))
+                st.error(ui.md_escape(ui.say(exc)))
             else:
                 _done(tr("admin.applied", name=ui.md_escape(who)))
 
@@ -104,7 +104,7 @@ with versions_tab:
             try:
                 new = rollback(store, prov, pick, user=user)
             except (StoreError, auth.PermissionDenied) as exc:
-                st.error(ui.md_escape(str(exc)))
+                st.error(ui.md_escape(ui.say(exc)))
             else:
                 st.session_state["data_version"] = new.id
                 st.session_state.pop("_version_pick", None)

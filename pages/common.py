@@ -73,7 +73,8 @@ def store_problem() -> str | None:
                 row = conn.execute("PRAGMA quick_check(1)").fetchone()
                 conn.execute("SELECT COUNT(*) FROM versions").fetchone()
             _HEALTH.clear()
-            _HEALTH[key] = None if row and row[0] == "ok" else f"kiểm tra toàn vẹn báo lỗi: {row[0] if row else '?'}"
+            _HEALTH[key] = None if row and row[0] == "ok" else t("app.integrity_failed", lang(),
+                                                                 detail=row[0] if row else "?")
         problem = _HEALTH[key]
         return None if problem is None else tr("app.store_broken", message=f"{path}: {problem}")
     except (StoreError, AuthError) as exc:
@@ -324,6 +325,14 @@ def drop_downloads() -> None:
 
 def lang() -> str:
     return st.session_state.get("lang", "vi")
+
+
+def say(x: object) -> str:
+    """A message from the domain code (:class:`povdata.messages.Msg`, or an exception raised
+    with one) in the UI language; any other text as it is."""
+    from povdata.messages import say as _say
+
+    return _say(x, lang())
 
 
 def tr(key: str, **kwargs: object) -> str:
@@ -652,7 +661,9 @@ def language_picker() -> None:
     """Sidebar language choice.  The radio has its own key and copies its value into ``lang``:
     bound directly to ``lang`` (set from the URL before the widget existed), the first click on
     any widget of an English link switched the app back to Vietnamese."""
-    names = {"vi": "Tiếng Việt", "en": "English"}
+    from povdata.i18n import LANG_NAMES
+
+    names = LANG_NAMES
     if st.session_state.get("_lang_pick") not in LANGS or st.session_state["_lang_pick"] != lang():
         st.session_state["_lang_pick"] = lang()
     st.sidebar.radio(tr("app.language"), LANGS, key="_lang_pick", format_func=names.get, horizontal=True,

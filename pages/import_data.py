@@ -79,7 +79,7 @@ def _report(problems, key: str) -> None:
         show(tr(f"import.{kind}", n=len(items)))
         df = pd.DataFrame({tr("import.col_row"): [p.row for p in items],
                            tr("import.col_column"): [p.column or "" for p in items],
-                           tr("import.col_message"): [p.message for p in items]})
+                           tr("import.col_message"): [ui.say(p.message) for p in items]})
         st.dataframe(df, hide_index=True, key=f"{key}_{kind}", width="stretch")
         ui.download_buttons(df, f"kiem-tra-{key}-{kind}", f"{key}_{kind}_dl")
 
@@ -158,7 +158,7 @@ ind = None
 if up is not None:
     msg = size_problem(up.size, up.name)
     if msg:
-        st.error(esc(msg))  # the message quotes the file's name
+        st.error(esc(ui.say(msg)))  # the message quotes the file's name
     else:
         data = up.getvalue()
         fkey = f"ind_{hash(data)}"
@@ -250,7 +250,7 @@ bnd = None
 if upb is not None:
     msg = size_problem(upb.size, upb.name)
     if msg:
-        st.error(esc(msg))  # the message quotes the file's name
+        st.error(esc(ui.say(msg)))  # the message quotes the file's name
     else:
         data = upb.getvalue()
         bkey = f"bnd_{hash(data)}"
@@ -347,7 +347,7 @@ if st.button(tr("import.save"), type="primary", disabled=not ready or bool(block
     try:
         v = save_import(open_store(), prov, ind, bnd, note=note, user=user, keep_other_years=keep)
     except (ValueError, StoreError, PermissionDenied) as exc:
-        st.error(esc(str(exc)))
+        st.error(esc(ui.say(exc)))
     else:
         st.session_state["data_version"] = v.id
         st.session_state.pop("_version_pick", None)

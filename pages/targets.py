@@ -73,7 +73,7 @@ if editor:
         try:
             made = change_targets(open_store(), base, parse_typed_values(typed), user=user)
         except (EditError, PermissionDenied, StoreError) as exc:
-            st.error(ui.md_escape(str(exc)))
+            st.error(ui.md_escape(ui.say(exc)))
         else:
             st.session_state["tg_saved"] = len(made)
             st.rerun()
@@ -102,7 +102,7 @@ if editor:  # the province's own rules, from its resolution (audited like value 
                     tid = add_target_rule(open_store(), base, period_id=a_period, scope=a_scope, rule=a_rule,
                                           value=value, source=a_source, user=user)
                 except (EditError, PermissionDenied, StoreError) as exc:
-                    st.error(ui.md_escape(str(exc)))
+                    st.error(ui.md_escape(ui.say(exc)))
                 else:
                     st.session_state["tg_added"] = tid
                     st.rerun()
@@ -135,7 +135,7 @@ if editor:
         with st.form("tg_decision", clear_on_submit=False):
             c1, c2, c3 = st.columns(3)
             d_number = c1.text_input(tr("decisions.col_number"), "", max_chars=40, key="dec_number",
-                                     placeholder="353/QĐ-TTg")
+                                     placeholder=tr("decisions.number_placeholder"))
             d_date = c2.date_input(tr("decisions.col_date"), value=None, format="DD/MM/YYYY", key="dec_date")
             d_issuer = c3.text_input(tr("decisions.col_issuer"), tr("decisions.issuer_default"), max_chars=120,
                                      key="dec_issuer")
@@ -159,7 +159,7 @@ if editor:
                                      action=d_action, status=d_status, unit_codes=list(d_units),
                                      period_start=int(d_from), period_end=int(d_to), basis=d_basis, user=user)
                 except (DecisionError, PermissionDenied, StoreError) as exc:
-                    st.error(ui.md_escape(str(exc)))
+                    st.error(ui.md_escape(ui.say(exc)))
                 else:
                     st.session_state["dec_added"] = n
                     st.rerun()

@@ -146,7 +146,7 @@ with controls:
             share_scenario(open_store(), prov, scenario.name, json.dumps(scenario.to_query(), ensure_ascii=False),
                            user=ui.current_user())
         except EditError as exc:
-            st.error(ui.md_escape(str(exc)))
+            st.error(ui.md_escape(ui.say(exc)))
         else:
             st.success(ui.tr("whatif.shared_done", name=ui.md_escape(scenario.name)))
 

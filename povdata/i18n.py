@@ -13,6 +13,8 @@ from pathlib import Path
 from babel.numbers import format_decimal
 
 LANGS = ("vi", "en")
+#: each language by its own name (never translated: a reader looks for their own language's word)
+LANG_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 DEFAULT_LANG = "vi"
 _LOCALES = Path(__file__).resolve().parent / "locales"
 
@@ -99,13 +101,15 @@ def parse_small_number(text: object) -> float:
     """A number typed by a user in either language's format: '3,5' and '3.5' are both 3.5.
     For values below 1,000 (paces, thresholds, rates), where a separator can only be the
     decimal one.  ``ValueError`` (with the text) for anything else, including '1.234,5'."""
+    from povdata.messages import Msg
+
     s = str(text).strip().replace("\u00a0", "").replace(" ", "")
     if s.count(",") + s.count(".") > 1:
-        raise ValueError(f"'{text}' không phải một số (chỉ dùng một dấu thập phân).")
+        raise ValueError(Msg("number.one_separator", text=text))
     try:
         value = float(s.replace(",", "."))
     except ValueError:
-        raise ValueError(f"'{text}' không phải một số.") from None
+        raise ValueError(Msg("number.not_a_number", text=text)) from None
     if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError(f"'{text}' không phải một số.")
+        raise ValueError(Msg("number.not_a_number", text=text))
     return value

@@ -28,7 +28,7 @@ HORIZON = 2030
 class Scenario:
     """Slider state of one scenario; ``district_paces`` overrides per district (pp/yr)."""
 
-    name: str = "Kịch bản"
+    name: str = ""  # the page asks for one before saving or sharing
     model: str = "pp"
     province_pace: float = 1.0  # national 2026-2030 target (1-1.5 pp/yr, reported)
     poor_district_pace: float = 5.0

@@ -1,7 +1,8 @@
 """Reading and validating indicator files (CSV, XLSX).
 
 Every problem names the file, the row as the user sees it in a spreadsheet (the
-header is row 1) and the column, in Vietnamese.  Errors block the import; warnings
+header is row 1) and the column, as a catalogue message (:class:`povdata.messages.Msg`: Vietnamese
+as text, and in the UI's language through :meth:`Problem.say`).  Errors block the import; warnings
 are shown but do not.  Nothing is stored by these functions.
 """
 from __future__ import annotations
@@ -13,7 +14,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from povdata.i18n import DEFAULT_LANG, t
 from povdata.indicators import COUNT_COLUMNS, PUBLISHED_RATES
+from povdata.messages import Msg, Num, say
 from povdata.names import name_key
 from povdata.standards import STANDARDS, default_standard_for_year
 
@@ -46,7 +49,7 @@ def shorten(text: object, limit: int = 80) -> str:
     s = str(text)
     if len(s) <= limit:
         return s
-    return s[:limit - 1] + f"… ({len(s):,} ký tự)".replace(",", ".")
+    return Msg("validate.shortened", text=s[:limit - 1], n=Num(len(s), 0))
 
 
 @dataclass(frozen=True)
@@ -58,12 +61,16 @@ class Problem:
     severity: str = "error"
 
     def __str__(self) -> str:
-        where = [f"Tệp {self.file}"]
+        return self.say(DEFAULT_LANG)
+
+    def say(self, lang: str) -> str:
+        """'Tệp x.xlsx, dòng 7, cột 'Số hộ nghèo': …' in ``lang`` (file and column as the file writes them)."""
+        where = [t("problem.file", lang, file=self.file)]
         if self.row is not None:
-            where.append(f"dòng {self.row}")
+            where.append(t("problem.row", lang, row=self.row))
         if self.column:
-            where.append(f"cột '{self.column}'")
-        return ", ".join(where) + f": {self.message}"
+            where.append(t("problem.column", lang, column=say(self.column, lang)))
+        return t("problem.where", lang, where=", ".join(where), message=say(self.message, lang))
 
 
 @dataclass
@@ -115,7 +122,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
         from io import StringIO
         sep = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
         return pd.read_csv(StringIO(text), dtype=str, keep_default_na=False, sep=sep)
-    raise ValueError(f"Tệp {path.name}: định dạng '{suffix}' không được hỗ trợ (chỉ .csv, .xlsx).")
+    raise ValueError(Msg("validate.bad_format", file=path.name, reason=Msg("validate.format_not_supported",
+                                                                         suffix=suffix)))
 
 
 def map_headers(columns: list[str]) -> dict[str, str]:
@@ -138,11 +146,11 @@ def _parse_count(text: str) -> float | None:
     try:
         v = float(t)
     except ValueError:
-        raise ValueError("không phải là số") from None
+        raise ValueError(Msg("validate.not_a_number")) from None
     if not np.isfinite(v) or v != int(v):
-        raise ValueError("phải là số nguyên")
+        raise ValueError(Msg("validate.not_whole"))
     if abs(v) > MAX_COUNT:  # beyond this Int64 would wrap around silently
-        raise ValueError("quá lớn")
+        raise ValueError(Msg("validate.too_large"))
     return v
 
 
@@ -153,7 +161,7 @@ def _parse_rate(text: str) -> float | None:
     try:
         return float(t.replace(",", "."))
     except ValueError:
-        raise ValueError("không phải là số") from None
+        raise ValueError(Msg("validate.not_a_number")) from None
 
 
 def normalize_code(text: str) -> str:
@@ -201,12 +209,12 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
     inv = {v: k for k, v in mapping.items()}
     for col in ("unit_code", "year"):
         if col not in present:
-            rep.problems.append(Problem(file, header_row, HEADER_LABELS_VI[col], "thiếu cột bắt buộc."))
+            rep.problems.append(Problem(file, header_row, HEADER_LABELS_VI[col], Msg("validate.missing_column")))
     if not {"households_total", "poor_households"} <= present and "poverty_rate_published" not in present:
         for col in ("households_total", "poor_households"):
             if col not in present:
                 rep.problems.append(Problem(file, header_row, HEADER_LABELS_VI[col],
-                                            "thiếu cột bắt buộc (hoặc cột tỷ lệ hộ nghèo đã công bố)."))
+                                            Msg("validate.missing_count_column")))
     if rep.errors:
         return rep
     # select, then rename: renaming first gives two columns of one name when a second header
@@ -220,27 +228,29 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
     years = years.where(np.isfinite(years))  # 'inf', '1e400': not a year
     for i in np.flatnonzero(years.isna() | (years % 1 != 0)):
         rep.problems.append(Problem(file, int(rows[i]), inv["year"],
-                                    f"năm '{shorten(df['year'].iloc[i])}' không hợp lệ."))
+                                    Msg("validate.bad_year", year=shorten(df['year'].iloc[i]))))
     for i in np.flatnonzero(years.notna() & ((years < YEAR_MIN) | (years > YEAR_MAX))):
         rep.problems.append(Problem(file, int(rows[i]), inv["year"],
-                                    f"năm {int(years.iloc[i])} nằm ngoài khoảng {YEAR_MIN}-{YEAR_MAX}."))
+                                    Msg("validate.year_outside", year=int(years.iloc[i]), low=YEAR_MIN,
+                                        high=YEAR_MAX)))
     out["year"] = years
     for i in np.flatnonzero(out["unit_code"] == ""):
-        rep.problems.append(Problem(file, int(rows[i]), inv["unit_code"], "thiếu mã đơn vị."))
+        rep.problems.append(Problem(file, int(rows[i]), inv["unit_code"], Msg("validate.missing_code")))
     if known_codes is not None:
         for i in np.flatnonzero((out["unit_code"] != "") & ~out["unit_code"].isin(known_codes)):
             rep.problems.append(Problem(file, int(rows[i]), inv["unit_code"],
-                                        f"mã đơn vị '{shorten(out['unit_code'].iloc[i])}' không có trong danh mục."))
+                                        Msg("validate.unknown_code", code=shorten(out['unit_code'].iloc[i]))))
     for col in [c for c in COUNT_COLUMNS if c in present]:
         vals = []
         for i, text in enumerate(df[col]):
             try:
                 v = _parse_count(text)
             except ValueError as exc:
-                rep.problems.append(Problem(file, int(rows[i]), inv[col], f"giá trị '{shorten(text)}' {exc}."))
+                rep.problems.append(Problem(file, int(rows[i]), inv[col],
+                                            Msg("validate.bad_value", value=shorten(text), reason=exc.args[0])))
                 v = None
             if v is not None and v < 0:
-                rep.problems.append(Problem(file, int(rows[i]), inv[col], f"số âm ({int(v)}) không hợp lệ."))
+                rep.problems.append(Problem(file, int(rows[i]), inv[col], Msg("validate.negative", value=int(v))))
             vals.append(v)
         out[col] = pd.array(vals, dtype="Float64").astype("Int64") if vals else pd.array([], dtype="Int64")
     for col in [c for c in PUBLISHED_RATES if c in present]:
@@ -249,10 +259,12 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
             try:
                 v = _parse_rate(text)
             except ValueError as exc:
-                rep.problems.append(Problem(file, int(rows[i]), inv[col], f"giá trị '{shorten(text)}' {exc}."))
+                rep.problems.append(Problem(file, int(rows[i]), inv[col],
+                                            Msg("validate.bad_value", value=shorten(text), reason=exc.args[0])))
                 v = None
             if v is not None and not 0 <= v <= 100:
-                rep.problems.append(Problem(file, int(rows[i]), inv[col], f"tỷ lệ {shorten(text)} nằm ngoài 0-100%."))
+                rep.problems.append(Problem(file, int(rows[i]), inv[col], Msg("validate.rate_outside",
+                                                                             value=shorten(text))))
             vals.append(v)
         out[col] = pd.array(vals, dtype="Float64").astype("float64")
     # standard: given, or the one in force for the year
@@ -260,14 +272,15 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
         std = df["standard"].map(parse_standard)
         for i in np.flatnonzero((std != "") & ~std.isin(list(STANDARDS))):
             rep.problems.append(Problem(file, int(rows[i]), inv["standard"],
-                                        f"chuẩn nghèo '{shorten(std.iloc[i])}' không hợp lệ ({', '.join(STANDARDS)})."))
+                                        Msg("validate.bad_standard", standard=shorten(std.iloc[i]),
+                                            known=", ".join(STANDARDS))))
     else:
         std = pd.Series("", index=df.index)
     default = out["year"].map(lambda y: default_standard_for_year(int(y)) if pd.notna(y) else None)
     out["standard"] = std.where(std != "", default)
     for i in np.flatnonzero(out["standard"].isna() & out["year"].notna()):
-        rep.problems.append(Problem(file, int(rows[i]), inv.get("standard", "Chuẩn nghèo"),
-                                    f"không xác định được chuẩn nghèo cho năm {int(out['year'].iloc[i])}."))
+        rep.problems.append(Problem(file, int(rows[i]), inv.get("standard", HEADER_LABELS_VI["standard"]),
+                                    Msg("validate.no_standard", year=int(out['year'].iloc[i]))))
     first = out["standard"].map({k: s.first_review_year for k, s in STANDARDS.items()})
     last = out["standard"].map({k: s.last_review_year for k, s in STANDARDS.items()})
     yr = pd.to_numeric(out["year"], errors="coerce").astype("float64")
@@ -279,34 +292,34 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
     for i in np.flatnonzero(outside.to_numpy()):  # vectorised test, a message per row outside
         s = STANDARDS[out["standard"].iloc[i]]
         y = int(out["year"].iloc[i])
-        rep.problems.append(Problem(file, int(rows[i]), inv.get("standard", "Chuẩn nghèo"),
-                                    f"năm {y} không thuộc chuẩn nghèo {s.id} "
-                                    f"(rà soát {s.first_review_year}-{s.last_review_year})."))
+        rep.problems.append(Problem(file, int(rows[i]), inv.get("standard", HEADER_LABELS_VI["standard"]),
+                                    Msg("validate.year_not_in_standard", year=y, standard=s.id,
+                                        first=s.first_review_year, last=s.last_review_year)))
     # counts must add up
     if {"households_total", "poor_households"} <= present:
         total, poor = out["households_total"], out["poor_households"]
         for i in np.flatnonzero((poor > total).fillna(False).to_numpy()):
             rep.problems.append(Problem(file, int(rows[i]), inv["poor_households"],
-                                        f"số hộ nghèo ({poor.iloc[i]}) lớn hơn tổng số hộ ({total.iloc[i]})."))
+                                        Msg("validate.poor_above_total", poor=poor.iloc[i], total=total.iloc[i])))
         for i in np.flatnonzero((poor.isna() | total.isna()).to_numpy()):
             if "poverty_rate_published" not in out or pd.isna(out["poverty_rate_published"].iloc[i]):
                 col = inv["poor_households"] if pd.isna(poor.iloc[i]) else inv["households_total"]
-                rep.problems.append(Problem(file, int(rows[i]), col, "thiếu số hộ (và không có tỷ lệ đã công bố)."))
+                rep.problems.append(Problem(file, int(rows[i]), col, Msg("validate.missing_counts")))
         if "near_poor_households" in present:
             near = out["near_poor_households"]
             for i in np.flatnonzero(((poor + near) > total).fillna(False).to_numpy()):
                 rep.problems.append(Problem(file, int(rows[i]), inv["near_poor_households"],
-                                            f"số hộ nghèo + cận nghèo ({poor.iloc[i] + near.iloc[i]}) lớn hơn "
-                                            f"tổng số hộ ({total.iloc[i]})."))
+                                            Msg("validate.poor_near_above_total", sum=poor.iloc[i] + near.iloc[i],
+                                                total=total.iloc[i])))
     # one row per unit, year and standard: the same year under two standards is two series
     key = ["unit_code", "year", "standard"]
     dup = out.duplicated(key, keep=False) & out["year"].notna() & (out["unit_code"] != "")
     for _, grp in out[dup].groupby(key, dropna=False):
         r = ", ".join(str(int(rows[df.index.get_loc(i)])) for i in grp.index[:10])
-        r += f" … ({len(grp)} dòng)" if len(grp) > 10 else ""  # a file of one unit repeated 100,000 times
+        more = Msg("validate.more_rows", n=len(grp)) if len(grp) > 10 else ""  # one unit repeated 100,000 times
         rep.problems.append(Problem(file, int(rows[df.index.get_loc(grp.index[1])]), inv["unit_code"],
-                                    f"đơn vị {grp['unit_code'].iloc[0]} năm {int(grp['year'].iloc[0])} "
-                                    f"xuất hiện nhiều lần (dòng {r})."))
+                                    Msg("validate.duplicate", code=grp['unit_code'].iloc[0],
+                                        year=int(grp['year'].iloc[0]), rows=r, more=more)))
     if rep.ok:
         out["year"] = out["year"].astype(int)
         rep.table = out.reset_index(drop=True)
@@ -324,8 +337,6 @@ STATED_RATE_TOLERANCE_PP = 0.1
 def _warn_stated_rates(rep: ValidationReport, rows: np.ndarray, inv: dict[str, str]) -> None:
     """The rate a row states against the rate its counts give (28,57% from the counts, 12,00%
     written): a warning naming the row, both columns and both figures."""
-    from povdata.i18n import fmt_number
-
     t = rep.table
     if t is None or not {"households_total", "poor_households", "poverty_rate_published"} <= set(t.columns):
         return
@@ -334,10 +345,13 @@ def _warn_stated_rates(rep: ValidationReport, rows: np.ndarray, inv: dict[str, s
     stated = t["poverty_rate_published"].astype("float64")
     off = (rate - stated).abs() > STATED_RATE_TOLERANCE_PP + 1e-9
     for i in np.flatnonzero(off.fillna(False).to_numpy()):
-        rep.problems.append(Problem(rep.file, int(rows[i]), inv.get("poverty_rate_published", "Tỷ lệ hộ nghèo"),
-                                    f"tỷ lệ ghi trong tệp {fmt_number(stated.iloc[i])}% khác tỷ lệ tính từ số hộ "
-                                    f"({fmt_number(rate.iloc[i])}% = {inv.get('poor_households', 'số hộ nghèo')} / "
-                                    f"{inv.get('households_total', 'tổng số hộ')}); kiểm tra lại dòng này.", "warning"))
+        rep.problems.append(Problem(rep.file, int(rows[i]),
+                                    inv.get("poverty_rate_published", HEADER_LABELS_VI["poverty_rate_published"]),
+                                    Msg("validate.stated_rate_differs", stated=Num(stated.iloc[i]),
+                                        computed=Num(rate.iloc[i]),
+                                        poor=inv.get("poor_households", HEADER_LABELS_VI["poor_households"]),
+                                        total=inv.get("households_total", HEADER_LABELS_VI["households_total"])),
+                                    "warning"))
 
 
 def _warn_jumps(rep: ValidationReport, rows: np.ndarray, inv: dict[str, str] | None = None,
@@ -351,10 +365,10 @@ def _warn_jumps(rep: ValidationReport, rows: np.ndarray, inv: dict[str, str] | N
     prev_year = frame.groupby(["unit_code", "standard"])["year"].shift(1)
     jump = (frame["rate"] - prev).abs()
     for idx in frame.index[(jump > limit_pp) & (prev_year == frame["year"] - 1)]:
-        rep.problems.append(Problem(rep.file, int(frame.at[idx, "row"]), (inv or {}).get("poor_households",
-                                                                                          "Số hộ nghèo"),
-                                    f"tỷ lệ hộ nghèo của {frame.at[idx, 'unit_code']} thay đổi hơn "
-                                    f"{int(limit_pp)} điểm phần trăm so với năm trước.", "warning"))
+        rep.problems.append(Problem(rep.file, int(frame.at[idx, "row"]),
+                                    (inv or {}).get("poor_households", HEADER_LABELS_VI["poor_households"]),
+                                    Msg("validate.jump", code=frame.at[idx, 'unit_code'], pp=int(limit_pp)),
+                                    "warning"))
 
 
 def validate_file(path: str | Path, known_codes: set[str] | None = None) -> ValidationReport:
@@ -364,11 +378,13 @@ def validate_file(path: str | Path, known_codes: set[str] | None = None) -> Vali
         raw = read_table(path)
     except ValueError as exc:
         rep = ValidationReport(path.name)
-        rep.problems.append(Problem(path.name, None, None, str(exc).split(": ", 1)[-1]))
+        said = exc.args[0] if exc.args else None
+        rep.problems.append(Problem(path.name, None, None, said.params["reason"]
+                                    if isinstance(said, Msg) and "reason" in said.params else str(exc).split(": ", 1)[-1]))
         return rep
     except Exception as exc:  # a malformed workbook: openpyxl/zipfile/csv raise many types
         rep = ValidationReport(path.name)
-        rep.problems.append(Problem(path.name, None, None, f"không đọc được tệp ({type(exc).__name__})."))
+        rep.problems.append(Problem(path.name, None, None, Msg("validate.unreadable", kind=type(exc).__name__)))
         return rep
     return validate_indicators(raw, path.name, known_codes)
 

@@ -173,3 +173,31 @@ def test_two_saved_scenarios_side_by_side():
     assert years["right"] == "Chưa đạt trước 2030"
     charts = {c.key for c in at.get("plotly_chart") if c.key}
     assert {"whatif_side_a", "whatif_side_b"} <= charts
+
+
+def test_no_none_in_any_table_cell():
+    """Issue 15: 'None' appeared in scorecard cells.  Every table of every page (districts,
+    a district, a new commune, the scorecard with its communes, the what-if, the targets)
+    holds text or numbers, never None / nan shown as words."""
+    import pandas as pd
+
+    from app_helpers import run_app
+
+    views = [("pages/overview.py", {}), ("pages/map.py", {"unit": "181", "year": "2024"}),
+             ("pages/map.py", {"unit": "06073-2025", "year": "2026"}), ("pages/progress.py", {}),
+             ("pages/whatif.py", {}), ("pages/targets.py", {})]
+    seen = 0
+    for page, query in views:
+        at = run_app(page, **query)
+        if page == "pages/progress.py":
+            at.selectbox(key="progress_district").set_value("181").run()
+        for d in at.dataframe:
+            v = d.value
+            if not isinstance(v, pd.DataFrame):
+                continue
+            seen += 1
+            for c in v.columns:
+                if v[c].dtype == object:
+                    bad = v[c][v[c].isna() | v[c].astype(str).isin(["None", "nan", "<NA>", "NaT"])]
+                    assert bad.empty, f"{page} {query}: column {c!r} shows {list(bad[:3])}"
+    assert seen >= 8

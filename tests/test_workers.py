@@ -107,3 +107,13 @@ def test_the_import_page_parses_uploads_only_through_the_limited_children():
                 called.add((path.name, getattr(node.func, "id", getattr(node.func, "attr", ""))))
     assert {("import_data.py", "prepare_indicators_limited"), ("import_data.py", "prepare_boundaries_limited")} <= called
     assert not {c for c in called if c[1] in ("prepare_indicators", "prepare_boundaries", "read_sheet", "read_vector")}
+
+
+def test_messages_from_the_child_still_say_themselves_in_english():
+    # a count that is not a number: the child's report comes back pickled, its messages still
+    # catalogue messages (the English page shows them in English)
+    data = ("Mã xã,Tên xã,Năm,Tổng số hộ,Số hộ nghèo\n05977,Xã Hoàng Đồng,2023,1200,sáu mươi\n").encode("utf-8")
+    b = prepare_indicators_limited(data, "mot_xa.csv", "20", allow_partial=True)
+    p = next(p for p in b.report.problems if "sáu mươi" in str(p.message))
+    assert str(p.message) == "giá trị 'sáu mươi' không phải là số."
+    assert p.say("en").endswith("the value 'sáu mươi' is not a number.")

@@ -1,0 +1,72 @@
+"""Messages for people: a catalogue key and its parameters, said in the UI's language.
+
+Domain code (validation, import, targets…) returns or raises :class:`Msg` instead of a
+sentence.  A ``Msg`` *is* its Vietnamese text (a ``str``: the CLI, the logs, the audit trail
+and ``str(exc)`` read Vietnamese, as before), and it keeps the key and parameters it came
+from, so a page says it in the user's language with :func:`say`::
+
+    raise ValueError(Msg("validate.not_a_number"))
+    ...
+    st.error(say(exc, lang))          # 'không phải là số' / 'is not a number'
+
+A parameter may itself be a ``Msg`` (said in the same language) or a :class:`Num` (a number
+written the language's way: 25,95 / 25.95); anything else is inserted as it is (file names,
+unit names, cell contents: data, never translated).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from povdata.i18n import DEFAULT_LANG, fmt_number, t
+
+
+@dataclass(frozen=True)
+class Num:
+    """A number inside a message, written the way of the message's language."""
+    value: float
+    decimals: int = 2
+
+    def __str__(self) -> str:
+        return fmt_number(self.value, DEFAULT_LANG, self.decimals)
+
+
+def _param(value: object, lang: str) -> object:
+    if isinstance(value, Msg):
+        return value.say(lang)
+    if isinstance(value, Num):
+        return fmt_number(value.value, lang, value.decimals)
+    return value
+
+
+class Msg(str):
+    """A sentence from the catalogue: its Vietnamese text, plus ``key`` and ``params``."""
+
+    key: str
+    params: dict
+
+    def __new__(cls, key: str, **params: object) -> "Msg":
+        obj = super().__new__(cls, t(key, DEFAULT_LANG, **{k: _param(v, DEFAULT_LANG) for k, v in params.items()}))
+        obj.key = key
+        obj.params = params
+        return obj
+
+    def say(self, lang: str) -> str:
+        """The message in ``lang`` (its parameters too)."""
+        return t(self.key, lang, **{k: _param(v, lang) for k, v in self.params.items()})
+
+    def __reduce__(self):  # a worker process sends messages back to the web process pickled
+        return (_rebuild, (self.key, self.params))
+
+
+def _rebuild(key: str, params: dict) -> Msg:
+    return Msg(key, **params)
+
+
+def say(x: object, lang: str) -> str:
+    """``x`` in ``lang``: a :class:`Msg`, an exception raised with one (``raise E(Msg(…))``),
+    or any other text as it is."""
+    if isinstance(x, Msg):
+        return x.say(lang)
+    if isinstance(x, BaseException) and len(x.args) == 1 and isinstance(x.args[0], Msg):
+        return x.args[0].say(lang)
+    return str(x)
