@@ -98,7 +98,7 @@ def _review(matches: pd.DataFrame, choices, key: str, state_key: str, row_label:
                                    for n, c in zip(matches["matched_name"], matches["code"])],
         tr("import.col_method"): matches["method"].map(method_names),
         tr("import.col_score"): matches["score"].astype(float).round(2),
-        tr("import.col_note"): matches["note"].fillna(""),
+        tr("import.col_note"): [ui.say(x) if isinstance(x, str) else "" for x in matches["note"]],
     })
     unmatched = matches["code"].isna() & (matches["method"] != "skip")
     view = pd.concat([view[unmatched.to_numpy()], view[~unmatched.to_numpy()]])
@@ -212,7 +212,7 @@ if up is not None:
                     continue
                 cur = base.mapping.get(j, "")
                 f = cols[len(new_map) % 4].selectbox(f"{column_letter(j)}: {esc(label[:60])}", fields,
-                                                     index=fields.index(cur), format_func=FIELDS.get,
+                                                     index=fields.index(cur), format_func=lambda f: ui.say(FIELDS[f]),
                                                      key=f"{fkey}_map_{j}")
                 new_map[j] = f
             chosen = {j: f for j, f in new_map.items() if f}
@@ -221,7 +221,8 @@ if up is not None:
                 st.rerun()
             st.caption(tr("import.preview"))
             prev = base.table.drop(columns=[c for c in ("_heading",) if c in base.table]).head(8)
-            st.dataframe(prev.rename(columns=lambda c: FIELDS.get(c, tr("import.col_row") if c == "_row" else c)),
+            st.dataframe(prev.rename(columns=lambda c: ui.say(FIELDS[c]) if c in FIELDS else
+                                     (tr("import.col_row") if c == "_row" else c)),
                          hide_index=True, key=f"{fkey}_preview")
         overrides = st.session_state.get(f"{fkey}_manual", {})
         partial = st.checkbox(tr("import.partial"), key=f"{fkey}_partial", help=tr("import.partial_help"))

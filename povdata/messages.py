@@ -9,8 +9,8 @@ from, so a page says it in the user's language with :func:`say`::
     ...
     st.error(say(exc, lang))          # 'không phải là số' / 'is not a number'
 
-A parameter may itself be a ``Msg`` (said in the same language) or a :class:`Num` (a number
-written the language's way: 25,95 / 25.95); anything else is inserted as it is (file names,
+A parameter may itself be a ``Msg`` (said in the same language), a :class:`Num` (a number
+written the language's way: 25,95 / 25.95) or a :class:`Lower` (a label in lower case); anything else is inserted as it is (file names,
 unit names, cell contents: data, never translated).
 """
 from __future__ import annotations
@@ -30,7 +30,15 @@ class Num:
         return fmt_number(self.value, DEFAULT_LANG, self.decimals)
 
 
+@dataclass(frozen=True)
+class Lower:
+    """A label inside a sentence, in lower case ('số hộ nghèo của huyện …')."""
+    text: object
+
+
 def _param(value: object, lang: str) -> object:
+    if isinstance(value, Lower):
+        return str(_param(value.text, lang)).lower()
     if isinstance(value, Msg):
         return value.say(lang)
     if isinstance(value, Num):

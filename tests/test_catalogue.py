@@ -85,3 +85,18 @@ def test_numbers_typed_wrongly_are_refused_in_the_user_s_language():
     with pytest.raises(ValueError) as exc:
         parse_small_number("1.234,5")
     assert "một dấu thập phân" in str(exc.value) and "one decimal separator" in say(exc.value, "en")
+
+
+def test_import_notes_and_checks_in_english():
+    from povdata.importer import prepare_indicators
+
+    data = ("Tên xã,Năm,Tổng số hộ,Số hộ nghèo\n"
+            "Xã Hoàng Đồng,2023,1200,60\nXã Không Có Thật,2023,100,5\nTổng cộng,2023,1300,65\n").encode("utf-8")
+    imp = prepare_indicators(data, "hai_xa.csv", "20", allow_partial=True)
+    problems = imp.notes + imp.report.problems
+    en = [p.say("en") for p in problems]
+    vi = [str(p) for p in problems]
+    assert any("total row, not imported" in e for e in en), en
+    assert any("dòng tổng cộng, không nhập" in v for v in vi), vi
+    assert any("the unit 'Xã Không Có Thật' is not in the register" in e for e in en), en
+    assert any("partial data: 2023 has only" in e for e in en) or not imp.ok, en

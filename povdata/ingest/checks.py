@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from povdata.indicators import COUNT_COLUMNS, PUBLISHED_RATES
+from povdata.messages import Lower, Msg, Num
 from povdata.units import legacy_units
 from povdata.validate import Problem, ValidationReport, shorten, validate_indicators
 from povdata.reform import REFORM_YEAR
@@ -29,7 +30,7 @@ def check_indicators(table: pd.DataFrame, matches: pd.DataFrame, file: str, name
     raw = work[fields].copy()
     col_label = {f: names.get(f, FIELDS.get(f, f)) for f in fields}
     if "unit_code" not in names:
-        col_label["unit_code"] = names.get("unit_name", "Mã đơn vị")
+        col_label["unit_code"] = names.get("unit_name", FIELDS["unit_code"])
     raw.columns = [col_label[f] for f in fields]
     mapping = {col_label[f]: f for f in fields}
     # unknown units are reported here, by name; the validator then sees only matched rows
@@ -38,21 +39,21 @@ def check_indicators(table: pd.DataFrame, matches: pd.DataFrame, file: str, name
     for i in np.flatnonzero(unmatched.to_numpy() & former):
         m = matches.iloc[i]
         rep.problems.append(Problem(file, int(m["_row"]), col_label["unit_code"],
-                                    f"dòng này không được nhập: {m['note']}. Nếu muốn ghép số liệu vào đơn vị kế "
-                                    "thừa, chọn đơn vị trong bảng đối chiếu.", "warning"))
+                                    Msg("check.former_not_imported", note=m["note"]), "warning"))
     for i in np.flatnonzero(unmatched.to_numpy() & (matches["method"] != "skip").to_numpy() & ~former):
         m = matches.iloc[i]
         what = shorten(" ".join(str(x) for x in (m["input_code"], m["input_name"]) if x))
+        note = m["note"] if m["note"] and getattr(m["note"], "key", "") != "match.not_found" else ""
         rep.problems.append(Problem(file, int(m["_row"]), col_label["unit_code"],
-                                    f"không tìm thấy đơn vị '{what}' trong danh mục"
-                                    + (f" ({m['note']})" if m["note"] and "không tìm thấy" not in m["note"] else "")
-                                    + "; chọn đơn vị trong bảng đối chiếu hoặc sửa tệp."))
+                                    Msg("check.unit_not_found", what=what,
+                                        note=Msg("check.note", note=note) if note else "")))
     keep = ~unmatched.to_numpy()
     sub = validate_indicators(raw[keep].reset_index(drop=True), file, known_codes, header_row=header_row,
                               rows=work["_row"].to_numpy()[keep], mapping=mapping)
     reform_rows = set(work["_row"][pd.to_numeric(work["year"], errors="coerce") == REFORM_YEAR])
     rep.problems.extend(p for p in sub.problems  # a code reused after the reform is another unit
-                        if not (p.severity == "warning" and "so với năm trước" in p.message and p.row in reform_rows))
+                        if not (p.severity == "warning" and getattr(p.message, "key", "") == "validate.jump"
+                                and p.row in reform_rows))
     if rep.ok and sub.table is not None:
         t = sub.table
         levels = matches.loc[keep, "level"].to_numpy()
@@ -73,7 +74,6 @@ BALANCE_FIELDS = ["poor_households_start", "escaped_poor", "re_poor", "newly_poo
 def _warn_balance(rep: ValidationReport, names: dict[str, str], unit_name: dict[str, str]) -> None:
     """Per unit: start − out + back + new against the year-end count; a mismatch is a warning
     naming the unit, the row and the four numbers."""
-    from povdata.i18n import fmt_count as fmt_int
 
     t = rep.table
     if t is None or not set(BALANCE_FIELDS) <= set(t.columns):
@@ -86,9 +86,9 @@ def _warn_balance(rep: ValidationReport, names: dict[str, str], unit_name: dict[
         n = [int(v.iloc[i]) for v in (start, out, back, new, end)]
         rep.problems.append(Problem(
             rep.file, int(t["_row"].iloc[i]), names.get("poor_households", FIELDS["poor_households"]),
-            f"{unit_name.get(code, code)} ({code}) năm {int(t['year'].iloc[i])}: số hộ nghèo cuối năm {fmt_int(n[4])} "
-            f"khác đầu năm − thoát nghèo + tái nghèo + phát sinh = {fmt_int(n[0])} − {fmt_int(n[1])} + "
-            f"{fmt_int(n[2])} + {fmt_int(n[3])} = {fmt_int(n[0] - n[1] + n[2] + n[3])}; kiểm tra lại dòng này.",
+            Msg("check.balance", unit=unit_name.get(code, code), code=code, year=int(t['year'].iloc[i]),
+                end=Num(n[4], 0), start=Num(n[0], 0), out=Num(n[1], 0), back=Num(n[2], 0), new=Num(n[3], 0),
+                expected=Num(n[0] - n[1] + n[2] + n[3], 0)),
             "warning"))
 
 
@@ -97,7 +97,6 @@ def check_subtotals(rep: ValidationReport, subtotals: pd.DataFrame, table: pd.Da
     """The total and section rows a form carries ('Tổng cộng', 'I. Khu vực thành thị') against
     the sum of their units' counts: a difference is a warning naming the row and both sums
     (the units are what is stored; a subtotal is never imported as a unit)."""
-    from povdata.i18n import fmt_count as fmt_int
     from povdata.validate import _parse_count
 
     t = rep.table
@@ -112,7 +111,7 @@ def check_subtotals(rep: ValidationReport, subtotals: pd.DataFrame, table: pd.Da
         sub = by_row.loc[members]
         lowest = max(sub["level"], key=lambda lv: {"province": 0, "district": 1, "commune": 2}.get(lv, 0))
         sub = sub[sub["level"] == lowest]
-        label = r.get("unit_name") or "Tổng cộng"
+        label = r.get("unit_name") or Msg("check.total_row")
         for col in [c for c in COUNT_COLUMNS if c in r and c in sub.columns]:
             try:
                 stated = _parse_count(r[col])
@@ -122,8 +121,9 @@ def check_subtotals(rep: ValidationReport, subtotals: pd.DataFrame, table: pd.Da
             if stated is None or pd.isna(total) or sub[col].isna().any() or int(stated) == int(total):
                 continue
             rep.problems.append(Problem(rep.file, int(r["_row"]), names.get(col, FIELDS.get(col, col)),
-                                        f"dòng «{shorten(label, 40)}» ghi {fmt_int(int(stated))}, tổng {len(sub)} "
-                                        f"đơn vị của nó là {fmt_int(int(total))} ({FIELDS.get(col, col).lower()}).",
+                                        Msg("check.subtotal", label=label if isinstance(label, Msg)
+                                            else shorten(label, 40), stated=Num(int(stated), 0), n=len(sub),
+                                            total=Num(int(total), 0), field=Lower(FIELDS.get(col, col))),
                                         "warning"))
 
 
@@ -140,8 +140,8 @@ def _warn_district_sums(rep: ValidationReport, names: dict[str, str]) -> None:
             s = sums.get((r["unit_code"], r["year"]))
             if s is not None and pd.notna(s) and pd.notna(r[col]) and int(s) != int(r[col]):
                 rep.problems.append(Problem(rep.file, int(r["_row"]), names.get(col, FIELDS[col]),
-                                            f"{FIELDS[col].lower()} của huyện {r['unit_code']} năm {r['year']} "
-                                            f"({int(r[col])}) khác tổng các xã trong tệp ({int(s)}).", "warning"))
+                                            Msg("check.district_sum", field=Lower(FIELDS[col]), code=r['unit_code'],
+                                                year=r['year'], value=int(r[col]), sum=int(s)), "warning"))
 
 
 def _warn_missing_units(rep: ValidationReport, previous: pd.DataFrame | None) -> None:
@@ -163,7 +163,8 @@ def _warn_missing_units(rep: ValidationReport, previous: pd.DataFrame | None) ->
         if gone:
             shown = ", ".join(f"{names.get(c, c)} ({c})" for c in gone[:10]) + (" …" if len(gone) > 10 else "")
             rep.problems.append(Problem(rep.file, None, None,
-                                        f"năm {y} thiếu {len(gone)} đơn vị so với năm {y - 1}: {shown}.", "warning"))
+                                        Msg("check.units_missing", year=y, n=len(gone), before=y - 1, units=shown),
+                                        "warning"))
 
 
 def _check_partial(rep: ValidationReport, province_code: str, allow_partial: bool) -> None:
@@ -171,7 +172,6 @@ def _check_partial(rep: ValidationReport, province_code: str, allow_partial: boo
     (then a warning).  Parents are never computed from partial children either way
     (:func:`povdata.dataset.level_table`)."""
     from povdata.coverage import coverage
-    from povdata.i18n import t as tr
 
     cov = coverage(rep.table, province_code)
     short = cov[cov["level"].isin(["district", "commune"]) & (cov["units"] < cov["expected"]) & (cov["units"] > 0)]
@@ -179,18 +179,15 @@ def _check_partial(rep: ValidationReport, province_code: str, allow_partial: boo
     for (year, dists) in whole.items():  # a district's form: every commune of the districts it covers
         short = short[~((short["year"] == year) & (short["level"] == "commune"))]
         names = ", ".join(dists.values())
-        rep.problems.append(Problem(rep.file, None, None, f"năm {year}: đủ xã của {len(dists)} huyện ({names}); "
-                                    "khi lưu, xã của các huyện này được thay, xã của các huyện khác giữ như phiên bản "
-                                    "trước.", "info"))
+        rep.problems.append(Problem(rep.file, None, None, Msg("check.whole_districts", year=year, n=len(dists),
+                                                              names=names), "info"))
     for r in short.itertuples():
-        what = f"năm {r.year} chỉ có {r.units} / {r.expected} {tr(f'coverage.{r.level}')} (thiếu {r.missing})"
+        what = Msg("check.partial_what", year=r.year, units=r.units, expected=r.expected,
+                   level=Msg(f"coverage.{r.level}"), missing=r.missing)
         if allow_partial:
-            rep.problems.append(Problem(rep.file, None, None, f"số liệu một phần: {what}; cấp trên không được "
-                                        "tính từ số liệu thiếu.", "warning"))
+            rep.problems.append(Problem(rep.file, None, None, Msg("check.partial_kept", what=what), "warning"))
         else:
-            rep.problems.append(Problem(rep.file, None, None, f"{what}. Nếu đây đúng là số liệu một phần, đánh dấu "
-                                        "«Lưu số liệu một phần» (dòng lệnh: --partial); huyện và tỉnh sẽ không "
-                                        "được tính từ số liệu thiếu."))
+            rep.problems.append(Problem(rep.file, None, None, Msg("check.partial_refused", what=what)))
     if not rep.ok:
         rep.table = None
 

@@ -15,32 +15,18 @@ import numpy as np
 import pandas as pd
 
 from povdata.indicators import COUNT_COLUMNS
+from povdata.messages import Msg
 from povdata.names import fold, name_key
 from povdata.validate import HEADER_ALIASES
 
 
-#: Field ids a column can be mapped to, with their Vietnamese labels ("" = not used).
-FIELDS: dict[str, str] = {
-    "": "(không dùng)",
-    "unit_code": "Mã đơn vị",
-    "unit_name": "Tên đơn vị",
-    "parent_code": "Mã huyện (đơn vị cấp trên)",
-    "parent_name": "Tên huyện (đơn vị cấp trên)",
-    "year": "Năm",
-    "standard": "Chuẩn nghèo",
-    "households_total": "Tổng số hộ",
-    "poor_households": "Số hộ nghèo",
-    "poverty_rate_published": "Tỷ lệ hộ nghèo (%)",
-    "poor_households_start": "Số hộ nghèo đầu năm",
-    "near_poor_households": "Số hộ cận nghèo",
-    "near_poor_rate_published": "Tỷ lệ hộ cận nghèo (%)",
-    "escaped_poor": "Số hộ thoát nghèo",
-    "newly_poor": "Số hộ nghèo phát sinh",
-    "re_poor": "Số hộ tái nghèo",
-    "ethnic_minority_poor": "Số hộ nghèo dân tộc thiểu số",
-    "ethnic_minority_rate_published": "Tỷ lệ hộ nghèo dân tộc thiểu số (%)",
-    "population": "Dân số",
-}
+#: Field ids a column can be mapped to, with their labels (``Msg``: Vietnamese text, said in the UI's
+#: language by the pages; "" = not used).
+FIELDS: dict[str, Msg] = {f: Msg(f"field.{f or 'unused'}") for f in (  # labels: povdata/locales [field]
+    '', 'unit_code', 'unit_name', 'parent_code', 'parent_name', 'year', 'standard', 'households_total',
+    'poor_households', 'poverty_rate_published', 'poor_households_start', 'near_poor_households',
+    'near_poor_rate_published', 'escaped_poor', 'newly_poor', 're_poor', 'ethnic_minority_poor',
+    'ethnic_minority_rate_published', 'population')}
 
 
 #: Columns of the downloadable template, in order (headers as in the official summary

@@ -10,6 +10,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from povdata.messages import Msg
 from povdata.names import fold, match_names, name_key
 from povdata.unit_history import former_unit
 from povdata.units import legacy_units, units_2025
@@ -100,7 +101,7 @@ def match_units(table: pd.DataFrame, province_code: str, era: str,
     # by code
     for i, c in enumerate(codes):
         if c and c in reg_name:
-            note = "tên khác với danh mục" if names[i] and key(names[i]) != key(reg_name[c]) else ""
+            note = Msg("match.other_name") if names[i] and key(names[i]) != key(reg_name[c]) else ""
             put(i, c, reg_level[c], "code", 1.0, note)
     # in file order: districts (by type, or by name where no parent is given) set the
     # district of the commune rows below them
@@ -118,11 +119,11 @@ def match_units(table: pd.DataFrame, province_code: str, era: str,
             continue
         nm = names[i]
         if not nm:
-            R["note"][i] = "không có mã và tên đơn vị"
+            R["note"][i] = Msg("match.no_code_no_name")
             continue
         if aliases and key(nm) in aliases and (aliases[key(nm)] or "") in reg_name:
             c = aliases[key(nm)]  # the user's own choice at an earlier import, shown as such
-            put(i, c, reg_level[c], "remembered", 1.0, "đối chiếu đã chọn tay ở lần nhập trước")
+            put(i, c, reg_level[c], "remembered", 1.0, Msg("match.remembered"))
             if reg_level[c] == "district":
                 ctx = c
             continue
@@ -168,9 +169,9 @@ def match_units(table: pd.DataFrame, province_code: str, era: str,
             parent_of.pop(i, None)
             R["parent"][i] = ""
             if len(provs) == 1:
-                put(i, provs["code"].iloc[0], "province", "total", 1.0, "dòng toàn tỉnh")
+                put(i, provs["code"].iloc[0], "province", "total", 1.0, Msg("match.province_row"))
             else:
-                R["note"][i] = "dòng toàn tỉnh, không xác định được tỉnh cũ"
+                R["note"][i] = Msg("match.province_row_unknown")
     # communes, grouped by parent
     groups: dict[str | None, list[int]] = {}
     for i, p in parent_of.items():
@@ -185,22 +186,22 @@ def match_units(table: pd.DataFrame, province_code: str, era: str,
                 m2 = match_names([names[idx[k]] for k in retry], communes).to_dict("records")
                 for k, r2 in zip(retry, m2):
                     if _has(r2["code"]) and r2["method"] == "name":
-                        m[k] = r2 | {"note": "không thuộc huyện ghi trong tệp; khớp trong toàn tỉnh",
+                        m[k] = r2 | {"note": Msg("match.outside_district"),
                                      "score": min(float(r2["score"]), 0.8)}
         for k, i in enumerate(idx):
             r = m[k]
             if _has(r["code"]):
                 put(i, r["code"], "commune", r["method"], r["score"], r["note"])
             else:
-                R["note"][i] = r["note"] or "không tìm thấy trong danh mục"
+                R["note"][i] = r["note"] or Msg("match.not_found")
     # a code that is given but is no unit of the list: never re-matched by name silently; the
     # name's candidate is offered for review, the row blocks until the user decides
     for i, c in enumerate(codes):
         if c and c not in reg_name and R["method"][i] not in ("former", "total"):
-            cand = f"; theo tên có thể là {R['matched_name'][i]} ({R['code'][i]})" if R["code"][i] else ""
+            cand = Msg("match.candidate", name=R['matched_name'][i], code=R['code'][i]) if R["code"][i] else ""
             R["code"][i], R["matched_name"][i], R["level"][i] = None, None, None
             R["method"][i], R["score"][i] = "none", 0.0
-            R["note"][i] = f"mã '{shorten(c, 20)}' không có trong danh mục{cand}"
+            R["note"][i] = Msg("match.unknown_code", code=shorten(c, 20), candidate=cand)
     res = pd.DataFrame({"_row": table["_row"].to_numpy() if "_row" in table else np.arange(n) + 2,
                         "input_code": codes, "input_name": names, **R, "era": era})
     return res[MATCH_COLUMNS]
@@ -231,10 +232,10 @@ def apply_overrides(matches: pd.DataFrame, overrides: dict[int, str | None], pro
         i = hit[0]
         if code and code in reg.index:
             out.loc[i, ["code", "matched_name", "level", "method", "score", "note"]] = (
-                code, reg.at[code, "name"], reg.at[code, "level"], "manual", 1.0, "chọn tay")
+                code, reg.at[code, "name"], reg.at[code, "level"], "manual", 1.0, Msg("match.manual"))
         else:
             out.loc[i, ["code", "matched_name", "level", "method", "score", "note"]] = (
-                None, None, None, "skip", 0.0, "bỏ, không nhập")
+                None, None, None, "skip", 0.0, Msg("match.skipped"))
     return out
 
 

@@ -11,6 +11,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from povdata.messages import Msg
 from povdata.indicators import COUNT_COLUMNS, PUBLISHED_RATES
 from povdata.names import fold, name_key
 from povdata.validate import Problem, shorten
@@ -37,7 +38,7 @@ def extract_rows(cells: pd.DataFrame, header: Header, mapping: dict[int, str], l
     names = {f: f"{column_letter(j)}: {shorten(labels[j], 60) or FIELDS.get(f, f)}" for f, j in cols.items()}
     if year is not None and "year" not in out:
         out["year"] = str(year)
-        names["year"] = "Năm"
+        names["year"] = FIELDS["year"]
     notes: list[Problem] = []
     value_cols = [f for f in out.columns if f in COUNT_COLUMNS or f in PUBLISHED_RATES]
     id_cols = [f for f in ("unit_code", "unit_name") if f in out]
@@ -52,11 +53,9 @@ def extract_rows(cells: pd.DataFrame, header: Header, mapping: dict[int, str], l
     rates_only = not any(f in COUNT_COLUMNS for f in value_cols) and any(f in PUBLISHED_RATES for f in value_cols)
     out["_total"] = totals & rates_only
     for r in out.loc[totals & ~out["_total"], "_row"]:
-        notes.append(Problem("", int(r), None, "dòng tổng cộng, không nhập (tổng được tính lại từ các đơn vị).",
-                             "info"))
+        notes.append(Problem("", int(r), None, Msg("rows.total_skipped"), "info"))
     for r in out.loc[out["_total"], "_row"]:
-        notes.append(Problem("", int(r), None, "dòng toàn tỉnh: nhập là tỷ lệ công bố của tỉnh (bảng không có số "
-                             "hộ để tính lại).", "info"))
+        notes.append(Problem("", int(r), None, Msg("rows.province_rate_row"), "info"))
     # section rows of the review forms ('I. Khu vực thành thị', 'II | Khu vực nông thôn'): their
     # subtotals are not units; they are kept aside and checked against the sum of their units
     stt_col = next((j for j, lab in enumerate(labels) if name_key(lab, drop_type=False) in ("stt", "tt", "sott")),
@@ -68,8 +67,7 @@ def extract_rows(cells: pd.DataFrame, header: Header, mapping: dict[int, str], l
                         for n, st in zip(name.to_numpy(), stt)], dtype=bool) & (code == "").to_numpy()
     out["_section"] = np.where(section, name.to_numpy(), "")
     for r, n in zip(out.loc[section, "_row"], name[section]):
-        notes.append(Problem("", int(r), None, f"dòng tổng của «{shorten(n, 40)}», không nhập như một đơn vị "
-                             "(được đối chiếu với tổng các đơn vị của nó).", "info"))
+        notes.append(Problem("", int(r), None, Msg("rows.section_row", name=shorten(n, 40)), "info"))
     subtotal = (totals & ~out["_total"]) | pd.Series(section, index=out.index)
     out["_subtotal_kind"] = np.where(section, "section", np.where(totals & ~out["_total"], "total", ""))
     totals = totals & ~out["_total"]
