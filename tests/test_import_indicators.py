@@ -207,7 +207,8 @@ def test_malformed_files_give_a_message_not_a_traceback(data, name, fragment):
 def test_size_limit(monkeypatch):
     assert size_problem(199_000_000, "a.xlsx") is None
     msg = size_problem(201_000_000, "lon.xlsx")
-    assert msg == "Tệp lon.xlsx: dung lượng 201.0 MB vượt giới hạn 200 MB; không nhập tệp này."
+    assert msg == "Tệp lon.xlsx: dung lượng 201,0 MB vượt giới hạn 200 MB; không nhập tệp này."  # decimal comma
+    assert msg.say("en") == "File lon.xlsx: 201.0 MB is over the 200 MB limit; this file is not imported."
     monkeypatch.setenv("POVDASH_MAX_UPLOAD_MB", "1")
     assert "vượt giới hạn 1 MB" in size_problem(1_500_000, "a.csv")
 

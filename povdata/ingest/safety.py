@@ -9,6 +9,7 @@ import io
 import re
 import zipfile
 
+from povdata.messages import Msg, Num
 from povdata.validate import shorten
 
 
@@ -66,8 +67,7 @@ def size_problem(size: int, name: str) -> str | None:
     """The refusal message for a file above :func:`max_upload_bytes`, else None."""
     limit = max_upload_bytes()
     if size > limit:
-        return (f"Tệp {name}: dung lượng {size / 1_000_000:.1f} MB vượt giới hạn {limit / 1_000_000:.0f} MB; "
-                "không nhập tệp này.")
+        return Msg("safety.too_large", file=name, size=Num(size / 1_000_000, 1), limit=Num(limit / 1_000_000, 0))
     return None
 
 
@@ -114,56 +114,51 @@ def check_workbook(data: bytes, name: str) -> tuple[bool, list[str]]:
     file); raises :class:`ImportFileError` with the reason."""
     if data.startswith(_OLE_MAGIC):
         if "EncryptedPackage".encode("utf-16-le") in data:
-            raise ImportFileError(f"Tệp {name}: bảng tính được đặt mật khẩu nên không đọc được; hãy mở tệp bằng "
-                                  "Excel, bỏ mật khẩu (Tệp → Thông tin → Bảo vệ sổ làm việc) rồi lưu lại.")
-        raise ImportFileError(f"Tệp {name}: là tệp Excel 97-2003 (.xls) hoặc tệp Office cũ, không phải .xlsx; "
-                              "hãy mở bằng Excel và lưu thành .xlsx.")
+            raise ImportFileError(Msg("safety.password_workbook", file=name))
+        raise ImportFileError(Msg("safety.old_office", file=name))
     if data.startswith(b"%PDF"):
-        raise ImportFileError(f"Tệp {name}: là tệp PDF, không phải bảng tính; hãy dùng tệp Excel (.xlsx) hoặc CSV.")
+        raise ImportFileError(Msg("safety.pdf", file=name))
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
-        what = ("bị hỏng hoặc bị cắt cụt (có thể tải lên chưa hết)" if data.startswith(b"PK")
-                else "không phải bảng tính Excel (.xlsx)")
-        raise ImportFileError(f"Tệp {name}: không đọc được tệp: tệp {what}.") from None
+        what = Msg("safety.truncated") if data.startswith(b"PK") else Msg("safety.not_xlsx")
+        raise ImportFileError(Msg("safety.unreadable", file=name, what=what)) from None
     with zf:
         if len(infos) > MAX_ZIP_MEMBERS:
-            raise ImportFileError(f"Tệp {name}: có {_vn_int(len(infos))} phần bên trong, quá giới hạn "
-                                  f"{_vn_int(MAX_ZIP_MEMBERS)}; không mở tệp này.")
+            raise ImportFileError(Msg("safety.too_many_parts", file=name, n=Num(len(infos), 0),
+                                      limit=Num(MAX_ZIP_MEMBERS, 0)))
         total = 0
         for info in infos:
             if info.flag_bits & 0x1:
-                raise ImportFileError(f"Tệp {name}: tệp nén có mật khẩu, không đọc được.")
+                raise ImportFileError(Msg("safety.password_zip", file=name))
             total += info.file_size
             if info.file_size > ZIP_BOMB_MIN_BYTES and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
-                raise ImportFileError(
-                    f"Tệp {name}: phần '{shorten(info.filename, 60)}' nén {info.file_size // max(info.compress_size, 1)} "
-                    f"lần ({_vn_int(info.file_size // 1_000_000)} MB khi giải nén), bất thường với một bảng tính "
-                    "(có thể là bom nén); không mở tệp này.")
+                raise ImportFileError(Msg("safety.zip_ratio", file=name, part=shorten(info.filename, 60),
+                                          ratio=Num(info.file_size // max(info.compress_size, 1), 0),
+                                          mb=Num(info.file_size // 1_000_000, 0)))
         if total > MAX_XLSX_UNZIPPED:
-            raise ImportFileError(f"Tệp {name}: khi giải nén lớn {_vn_int(total // 1_000_000)} MB, quá giới hạn "
-                                  f"{_vn_int(MAX_XLSX_UNZIPPED // 1_000_000)} MB (có thể là bom nén); không mở tệp này.")
+            raise ImportFileError(Msg("safety.unzipped_too_large", file=name, mb=Num(total // 1_000_000, 0),
+                                      limit=Num(MAX_XLSX_UNZIPPED // 1_000_000, 0)))
         names = {i.filename.lower(): i for i in infos}
         for n, info in names.items():
             if n.endswith("sharedstrings.xml") and info.file_size > MAX_SHARED_STRINGS_BYTES:
-                raise ImportFileError(f"Tệp {name}: phần chữ dùng chung của bảng tính lớn "
-                                      f"{_vn_int(info.file_size // 1_000_000)} MB khi giải nén, quá giới hạn "
-                                      f"{_vn_int(MAX_SHARED_STRINGS_BYTES // 1_000_000)} MB; không mở tệp này.")
+                raise ImportFileError(Msg("safety.shared_strings", file=name, mb=Num(info.file_size // 1_000_000, 0),
+                                          limit=Num(MAX_SHARED_STRINGS_BYTES // 1_000_000, 0)))
             if n.startswith("xl/worksheets/") and n.endswith(".xml") and info.file_size > MAX_SHEET_XML_BYTES:
-                raise ImportFileError(f"Tệp {name}: trang tính '{shorten(info.filename, 60)}' lớn "
-                                      f"{_vn_int(info.file_size // 1_000_000)} MB khi giải nén, quá giới hạn "
-                                      f"{_vn_int(MAX_SHEET_XML_BYTES // 1_000_000)} MB; hãy chia tệp (ví dụ theo năm).")
+                raise ImportFileError(Msg("safety.sheet_too_large", file=name, sheet=shorten(info.filename, 60),
+                                          mb=Num(info.file_size // 1_000_000, 0),
+                                          limit=Num(MAX_SHEET_XML_BYTES // 1_000_000, 0)))
         if not any(n.endswith("workbook.xml") for n in names):
             if "xl/workbook.bin" in names:
-                what = "là bảng tính nhị phân (.xlsb), chưa được hỗ trợ; hãy lưu thành .xlsx"
+                what = Msg("safety.xlsb")
             elif "mimetype" in names and b"opendocument" in zf.read(names["mimetype"])[:200]:
-                what = "là tệp OpenDocument (.ods); hãy mở và lưu thành .xlsx"
+                what = Msg("safety.ods")
             elif "word/document.xml" in names:
-                what = "là văn bản Word, không phải bảng tính"
+                what = Msg("safety.word")
             else:
-                what = "không phải bảng tính Excel (.xlsx): thiếu phần xl/workbook.xml"
-            raise ImportFileError(f"Tệp {name}: không đọc được tệp: tệp {what}.")
+                what = Msg("safety.no_workbook")
+            raise ImportFileError(Msg("safety.unreadable", file=name, what=what))
         sheets = [i for n, i in names.items() if n.startswith("xl/worksheets/") and n.endswith(".xml")]
         streaming = sum(i.file_size for i in sheets) > FULL_MODE_SHEET_BYTES
         if not streaming:  # full mode keeps merged cells, one object per merged cell
@@ -173,18 +168,18 @@ def check_workbook(data: bytes, name: str) -> tuple[bool, list[str]]:
                 covered += area
                 ref = ref or big
                 if covered > MAX_MERGED_CELLS:
-                    raise ImportFileError(f"Tệp {name}: các vùng ô gộp (như {shorten(big or ref, 40)}) phủ hơn "
-                                          f"{_vn_int(MAX_MERGED_CELLS)} ô; hãy bỏ gộp các ô thừa rồi lưu lại.")
+                    raise ImportFileError(Msg("safety.merged_cells", file=name, ref=shorten(big or ref, 40),
+                                              limit=Num(MAX_MERGED_CELLS, 0)))
         warnings = []
         if any(n.endswith("vbaproject.bin") for n in names):
-            warnings.append("tệp có macro (VBA); macro không được chạy, chỉ đọc giá trị đã lưu trong các ô.")
+            warnings.append(Msg("safety.macros"))
         if any(n.startswith("xl/externallinks/") for n in names):
-            warnings.append("tệp có liên kết tới bảng tính khác; chỉ đọc giá trị đã lưu trong tệp, không mở liên kết.")
+            warnings.append(Msg("safety.external_links"))
     return streaming, warnings
 
 
 def _too_big(name: str, what: str) -> ImportFileError:
-    return ImportFileError(f"Tệp {name}: {what}; hãy xóa các dòng, cột thừa hoặc chia tệp (ví dụ theo năm).")
+    return ImportFileError(Msg("safety.too_big", file=name, what=what))
 
 
 # ---- boundary files (zip, GeoJSON, GeoPackage, shapefile) -------------------------------------
@@ -217,12 +212,12 @@ def check_csv_bytes(data: bytes, name: str) -> None:
         end = data.find(b"\n", start)
         end = n if end < 0 else end
         if end - start > MAX_CSV_LINE_BYTES:
-            raise ImportFileError(f"Tệp {name}: dòng {line} dài {_vn_int((end - start) // 1000)} kB, quá giới hạn "
-                                  f"{_vn_int(MAX_CSV_LINE_BYTES // 1000)} kB cho một dòng; không mở tệp này.")
+            raise ImportFileError(Msg("safety.csv_line", file=name, line=line, kb=Num((end - start) // 1000, 0),
+                                      limit=Num(MAX_CSV_LINE_BYTES // 1000, 0)))
         chunk = data[start:end]
         for sep in (b",", b";", b"\t"):
             if chunk.count(sep) > MAX_CSV_SEPARATORS:
-                raise ImportFileError(f"Tệp {name}: dòng {line} có hơn {_vn_int(MAX_CSV_SEPARATORS)} dấu phân cách "
-                                      "(cột); không mở tệp này.")
+                raise ImportFileError(Msg("safety.csv_separators", file=name, line=line,
+                                          limit=Num(MAX_CSV_SEPARATORS, 0)))
         start = end + 1
         line += 1
