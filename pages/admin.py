@@ -32,13 +32,13 @@ users_tab, versions_tab, audit_tab = st.tabs([tr("admin.users"), tr("admin.versi
 
 with users_tab:
     df = auth.list_users(store, actor=user)
-    st.dataframe(pd.DataFrame({
+    st.dataframe(ui.no_nulls(pd.DataFrame({
         tr("admin.col_username"): df["username"], tr("admin.col_name"): df["display_name"],
         tr("admin.col_role"): [tr(f"auth.role_{r}") for r in df["role"]],
         tr("admin.col_province"): df["province_code"].fillna(tr("admin.all_provinces")),
         tr("admin.col_state"): [tr("admin.disabled") if d else tr("admin.active") for d in df["disabled"]],
         tr("admin.col_created"): df["created_at"].str.replace("T", " ").str[:19],
-    }), hide_index=True, width="stretch", key="admin_users")
+    })), hide_index=True, width="stretch", key="admin_users")
 
     with st.form("admin_add", clear_on_submit=True):
         st.markdown(f"**{tr('admin.add')}**")
@@ -123,7 +123,7 @@ with audit_tab:
             tr("admin.col_who"): trail["actor"], tr("admin.action"): [tr(f"audit.{a}") for a in trail["action"]],
             tr("admin.col_province"): trail["province_code"], tr("admin.col_summary"): trail["summary"],
             tr("admin.col_detail"): [detail_text(d, ui.lang()) for d in trail["detail"]]})
-        st.dataframe(table, hide_index=True, width="stretch", key="admin_audit")
+        st.dataframe(ui.no_nulls(table), hide_index=True, width="stretch", key="admin_audit")
         # the export keeps the details whole (JSON, full checksums)
         ui.download_buttons(table.assign(**{tr("admin.col_detail"): trail["detail"]}), f"nhat-ky-thay-doi-{prov}",
                             "admin_audit_dl")

@@ -880,20 +880,44 @@ def slider_year(key: str = "map_year_sync") -> int | None:
     return int(year) if year.isdigit() else None
 
 
-def styled_table(df: pd.DataFrame, numbers: dict[str, int], status_col: str | None = None):
-    """A Styler showing numbers in the UI language (sorting still uses the values) and
-    status cells in the map's status colours.  ``numbers``: column → decimals (−1 = a year)."""
-    from povdata.classify import STATUS_COLOURS
+def _cell(v, d: int | None, lang_: str) -> str:
     from povdata.i18n import fmt_number
 
+    if isinstance(v, str):
+        return say(v)
+    if v is None or pd.isna(v):
+        return "–"
+    from numbers import Number
+
+    if d is None or not isinstance(v, Number) or isinstance(v, bool):
+        return str(v)
+    return str(int(v)) if d < 0 else fmt_number(v, lang_, d)  # d < 0: a year, no thousands separator
+
+
+def no_nulls(df: pd.DataFrame, numbers: dict[str, int] | None = None) -> pd.DataFrame:
+    """The table as shown: a column with a missing cell becomes text, the missing cell '–'
+    (``st.dataframe`` writes 'None' in any empty cell, whatever a Styler says); complete
+    columns keep their values (and their sorting).  ``numbers``: column → decimals."""
+    numbers = numbers or {}
+    out = df.copy()
     lang_ = lang()
+    for c in out.columns:
+        col = out[c]
+        if col.isna().any():
+            out[c] = [_cell(v, numbers.get(c), lang_) for v in col]
+    return out
 
-    def fmt(v, d):
-        if d < 0:  # a year: no thousands separator
-            return "–" if pd.isna(v) else str(int(v))
-        return fmt_number(v, lang_, d)
 
-    sty = df.style.format({c: (lambda v, d=d: fmt(v, d)) for c, d in numbers.items() if c in df}, na_rep="–")
+def styled_table(df: pd.DataFrame, numbers: dict[str, int], status_col: str | None = None):
+    """A Styler showing numbers in the UI language (sorting still uses the values) and
+    status cells in the map's status colours.  ``numbers``: column → decimals (−1 = a year).
+    A column with missing cells is shown as text with '–' (:func:`no_nulls`)."""
+    from povdata.classify import STATUS_COLOURS
+
+    lang_ = lang()
+    df = no_nulls(df, numbers)
+    numeric = {c: d for c, d in numbers.items() if c in df and df[c].dtype != object}
+    sty = df.style.format({c: (lambda v, d=d: _cell(v, d, lang_)) for c, d in numeric.items()}, na_rep="–")
     if status_col and status_col in df:
         colours = {tr(f"status.{k}"): v for k, v in STATUS_COLOURS.items()}
         sty = sty.map(lambda v: f"background-color: {colours.get(v, 'white')}; color: "

@@ -80,7 +80,7 @@ def _report(problems, key: str) -> None:
         df = pd.DataFrame({tr("import.col_row"): [p.row for p in items],
                            tr("import.col_column"): [p.column or "" for p in items],
                            tr("import.col_message"): [ui.say(p.message) for p in items]})
-        st.dataframe(df, hide_index=True, key=f"{key}_{kind}", width="stretch")
+        st.dataframe(ui.no_nulls(df), hide_index=True, key=f"{key}_{kind}", width="stretch")
         ui.download_buttons(df, f"kiem-tra-{key}-{kind}", f"{key}_{kind}_dl")
 
 
@@ -102,7 +102,7 @@ def _review(matches: pd.DataFrame, choices, key: str, state_key: str, row_label:
     })
     unmatched = matches["code"].isna() & (matches["method"] != "skip")
     view = pd.concat([view[unmatched.to_numpy()], view[~unmatched.to_numpy()]])
-    st.dataframe(view, hide_index=True, key=f"{key}_table", width="stretch")
+    st.dataframe(ui.no_nulls(view), hide_index=True, key=f"{key}_table", width="stretch")
     ui.download_buttons(view, f"doi-chieu-{key}", f"{key}_dl")
     overrides: dict = st.session_state.setdefault(state_key, {})
 
@@ -374,5 +374,5 @@ else:
         "SHA-256": [v.sha256[:16] for v in vs],
         tr("import.note"): [v.note for v in vs],
     })
-    st.dataframe(table, hide_index=True, key="versions_table", width="stretch")
+    st.dataframe(ui.no_nulls(table), hide_index=True, key="versions_table", width="stretch")
     ui.download_buttons(table, f"phien-ban-{prov}", "versions_dl")

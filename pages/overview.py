@@ -99,6 +99,6 @@ with st.expander(ui.tr("overview.published")):
     from povdata.sources import cite  # the article or plan by title, issuer and date, and the row's note
     pub = pub.assign(cited=[cite(s) + (f" — {n}" if isinstance(n, str) and n else "")
                             for s, n in zip(pub["source_seed"], pub["note"])])
-    st.dataframe(ui.table_headers(pub, {
+    st.dataframe(ui.no_nulls(ui.table_headers(pub, {
         "unit_name": "table.unit", "year": "table.year", "indicator": "table.indicator", "value": "table.value",
-        "standard": "table.standard", "cited": "table.source"}), hide_index=True)
+        "standard": "table.standard", "cited": "table.source"})), hide_index=True)

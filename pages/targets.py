@@ -64,7 +64,7 @@ for period in cfg.periods:
                                 column_config=col_cfg, num_rows="fixed")
     else:
         edited = df
-        st.dataframe(df, hide_index=True, key=f"tgv_{period.id}", width="stretch", column_config=col_cfg)
+        st.dataframe(ui.no_nulls(df), hide_index=True, key=f"tgv_{period.id}", width="stretch", column_config=col_cfg)
     for tid, v in zip(edited[tr("targets.col_id")], edited[tr("targets.col_value")]):
         typed[(period.id, tid, "value")] = "" if v is None else str(v)
 
@@ -128,7 +128,7 @@ else:
                                     "status": "decisions.col_status", "unit_name": "decisions.col_unit",
                                     "period": "decisions.col_period", "basis": "decisions.col_basis",
                                     "origin": "decisions.col_origin"})
-    st.dataframe(dtable, hide_index=True, key="tg_decisions", width="stretch")
+    st.dataframe(ui.no_nulls(dtable), hide_index=True, key="tg_decisions", width="stretch")
     ui.download_buttons(dtable, "quyet-dinh", "tg_decisions")
 if editor:
     with st.expander(tr("decisions.add_title"), expanded=False):

@@ -277,4 +277,4 @@ if ss["scenarios"]:
         ui.tr("whatif.poor_2030", horizon=scenario.horizon): [fmt_count(r["poor_households"], lang) for r in rows],
         ui.tr("whatif.remaining_2030", horizon=scenario.horizon): [r["poor_districts_remaining"] for r in rows],
     })
-    st.dataframe(comp, hide_index=True, key="whatif_compare")
+    st.dataframe(ui.no_nulls(comp), hide_index=True, key="whatif_compare")

@@ -176,9 +176,9 @@ def test_two_saved_scenarios_side_by_side():
 
 
 def test_no_none_in_any_table_cell():
-    """Issue 15: 'None' appeared in scorecard cells.  Every table of every page (districts,
-    a district, a new commune, the scorecard with its communes, the what-if, the targets)
-    holds text or numbers, never None / nan shown as words."""
+    """Issue 15: 'None' appeared in scorecard cells (Streamlit draws every empty cell as 'None').
+    Every table of every page (districts, a district, a new commune with its flows since 2015,
+    the scorecard with its communes, the what-if, the targets) has no empty cell: '–' instead."""
     import pandas as pd
 
     from app_helpers import run_app
@@ -196,8 +196,8 @@ def test_no_none_in_any_table_cell():
             if not isinstance(v, pd.DataFrame):
                 continue
             seen += 1
+            # st.dataframe writes 'None' in any empty cell, whatever a Styler's na_rep says
             for c in v.columns:
-                if v[c].dtype == object:
-                    bad = v[c][v[c].isna() | v[c].astype(str).isin(["None", "nan", "<NA>", "NaT"])]
-                    assert bad.empty, f"{page} {query}: column {c!r} shows {list(bad[:3])}"
+                bad = v[c][v[c].isna() | v[c].astype(str).isin(["None", "nan", "<NA>", "NaT"])]
+                assert bad.empty, f"{page} {query}: column {c!r} shows {list(bad[:3])} as 'None'"
     assert seen >= 8

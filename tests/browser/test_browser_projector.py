@@ -24,7 +24,10 @@ def _bottom(locator) -> float:
 
 
 def _settle(page) -> None:
-    """The page reports the window size once (a quiet second run): wait for the map drawn after it."""
+    """The page reports the window size once (a quiet second run): wait until the server has it
+    (the hidden box holds this window's size), then for the map drawn after that run."""
+    page.wait_for_function("""() => { const i = document.querySelector('.st-key-viewport_sync input');
+        return i && i.value === innerWidth + 'x' + innerHeight; }""", timeout=60_000)
     wait_idle(page, settle_ms=800)
     wait_for_map(page)
     wait_idle(page)
