@@ -70,6 +70,35 @@ def _rebuild(key: str, params: dict) -> Msg:
     return Msg(key, **params)
 
 
+class FileBody(Msg):
+    """A file's message without its 'Tệp x.xlsx: ' head (a problem list names the file itself)."""
+
+    def __new__(cls, msg: Msg) -> "FileBody":
+        obj = str.__new__(cls, _behead(msg, DEFAULT_LANG))
+        obj.key, obj.params, obj.inner = msg.key, msg.params, msg
+        return obj
+
+    def say(self, lang: str) -> str:
+        return _behead(self.inner, lang)
+
+    def __reduce__(self):
+        return (FileBody, (self.inner,))
+
+
+def _behead(msg: Msg, lang: str) -> str:
+    text = msg.say(lang)
+    head = t("problem.file", lang, file=msg.params.get("file", "")) + ": "
+    return text.removeprefix(head)
+
+
+def file_body(x: object, name: str) -> object:
+    """The reason an exception gives for refusing file ``name``, without the file's name in front."""
+    said = x.args[0] if isinstance(x, BaseException) and len(x.args) == 1 else x
+    if isinstance(said, Msg) and said.params.get("file") == name:
+        return FileBody(said)
+    return str(x).removeprefix(t("problem.file", DEFAULT_LANG, file=name) + ": ")
+
+
 def say(x: object, lang: str) -> str:
     """``x`` in ``lang``: a :class:`Msg`, an exception raised with one (``raise E(Msg(…))``),
     or any other text as it is."""

@@ -100,3 +100,14 @@ def test_import_notes_and_checks_in_english():
     assert any("dòng tổng cộng, không nhập" in v for v in vi), vi
     assert any("the unit 'Xã Không Có Thật' is not in the register" in e for e in en), en
     assert any("partial data: 2023 has only" in e for e in en) or not imp.ok, en
+
+
+def test_a_refused_file_s_reason_in_english_names_the_file_once():
+    from povdata.importer import prepare_indicators
+
+    imp = prepare_indicators(b"%PDF-1.4 not a workbook", "bien_ban.xlsx", "20")
+    p = imp.report.problems[0]
+    assert str(p) == ("Tệp bien_ban.xlsx: là tệp PDF, không phải bảng tính; hãy dùng tệp Excel (.xlsx) hoặc CSV.")
+    assert p.say("en") == "File bien_ban.xlsx: a PDF, not a spreadsheet; use an Excel (.xlsx) or CSV file."
+    import pickle
+    assert pickle.loads(pickle.dumps(p)).say("en") == p.say("en")

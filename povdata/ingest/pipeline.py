@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from povdata.messages import Msg, file_body
 from povdata.names import name_key
 from povdata.validate import Problem, ValidationReport, shorten
 from povdata.reform import REFORM_YEAR
@@ -98,14 +99,14 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
         sh = read_sheet(data, name, sheet, encoding)
     except ImportFileError as exc:
         empty = pd.DataFrame()
-        msg = str(exc).removeprefix(f"Tệp {name}: ")
+        msg = file_body(exc, name)
         return IndicatorImport(name, digest, province_code, Sheet(name, empty), Header(0, 0, 1), [], {}, year,
                                era or "legacy", empty, pd.DataFrame(columns=MATCH_COLUMNS),
                                _file_problem(name, msg), [])
     if sh.cells.empty:
         return IndicatorImport(name, digest, province_code, sh, Header(0, 0, 1), [], {}, year, era or "legacy",
                                pd.DataFrame(), pd.DataFrame(columns=MATCH_COLUMNS),
-                               _file_problem(name, "tệp không có dữ liệu."), [])
+                               _file_problem(name, Msg("pipeline.empty_file")), [])
     if province_code == NATIONAL and mapping is None and header_row is None:
         from povdata.national import is_national_table, read_national
         if is_national_table(sh.cells):  # the yearbook's layout: a rate per province, a column per year
@@ -140,8 +141,8 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
             if f and j not in mapping and f in mapping.values():
                 first = column_letter(next(k for k, v in mapping.items() if v == f))
                 rep.problems.append(Problem(name, header.last + 1, f"{column_letter(j)}: {shorten(label, 60)}",
-                                            f"cột {column_letter(j)} cũng là '{FIELDS[f]}' như cột {first}; chỉ dùng "
-                                            f"cột {first} (đổi ở bước ghép cột nếu cần).", "warning"))
+                                            Msg("pipeline.same_field", column=column_letter(j), field=FIELDS[f],
+                                                first=first), "warning"))
     missing = []
     if "unit_code" not in mapping.values() and "unit_name" not in mapping.values():
         missing.append("unit_code")
@@ -155,16 +156,13 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
         # it cannot stand alone (the poor count and rate are the series every screen shows)
         missing = [f for f in missing if f not in ("households_total", "poor_households")]
         rep.problems.append(Problem(name, header.last + 1, FIELDS["poor_households"],
-                                    "đây là biểu hộ cận nghèo (không có cột số hộ nghèo): hãy nhập cùng biểu hộ "
-                                    "nghèo của năm đó — đặt hai biểu ở hai trang tính của cùng một tệp (biểu hộ "
-                                    "nghèo ở trang đầu), hoặc chép cột «Hộ cận nghèo cuối năm» sang biểu hộ nghèo."))
+                                    Msg("pipeline.near_poor_form_alone")))
     for f in missing:
-        extra = " (chọn cột Năm, hoặc nhập năm cho cả tệp)" if f == "year" else ""
-        rep.problems.append(Problem(name, header.last + 1, FIELDS[f],
-                                    f"thiếu cột bắt buộc; hãy chọn cột tương ứng ở bước ghép cột{extra}."))
+        extra = Msg("pipeline.missing_year_hint") if f == "year" else ""
+        rep.problems.append(Problem(name, header.last + 1, FIELDS[f], Msg("pipeline.missing_column", extra=extra)))
     if missing or table.empty or not rep.ok:
         if not missing and rep.ok:
-            rep.problems.append(Problem(name, None, None, "không có dòng số liệu nào dưới dòng tiêu đề."))
+            rep.problems.append(Problem(name, None, None, Msg("pipeline.no_rows")))
         return IndicatorImport(name, digest, province_code, sh, header, labels, mapping, year, era or "legacy",
                                table, pd.DataFrame(columns=MATCH_COLUMNS), rep, notes)
     years = pd.to_numeric(table["year"], errors="coerce")
@@ -175,17 +173,16 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
     if bad_year.any():
         col = names.get("year", FIELDS["year"])
         for r, text, y in zip(table.loc[bad_year, "_row"], table.loc[bad_year, "year"], years[bad_year]):
-            msg = (f"năm {int(y)} nằm ngoài khoảng {YEAR_MIN}-{YEAR_MAX}." if pd.notna(y) and y % 1 == 0
-                   else f"năm '{shorten(text)}' không hợp lệ.")
+            msg = (Msg("validate.year_outside", year=int(y), low=YEAR_MIN, high=YEAR_MAX)
+                   if pd.notna(y) and y % 1 == 0 else Msg("validate.bad_year", year=shorten(text)))
             rep.problems.append(Problem(name, int(r), col, msg))
         return IndicatorImport(name, digest, province_code, sh, header, labels, mapping, year, era or "legacy",
                                table, pd.DataFrame(columns=MATCH_COLUMNS), rep, notes)
     row_era = years.map(era_of_year) if era is None else pd.Series(era, index=table.index)
     if era is not None and (years.map(era_of_year) != era).any():
-        other = "trước" if era == "2025" else "từ"
-        rep.problems.append(Problem(name, None, names.get("year", "Năm"),
-                                    f"tệp có năm {other} {REFORM_YEAR} nhưng được đối chiếu với danh mục "
-                                    f"{'trước' if era == 'legacy' else 'sau'} 1/7/2025.", "warning"))
+        key = "pipeline.era_mismatch_new" if era == "legacy" else "pipeline.era_mismatch_old"
+        rep.problems.append(Problem(name, None, names.get("year", FIELDS["year"]), Msg(key, year=REFORM_YEAR),
+                                    "warning"))
     parts = []
     for e in ("legacy", "2025"):  # each row against the list of its year
         mask = (row_era == e).to_numpy()
@@ -225,10 +222,10 @@ def save_import(store, province_code: str, indicators: "IndicatorImport | None" 
         require(user, "import")
         check_scope(user, province_code)
     if indicators is None and boundaries is None:
-        raise ValueError("Chưa có tệp nào để lưu.")
+        raise ValueError(Msg("pipeline.nothing_to_save"))
     for imp in (indicators, boundaries):
         if imp is not None and not imp.ok:
-            raise ValueError(f"Tệp {imp.file} còn lỗi, chưa thể lưu.")
+            raise ValueError(Msg("pipeline.file_has_errors", file=imp.file))
     era = indicators.era if indicators is not None else boundaries.era
     layers = sources = None
     if boundaries is not None:
@@ -308,11 +305,10 @@ def _join_near_poor_sheet(data: bytes, name: str, sh: Sheet, table: pd.DataFrame
         if missing:
             rows = right.loc[missing, "_row"].astype(int).tolist()
             rep.problems.append(Problem(name, rows[0], names["near_poor_households"],
-                                        f"trang «{shorten(other, 40)}» (hộ cận nghèo) có {len(missing)} đơn vị không "
-                                        f"có trong trang «{shorten(sh.sheet or '', 40)}» (dòng "
-                                        f"{', '.join(map(str, rows[:10]))}); số liệu của các đơn vị này không được "
-                                        "nhập.", "warning"))
-        rep.problems.append(Problem(name, None, None, f"số hộ cận nghèo lấy từ trang «{shorten(other, 40)}» (biểu hộ "
-                                    "cận nghèo), ghép theo từng đơn vị.", "info"))
+                                        Msg("pipeline.near_poor_units_missing", sheet=shorten(other, 40), n=len(missing),
+                                            main=shorten(sh.sheet or '', 40), rows=", ".join(map(str, rows[:10]))),
+                                        "warning"))
+        rep.problems.append(Problem(name, None, None, Msg("pipeline.near_poor_joined", sheet=shorten(other, 40)),
+                                    "info"))
         return out, names
     return table, names
