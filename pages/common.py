@@ -1002,7 +1002,10 @@ _VIEWPORT_JS = """<script>(() => {
     document.cookie = "povdash_vp=" + now + "; path=/; SameSite=Strict; max-age=31536000";
     if (now === (window.__povdashViewportSent || used)) return;
     const input = document.querySelector(".st-key-viewport_sync input");
-    if (!input) return;
+    if (!input) {  // the hidden box comes after this script in the page: try again shortly
+      if ((tell.tries = (tell.tries || 0) + 1) < 100) setTimeout(tell, 100);
+      return;
+    }
     window.__povdashViewportSent = now;
     const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
     set.call(input, now);

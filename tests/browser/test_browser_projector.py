@@ -24,10 +24,11 @@ def _bottom(locator) -> float:
 
 
 def _settle(page) -> None:
-    """The page reports the window size once (a quiet second run): wait until the server has it
-    (the hidden box holds this window's size), then for the map drawn after that run."""
-    page.wait_for_function("""() => { const i = document.querySelector('.st-key-viewport_sync input');
-        return i && i.value === innerWidth + 'x' + innerHeight; }""", timeout=60_000)
+    """The page reports the window size once (a quiet second run, or the cookie of an earlier
+    page): wait until the server has used it, then for the map drawn in that run."""
+    # the viewport script the server wrote in its latest run names the size it used
+    page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stHtml"] script')].some(
+        (s) => s.textContent.includes('const used = "' + innerWidth + 'x' + innerHeight + '"'))""", timeout=60_000)
     wait_idle(page, settle_ms=800)
     wait_for_map(page)
     wait_idle(page)
