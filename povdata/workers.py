@@ -156,10 +156,10 @@ def warm() -> None:
 
 def limit_message(exc: WorkerLimit) -> str:
     """What the user is told (the file is refused and nothing is stored)."""
+    from povdata.messages import Msg, Num
+
     if exc.kind == "time":
-        return (f"đọc tệp mất hơn {exc.limit:.0f} giây nên đã dừng (giới hạn để máy chủ phục vụ người khác). "
-                "Hãy chia tệp nhỏ hơn hoặc bỏ các cột, trang tính không cần.")
+        return Msg("workers.too_slow", limit=Num(exc.limit, 0))
     if exc.kind == "memory":
-        return (f"đọc tệp cần hơn {exc.limit:.0f} MB bộ nhớ nên đã dừng. Tệp có thể quá lớn hoặc bị làm hỏng; "
-                "hãy chia tệp nhỏ hơn.")
-    return "tiến trình đọc tệp dừng bất thường (có thể do thiếu bộ nhớ). Hãy thử lại với tệp nhỏ hơn."
+        return Msg("workers.too_much_memory", limit=Num(exc.limit, 0))
+    return Msg("workers.crashed")

@@ -17,9 +17,10 @@ from datetime import date, datetime
 import numpy as np
 import pandas as pd
 
+from povdata.messages import Msg, Num
 from povdata.validate import shorten
 from povdata.vnenc import decode_bytes, detect_encoding
-from povdata.ingest.safety import (MAX_CELLS, MAX_COLUMNS, MAX_ROWS, _OLE_MAGIC, ImportFileError, _too_big, _vn_int,
+from povdata.ingest.safety import (MAX_CELLS, MAX_COLUMNS, MAX_ROWS, _OLE_MAGIC, ImportFileError, _too_big,
                                    check_csv_bytes, check_workbook)
 
 
@@ -78,14 +79,14 @@ def _grid_full(ws, name: str) -> list[list[str]]:
     far_c = max(used, key=lambda rc: rc[1])
     n_rows, n_cols = far_r[0], far_c[1]
     if n_rows > MAX_ROWS:
-        raise _too_big(name, f"trang '{ws.title}' có dữ liệu ở ô {column_letter(far_r[1] - 1)}{far_r[0]}, quá giới "
-                             f"hạn {_vn_int(MAX_ROWS)} dòng")
+        raise _too_big(name, Msg("sheet.cell_beyond_rows", sheet=ws.title, cell=f"{column_letter(far_r[1] - 1)}{far_r[0]}",
+                                 limit=Num(MAX_ROWS, 0)))
     if n_cols > MAX_COLUMNS:
-        raise _too_big(name, f"trang '{ws.title}' có dữ liệu ở ô {column_letter(far_c[1] - 1)}{far_c[0]}, quá giới "
-                             f"hạn {_vn_int(MAX_COLUMNS)} cột")
+        raise _too_big(name, Msg("sheet.cell_beyond_columns", sheet=ws.title,
+                                 cell=f"{column_letter(far_c[1] - 1)}{far_c[0]}", limit=Num(MAX_COLUMNS, 0)))
     if n_rows * n_cols > MAX_CELLS:
-        raise _too_big(name, f"bảng {_vn_int(n_rows)} dòng × {_vn_int(n_cols)} cột vượt giới hạn "
-                             f"{_vn_int(MAX_CELLS)} ô")
+        raise _too_big(name, Msg("sheet.grid_too_large", rows=Num(n_rows, 0), columns=Num(n_cols, 0),
+                                 limit=Num(MAX_CELLS, 0)))
     grid = [[""] * n_cols for _ in range(n_rows)]
     for r, c in used:
         cell = cells[(r, c)]
@@ -115,13 +116,13 @@ def _grid_streaming(ws, name: str) -> list[list[str]]:
             grid.append([])
             continue
         if len(texts) > MAX_COLUMNS:
-            raise _too_big(name, f"dòng {i + 1} có hơn {_vn_int(MAX_COLUMNS)} cột")
+            raise _too_big(name, Msg("sheet.row_too_wide", row=i + 1, limit=Num(MAX_COLUMNS, 0)))
         filled += 1
         width = max(width, len(texts))
         if filled > MAX_ROWS:
-            raise _too_big(name, f"có hơn {_vn_int(MAX_ROWS)} dòng số liệu")
+            raise _too_big(name, Msg("sheet.too_many_data_rows", limit=Num(MAX_ROWS, 0)))
         if filled * width > MAX_CELLS:
-            raise _too_big(name, f"bảng vượt giới hạn {_vn_int(MAX_CELLS)} ô")
+            raise _too_big(name, Msg("sheet.too_many_cells", limit=Num(MAX_CELLS, 0)))
         grid.append(texts)
     while grid and not grid[-1]:
         grid.pop()
@@ -136,12 +137,12 @@ def _read_xlsx(data: bytes, name: str, sheet: str | None) -> Sheet:
     try:
         sheets = [ws.title for ws in wb.worksheets]  # chart sheets hold no cells
         if not sheets:
-            raise ImportFileError(f"Tệp {name}: không có trang tính nào chứa ô số liệu (chỉ có biểu đồ).")
+            raise ImportFileError(Msg("sheet.no_sheet", file=name))
         if sheet is None:
             sheet = sheets[0]
         if sheet not in sheets:
-            raise ImportFileError(f"Tệp {name}: không có trang tính '{shorten(sheet, 60)}' "
-                                  f"(có: {', '.join(shorten(s, 40) for s in sheets)}).")
+            raise ImportFileError(Msg("sheet.unknown_sheet", file=name, sheet=shorten(sheet, 60),
+                                      sheets=", ".join(shorten(s, 40) for s in sheets)))
         ws = wb[sheet]
         grid = _grid_streaming(ws, name) if streaming else _grid_full(ws, name)
     finally:
@@ -212,30 +213,26 @@ def decode_csv_bytes(data: bytes, encoding: str | None = None) -> tuple[str, str
             try:
                 return unicodedata.normalize("NFC", data.decode("utf-16")), encoding, {}
             except UnicodeDecodeError:
-                raise ImportFileError("không phải văn bản UTF-16; hãy chọn bảng mã khác.") from None
+                raise ImportFileError(Msg("sheet.not_utf16")) from None
         try:
             return decode_bytes(data, encoding), encoding, {}
         except UnicodeDecodeError as exc:
             body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
-            raise ImportFileError(f"dòng {_line_of(body, exc.start)} không phải văn bản UTF-8; "
-                                  "hãy chọn bảng mã khác.") from None
+            raise ImportFileError(Msg("sheet.not_utf8", line=_line_of(body, exc.start))) from None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text"
         try:
             return unicodedata.normalize("NFC", data.decode("utf-16")), "utf-16", {}
         except UnicodeDecodeError:
-            raise ImportFileError("tệp đánh dấu là UTF-16 nhưng nội dung bị hỏng; hãy lưu lại thành CSV UTF-8.") from None
+            raise ImportFileError(Msg("sheet.bad_utf16")) from None
     mixed = utf8_conflict(data[3:] if data.startswith(b"\xef\xbb\xbf") else data)
     if mixed or data.startswith(b"\xef\xbb\xbf"):
         if mixed:
             good, bad = mixed
-            raise ImportFileError(f"tệp trộn nhiều bảng mã: dòng {good} là UTF-8 nhưng dòng {bad} không phải UTF-8 "
-                                  "(có thể là TCVN3, VNI hoặc Windows-1258); hãy lưu lại cả tệp bằng một bảng mã "
-                                  "(UTF-8).")
+            raise ImportFileError(Msg("sheet.mixed_encodings", good=good, bad=bad))
         try:
             return decode_bytes(data, "utf-8"), "utf-8", {}
         except UnicodeDecodeError as exc:  # a BOM, then legacy bytes only
-            raise ImportFileError(f"tệp đánh dấu là UTF-8 nhưng dòng {_line_of(data[3:], exc.start)} không phải "
-                                  "UTF-8; hãy chọn bảng mã khác.") from None
+            raise ImportFileError(Msg("sheet.bom_not_utf8", line=_line_of(data[3:], exc.start))) from None
     lines = data.split(b"\n", 2000)[:2000]  # the head is enough to tell
     enc, scores = detect_encoding(lines)
     try:
@@ -260,17 +257,16 @@ def _sniff_separator(text: str) -> str:
 
 def _read_csv(data: bytes, name: str, encoding: str | None) -> Sheet:
     if data.startswith((b"PK\x03\x04", _OLE_MAGIC)):  # a workbook renamed .csv
-        raise ImportFileError(f"Tệp {name}: là bảng tính Excel (hoặc tệp nén) bị đổi đuôi thành .csv; hãy tải lên "
-                              "tệp với đuôi .xlsx, hoặc mở bằng Excel và lưu thành CSV.")
+        raise ImportFileError(Msg("sheet.workbook_as_csv", file=name))
     if data.count(b"\n") > 2 * MAX_ROWS:  # refused before anything is decoded
-        raise _too_big(name, f"có hơn {_vn_int(MAX_ROWS)} dòng")
+        raise _too_big(name, Msg("sheet.too_many_lines", limit=Num(MAX_ROWS, 0)))
     check_csv_bytes(data, name)  # line length and separators, on the raw bytes
     try:
         text, enc, scores = decode_csv_bytes(data, encoding)
     except ImportFileError as exc:
-        raise ImportFileError(f"Tệp {name}: {exc}") from None
+        raise ImportFileError(Msg("sheet.file_reason", file=name, reason=exc.args[0] if exc.args else str(exc))) from None
     if "\x00" in text:
-        raise ImportFileError(f"Tệp {name}: không phải tệp văn bản CSV (có ký tự nhị phân).")
+        raise ImportFileError(Msg("sheet.binary_csv", file=name))
     sep = _sniff_separator(text)
     # newline="": lines may end in \r\n, \n or a lone \r (old Mac "CSV (Macintosh)")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
@@ -284,24 +280,23 @@ def _read_csv(data: bytes, name: str, encoding: str | None) -> Sheet:
                 cells.pop()
             n = len(grid) + 1
             if len(cells) > MAX_COLUMNS:
-                raise _too_big(name, f"dòng {n} có {_vn_int(len(cells))} cột, quá giới hạn {_vn_int(MAX_COLUMNS)} "
-                                     "(kiểm tra dấu phân cách)")
+                raise _too_big(name, Msg("sheet.line_too_wide", line=n, n=Num(len(cells), 0),
+                                         limit=Num(MAX_COLUMNS, 0)))
             if cells:
                 filled += 1
                 width = max(width, len(cells))
                 if open_quote is None and any("\n" in c or "\r" in c for c in cells):
                     open_quote = n
             if filled > MAX_ROWS:
-                raise _too_big(name, f"có hơn {_vn_int(MAX_ROWS)} dòng số liệu")
+                raise _too_big(name, Msg("sheet.too_many_data_rows", limit=Num(MAX_ROWS, 0)))
             if filled * width > MAX_CELLS:
-                raise _too_big(name, f"bảng vượt giới hạn {_vn_int(MAX_CELLS)} ô")
+                raise _too_big(name, Msg("sheet.too_many_cells", limit=Num(MAX_CELLS, 0)))
             grid.append(cells)
     except csv.Error:  # the one error the lenient reader raises: a cell above its size limit
-        raise ImportFileError(f"Tệp {name}: dòng {len(grid) + 1} có một ô dài hơn {_vn_int(csv.field_size_limit())} "
-                              "ký tự; tệp không đúng dạng bảng CSV.") from None
+        raise ImportFileError(Msg("sheet.cell_too_long", file=name, line=len(grid) + 1,
+                                  limit=Num(csv.field_size_limit(), 0))) from None
     if open_quote is not None and text.count('"') % 2:
-        raise ImportFileError(f"Tệp {name}: dòng {open_quote} có dấu ngoặc kép (\") mở mà không đóng, các dòng sau "
-                              "bị gộp vào một ô; hãy xóa hoặc đóng dấu ngoặc kép đó.")
+        raise ImportFileError(Msg("sheet.open_quote", file=name, line=open_quote))
     while grid and not grid[-1]:
         grid.pop()
     grid = [r + [""] * (width - len(r)) for r in grid]
@@ -324,10 +319,9 @@ def read_sheet(data: bytes, name: str, sheet: str | None = None, encoding: str |
     except ImportFileError:
         raise
     except MemoryError:
-        raise ImportFileError(f"Tệp {name}: tệp quá lớn để đọc; hãy chia tệp (ví dụ theo năm).") from None
+        raise ImportFileError(Msg("sheet.out_of_memory", file=name)) from None
     except Exception as exc:  # openpyxl, zipfile, XML parsers raise many kinds for a broken file
-        what = ("nội dung XML bên trong bị hỏng hoặc không an toàn (ví dụ khai báo thực thể XML)"
-                if "ParseError" in type(exc).__name__ or "XMLSyntax" in type(exc).__name__ else
-                "có thể tệp bị hỏng hoặc không đúng định dạng")
-        raise ImportFileError(f"Tệp {name}: không đọc được tệp, {what}.") from None
-    raise ImportFileError(f"Tệp {name}: định dạng '.{shorten(suffix, 20)}' không được hỗ trợ (chỉ .xlsx, .csv).")
+        what = (Msg("sheet.bad_xml") if "ParseError" in type(exc).__name__ or "XMLSyntax" in type(exc).__name__
+                else Msg("sheet.maybe_damaged"))
+        raise ImportFileError(Msg("sheet.unreadable", file=name, what=what)) from None
+    raise ImportFileError(Msg("sheet.bad_format", file=name, suffix=shorten(suffix, 20)))
