@@ -10,6 +10,8 @@ import geopandas as gpd
 import pyogrio
 import pyogrio.errors
 
+from povdata.messages import Msg
+
 __all__ = ["BoundaryReadError", "read_boundaries", "write_layers", "read_layers"]
 
 # Fixed timestamp written into GeoPackage metadata, so the same layers give the same bytes.
@@ -55,32 +57,23 @@ def read_boundaries(path: str | Path, layer: str | None = None) -> gpd.GeoDataFr
     """
     path = Path(path)
     if not path.exists():
-        raise BoundaryReadError(f"Không tìm thấy tệp ranh giới “{path}”.")
+        raise BoundaryReadError(Msg("read.not_found", path=path))
     try:
         layers = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
     except _READ_ERRORS as exc:
-        raise BoundaryReadError(
-            f"Không đọc được tệp ranh giới “{path}”: định dạng không được hỗ trợ hoặc tệp bị hỏng ({exc})."
-        ) from exc
+        raise BoundaryReadError(Msg("read.unsupported", path=path, detail=str(exc))) from exc
     if layer is None and len(layers) > 1:
-        raise BoundaryReadError(
-            f"Tệp ranh giới “{path}” có nhiều lớp ({', '.join(layers)}); hãy chọn một lớp."
-        )
+        raise BoundaryReadError(Msg("read.several_layers", path=path, layers=", ".join(layers)))
     if layer is not None and layer not in layers:
-        raise BoundaryReadError(
-            f"Tệp ranh giới “{path}” không có lớp “{layer}” (các lớp có: {', '.join(layers)})."
-        )
+        raise BoundaryReadError(Msg("read.no_such_layer", path=path, layer=layer, layers=", ".join(layers)))
     try:
         gdf = pyogrio.read_dataframe(path, layer=layer)
     except _READ_ERRORS as exc:
-        raise BoundaryReadError(f"Không đọc được tệp ranh giới “{path}” ({exc}).") from exc
+        raise BoundaryReadError(Msg("read.unreadable", path=path, detail=str(exc))) from exc
     if not isinstance(gdf, gpd.GeoDataFrame):
-        raise BoundaryReadError(f"Tệp ranh giới “{path}” không chứa dữ liệu hình học (geometry).")
+        raise BoundaryReadError(Msg("read.no_geometry", path=path))
     if gdf.crs is None:
-        raise BoundaryReadError(
-            f"Tệp ranh giới “{path}” không khai báo hệ tọa độ (CRS), nên không thể chuyển sang "
-            "WGS 84. Với shapefile, hãy kèm tệp .prj."
-        )
+        raise BoundaryReadError(Msg("read.no_crs", path=path))
     if gdf.crs.equals("EPSG:4326"):
         return gdf.set_crs("EPSG:4326", allow_override=True)
     return gdf.to_crs("EPSG:4326")
@@ -137,11 +130,11 @@ def read_layers(path: str | Path) -> dict[str, gpd.GeoDataFrame]:
     """
     path = Path(path)
     if not path.exists():
-        raise BoundaryReadError(f"Không tìm thấy tệp ranh giới “{path}”.")
+        raise BoundaryReadError(Msg("read.not_found", path=path))
     try:
         names = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
     except _READ_ERRORS as exc:
-        raise BoundaryReadError(f"Không đọc được tệp ranh giới “{path}” ({exc}).") from exc
+        raise BoundaryReadError(Msg("read.unreadable", path=path, detail=str(exc))) from exc
     return {name: read_boundaries(path, layer=name) for name in names}
 
 

@@ -17,6 +17,7 @@ a limit was hit; the function's own exceptions are raised again in the caller.
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
@@ -149,9 +150,15 @@ def _nothing() -> None:
 def warm() -> None:
     """Start the fork server in the background (the server calls this at start), so the first
     upload does not wait the second or two its start takes."""
-    if isolation_on():
-        threading.Thread(target=lambda: run_limited(_nothing, seconds=120), name="povdash-workers-warm",
-                         daemon=True).start()
+    if not isolation_on() or multiprocessing.parent_process() is not None:
+        return  # a child process never starts workers of its own
+
+    def start() -> None:
+        try:
+            run_limited(_nothing, seconds=120)
+        except RuntimeError as exc:  # while the interpreter is still starting: the first upload starts it
+            logging.getLogger("povdash").info("upload workers not warmed at start: %s", str(exc).strip()[:80])
+    threading.Thread(target=start, name="povdash-workers-warm", daemon=True).start()
 
 
 def limit_message(exc: WorkerLimit) -> str:

@@ -13,6 +13,7 @@ import pandas as pd
 import shapely
 
 from geo.read import BoundaryReadError
+from povdata.messages import file_body
 from povdata.validate import Problem, ValidationReport, shorten
 from geo.ingest.unpack import unpack
 from geo.ingest.vector import read_vector
@@ -131,7 +132,7 @@ def prepare_boundaries(data: bytes, name: str, province_code: str, *, era: str =
             path, out.files_in_zip = unpack(data, name, Path(tmp), layer_file)
             vec = read_vector(path, name, layer, encoding)
         except BoundaryReadError as exc:
-            rep.problems.append(Problem(name, None, None, str(exc).removeprefix(f"Tệp {name}: ")))
+            rep.problems.append(Problem(name, None, None, file_body(exc, name)))
             return out
     gdf = vec.gdf
     out.layers_in_file, out.driver, out.cpg = vec.layers, vec.driver, vec.cpg

@@ -13,6 +13,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from geo.read import BoundaryReadError
 from povdata.validate import shorten
+from povdata.messages import Msg
 from povdata.ingest.safety import (BOUNDARY_MAX_TOTAL_RATIO, BOUNDARY_MIN_UNZIPPED_ALLOWANCE,
                                    BOUNDARY_MAX_UNZIPPED_BYTES as MAX_UNZIPPED_BYTES,
                                    BOUNDARY_MAX_ZIP_MEMBERS as MAX_ZIP_MEMBERS,
@@ -29,7 +30,7 @@ _SHAPEFILE_PARTS = {".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sb
 _VN2000_CODES = (3405, 3406, 5896, 5897, 5898, 5899, *range(9205, 9219))
 
 
-def check_zip(data: bytes, name: str = "tệp nén") -> list[zipfile.ZipInfo]:
+def check_zip(data: bytes, name: str = "") -> list[zipfile.ZipInfo]:
     """The members of a zip file, refused with :class:`BoundaryReadError` (Vietnamese,
     naming the member) when a path is absolute or climbs out with ``..``, a member is a
     link, the archive is encrypted, has more than :data:`MAX_ZIP_MEMBERS` members,
@@ -39,10 +40,11 @@ def check_zip(data: bytes, name: str = "tệp nén") -> list[zipfile.ZipInfo]:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
     except Exception:  # BadZipFile, and struct/Unicode/Overflow errors for a damaged directory
-        what = " (tệp bị hỏng hoặc bị cắt cụt)" if data.startswith(b"PK") else ""
-        raise BoundaryReadError(f"Tệp {name}: không phải tệp nén .zip hợp lệ{what}.") from None
+        what = Msg("unpack.damaged") if data.startswith(b"PK") else ""
+        raise BoundaryReadError(Msg("unpack.not_zip", file=name or Msg("unpack.archive"), what=what)) from None
+    name = name or Msg("unpack.archive")
     if len(infos) > MAX_ZIP_MEMBERS:
-        raise BoundaryReadError(f"Tệp {name}: có {len(infos)} tệp bên trong, quá giới hạn {MAX_ZIP_MEMBERS}.")
+        raise BoundaryReadError(Msg("unpack.too_many", file=name, n=len(infos), limit=MAX_ZIP_MEMBERS))
     total = 0
     # the whole archive, whatever its members' sizes: relative to the upload, and absolute
     allowed = min(MAX_UNZIPPED_BYTES, max(BOUNDARY_MAX_TOTAL_RATIO * len(data), BOUNDARY_MIN_UNZIPPED_ALLOWANCE))
@@ -50,24 +52,22 @@ def check_zip(data: bytes, name: str = "tệp nén") -> list[zipfile.ZipInfo]:
         n = shorten(info.filename)
         win = PureWindowsPath(info.filename)
         if info.filename.startswith(("/", "\\")) or win.drive or PurePosixPath(info.filename).is_absolute():
-            raise BoundaryReadError(f"Tệp {name}: tệp bên trong '{n}' có đường dẫn tuyệt đối; từ chối vì lý do an toàn.")
+            raise BoundaryReadError(Msg("unpack.absolute", file=name, member=n))
         if ".." in PurePosixPath(info.filename.replace("\\", "/")).parts:
-            raise BoundaryReadError(f"Tệp {name}: tệp bên trong '{n}' có '..' trong đường dẫn; từ chối vì lý do an toàn.")
+            raise BoundaryReadError(Msg("unpack.dotdot", file=name, member=n))
         mode = info.external_attr >> 16
         if stat.S_ISLNK(mode):
-            raise BoundaryReadError(f"Tệp {name}: tệp bên trong '{n}' là liên kết (symlink); từ chối vì lý do an toàn.")
+            raise BoundaryReadError(Msg("unpack.symlink", file=name, member=n))
         if info.flag_bits & 0x1:
-            raise BoundaryReadError(f"Tệp {name}: tệp nén có mật khẩu, không đọc được.")
+            raise BoundaryReadError(Msg("safety.password_zip", file=name))
         if info.file_size > ZIP_BOMB_MIN_BYTES and info.file_size > MAX_ZIP_RATIO * max(info.compress_size, 1):
-            raise BoundaryReadError(
-                f"Tệp {name}: tệp bên trong '{n}' nén {info.file_size // max(info.compress_size, 1)} lần "
-                f"({info.file_size // 1_000_000} MB khi giải nén), bất thường với tệp ranh giới (có thể là bom nén); "
-                "từ chối vì lý do an toàn.")
+            raise BoundaryReadError(Msg("unpack.ratio", file=name, member=n,
+                                        ratio=info.file_size // max(info.compress_size, 1),
+                                        mb=info.file_size // 1_000_000))
         total += info.file_size
         if total > allowed:
-            raise BoundaryReadError(
-                f"Tệp {name}: khi giải nén lớn hơn {allowed // 1_000_000} MB (gấp hơn {total // max(len(data), 1)} lần "
-                "tệp nén), bất thường với tệp ranh giới (có thể là bom nén); từ chối vì lý do an toàn.")
+            raise BoundaryReadError(Msg("unpack.total", file=name, mb=allowed // 1_000_000,
+                                        times=total // max(len(data), 1)))
     return infos
 
 
@@ -87,28 +87,25 @@ def unpack(data: bytes, name: str, workdir: Path, layer_file: str | None = None)
                     continue  # an archive inside is never opened
                 target = (root / info.filename.replace("\\", "/")).resolve()
                 if root not in target.parents:  # belt and braces after check_zip
-                    raise BoundaryReadError(f"Tệp {name}: đường dẫn '{shorten(info.filename)}' không an toàn.")
+                    raise BoundaryReadError(Msg("unpack.unsafe_path", file=name, member=shorten(info.filename)))
                 try:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     with zf.open(info) as src, open(target, "wb") as dst:
                         while chunk := src.read(1 << 20):
                             dst.write(chunk)
                 except (IsADirectoryError, NotADirectoryError, FileExistsError):  # 'a' and 'a/b.shp' both
-                    raise BoundaryReadError(f"Tệp {name}: tên '{shorten(info.filename)}' bên trong tệp nén trùng với "
-                                            "tên một thư mục khác trong đó; hãy nén lại thư mục ranh giới.") from None
+                    raise BoundaryReadError(Msg("unpack.name_clash", file=name,
+                                                member=shorten(info.filename))) from None
                 except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError,
                         RuntimeError, struct.error):  # damaged data, bad CRC, unknown method, encrypted
-                    raise BoundaryReadError(f"Tệp {name}: tệp nén bị hỏng, không giải nén được "
-                                            f"'{shorten(info.filename)}'.") from None
+                    raise BoundaryReadError(Msg("unpack.corrupt", file=name, member=shorten(info.filename))) from None
         found = sorted(str(p.relative_to(root)) for p in root.rglob("*")
                        if p.suffix.lower() in VECTOR_SUFFIXES and not p.name.startswith("."))
         if not found:
             nested = [i.filename for i in infos if PurePosixPath(i.filename).suffix.lower() in ARCHIVE_SUFFIXES]
             if nested:
-                raise BoundaryReadError(f"Tệp {name}: bên trong chỉ có tệp nén lồng nhau ('{shorten(nested[0])}'); "
-                                        "hãy giải nén tệp đó và tải lên trực tiếp (tệp nén lồng nhau không được mở, "
-                                        "vì lý do an toàn).")
-            raise BoundaryReadError(f"Tệp {name}: không có tệp ranh giới (.shp, .geojson, .gpkg) bên trong.")
+                raise BoundaryReadError(Msg("unpack.nested", file=name, member=shorten(nested[0])))
+            raise BoundaryReadError(Msg("unpack.no_vector", file=name))
         pick = layer_file if layer_file in found else found[0]
         return root / pick, found
     if suffix in (".geojson", ".json", ".gpkg"):
@@ -116,6 +113,5 @@ def unpack(data: bytes, name: str, workdir: Path, layer_file: str | None = None)
         path.write_bytes(data)
         return path, [path.name]
     if suffix == ".shp":
-        raise BoundaryReadError(f"Tệp {name}: hãy nén tệp .shp cùng các tệp .dbf, .shx, .prj thành một tệp .zip.")
-    raise BoundaryReadError(f"Tệp {name}: định dạng '{shorten(suffix, 20)}' không được hỗ trợ (chỉ .zip chứa shapefile, "
-                            ".geojson, .gpkg).")
+        raise BoundaryReadError(Msg("unpack.bare_shp", file=name))
+    raise BoundaryReadError(Msg("unpack.bad_format", file=name, suffix=shorten(suffix, 20)))

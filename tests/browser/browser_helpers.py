@@ -82,9 +82,25 @@ def wait_idle(page: Page, timeout: float = 30_000, settle_ms: int = 400) -> None
     raise_on_app_error(page)
 
 
+_VIEWPORT_USED_JS = """() => {
+  const s = [...document.querySelectorAll('[data-testid="stHtml"] script')]
+    .filter((x) => x.textContent.includes('const used = "'));
+  return s.length === 0 || s.some((x) => x.textContent.includes('const used = "' + innerWidth + 'x' + innerHeight + '"'));
+}"""
+
+
+def wait_viewport(page: Page, timeout: float = 30_000) -> None:
+    """A page reports its window size once (``ui.viewport_sync``: one quiet run on a first
+    visit): wait until the server's latest run has used it, so that a test's next click
+    never races that run (pages without the report, such as the sign-in form, pass at once)."""
+    _wait_js(page, _VIEWPORT_USED_JS, None, timeout, "the page's window size to reach the server")
+    wait_idle(page, timeout=timeout)
+
+
 def open_app(page: Page, url: str, timeout: float = 45_000) -> None:
     page.goto(url, wait_until="domcontentloaded")
     wait_idle(page, timeout=timeout)
+    wait_viewport(page, timeout=timeout)
 
 
 def maps(page: Page) -> Locator:
@@ -255,6 +271,7 @@ def sign_in(page: Page, username: str, password: str, timeout: float = 60_000) -
                         && !!document.querySelector('[data-testid="stSidebarNav"]')""",
              [f'{SIDEBAR} [data-testid="stCaptionContainer"]', username], timeout, f"{username} to be signed in")
     wait_idle(page, timeout=timeout)
+    wait_viewport(page, timeout=timeout)
 
 
 def signed_in_caption(page: Page) -> Locator:
@@ -299,6 +316,7 @@ def go_in_session(page: Page, path: str, timeout: float = 30_000) -> str:
     _wait_js(page, "() => new URLSearchParams(location.search).has('lang')", None, timeout,
              f"the app to run after moving to {path}")
     wait_idle(page, timeout=timeout)
+    wait_viewport(page, timeout=timeout)
     return page.evaluate("location.pathname")
 
 

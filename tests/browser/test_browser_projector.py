@@ -10,7 +10,7 @@ try:
 except ImportError:  # the fixtures skip, or fail under POVDASH_REQUIRE_BROWSER=1, with a clear message
     expect = None
 
-from browser_helpers import ARTIFACTS, open_app, wait_for_map, wait_idle
+from browser_helpers import ARTIFACTS, open_app, wait_for_map, wait_idle, wait_viewport
 
 pytestmark = pytest.mark.browser
 
@@ -26,10 +26,7 @@ def _bottom(locator) -> float:
 def _settle(page) -> None:
     """The page reports the window size once (a quiet second run, or the cookie of an earlier
     page): wait until the server has used it, then for the map drawn in that run."""
-    # the viewport script the server wrote in its latest run names the size it used
-    page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stHtml"] script')].some(
-        (s) => s.textContent.includes('const used = "' + innerWidth + 'x' + innerHeight + '"'))""", timeout=60_000)
-    wait_idle(page, settle_ms=800)
+    wait_viewport(page, timeout=60_000)
     wait_for_map(page)
     wait_idle(page)
 
