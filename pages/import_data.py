@@ -263,7 +263,7 @@ if upb is not None:
         if base.needs_crs:
             st.warning(tr("import.crs_missing"))
             ranked = [c for c, _ in base.crs_ranked]
-            labels = dict(crs_choices())
+            labels = {c: ui.say(label) for c, label in crs_choices()}
             dist = dict(base.crs_ranked)
             pick = st.selectbox(tr("import.crs_pick"), [""] + ranked,
                                 format_func=lambda c: tr("import.crs_choose") if c == "" else

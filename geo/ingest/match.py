@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from povdata.messages import Msg
 from povdata.names import match_names
 from povdata.validate import normalize_code
 from geo.ingest.vector import _text_columns
@@ -104,8 +105,8 @@ def match_features(gdf: gpd.GeoDataFrame, province_code: str, era: str, level: s
             r = match_names([names.iloc[i]], within).iloc[0]
             if isinstance(r["code"], str):
                 m.loc[i, ["code", "matched_name", "method", "score", "note"]] = (
-                    r["code"], r["matched_name"], r["method"], r["score"], "khớp trong huyện ghi ở trường "
-                    + parent_field)
+                    r["code"], r["matched_name"], r["method"], r["score"], Msg("geomatch.within_field",
+                                                                                  field=parent_field))
     res = pd.DataFrame({"_row": np.arange(n) + 1, "input_code": codes.to_numpy(), "input_name": names.to_numpy(),
                         "level": level, "code": m["code"].to_numpy(), "matched_name": m["matched_name"].to_numpy(),
                         "method": m["method"].to_numpy(), "score": m["score"].astype(float).to_numpy(),
@@ -139,7 +140,7 @@ def match_features(gdf: gpd.GeoDataFrame, province_code: str, era: str, level: s
             inside = pool.index[shapely.contains(g, shapely.points(pool["lon"].to_numpy(), pool["lat"].to_numpy()))]
             if len(inside) == 1:
                 code = inside[0]
-                note = ("tên trùng, chọn theo vị trí" if tied else "khớp theo vị trí (tâm đơn vị nằm trong vùng)")
+                note = Msg("geomatch.tied_by_location") if tied else Msg("geomatch.by_location")
                 res.loc[i, ["code", "matched_name", "method", "score", "note"]] = (
                     code, located.at[code, "name"], "location", 0.9 if tied else 0.6, note)
                 taken.add(code)
@@ -159,8 +160,8 @@ def apply_overrides(matches: pd.DataFrame, overrides: dict[int, str | None], pro
             continue
         if code and code in reg.index:
             out.loc[hit[0], ["code", "matched_name", "level", "method", "score", "note"]] = (
-                code, reg.at[code, "name"], reg.at[code, "level"], "manual", 1.0, "chọn tay")
+                code, reg.at[code, "name"], reg.at[code, "level"], "manual", 1.0, Msg("match.manual"))
         else:
             out.loc[hit[0], ["code", "matched_name", "method", "score", "note"]] = (
-                None, None, "skip", 0.0, "bỏ, không nhập")
+                None, None, "skip", 0.0, Msg("match.skipped"))
     return out
