@@ -24,15 +24,13 @@ import argparse
 import json
 import os
 import platform
-import signal
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_year_slider import CHROMIUM, ROOT, _idle, _serve  # noqa: E402  one server start, one idle wait
+from bench_year_slider import ROOT, _idle, served_browser  # noqa: E402  one server and browser, one idle wait
 
 RESULTS = ROOT / "benchmarks" / "results" / "landing.json"
 TARGET_ANSWER_S = 3.0
@@ -67,29 +65,19 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--visits", type=int, default=5)
     args = ap.parse_args()
-    from playwright.sync_api import sync_playwright
-
     load = os.getloadavg()
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, base = _serve(Path(tmp))
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-                warm = browser.new_page(viewport={"width": 1366, "height": 768})
-                _visit(warm, base)  # the server's caches: the first visit after a start is not the point here
-                warm.close()
-                first, returning = [], []
-                for _ in range(args.visits):
-                    ctx = browser.new_context(viewport={"width": 1366, "height": 768})
-                    page = ctx.new_page()
-                    first.append(_visit(page, base))
-                    time.sleep(0.5)
-                    returning.append(_visit(page, base))
-                    ctx.close()
-                browser.close()
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
+    with served_browser() as (browser, base):
+        warm = browser.new_page(viewport={"width": 1366, "height": 768})
+        _visit(warm, base)  # the server's caches: the first visit after a start is not the point here
+        warm.close()
+        first, returning = [], []
+        for _ in range(args.visits):
+            ctx = browser.new_context(viewport={"width": 1366, "height": 768})
+            page = ctx.new_page()
+            first.append(_visit(page, base))
+            time.sleep(0.5)
+            returning.append(_visit(page, base))
+            ctx.close()
     summary = {kind: {k: _median(rows, k) for k in ("answer_s", "map_s", "settled_s")}
                for kind, rows in (("first_visit", first), ("returning", returning))}
     print(f"{'visit':<14}{'answer':>10}{'map':>10}{'settled':>10}")

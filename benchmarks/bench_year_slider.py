@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,6 +73,25 @@ def _serve(tmp: Path):
         except OSError:
             time.sleep(0.3)
     raise RuntimeError("the server did not start")
+
+
+@contextmanager
+def served_browser():
+    """(headless Chromium, base URL of a fresh ``streamlit run`` on the demo data); both stopped after."""
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, base = _serve(Path(tmp))
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+                try:
+                    yield browser, base
+                finally:
+                    browser.close()
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
 
 
 def _idle(page, timeout=60_000):
@@ -132,26 +152,16 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=15)
     args = ap.parse_args()
-    from playwright.sync_api import sync_playwright
-
     load = os.getloadavg()
-    with tempfile.TemporaryDirectory() as tmp:
-        proc, base = _serve(Path(tmp))
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-                page = browser.new_page(viewport={"width": 1366, "height": 900})
-                # the first visit of a sub-page after a server start gets Streamlit's "Page not
-                # found" dialog (upstream issue, see README): visit the front page first
-                page.goto(base + "/", wait_until="domcontentloaded")
-                _idle(page)
-                district = _case(page, base, "level=district&year=2026", [2016, 2020, 2023, 2026], args.steps)
-                commune = _case(page, base, "level=commune&year=2024", [2016, 2020, 2024, 2018], args.steps)
-                drill = _drill(page, base, max(3, args.steps // 3))
-                browser.close()
-        finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
+    with served_browser() as (browser, base):
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        # the first visit of a sub-page after a server start gets Streamlit's "Page not
+        # found" dialog (upstream issue, see README): visit the front page first
+        page.goto(base + "/", wait_until="domcontentloaded")
+        _idle(page)
+        district = _case(page, base, "level=district&year=2026", [2016, 2020, 2023, 2026], args.steps)
+        commune = _case(page, base, "level=commune&year=2024", [2016, 2020, 2024, 2018], args.steps)
+        drill = _drill(page, base, max(3, args.steps // 3))
     print(f"{'case':<28}{'slider (browser)':>18}{'round trip (server)':>22}")
     for name, r in (("districts (11)", district), ("communes (194)", commune)):
         flag = "" if r["slider_s"] <= TARGET_STEP_S else "  FAIL"
