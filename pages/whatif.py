@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from pages import common as ui
-from povdata.charts import mark_illustrative, rate_series_figure
+from povdata.charts import mark_illustrative, projection_figure, rate_series_figure
 from povdata.i18n import fmt_count, fmt_number, fmt_rate
 from povdata.progress import poor_districts_for
 from povdata.scenarios import MODELS, Scenario, crossing_years, project, scenario_paces, scenario_summary
@@ -208,8 +208,8 @@ st.dataframe(ui.styled_table(target_years_table(scenario), {}, ui.tr("col.status
              key="whatif_target_years")
 from povdata.standards import standard_label  # noqa: E402
 last_std = levels.loc[levels["year"] == latest, "standard"].dropna()
-st.caption(ui.tr("whatif.standard_note", year=latest,
-                 standard=standard_label(last_std.iloc[0], lang) if len(last_std) else "–"))
+latest_standard = standard_label(last_std.iloc[0], lang) if len(last_std) else "–"
+st.caption(ui.tr("whatif.standard_note", year=latest, standard=latest_standard))
 
 st.subheader(ui.tr("whatif.crossing_table", exit=fmt_number(cfg.poor_district_exit_rate, lang, 0)))
 at_h = sub[sub["year"] == scenario.horizon].set_index("unit_code")
@@ -232,18 +232,8 @@ def side(sc: Scenario, key: str) -> None:
     c[1].metric(ui.tr("whatif.m_poor", horizon=sc.horizon), fmt_count(r["poor_households"], lang))
     c[2].metric(ui.tr("whatif.m_remaining"), r["poor_districts_remaining"])
     p = project(levels, [top] + list(poor), scenario_paces(levels, top, poor, sc), sc)
-    f = go.Figure()
-    for code in [top] + list(poor):
-        u = p[p["unit_code"] == code]
-        f.add_trace(go.Scatter(x=u["year"], y=u["poverty_rate"], mode="lines+markers", name=ui.html_text(names[code]),
-                               line={"width": 3 if code == top else 1.5},
-                               hovertext=[f"{ui.html_text(names[code])} {y}: {fmt_rate(v, lang)}"
-                                          for y, v in zip(u["year"], u["poverty_rate"])],
-                               hovertemplate="%{hovertext}<extra></extra>"))
-    f.add_hline(y=cfg.poor_district_exit_rate, line={"dash": "dot", "color": "#b2182b", "width": 1})
-    f.update_layout(height=320, margin={"l": 40, "r": 10, "t": 40, "b": 30}, separators=",." if lang == "vi" else ".,",
-                    legend={"orientation": "h", "y": -0.15}, yaxis={"title": None, "ticksuffix": "%", "rangemode": "tozero"},
-                    xaxis={"dtick": 1})
+    f = projection_figure(p, names.to_dict(), [top] + list(poor), cfg.poor_district_exit_rate, lang,
+                          ui.tr("whatif.side_chart", start=latest, horizon=sc.horizon), latest_standard)
     if ds.is_illustrative:
         mark_illustrative(f, lang)
     st.plotly_chart(f, key=f"whatif_side_{key}", config={"displaylogo": False})

@@ -152,3 +152,29 @@ def scale_text(fig: go.Figure, k: float, base: float = 12.0) -> go.Figure:
     if d.get("frames"):
         d["frames"] = walk(d["frames"])
     return go.Figure(d, _validate=False)
+
+
+def projection_figure(projection: pd.DataFrame, names: dict[str, str], units: list[str], exit_rate: float,
+                      lang: str, title: str, subtitle: str = "", height: int = 340) -> go.Figure:
+    """Projected rates of ``units`` (the first drawn thicker: the province), with the exit
+    threshold: one scenario of the what-if's side-by-side comparison (``subtitle``: the
+    standard, on a line of its own).  Names and titles are escaped for
+    plotly; rates are written the language's way."""
+    from html import escape
+
+    fig = go.Figure()
+    for i, code in enumerate(units):
+        u = projection[projection["unit_code"] == code]
+        name = escape(str(names.get(code, code)), quote=True)
+        fig.add_trace(go.Scatter(x=u["year"], y=u["poverty_rate"], mode="lines+markers", name=name,
+                                 line={"width": 3 if i == 0 else 1.5},
+                                 hovertext=[f"{name} {y}: {fmt_rate(v, lang)}" for y, v in zip(u["year"], u["poverty_rate"])],
+                                 hovertemplate="%{hovertext}<extra></extra>"))
+    fig.add_hline(y=exit_rate, line={"dash": "dot", "color": "#b2182b", "width": 1})
+    text = escape(title, quote=True) + (f"<br><span style='font-size:11px'>{escape(subtitle, quote=True)}</span>"
+                                        if subtitle else "")
+    fig.update_layout(title={"text": text, "font": {"size": 13}}, height=height,
+                      margin={"l": 40, "r": 10, "t": 60, "b": 30}, legend={"orientation": "h", "y": -0.15},
+                      yaxis={"title": None, "ticksuffix": "%", "rangemode": "tozero"}, xaxis={"dtick": 1},
+                      **d3_format(lang))
+    return fig

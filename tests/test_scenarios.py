@@ -137,3 +137,16 @@ def test_an_exit_decision_counts_for_the_milestone(demo):
                           Scenario(poor_district_pace=0.0)).set_index("target_id")
     # both out by decision: reached at the latest review even with no fall at all
     assert (tt.at["no_poor_district_2030", "year_reached"], tt.at["no_poor_district_2030", "status"]) == (2026, "met")
+
+
+def test_the_side_by_side_chart_says_what_it_shows(demo):
+    from povdata.charts import projection_figure
+
+    levels, cfg = demo
+    p = project(levels, ["20", "181"], {"20": 1.0, "181": 5.0}, Scenario())
+    fig = projection_figure(p, {"20": "Tỉnh Lạng Sơn", "181": "<b>Huyện</b>"}, ["20", "181"], 10.0, "vi",
+                            "Dự báo 2026-2030", "Chuẩn <2026-2030>")
+    assert fig.layout.title.text.startswith("Dự báo 2026-2030<br>") and "Chuẩn &lt;2026-2030&gt;" in fig.layout.title.text
+    assert fig.data[0].line.width == 3 and fig.data[1].name == "&lt;b&gt;Huyện&lt;/b&gt;"  # never rendered
+    assert fig.data[0].hovertext[0] == "Tỉnh Lạng Sơn 2026: 6,10%"  # the Vietnamese way
+    assert fig.layout.shapes[0].y0 == 10.0 and fig.layout.separators == ",."
