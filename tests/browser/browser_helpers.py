@@ -311,12 +311,15 @@ def go_in_session(page: Page, path: str, timeout: float = 30_000) -> str:
     (``history.pushState`` + ``popstate``: Streamlit opens the page the URL names in the same
     session, so the sign-in is kept; a typed URL would start a new, signed-out session).
     Waits until the app has run for it (it adds ``lang`` to the query); returns the path shown."""
-    page.evaluate("p => { history.pushState({}, '', p); dispatchEvent(new PopStateEvent('popstate', {state: {}})); }",
-                  path)
-    _wait_js(page, "() => new URLSearchParams(location.search).has('lang')", None, timeout,
-             f"the app to run after moving to {path}")
-    wait_idle(page, timeout=timeout)
-    wait_viewport(page, timeout=timeout)
+    for _ in range(3):  # a move made while a quiet run (the window-size report) ends can be lost: move again
+        page.evaluate("p => { history.pushState({}, '', p); dispatchEvent(new PopStateEvent('popstate', "
+                      "{state: {}})); }", path)
+        _wait_js(page, "() => new URLSearchParams(location.search).has('lang')", None, timeout,
+                 f"the app to run after moving to {path}")
+        wait_idle(page, timeout=timeout)
+        wait_viewport(page, timeout=timeout)
+        if page.evaluate("location.pathname") == path.split("?", 1)[0]:
+            break
     return page.evaluate("location.pathname")
 
 
