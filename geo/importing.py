@@ -45,7 +45,7 @@ from geo.ingest.crs import (  # noqa: F401
     crs_choices, rank_crs,
 )
 from geo.ingest.repair import (  # noqa: F401
-    _REASONS_VI, reason_vi, repair,
+    GEOS_REASONS, geos_reason, repair,
 )
 from geo.ingest.match import (  # noqa: F401
     MATCH_COLUMNS, _code_hits, _registry, apply_overrides, guess_fields,

@@ -10,7 +10,7 @@ import streamlit as st
 
 from pages import common as ui
 from povdata import auth
-from povdata.audit import ACTIONS, detail_text, entries
+from povdata.audit import ACTIONS, detail_text, entries, summary_text
 from povdata.store import StoreError, has_store, open_store, rollback, version_label, versions
 
 ui.require("users")
@@ -121,7 +121,8 @@ with audit_tab:
         table = pd.DataFrame({
             "#": trail["id"], tr("admin.col_when"): trail["at"].str.replace("T", " ").str[:19],
             tr("admin.col_who"): trail["actor"], tr("admin.action"): [tr(f"audit.{a}") for a in trail["action"]],
-            tr("admin.col_province"): trail["province_code"], tr("admin.col_summary"): trail["summary"],
+            tr("admin.col_province"): trail["province_code"],
+            tr("admin.col_summary"): [summary_text(s, k, ui.lang()) for s, k in zip(trail["summary"], trail["said"])],
             tr("admin.col_detail"): [detail_text(d, ui.lang()) for d in trail["detail"]]})
         st.dataframe(ui.no_nulls(table), hide_index=True, width="stretch", key="admin_audit")
         # the export keeps the details whole (JSON, full checksums)

@@ -599,14 +599,14 @@ def data_banner(ds: Dataset, compact: bool = False) -> None:
         badge = {"illustrative": ":orange-badge[⚠️ " + tr("banner.illustrative") + "]",
                  "imported": ":blue-badge[📥 " + tr("data_status.imported") + "]"}.get(
             ds.data_status, ":green-badge[" + tr(f"data_status.{ds.data_status}") + "]")
-        st.caption(badge + " " + tr("banner.source", source=md_escape(ds.source), version=md_escape(ds.version)),
+        st.caption(badge + " " + tr("banner.source", source=md_escape(say(ds.source)), version=md_escape(ds.version)),
                    help=tr("banner.illustrative_detail") if ds.is_illustrative else None)
         return
     if ds.is_illustrative:
         st.warning(f"**{tr('banner.illustrative')}** — {tr('banner.illustrative_detail')}", icon="⚠️")
     elif ds.data_status == "imported":  # file names are escaped: st.info renders markdown
-        st.info(tr("import.banner", source=md_escape(ds.source), version=md_escape(ds.version)), icon="📥")
-    st.caption(tr("banner.source", source=md_escape(ds.source), version=md_escape(ds.version))
+        st.info(tr("import.banner", source=md_escape(say(ds.source)), version=md_escape(ds.version)), icon="📥")
+    st.caption(tr("banner.source", source=md_escape(say(ds.source)), version=md_escape(ds.version))
                + " · " + tr(f"data_status.{ds.data_status}"))
 
 
@@ -1114,7 +1114,7 @@ def chart_frame(title: str, indicator: str, year, standard: str):
     from povdata.export_images import make_frame
 
     ds = dataset()
-    return make_frame(title, indicator=indicator, year=year, standard=standard, source=ds.source,
+    return make_frame(title, indicator=indicator, year=year, standard=standard, source=say(ds.source),
                       version=ds.version, illustrative=ds.is_illustrative, lang=lang())
 
 

@@ -97,7 +97,7 @@ with st.expander(ui.tr("overview.published")):
     pub = published_figures()
     pub = pub[pub["province_code"].isin(ui.view_codes())]
     from povdata.sources import cite  # the article or plan by title, issuer and date, and the row's note
-    pub = pub.assign(cited=[cite(s) + (f" — {n}" if isinstance(n, str) and n else "")
+    pub = pub.assign(cited=[cite(s, ui.lang()) + (f" — {n}" if isinstance(n, str) and n else "")
                             for s, n in zip(pub["source_seed"], pub["note"])])
     st.dataframe(ui.no_nulls(ui.table_headers(pub, {
         "unit_name": "table.unit", "year": "table.year", "indicator": "table.indicator", "value": "table.value",

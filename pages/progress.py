@@ -57,7 +57,7 @@ if prov_target is not None:
                    None if pd.isna(p["required_pp_per_year"]) else
                    ui.tr("progress.required") + ": " + fmt_pace(p["required_pp_per_year"], lang), delta_color="off")
     st.caption(ui.tr("progress.target_caption", value=fmt_pace(prov_target.value, lang)))
-    st.caption(ui.md_escape(cite(prov_target.source)))
+    st.caption(ui.md_escape(cite(prov_target.source, ui.lang())))
     fig = rate_series_figure(s, lang, ui.tr("progress.trajectory"), [(period, prov_target)])
     if ds.is_illustrative:
         mark_illustrative(fig, lang)
@@ -114,7 +114,7 @@ if milestone is not None:
     st.caption(ui.tr("progress.panel_2030_caption", start=mperiod.start, end=mperiod.end,
                      exit=fmt_number(cfg.poor_district_exit_rate, lang, 0),
                      status=ui.tr("progress.exit_status_user") if cfg.exit_threshold_status == "set by the user"
-                     else ui.md_escape(cfg.exit_threshold_status)) + " " + ui.md_escape(cite(milestone.source)))
+                     else ui.md_escape(cfg.exit_threshold_status)) + " " + ui.md_escape(cite(milestone.source, ui.lang())))
     remaining = int((~(out["exited"] | (out["projected_exit_year"] <= horizon))).sum()) if len(out) else 0
     m1, m2 = st.columns(2)
     m1.metric(ui.tr("progress.remaining_current", horizon=horizon), remaining)

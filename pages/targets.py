@@ -44,7 +44,7 @@ typed[("", "", "poor_district_exit_rate")] = c2.text_input(
 for period in cfg.periods:
     std = tr("targets.standard", standard=period.standard) if period.standard else ""
     st.subheader(tr("targets.period", id=period.id, baseline=period.baseline_year) + std)
-    st.caption(ui.md_escape(cite(period.source)))
+    st.caption(ui.md_escape(cite(period.source, ui.lang())))
     file_values = {t.id: t.value for t in base.period(period.id).targets}
     df = pd.DataFrame({
         tr("targets.col_id"): [t.id for t in period.targets],
@@ -55,7 +55,7 @@ for period in cfg.periods:
         tr("targets.col_value"): [fmt_number(t.value, ui.lang()) for t in period.targets],
         tr("targets.col_file_value"): [fmt_number(file_values.get(t.id), ui.lang()) for t in period.targets],
         tr("targets.col_status"): [tr(f"targets.status_{t.status.replace(' ', '_')}") for t in period.targets],
-        tr("targets.col_source"): [cite(t.source) for t in period.targets],
+        tr("targets.col_source"): [cite(t.source, ui.lang()) for t in period.targets],
     })
     col_cfg = {tr("targets.col_value"): st.column_config.TextColumn(max_chars=12, help=tr("targets.value_help"))}
     if editor:

@@ -18,9 +18,12 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
+from povdata.i18n import t
+from povdata.messages import Msg, from_plain, to_plain
+
 ACTIONS = ("import", "rollback", "target_change", "decision", "user_add", "user_role", "user_disable", "user_enable",
            "user_password", "sign_in_locked", "scenario_share", "backup", "restore")
-COLUMNS = ["id", "at", "actor", "action", "province_code", "summary", "detail"]
+COLUMNS = ["id", "at", "actor", "action", "province_code", "summary", "detail", "said"]
 
 
 def now_utc() -> str:
@@ -29,13 +32,17 @@ def now_utc() -> str:
 
 def record(conn: sqlite3.Connection, actor: str, action: str, summary: str, detail: dict | None = None,
            province_code: str = "") -> int:
-    """Append one row (inside the caller's transaction); return its id."""
+    """Append one row (inside the caller's transaction); return its id.  A ``summary`` from
+    the catalogue (:class:`~povdata.messages.Msg`) is stored as its Vietnamese text, and its
+    key and parameters in the ``said`` column, so the trail reads in the UI's language
+    (:func:`summary_text`)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
+    said = json.dumps(to_plain(summary), ensure_ascii=False, sort_keys=True) if isinstance(summary, Msg) else ""
     cur = conn.execute(
-        "INSERT INTO audit (at, actor, action, province_code, summary, detail) VALUES (?, ?, ?, ?, ?, ?)",
-        (now_utc(), actor or "không rõ", action, province_code or "", summary,
-         json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)))
+        "INSERT INTO audit (at, actor, action, province_code, summary, detail, said) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (now_utc(), actor or t("audit.unknown_actor"), action, province_code or "", summary,
+         json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str), said))
     return int(cur.lastrowid)
 
 
@@ -62,19 +69,20 @@ def entries(store, user=None, *, action: str | None = None, province_code: str |
         return pd.read_sql_query(sql + " ORDER BY id DESC", conn, params=params)
 
 
-DETAIL_LABELS = {
-    "vi": {"version": "phiên bản", "previous_version": "phiên bản trước", "indicator_file": "tệp chỉ tiêu",
-           "indicator_sha256": "SHA-256 tệp chỉ tiêu", "indicator_rows": "số dòng", "boundary_file": "tệp ranh giới",
-           "boundary_sha256": "SHA-256 tệp ranh giới", "layers": "lớp ranh giới", "years": "các năm", "era": "danh mục",
-           "note": "ghi chú", "username": "người dùng", "role": "vai trò", "province_code": "tỉnh", "old": "cũ",
-           "new": "mới", "display_name": "họ tên", "sign_in": "đăng nhập", "from_version": "từ phiên bản",
-           "to_version": "quay về phiên bản", "new_version": "phiên bản mới", "period_id": "giai đoạn",
-           "target_id": "mục tiêu", "field": "trường", "name": "tên", "query": "tham số", "failures": "số lần sai",
-           "kept_years_from_previous": "giữ các năm của phiên bản trước", "file": "tệp", "sha256": "SHA-256",
-           "bytes": "dung lượng (byte)", "versions": "phiên bản theo tỉnh", "backup_created_at": "thời điểm sao lưu",
-           "safety_copy": "bản an toàn", "replaced_versions": "phiên bản bị thay"},
-    "en": {},
-}
+#: the detail fields the trail writes; each has a label ``audit_field.<name>`` in the catalogues
+DETAIL_FIELDS = ("version", "previous_version", "indicator_file", "indicator_sha256", "indicator_rows",
+                 "boundary_file", "boundary_sha256", "layers", "years", "era", "note", "username", "role",
+                 "province_code", "old", "new", "display_name", "sign_in", "from_version", "to_version",
+                 "new_version", "period_id", "target_id", "field", "name", "query", "failures",
+                 "kept_years_from_previous", "file", "sha256", "bytes", "versions", "backup_created_at",
+                 "safety_copy", "replaced_versions")
+def summary_text(summary: str, said: str, lang: str = "vi") -> str:
+    """A row's summary in ``lang``: from the catalogue key it was written with (the ``said``
+    column), else as it was stored (rows written before the key was kept)."""
+    try:
+        return from_plain(json.loads(said)).say(lang) if said else str(summary)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError):
+        return str(summary)
 
 
 def detail_text(detail: str, lang: str = "vi") -> str:
@@ -84,7 +92,6 @@ def detail_text(detail: str, lang: str = "vi") -> str:
         d = json.loads(detail)
     except (TypeError, ValueError):
         return str(detail)
-    labels = DETAIL_LABELS.get(lang, {})
     parts = []
     for k, v in d.items():
         if v in (None, "", [], {}):
@@ -95,5 +102,6 @@ def detail_text(detail: str, lang: str = "vi") -> str:
             v = ", ".join(map(str, v))
         elif isinstance(v, dict):  # e.g. versions per province: {'20': [1, 2]} → '20: 1, 2'
             v = "; ".join(f"{kk}: {', '.join(map(str, vv)) if isinstance(vv, list) else vv}" for kk, vv in v.items())
-        parts.append(f"{labels.get(k, k.replace('_', ' '))}: {v}")
+        label = t(f"audit_field.{k}", lang) if k in DETAIL_FIELDS else k.replace("_", " ")
+        parts.append(f"{label}: {v}")
     return "; ".join(parts)

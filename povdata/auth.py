@@ -41,6 +41,9 @@ import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from povdata.i18n import t
+from povdata.messages import Msg
+
 ROLES = ("viewer", "editor", "admin")
 PERMISSIONS: dict[str, str] = {  # permission -> least role that has it
     "browse": "viewer", "export": "viewer", "whatif": "viewer",
@@ -53,7 +56,7 @@ BASE_LOCK_SECONDS = 2.0
 MAX_LOCK_SECONDS = 15 * 60.0
 MIN_PASSWORD_LENGTH = 10
 _HASHER = PasswordHasher()
-_DUMMY_HASH = _HASHER.hash("không phải mật khẩu của ai")  # equal work for unknown names
+_DUMMY_HASH = _HASHER.hash("not anybody's password")  # equal work for unknown names
 
 
 class AuthError(ValueError):
@@ -88,22 +91,25 @@ class User:
         return self.display_name or self.username
 
 
-DEMO_VIEWER = User("khách", "viewer", None, "Khách (chỉ xem)", "demo")
+#: the user name of whoever browses the demo without signing in
+GUEST_NAME = "khách"
+DEMO_VIEWER = User(GUEST_NAME, "viewer", None, t("auth.guest_label"), "demo")
 
 
 def cli_user() -> User:
     """Whoever runs ``python -m povdata`` on the server: shell access to the data directory
     already allows everything, so the CLI acts as an admin, recorded under the login name."""
     from povdata.store import _login
-    return User(f"{_login()} (dòng lệnh)", "admin", None, "", "cli")
+    return User(t("auth.cli_user", login=_login()), "admin", None, "", "cli")
 
 
-ROLE_NAMES = {"viewer": "người xem", "editor": "biên tập viên", "admin": "quản trị viên"}
-PERMISSION_NAMES = {
-    "browse": "xem số liệu", "export": "tải xuống", "whatif": "thử kịch bản", "import": "nhập số liệu",
-    "edit_targets": "sửa mục tiêu", "share_scenarios": "chia sẻ kịch bản", "users": "quản lý người dùng",
-    "rollback": "quay lại phiên bản trước", "audit": "xem nhật ký thay đổi",
-}
+def role_name(role: str, lang: str = "vi") -> str:
+    """'người xem' / 'viewer' (catalogue ``auth.role_<role>``); an unknown role as it is."""
+    return t(f"auth.role_{role}", lang) if role in ROLES else role
+
+
+def _role(role: str) -> object:
+    return Msg(f"auth.role_{role}") if role in ROLES else role
 
 
 def can(user: User | None, permission: str) -> bool:
@@ -117,9 +123,10 @@ def can(user: User | None, permission: str) -> bool:
 def require(user: User | None, permission: str) -> None:
     """Raise :class:`PermissionDenied` unless ``user`` may do ``permission``."""
     if not can(user, permission):
-        who = "Khách" if user is None else f"Tài khoản {user.label} ({ROLE_NAMES.get(user.role, user.role)})"
-        raise PermissionDenied(f"{who} không có quyền {PERMISSION_NAMES[permission]}; "
-                               f"cần vai trò {ROLE_NAMES[PERMISSIONS[permission]]} trở lên.")
+        who = Msg("auth.who_guest") if user is None else Msg("auth.who_account", name=user.label,
+                                                              role=_role(user.role))
+        raise PermissionDenied(Msg("auth.denied_permission", who=who, permission=Msg(f"auth.permission_{permission}"),
+                                   role=_role(PERMISSIONS[permission])))
 
 
 def in_force(code: str) -> str:
@@ -139,8 +146,8 @@ def in_force(code: str) -> str:
 def check_scope(user: User | None, province_code: str) -> None:
     """Raise :class:`PermissionDenied` when ``user`` is tied to another province."""
     if user is not None and user.province_code and in_force(user.province_code) != in_force(province_code):
-        raise PermissionDenied(f"Tài khoản {user.label} chỉ được xem số liệu của tỉnh mã {user.province_code}, "
-                               f"không phải tỉnh mã {province_code}.")
+        raise PermissionDenied(Msg("auth.denied_province", name=user.label, own=user.province_code,
+                                   asked=province_code))
 
 
 # ---- configuration ---------------------------------------------------------------
@@ -159,12 +166,12 @@ def auth_mode(data_dir: str | Path | None = None) -> str:
         try:
             mode = str(tomllib.loads(path.read_text(encoding="utf-8")).get("auth", {}).get("mode", "")).lower()
         except (OSError, tomllib.TOMLDecodeError, AttributeError) as exc:
-            raise AuthError(f"Tệp cấu hình {path} không đọc được: {exc}") from exc
+            raise AuthError(Msg("auth.bad_config", path=path, error=exc)) from exc
     from povdata.store import StoreError, mark_sign_in, sign_in_recorded
 
     if mode:
         if mode not in MODES:
-            raise AuthError(f"Chế độ đăng nhập '{mode}' không hợp lệ; chọn một trong: {', '.join(MODES)}.")
+            raise AuthError(Msg("auth.bad_mode", mode=mode, modes=", ".join(MODES)))
         if mode != "none":
             mark_sign_in(path.parent, mode)
         return mode
@@ -178,7 +185,7 @@ def auth_mode(data_dir: str | Path | None = None) -> str:
             with closing(open_store(data_dir).connect()) as conn:
                 found = conn.execute("SELECT 1 FROM users LIMIT 1").fetchone()
         except sqlite3.Error as exc:
-            raise StoreError(f"Kho dữ liệu bị hỏng, không đọc được: {exc}") from exc
+            raise StoreError(Msg("auth.store_damaged", error=exc)) from exc
         if found:
             mark_sign_in(path.parent)
             return "password"
@@ -194,13 +201,13 @@ def _check_username(name: str) -> str:
     n = normalise_username(name)
     if not n or len(n) > 120 or any(unicodedata.category(c).startswith(("C", "Z")) and c != " " for c in n) \
             or n.startswith(" ") or "  " in n:
-        raise AuthError("Tên đăng nhập phải có 1-120 ký tự, không chứa ký tự điều khiển.")
+        raise AuthError(Msg("auth.bad_username"))
     return n
 
 
 def _check_role(role: str) -> str:
     if role not in ROLES:
-        raise AuthError(f"Vai trò '{role}' không hợp lệ; chọn một trong: viewer, editor, admin.")
+        raise AuthError(Msg("auth.bad_role", role=role, roles=", ".join(ROLES)))
     return role
 
 
@@ -216,8 +223,7 @@ def visible_length(password: str) -> int:
 
 def _check_password(password: str) -> None:
     if visible_length(password) < MIN_PASSWORD_LENGTH:
-        raise AuthError(f"Mật khẩu phải có ít nhất {MIN_PASSWORD_LENGTH} ký tự nhìn thấy được "
-                        "(khoảng trắng và ký tự vô hình không tính).")
+        raise AuthError(Msg("auth.short_password", n=MIN_PASSWORD_LENGTH))
 
 
 def _check_province(code: str | None) -> str | None:
@@ -227,7 +233,7 @@ def _check_province(code: str | None) -> str | None:
     try:
         province_name(code)
     except Exception as exc:
-        raise AuthError(f"Không có tỉnh mã '{code}'.") from exc
+        raise AuthError(Msg("auth.no_province", code=code)) from exc
     return code
 
 
@@ -255,16 +261,16 @@ def add_user(store, username: str, password: str | None, role: str, *, actor: Us
     require(actor, "users")
     name, role, prov = _check_username(username), _check_role(role), _check_province(province_code)
     if actor.province_code and prov != actor.province_code:
-        raise PermissionDenied(f"Tài khoản {actor.label} chỉ tạo được người dùng của tỉnh mã {actor.province_code}.")
+        raise PermissionDenied(Msg("auth.own_province_users", name=actor.label, province=actor.province_code))
     if password is not None:
         _check_password(password)
     digest = _HASHER.hash(password) if password is not None else ""
     with _tx(store) as conn:
         if _user_row(conn, name) is not None:
-            raise AuthError(f"Đã có người dùng '{name}'.")
+            raise AuthError(Msg("auth.user_exists", name=name))
         conn.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, 0, ?)",
                      (name, display_name.strip(), digest, role, prov, audit.now_utc()))
-        audit.record(conn, actor.username, "user_add", f"Thêm người dùng {name} ({ROLE_NAMES[role]})",
+        audit.record(conn, actor.username, "user_add", Msg("auth.audit_add", name=name, role=_role(role)),
                      {"username": name, "role": role, "province_code": prov, "display_name": display_name.strip(),
                       "sign_in": "password" if password is not None else "oidc"}, prov or "")
     from povdata.store import mark_sign_in
@@ -272,7 +278,10 @@ def add_user(store, username: str, password: str | None, role: str, *, actor: Us
     return User(name, role, prov, display_name.strip())
 
 
-def _change(store, username: str, actor: User, action: str, column: str, value, summary: str) -> None:
+def _change(store, username: str, actor: User, action: str, column: str, value, summary: str,
+            **extra: object) -> None:
+    """Change one column of a user; ``summary`` is the audit entry's catalogue key (with
+    ``name`` and ``extra`` as its parameters)."""
     from povdata import audit
 
     require(actor, "users")
@@ -280,27 +289,27 @@ def _change(store, username: str, actor: User, action: str, column: str, value, 
     with _tx(store) as conn:
         row = _user_row(conn, name)
         if row is None:
-            raise AuthError(f"Không có người dùng '{name}'.")
+            raise AuthError(Msg("auth.no_user", name=name))
         if row[4]:
             check_scope(actor, row[4])
         elif actor.province_code:
-            raise PermissionDenied(f"Tài khoản {actor.label} chỉ quản lý người dùng của tỉnh mình.")
+            raise PermissionDenied(Msg("auth.own_province_only", name=actor.label))
         if name == actor.username and action in ("user_disable", "user_role"):
-            raise AuthError("Không thể tự khóa hoặc tự đổi vai trò của chính mình; hãy nhờ một quản trị viên khác.")
+            raise AuthError(Msg("auth.not_yourself"))
         old = {"role": row[3], "disabled": row[5], "password_hash": "…"}[column]
         if action == "user_role" or action == "user_disable":  # never leave the store without an admin
             remaining = conn.execute("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 "
                                      "AND username != ?", (name,)).fetchone()[0]
             losing = row[3] == "admin" and not row[5] and (action == "user_disable" or value != "admin")
             if losing and remaining == 0:
-                raise AuthError("Đây là quản trị viên cuối cùng đang hoạt động: hãy tạo quản trị viên khác trước.")
+                raise AuthError(Msg("auth.last_admin"))
         conn.execute(f"UPDATE users SET {column} = ? WHERE username = ?", (value, name))
         if action in ("user_disable", "user_role", "user_password"):  # signed out everywhere, at once
             revoke_user_sessions(conn, name)
         detail = {"username": name}
         if column != "password_hash":
             detail.update(old=old, new=value)
-        audit.record(conn, actor.username, action, summary.format(name=name), detail, row[4] or "")
+        audit.record(conn, actor.username, action, Msg(summary, name=name, **extra), detail, row[4] or "")
 
 
 def revoke_user_sessions(conn, username: str, now: float | None = None) -> int:
@@ -313,15 +322,15 @@ def revoke_user_sessions(conn, username: str, now: float | None = None) -> int:
 
 def set_role(store, username: str, role: str, *, actor: User) -> None:
     _check_role(role)
-    _change(store, username, actor, "user_role", "role", role, "Đổi vai trò của {name} thành " + ROLE_NAMES[role])
+    _change(store, username, actor, "user_role", "role", role, "auth.audit_role", role=_role(role))
 
 
 def disable_user(store, username: str, *, actor: User) -> None:
-    _change(store, username, actor, "user_disable", "disabled", 1, "Khóa tài khoản {name}")
+    _change(store, username, actor, "user_disable", "disabled", 1, "auth.audit_disable")
 
 
 def enable_user(store, username: str, *, actor: User) -> None:
-    _change(store, username, actor, "user_enable", "disabled", 0, "Mở khóa tài khoản {name}")
+    _change(store, username, actor, "user_enable", "disabled", 0, "auth.audit_enable")
     with _tx(store) as conn:  # a fresh start for the throttle too
         conn.execute("DELETE FROM sign_in_failures WHERE username = ?", (normalise_username(username),))
 
@@ -329,7 +338,7 @@ def enable_user(store, username: str, *, actor: User) -> None:
 def set_password(store, username: str, password: str, *, actor: User) -> None:
     _check_password(password)
     _change(store, username, actor, "user_password", "password_hash", _HASHER.hash(password),
-            "Đặt lại mật khẩu của {name}")
+            "auth.audit_password")
 
 
 def list_users(store, *, actor: User) -> pd.DataFrame:
@@ -386,11 +395,10 @@ def authenticate(store, username: str, password: str, *, now: float | None = Non
                          "failures = excluded.failures, last_failed_at = excluded.last_failed_at, "
                          "locked_until = excluded.locked_until", (name, failures, now, now + lock_seconds(failures)))
             if failures == FREE_FAILURES:
-                audit.record(conn, name, "sign_in_locked", f"Tài khoản {name}: {failures} lần đăng nhập sai liên tiếp",
+                audit.record(conn, name, "sign_in_locked", Msg("auth.audit_locked", name=name, n=failures),
                              {"username": name, "failures": failures}, (row[4] or "") if row is not None else "")
     if locked_wait is not None:
-        raise SignInError(f"Đăng nhập sai nhiều lần: hãy thử lại sau {int(locked_wait) + 1} giây.", locked_wait,
-                          "locked")
+        raise SignInError(Msg("auth.failed_locked", wait=int(locked_wait) + 1), locked_wait, "locked")
     ok = False
     with _CHECKS:
         try:
@@ -404,7 +412,7 @@ def authenticate(store, username: str, password: str, *, now: float | None = Non
                 conn.execute("UPDATE users SET password_hash = ? WHERE username = ?", (_HASHER.hash(password), name))
         return User(row[0], row[3], row[4] or None, row[1] or "")
     # a disabled account gets the wrong-password answer: the message must not confirm the password
-    raise SignInError("Tên đăng nhập hoặc mật khẩu không đúng.", lock_seconds(failures))
+    raise SignInError(Msg("auth.failed_wrong"), lock_seconds(failures))
 
 
 def identity_user(store, email: str | None) -> User | None:

@@ -44,6 +44,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from povdata.i18n import t
+from povdata.messages import Msg, Num
 from povdata.store import (
     SCHEMA_VERSION,
     Store,
@@ -75,16 +77,16 @@ class Contents:
     versions: dict[str, list[VersionInfo]]
     rows: dict[str, int] = field(default_factory=dict)
 
-    def lines(self) -> list[str]:
+    def lines(self, lang: str = "vi") -> list[str]:
         """One line per province: '20 Lạng Sơn: 3 phiên bản (v1–v3), hiện hành v3 · … UTC · nguyen'."""
         if not self.versions:
-            return ["  (chưa có phiên bản nào: bảng điều khiển dùng số liệu minh họa)"]
+            return ["  " + t("backup.no_versions", lang)]
         out = []
         for code, vs in sorted(self.versions.items()):
             nums = sorted(v.number for v in vs)
             span = f"v{nums[0]}" if len(nums) == 1 else f"v{nums[0]}–v{nums[-1]}"
-            out.append(f"  {_province_name(code) or 'Tỉnh'} ({code}): {len(vs)} phiên bản ({span}), "
-                       f"hiện hành {version_label(vs[0])}")
+            out.append("  " + t("backup.province_line", lang, province=_province_name(code) or t("backup.province", lang),
+                                code=code, n=len(vs), span=span, current=version_label(vs[0])))
         return out
 
 
@@ -108,7 +110,7 @@ class RestoreResult:
 
 def _province_name(code: str) -> str:
     if code == "00":
-        return "Toàn quốc"
+        return t("store.whole_country")
     from povdata.units import province_name
     try:
         return province_name(code)
@@ -219,10 +221,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _free(folder: Path) -> str:
+def _free(folder: Path) -> object:
     import shutil
     try:
-        return f"còn trống {shutil.disk_usage(folder).free / 1e6:.1f} MB ở {folder}".replace(".", ",", 1)
+        return Msg("backup.free_space", mb=Num(shutil.disk_usage(folder).free / 1e6, 1), folder=folder)
     except OSError:
         return str(folder)
 
@@ -260,8 +262,7 @@ def _copy_store(store: Store, dest: Path) -> BackupInfo:
             check = [r[0] for r in dst.execute("PRAGMA integrity_check")]
             info = contents(dst)
         if check != ["ok"]:
-            raise StoreError(f"Bản sao lưu vừa ghi không đạt kiểm tra toàn vẹn ({'; '.join(check[:3])}); "
-                             "đã xóa tệp dở dang, kho dữ liệu không thay đổi.")
+            raise StoreError(Msg("backup.integrity_failed", check="; ".join(check[:3])))
         _fsync(tmp)
         made = _now().isoformat(timespec="seconds")
         backup = BackupInfo(dest, _sha256(tmp), tmp.stat().st_size, made, info, manifest_path(dest))
@@ -274,10 +275,9 @@ def _copy_store(store: Store, dest: Path) -> BackupInfo:
     except BaseException as exc:
         _remove(tmp, mtmp)
         if isinstance(exc, (sqlite3.Error, OSError)) and (is_disk_full(exc) or _short_of_space(dest.parent, store)):
-            raise StoreError(f"Ổ đĩa đầy: không ghi được bản sao lưu {dest} ({_free(dest.parent)}); "
-                             "đã xóa tệp dở dang, kho dữ liệu không thay đổi.") from exc
+            raise StoreError(Msg("backup.disk_full", dest=dest, free=_free(dest.parent))) from exc
         if isinstance(exc, (sqlite3.Error, OSError)):
-            raise StoreError(f"Không ghi được bản sao lưu {dest} ({exc}); kho dữ liệu không thay đổi.") from exc
+            raise StoreError(Msg("backup.write_failed", dest=dest, error=exc)) from exc
         raise
 
 
@@ -292,29 +292,29 @@ def backup(store: Store, dest: str | Path | None = None, *, actor: str | None = 
     """Back the store up to ``dest`` (a new file, or a folder; default
     :func:`default_backup_path`) with its manifest; record it in the audit trail."""
     if not store.path.exists():
-        raise StoreError(f"Chưa có kho dữ liệu {store.path}: không có gì để sao lưu.")
+        raise StoreError(Msg("backup.no_store", path=store.path))
     dest = Path(dest) if dest is not None else default_backup_path(store.path.parent)
     if dest.is_dir():
         dest = _new_file(dest, "povdash")
     if dest.exists():
-        raise StoreError(f"Tệp {dest} đã có: chọn tên khác (bản sao lưu không ghi đè tệp cũ).")
+        raise StoreError(Msg("backup.exists", dest=dest))
     info = _copy_store(store, dest)
     try:
         with closing(store.connect()) as conn:
             conn.execute("BEGIN IMMEDIATE")
-            _record(conn, actor or _login(), "backup", f"Sao lưu kho dữ liệu vào {dest.name}",
+            _record(conn, actor or _login(), "backup", Msg("backup.audit_backup", file=dest.name),
                     {"file": str(dest), "sha256": info.sha256, "bytes": info.size,
                      "versions": _manifest(info)["versions"]})
             conn.execute("COMMIT")
     except sqlite3.Error as exc:
-        raise StoreError(f"Bản sao lưu {dest} đã ghi xong và đúng, nhưng không ghi được nhật ký thay đổi: "
-                         f"{write_error(exc, store.path.parent)}") from exc
+        raise StoreError(Msg("backup.no_audit", dest=dest, error=write_error(exc, store.path.parent).args[0])) \
+            from exc
     return info
 
 
 # ---- restore --------------------------------------------------------------------------
-def _refuse(msg: str) -> StoreError:
-    return StoreError(f"{msg}; kho dữ liệu không thay đổi.")
+def _refuse(msg: Msg) -> StoreError:
+    return StoreError(Msg("backup.refused", reason=msg))
 
 
 def _stage(src: Path, folder: Path) -> tuple[Path, str]:
@@ -329,9 +329,8 @@ def _stage(src: Path, folder: Path) -> tuple[Path, str]:
     except OSError as exc:
         _remove(tmp)
         if is_disk_full(exc):
-            raise _refuse(f"Ổ đĩa đầy: không chép được tệp sao lưu vào {folder} để kiểm tra ({_free(folder)})") \
-                from exc
-        raise _refuse(f"Không đọc được tệp sao lưu {src} ({exc.strerror or exc})") from exc
+            raise _refuse(Msg("backup.stage_disk_full", folder=folder, free=_free(folder))) from exc
+        raise _refuse(Msg("backup.unreadable", src=src, error=exc.strerror or exc)) from exc
     return tmp, h.hexdigest()
 
 
@@ -343,34 +342,30 @@ def _check_staged(staged: Path, name: str, live_columns: dict[str, list[str]]) -
             conn.execute("PRAGMA journal_mode = DELETE")  # a copied WAL-mode store: make it one file
             check = [r[0] for r in conn.execute("PRAGMA integrity_check")]
             if check != ["ok"]:
-                raise _refuse(f"Tệp sao lưu {name} bị hỏng (kiểm tra toàn vẹn: {'; '.join(check[:3])})")
+                raise _refuse(Msg("backup.damaged_check", name=name, check="; ".join(check[:3])))
             tables = set(_tables(conn))
             missing = [t for t in (*CORE_TABLES, "meta") if t not in tables]
             if missing:
-                raise _refuse(f"Tệp {name} không phải bản sao lưu kho dữ liệu của bảng điều khiển "
-                              f"(thiếu bảng {', '.join(missing)})")
+                raise _refuse(Msg("backup.not_backup_tables", name=name, tables=", ".join(missing)))
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             version = int(row[0]) if row and str(row[0]).isdigit() else None
             if version is None:
-                raise _refuse(f"Tệp {name} không phải bản sao lưu kho dữ liệu của bảng điều khiển "
-                              "(không có phiên bản cấu trúc)")
+                raise _refuse(Msg("backup.not_backup_schema", name=name))
             if version > SCHEMA_VERSION:
-                raise _refuse(f"Tệp sao lưu {name} do phiên bản phần mềm mới hơn tạo ra (cấu trúc {version}, "
-                              f"phần mềm này: {SCHEMA_VERSION}); hãy cập nhật phần mềm rồi khôi phục")
+                raise _refuse(Msg("backup.newer", name=name, version=version, ours=SCHEMA_VERSION))
             for table, cols in live_columns.items():
                 if table in KEPT_TABLES or (table not in tables and table not in CORE_TABLES):
                     continue
                 lacking = [c for c in cols if c not in _columns(conn, table)]
                 if lacking:
-                    raise _refuse(f"Tệp sao lưu {name} có cấu trúc khác kho dữ liệu (bảng {table} thiếu cột "
-                                  f"{', '.join(lacking)})")
+                    raise _refuse(Msg("backup.other_schema", name=name, table=table, columns=", ".join(lacking)))
             if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
-                raise _refuse(f"Tệp sao lưu {name} bị hỏng (có dòng số liệu không thuộc phiên bản nào)")
+                raise _refuse(Msg("backup.orphan_rows", name=name))
             return contents(conn)
     except sqlite3.Error as exc:
         if is_disk_full(exc):
-            raise _refuse(f"Ổ đĩa đầy: không kiểm tra được tệp sao lưu {name} ({_free(staged.parent)})") from exc
-        raise _refuse(f"Tệp sao lưu {name} bị hỏng hoặc không phải kho dữ liệu ({exc})") from exc
+            raise _refuse(Msg("backup.check_disk_full", name=name, free=_free(staged.parent))) from exc
+        raise _refuse(Msg("backup.damaged", name=name, error=exc)) from exc
 
 
 def verify_backup(src: str | Path, work_dir: str | Path) -> BackupInfo:
@@ -393,14 +388,14 @@ def _live_columns(store: Store | None = None) -> dict[str, list[str]]:
 
 def _verified_copy(src: Path, folder: Path, live_columns: dict[str, list[str]]) -> tuple[BackupInfo, Path]:
     if not src.is_file():
-        raise _refuse(f"Không tìm thấy tệp sao lưu {src}")
+        raise _refuse(Msg("backup.not_found", src=src))
     try:
         with open(src, "rb") as f:
             head = f.read(len(_MAGIC))
     except OSError as exc:
-        raise _refuse(f"Không đọc được tệp sao lưu {src} ({exc.strerror or exc})") from exc
+        raise _refuse(Msg("backup.unreadable", src=src, error=exc.strerror or exc)) from exc
     if head != _MAGIC:
-        raise _refuse(f"Tệp {src.name} không phải bản sao lưu kho dữ liệu (không phải tệp SQLite)")
+        raise _refuse(Msg("backup.not_sqlite", name=src.name))
     manifest, made = manifest_path(src), ""
     expected = None
     if manifest.is_file() and manifest != src:
@@ -410,19 +405,18 @@ def _verified_copy(src: Path, folder: Path, live_columns: dict[str, list[str]]) 
                 raise ValueError
             expected, made = str(m["sha256"]), str(m.get("created_at", ""))
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise _refuse(f"Tệp kê khai {manifest.name} bên cạnh tệp sao lưu không đọc được") from exc
+            raise _refuse(Msg("backup.bad_manifest", name=manifest.name)) from exc
     else:
         manifest = None
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _refuse(f"Không tạo được thư mục dữ liệu {folder} ({exc.strerror or exc})") from exc
+        raise _refuse(Msg("backup.no_folder", folder=folder, error=exc.strerror or exc)) from exc
     _clean_stale(folder)
     staged, digest = _stage(src, folder)
     try:
         if expected is not None and digest != expected:
-            raise _refuse(f"Tệp sao lưu {src.name} không khớp tệp kê khai {manifest.name} (SHA-256 khác): "
-                          "tệp đã bị sửa hoặc hỏng")
+            raise _refuse(Msg("backup.hash_differs", name=src.name, manifest=manifest.name))
         info = _check_staged(staged, src.name, live_columns)
     except BaseException:
         _remove(staged)
@@ -465,15 +459,15 @@ def restore(src: str | Path, data_dir: str | Path | None = None, *, actor: str |
                     cols = ", ".join(_q(c) for c in _columns(conn, table))
                     conn.execute(f"INSERT INTO main.{_q(table)} ({cols}) SELECT {cols} FROM b.{_q(table)}")
             if conn.execute("PRAGMA main.foreign_key_check").fetchone() is not None:
-                raise _refuse(f"Tệp sao lưu {Path(src).name} không nhất quán với kho dữ liệu")
+                raise _refuse(Msg("backup.inconsistent", name=Path(src).name))
             after = contents(conn)
             restored = {t: n for t, n in after.rows.items() if t not in KEPT_TABLES}
             expected = {t: info.contents.rows.get(t, 0) for t in restored}
             if restored != expected:  # cannot happen short of a bug; never commit a partial restore
-                raise _refuse(f"Số dòng sau khi khôi phục khác tệp sao lưu ({restored} ≠ {expected})")
+                raise _refuse(Msg("backup.row_counts", restored=restored, expected=expected))
             _record(conn, actor or _login(), "restore",
-                    f"Khôi phục kho dữ liệu từ {Path(src).name}"
-                    + (f" (bản an toàn của kho trước đó: {safety.name})" if safety else ""),
+                    Msg("backup.audit_restore_safety", file=Path(src).name, safety=safety.name) if safety
+                    else Msg("backup.audit_restore", file=Path(src).name),
                     {"file": str(Path(src).resolve()), "sha256": info.sha256, "backup_created_at": info.created_at,
                      "versions": {c: sorted(v.number for v in vs) for c, vs in sorted(after.versions.items())},
                      "replaced_versions": {c: sorted(v.number for v in vs) for c, vs in sorted(before.versions.items())},
@@ -486,11 +480,10 @@ def restore(src: str | Path, data_dir: str | Path | None = None, *, actor: str |
                 except sqlite3.Error:
                     pass
             if isinstance(exc, (sqlite3.Error, OSError)) and is_disk_full(exc):
-                raise StoreError(f"Ổ đĩa đầy: không khôi phục được ({_free(folder)}); kho dữ liệu vẫn như trước, "
-                                 "không thay đổi gì. Hãy giải phóng dung lượng ổ đĩa rồi thử lại.") from exc
+                raise StoreError(Msg("backup.restore_disk_full", free=_free(folder))) from exc
             if isinstance(exc, sqlite3.Error):
                 err = write_error(exc, folder)  # another writer past the busy timeout, or the error itself
-                raise StoreError(f"Không khôi phục được: {err}") from exc
+                raise StoreError(Msg("backup.restore_failed", error=err.args[0])) from exc
             raise
         finally:
             conn.close()

@@ -29,6 +29,7 @@ from povdata.dataset import Dataset, demo_dir, level_table, load_demo
 from povdata.export_images import (FONT_FILES, Frame, ImageJob, fmt_date, frame_figure, render_images,
                                    standards_text)
 from povdata.i18n import fmt_number, fmt_pace, fmt_rate, t
+from povdata.messages import say
 from povdata.sources import cite
 from povdata.maps import display_shapes, map_view
 from povdata.narrative import unit_narrative
@@ -378,7 +379,7 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
         items = [TextBox(MARGIN, CONTENT_TOP, SLIDE_W - 2 * MARGIN, 0.9,
                          (Para(t("briefing.panel_summary", lang, horizon=horizon, remaining=remaining,
                                  total=len(outlook)), 24, bold=True),
-                          Para(cite(milestone.source), 13, color=GREY)), name="panel_summary")]
+                          Para(cite(milestone.source, lang), 13, color=GREY)), name="panel_summary")]
         if rows:
             items.append(fit_table(TableBox(MARGIN, CONTENT_TOP + 1.2, SLIDE_W - 2 * MARGIN,
                                             (2.4, 1.2, 1.5, 1.6, 1.9, 1.6, 1.9), header, tuple(rows), fills,
@@ -442,10 +443,10 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
                         name=f"district_trajectory_{code}")], kind="district"))
 
     # sources and version
-    target_sources = list(dict.fromkeys([cite(p.source) for p in cfg.periods if p.source]
-                                        + ([cite(milestone.source)] if milestone is not None else [])))
+    target_sources = list(dict.fromkeys([cite(p.source, lang) for p in cfg.periods if p.source]
+                                        + ([cite(milestone.source, lang)] if milestone is not None else [])))
     notes = [Para(t("briefing.notes_dataset", lang, title=ds.title, status=t(f"data_status.{ds.data_status}", lang)), 18),
-             Para(t("briefing.notes_source", lang, source=ds.source), 16),
+             Para(t("briefing.notes_source", lang, source=say(ds.source, lang)), 16),
              Para(t("briefing.notes_version", lang, version=ds.version, date=fmt_date(date, lang)), 16),
              Para(t("briefing.notes_boundaries", lang), 16)]
     notes += [Para(t("briefing.notes_targets", lang, source=src), 14) for src in target_sources]
@@ -453,7 +454,7 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
     slides.append(Slide(t("briefing.notes_title", lang), "", [
         TextBox(MARGIN, 1.2, SLIDE_W - 2 * MARGIN, CONTENT_BOTTOM - 1.2, tuple(notes), name="notes")], kind="notes"))
 
-    pack = Pack(slides, year, lang, ds, ds.source, date)
+    pack = Pack(slides, year, lang, ds, say(ds.source, lang), date)
     timings["layout"] = time.perf_counter() - t0 - timings["data"]
     if render:
         t1 = time.perf_counter()

@@ -5,7 +5,6 @@ The CLI and the pages call the same functions.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -13,18 +12,27 @@ import pandas as pd
 
 from povdata.dataset import Dataset, demo_dir, level_table, load_demo
 from povdata.demo import SEED, build_demo_indicators
+from povdata.i18n import cli_lang, cli_t, fmt_number, t
 from povdata.progress import progress_table
 from povdata.targets import TargetsError, default_targets, load_targets
 from povdata.units import legacy_units, province_name
 
 DEMO_META = """\
-# Bộ số liệu minh họa — illustrative dataset. Built by `python -m povdata demo`.
+# Illustrative dataset. Built by `python -m povdata demo`.
 title = "{title}"
 data_status = "illustrative"
-source = "Số liệu minh họa do phần mềm tạo (seed {seed}), hiệu chỉnh theo số liệu công bố của tỉnh; đơn vị hành chính và ranh giới gần đúng từ gói vietnamadminunits"
+source = "{source}"
+source_key = "demo.source"
 version = "demo-1"
 seed = {seed}
 """
+
+
+def problem_line(p) -> str:
+    """'LỖI: Tệp x.xlsx, dòng 7, …' / 'ERROR: File x.xlsx, row 7, …' (the CLI's language)."""
+    lang = cli_lang()
+    return cli_t(f"cli.severity_{p.severity}" if p.severity in ("error", "warning", "info") else "cli.severity_other",
+                 severity=p.severity, message=p.say(lang))
 
 
 def new_commune_layer(province_code: str, old_cells):
@@ -46,8 +54,8 @@ def cmd_crosswalk(args: argparse.Namespace) -> int:
 
     cw, bounds = build_crosswalk()
     write_crosswalk(cw, Path(args.out) if args.out else CROSSWALK_PATH)
-    print(f"Bảng chuyển đổi 2025: {cw['old_code'].nunique()} đơn vị cũ → {cw['new_code'].nunique()} xã mới "
-          f"({cw.loc[cw['divided'], 'old_code'].nunique()} xã cũ bị chia).")
+    print(cli_t("cli.crosswalk_done", old=cw["old_code"].nunique(), new=cw["new_code"].nunique(),
+                divided=cw.loc[cw["divided"], "old_code"].nunique()))
     return 0
 
 
@@ -63,9 +71,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     layers = build_approx_boundaries(legacy_communes(args.province))
     layers["commune_2025"] = new_commune_layer(args.province, layers["commune"])
     write_layers(layers, out / "boundaries.gpkg")
-    title = f"{province_name(args.province)} — số liệu minh họa"
-    (out / "meta.toml").write_text(DEMO_META.format(title=title, seed=SEED), encoding="utf-8")
-    print(f"Đã tạo bộ số liệu minh họa trong {out} ({len(ind)} dòng, {ind['year'].min()}-{ind['year'].max()}).")
+    title = t("demo.title", province=province_name(args.province))  # the file's own text: Vietnamese
+    (out / "meta.toml").write_text(DEMO_META.format(title=title, seed=SEED, source=t("demo.source", seed=SEED)),
+                                   encoding="utf-8")
+    print(cli_t("cli.demo_done", out=out, n=len(ind), first=ind["year"].min(), last=ind["year"].max()))
     return 0
 
 
@@ -79,17 +88,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     path = Path(args.file)
     msg = input_file_problem(path)
     if msg:
-        print(f"LỖI: {msg}", file=sys.stderr)
+        print(cli_t("cli.error", message=msg), file=sys.stderr)
         return 1
     province = in_force(args.province) if args.province else NATIONAL
     imp = prepare_indicators(path.read_bytes(), path.name, province, year=args.year, allow_partial=args.partial)
-    labels = {"error": "LỖI", "warning": "CẢNH BÁO", "info": "GHI CHÚ"}
     for p in imp.notes + imp.report.problems:
-        print(f"{labels.get(p.severity, p.severity)}: {p}")
+        print(problem_line(p))
     if imp.ok:
-        print(f"Tệp {path.name} hợp lệ: {len(imp.report.table)} dòng.")
+        print(cli_t("cli.valid", file=path.name, n=len(imp.report.table)))
         return 0
-    print(f"Tệp {path.name} bị từ chối: {len(imp.report.errors)} lỗi.", file=sys.stderr)
+    print(cli_t("cli.refused", file=path.name, n=len(imp.report.errors)), file=sys.stderr)
     return 1
 
 
@@ -136,13 +144,12 @@ def cmd_progress(args: argparse.Namespace) -> int:
     try:
         cfg = _config(args, view.code)
     except TargetsError as exc:
-        print(f"LỖI: {exc}", file=sys.stderr)
+        print(cli_t("cli.error", message=exc), file=sys.stderr)
         return 2
     ds = _dataset(args)
     levels = level_table(ds, view.former)
     if levels.empty:
-        print(f"LỖI: chưa có số liệu của {view.name()}; hãy nhập bằng 'python -m povdata import --province "
-              f"{args.province} --indicators …'.", file=sys.stderr)
+        print(cli_t("cli.no_figures", name=view.name(), province=args.province), file=sys.stderr)
         return 1
     table = progress_table(levels, cfg, as_of=args.as_of)
     if args.level != "all":
@@ -167,7 +174,7 @@ def cmd_briefing(args: argparse.Namespace) -> int:
     try:
         cfg = _config(args, args.province)
     except TargetsError as exc:
-        print(f"LỖI: {exc}", file=sys.stderr)
+        print(cli_t("cli.error", message=exc), file=sys.stderr)
         return 2
     ds = _dataset(args)
     year = args.year
@@ -178,37 +185,37 @@ def cmd_briefing(args: argparse.Namespace) -> int:
     try:
         pack = build_pack(ds, year, args.lang, cfg)
     except ExportError as exc:
-        print(f"LỖI: {exc}", file=sys.stderr)
+        print(cli_t("cli.error", message=exc), file=sys.stderr)
         return 1
     pptx, pdf = write_pack(pack, Path(args.out))
     print(f"{pptx}\n{pdf}")
-    print(f"{len(pack.slides)} trang, {pack.seconds:.1f} s", file=sys.stderr)
+    print(cli_t("cli.pack_done", n=len(pack.slides), seconds=fmt_number(pack.seconds, cli_lang(), 1)), file=sys.stderr)
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m povdata", description="Số liệu giảm nghèo: dựng dữ liệu minh họa, kiểm tra tệp, tính tiến độ mục tiêu.")
+    p = argparse.ArgumentParser(prog="python -m povdata", description=cli_t("cli.description"))
     sub = p.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("demo", help="dựng lại bộ số liệu minh họa (tất định)")
-    d.add_argument("--province", default="20", help="mã tỉnh (mặc định 20, Lạng Sơn)")
-    d.add_argument("--out", help="thư mục ghi (mặc định data/demo/<mã tỉnh>)")
+    d = sub.add_parser("demo", help=cli_t("cli.help_demo"))
+    d.add_argument("--province", default="20", help=cli_t("cli.help_demo_province"))
+    d.add_argument("--out", help=cli_t("cli.help_demo_out"))
     d.set_defaults(func=cmd_demo)
-    c = sub.add_parser("crosswalk", help="dựng lại bảng chuyển đổi xã cũ → xã mới 2025 (toàn quốc)")
-    c.add_argument("--out", help="tệp ghi (mặc định data/crosswalk/crosswalk_2025.csv)")
+    c = sub.add_parser("crosswalk", help=cli_t("cli.help_crosswalk"))
+    c.add_argument("--out", help=cli_t("cli.help_crosswalk_out"))
     c.set_defaults(func=cmd_crosswalk)
-    v = sub.add_parser("validate", help="kiểm tra một tệp chỉ tiêu (CSV/XLSX)")
+    v = sub.add_parser("validate", help=cli_t("cli.help_validate"))
     v.add_argument("file")
-    v.add_argument("--province", help="chỉ chấp nhận mã đơn vị của tỉnh này")
-    v.add_argument("--year", type=int, help="năm của số liệu khi tệp không có cột Năm")
+    v.add_argument("--province", help=cli_t("cli.help_validate_province"))
+    v.add_argument("--year", type=int, help=cli_t("cli.help_year"))
     v.add_argument("--partial", action="store_true",
-                   help="chấp nhận năm chỉ có một phần các xã/huyện (số liệu một phần)")
+                   help=cli_t("cli.help_partial"))
     v.set_defaults(func=cmd_validate)
-    g = sub.add_parser("progress", help="tiến độ thực hiện mục tiêu theo đơn vị (CSV hoặc JSON)")
-    g.add_argument("--province", default="20", help="mã tỉnh (34 tỉnh từ 1/7/2025, hoặc mã tỉnh cũ trước đó)")
-    g.add_argument("--indicators", help="tệp chỉ tiêu (mặc định: số liệu minh họa)")
-    g.add_argument("--targets", help="tệp mục tiêu TOML (mặc định data/targets/<mã tỉnh>.toml)")
+    g = sub.add_parser("progress", help=cli_t("cli.help_progress"))
+    g.add_argument("--province", default="20", help=cli_t("cli.help_progress_province"))
+    g.add_argument("--indicators", help=cli_t("cli.help_indicators"))
+    g.add_argument("--targets", help=cli_t("cli.help_targets"))
     g.add_argument("--level", default="all", choices=["all", "province", "district", "commune"])
-    g.add_argument("--as-of", type=int, dest="as_of", help="tính đến năm rà soát này")
+    g.add_argument("--as-of", type=int, dest="as_of", help=cli_t("cli.help_as_of"))
     g.add_argument("--format", default="csv", choices=["csv", "json"])
     g.set_defaults(func=cmd_progress)
     from povdata.cli_import import add_parser as add_import_parser
@@ -217,13 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_admin_parsers(sub)
     from povdata.cli_backup import add_parsers as add_backup_parsers
     add_backup_parsers(sub)
-    b = sub.add_parser("briefing", help="bộ tài liệu họp: PowerPoint và PDF cho một năm")
-    b.add_argument("--year", type=int, help="năm báo cáo (mặc định: năm rà soát đầy đủ gần nhất mà một giai "
-                                             "đoạn mục tiêu đánh giá, như nút trên trang Tổng quan)")
-    b.add_argument("--out", required=True, help="thư mục ghi tệp .pptx và .pdf")
+    b = sub.add_parser("briefing", help=cli_t("cli.help_briefing"))
+    b.add_argument("--year", type=int, help=cli_t("cli.help_briefing_year"))
+    b.add_argument("--out", required=True, help=cli_t("cli.help_briefing_out"))
     b.add_argument("--province", default="20")
-    b.add_argument("--indicators", help="tệp chỉ tiêu (mặc định: số liệu minh họa)")
-    b.add_argument("--targets", help="tệp mục tiêu TOML (mặc định data/targets/<mã tỉnh>.toml)")
+    b.add_argument("--indicators", help=cli_t("cli.help_indicators"))
+    b.add_argument("--targets", help=cli_t("cli.help_targets"))
     b.add_argument("--lang", default="vi", choices=["vi", "en"])
     b.set_defaults(func=cmd_briefing)
     return p
@@ -237,11 +243,11 @@ def main(argv: list[str] | None = None) -> int:
         from povdata.validate import IndicatorFileError
         if isinstance(exc, IndicatorFileError):
             for p in exc.report.errors:
-                print(f"LỖI: {p}", file=sys.stderr)
+                print(cli_t("cli.error", message=p), file=sys.stderr)
             return 1
         from povdata.auth import PermissionDenied
         from povdata.store import StoreError
         if isinstance(exc, (OSError, ValueError, StoreError, PermissionDenied)):
-            print(f"LỖI: {exc}", file=sys.stderr)
+            print(cli_t("cli.error", message=exc), file=sys.stderr)
             return 1
         raise

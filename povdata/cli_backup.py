@@ -13,16 +13,21 @@ from __future__ import annotations
 import argparse
 import sys
 
+from povdata.i18n import cli_lang, cli_t, fmt_number
+
+#: the answers that confirm a restore (typed with or without accents)
+YES_WORDS = ("co", "có", "c", "yes", "y")
+
 
 def add_parsers(sub) -> None:
-    b = sub.add_parser("backup", help="sao lưu kho dữ liệu (một tệp SQLite đã kiểm tra, kèm tệp kê khai .json)")
-    b.add_argument("--out", help="tệp hoặc thư mục ghi (mặc định <thư mục dữ liệu>/backups/povdash-<thời điểm>.sqlite)")
-    b.add_argument("--data-dir", dest="data_dir", help="thư mục dữ liệu (mặc định POVDASH_DATA_DIR hoặc var/)")
+    b = sub.add_parser("backup", help=cli_t("cli_backup.help_backup"))
+    b.add_argument("--out", help=cli_t("cli_backup.help_out"))
+    b.add_argument("--data-dir", dest="data_dir", help=cli_t("cli_backup.help_data_dir"))
     b.set_defaults(func=cmd_backup)
-    r = sub.add_parser("restore", help="khôi phục kho dữ liệu từ một bản sao lưu (kiểm tra trước, giữ bản an toàn)")
-    r.add_argument("file", help="tệp sao lưu .sqlite")
-    r.add_argument("--yes", action="store_true", help="không hỏi xác nhận")
-    r.add_argument("--data-dir", dest="data_dir", help="thư mục dữ liệu (mặc định POVDASH_DATA_DIR hoặc var/)")
+    r = sub.add_parser("restore", help=cli_t("cli_backup.help_restore"))
+    r.add_argument("file", help=cli_t("cli_backup.help_file"))
+    r.add_argument("--yes", action="store_true", help=cli_t("cli_backup.help_yes"))
+    r.add_argument("--data-dir", dest="data_dir", help=cli_t("cli_backup.help_data_dir"))
     r.set_defaults(func=cmd_restore)
 
 
@@ -32,7 +37,7 @@ def _actor() -> str:
 
 
 def _mb(n: int) -> str:
-    return f"{n / 1e6:.1f} MB".replace(".", ",")
+    return f"{fmt_number(n / 1e6, cli_lang(), 1)} MB"
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -41,13 +46,12 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
     folder = args.data_dir or data_dir()
     if not has_store(folder):
-        print(f"LỖI: chưa có kho dữ liệu ở {folder}: không có gì để sao lưu (bảng điều khiển đang dùng số liệu "
-              "minh họa).", file=sys.stderr)
+        print(cli_t("cli_backup.no_store", folder=folder), file=sys.stderr)
         return 1
     info = backup(open_store(folder), args.out, actor=_actor())
-    print(f"Đã sao lưu kho dữ liệu vào {info.path} ({_mb(info.size)}, SHA-256 {info.sha256[:16]}…; "
-          f"đã kiểm tra toàn vẹn; tệp kê khai {info.manifest.name}):")
-    print("\n".join(info.contents.lines()))
+    print(cli_t("cli_backup.done", path=info.path, size=_mb(info.size), sha=info.sha256[:16],
+                manifest=info.manifest.name))
+    print("\n".join(info.contents.lines(cli_lang())))
     return 0
 
 
@@ -58,29 +62,29 @@ def cmd_restore(args: argparse.Namespace) -> int:
     folder = args.data_dir or data_dir()
 
     def confirm(info, current) -> bool:
-        made = f", tạo lúc {info.created_at}" if info.created_at else ""
-        check = f"khớp tệp kê khai {info.manifest.name}" if info.manifest else "không có tệp kê khai bên cạnh"
-        print(f"Tệp sao lưu {info.path} ({_mb(info.size)}{made}; SHA-256 {info.sha256[:16]}… {check}; "
-              "đã kiểm tra toàn vẹn và cấu trúc):")
-        print("\n".join(info.contents.lines()))
-        print("Kho dữ liệu hiện tại:")
-        print("\n".join(current.lines()))
+        made = cli_t("cli_backup.made_at", at=info.created_at) if info.created_at else ""
+        check = cli_t("cli_backup.manifest_ok", manifest=info.manifest.name) if info.manifest \
+            else cli_t("cli_backup.no_manifest")
+        print(cli_t("cli_backup.backup_file", path=info.path, size=_mb(info.size), made=made, sha=info.sha256[:16],
+                    check=check))
+        print("\n".join(info.contents.lines(cli_lang())))
+        print(cli_t("cli_backup.current"))
+        print("\n".join(current.lines(cli_lang())))
         if args.yes:
             return True
-        prompt = "Khôi phục sẽ thay toàn bộ số liệu hiện tại bằng số liệu trong tệp sao lưu (tài khoản người dùng " \
-                 "và nhật ký thay đổi giữ nguyên; có bản an toàn). Gõ 'co' để tiếp tục: "
+        prompt = cli_t("cli_backup.prompt")
         if not sys.stdin.isatty():
             return False
-        return input(prompt).strip().lower() in ("co", "có", "c", "yes", "y")
+        return input(prompt).strip().lower() in YES_WORDS
 
     result = restore(args.file, folder, actor=_actor(), confirm=confirm)
     if result is None:
-        print("Chưa khôi phục, kho dữ liệu không thay đổi" + ("." if sys.stdin.isatty() else
-                                                             ": thêm --yes để xác nhận."), file=sys.stderr)
+        print(cli_t("cli_backup.not_restored" if sys.stdin.isatty() else "cli_backup.not_restored_yes"),
+              file=sys.stderr)
         return 2
-    print(f"Đã khôi phục kho dữ liệu từ {result.source.path} (đã kiểm tra lại: số dòng khớp tệp sao lưu):")
-    print("\n".join(result.after.lines()))
+    print(cli_t("cli_backup.restored", path=result.source.path))
+    print("\n".join(result.after.lines(cli_lang())))
     if result.safety_copy:
-        print(f"Bản an toàn của kho trước khi khôi phục: {result.safety_copy}")
-    print("Nếu bảng điều khiển đang chạy, hãy khởi động lại để mọi phiên đọc số liệu đã khôi phục.")
+        print(cli_t("cli_backup.safety", path=result.safety_copy))
+    print(cli_t("cli_backup.restart"))
     return 0

@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from povdata.indicators import aggregate, derive_rates
-from povdata.units import legacy_units
+from povdata.messages import Msg
+from povdata.units import PROVINCE_TYPE, legacy_units
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 DEMO_DIR = DATA_DIR / "demo"
@@ -51,6 +52,22 @@ def demo_dir(province_code: str) -> Path:
     return DEMO_DIR / province_code
 
 
+def _meta_source(meta: dict) -> str:
+    """The demo's source sentence, in the UI's language (the file keeps the Vietnamese one)."""
+    return Msg("demo.source", seed=meta["seed"]) if meta.get("source_key") == "demo.source" else meta["source"]
+
+
+def demo_source(province_code: str, stored: str) -> str:
+    """What a stored copy of the demo says as its source: the demo's own sentence (said in
+    the UI's language) when ``stored`` is that sentence, else ``stored`` as it is."""
+    try:
+        meta = tomllib.loads((demo_dir(province_code) / "meta.toml").read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return stored
+    said = _meta_source(meta)
+    return said if str(said) == str(stored) else stored
+
+
 def load_demo(province_code: str = "20") -> Dataset:
     """The embedded illustrative dataset (built by ``python -m povdata demo``)."""
     folder = demo_dir(province_code)
@@ -59,7 +76,7 @@ def load_demo(province_code: str = "20") -> Dataset:
         province_code=province_code,
         indicators=read_indicator_csv(folder / "indicators.csv"),
         data_status=meta["data_status"],
-        source=meta["source"],
+        source=_meta_source(meta),
         version=str(meta["version"]),
         title=meta["title"],
     )
@@ -194,7 +211,7 @@ def level_table(ds: Dataset, former: str | None = None) -> pd.DataFrame:
         info_old = info_old[info_old.index.map(lambda c: len(str(c)) != 2)]
         info_old.loc[districts.index.intersection(info_old.index), "parent_code"] = pc
         top_row = pd.DataFrame({"name": [province_name_in_force(pc)], "short_name": [new_units.loc[
-            new_units["level"] == "province", "short_name"].iloc[0]], "unit_type": ["Tỉnh"], "parent_code": [None],
+            new_units["level"] == "province", "short_name"].iloc[0]], "unit_type": [PROVINCE_TYPE], "parent_code": [None],
             "district_code": [None]}, index=[pc])
         info_old = pd.concat([top_row, info_old])
     info_new = new_communes[["name", "short_name", "unit_type", "parent_code"]].assign(district_code=None)

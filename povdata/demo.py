@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from povdata.standards import default_standard_for_year
-from povdata.units import legacy_communes
+from povdata.units import URBAN_TYPES, legacy_communes
 
 SEED = 20250701
 YEARS = list(range(2015, 2027))
@@ -143,7 +143,7 @@ def _district_pins(cal: Calibration, year: int, dist: np.ndarray, totals: np.nda
 def _households(communes: pd.DataFrame, cal: Calibration, rng: np.random.Generator) -> pd.DataFrame:
     """Total households per commune and year; district totals pinned where published."""
     n = len(communes)
-    urban = communes["unit_type"].isin(["Phường", "Thị trấn"]).to_numpy()
+    urban = communes["unit_type"].isin(URBAN_TYPES).to_numpy()
     weight = rng.lognormal(mean=0.0, sigma=0.45, size=n) * np.where(urban, 1.8, 1.0)
     growth = np.where(urban, 0.012, 0.0) + rng.normal(0, 0.002, n)
     # scale each pinned district so that its share is right in every year, not only the pinned one
@@ -199,7 +199,7 @@ def build_demo_old_world(province_code: str = "20", seed: int = SEED) -> pd.Data
     n = len(communes)
     codes = communes["code"].to_numpy()
     dist = communes["district_code"].to_numpy()
-    urban = communes["unit_type"].isin(["Phường", "Thị trấn"]).to_numpy()
+    urban = communes["unit_type"].isin(URBAN_TYPES).to_numpy()
     totals = _households(communes, cal, rng)
 
     a_commune = rng.normal(0.0, 0.55, n) - np.where(urban, 0.9, 0.0)

@@ -28,6 +28,9 @@ from datetime import date, datetime, timezone
 
 import pandas as pd
 
+from povdata.i18n import t
+from povdata.messages import Msg
+
 ACTIONS = ("designate", "exit")
 STATUSES = ("poor_district", "difficult_commune")
 _NUMBER_RE = re.compile(r"^\d{1,5}/[0-9A-Za-zĐđ\-]{2,30}$")
@@ -77,8 +80,13 @@ def _first_number(text: str) -> str | None:
     return m.group(1) if m else None
 
 
+#: how a decision's sign is written ("QĐ-TTg"); "QD-" and "qđ-" typed are read as it
+DECISION_SIGN = "QĐ-"
+_SIGN_RE = re.compile(r"(?i)(?<![a-z])q[đd]-")
+
+
 def _issuer_of(number: str) -> str:
-    return "Thủ tướng Chính phủ" if number.endswith("-TTg") else ""
+    return t("decision_form.prime_minister") if number.endswith("-TTg") else ""
 
 
 def stored_decisions(store, province_code: str) -> tuple[Decision, ...]:
@@ -154,19 +162,19 @@ def add_decision(store, province_code: str, *, number: str, on: date | str, issu
     if user is not None:
         require(user, "edit_targets")
         check_scope(user, province_code)
-    number = re.sub(r"\s+", "", str(number or "")).replace("QD-", "QĐ-").replace("qđ-", "QĐ-")
+    number = _SIGN_RE.sub(DECISION_SIGN, re.sub(r"\s+", "", str(number or "")))
     if not _NUMBER_RE.match(number):
-        raise DecisionError(f"Số quyết định '{number[:40]}' không đúng dạng số/ký hiệu (ví dụ 353/QĐ-TTg).")
+        raise DecisionError(Msg("decision_form.bad_number", number=number[:40]))
     try:
         day = on if isinstance(on, date) else date.fromisoformat(str(on))
     except ValueError:
-        raise DecisionError(f"Ngày ký '{str(on)[:20]}' không hợp lệ (năm-tháng-ngày).") from None
+        raise DecisionError(Msg("decision_form.bad_date", date=str(on)[:20])) from None
     if day > date.today():
-        raise DecisionError(f"Ngày ký {day.strftime('%d/%m/%Y')} ở tương lai.")
+        raise DecisionError(Msg("decision_form.future_date", date=day.strftime("%d/%m/%Y")))
     if action not in ACTIONS or status not in STATUSES:
-        raise DecisionError("Loại quyết định không hợp lệ.")
+        raise DecisionError(Msg("decision_form.bad_kind"))
     if len(str(issuer).strip()) < 3:
-        raise DecisionError("Hãy ghi cơ quan ban hành (ví dụ Thủ tướng Chính phủ, UBND tỉnh).")
+        raise DecisionError(Msg("decision_form.no_issuer"))
     level = "district" if status == "poor_district" else "commune"
     units = legacy_units_of(province_code)
     ok = set(units.loc[units["level"] == level, "code"])
@@ -177,11 +185,12 @@ def add_decision(store, province_code: str, *, number: str, on: date | str, issu
         ok |= {new_id(c) for c in new.loc[new["level"] == "commune", "code"]}
     bad = [c for c in unit_codes if c not in ok]
     if not unit_codes or bad:
-        what = "huyện" if level == "district" else "xã"
-        raise DecisionError(f"Đơn vị {', '.join(bad[:5]) or '(chưa chọn)'} không phải {what} của tỉnh.")
+        if not bad:
+            raise DecisionError(Msg("decision_form.no_units"))
+        raise DecisionError(Msg(f"decision_form.not_{level}", units=", ".join(bad[:5])))
     if action == "designate":
         if period_start is None or period_end is None or not 2000 <= int(period_start) <= int(period_end) <= 2100:
-            raise DecisionError("Quyết định công nhận cần giai đoạn áp dụng (từ năm – đến năm).")
+            raise DecisionError(Msg("decision_form.no_period"))
     else:
         period_start = period_end = None
     actor = user.username if user is not None else "cli"
@@ -194,8 +203,8 @@ def add_decision(store, province_code: str, *, number: str, on: date | str, issu
                              (province_code, number, day.isoformat(), str(issuer).strip(), action, status, code,
                               period_start, period_end, str(basis).strip(), now, actor))
             audit.record(conn, actor, "decision",
-                         f"Quyết định {number} ngày {day.strftime('%d/%m/%Y')}: "
-                         f"{'công nhận' if action == 'designate' else 'thoát'} {len(unit_codes)} đơn vị",
+                         Msg(f"decision_form.audit_{action}", number=number, date=day.strftime("%d/%m/%Y"),
+                             n=len(unit_codes)),
                          {"number": number, "date": day.isoformat(), "issuer": issuer, "action": action,
                           "status": status, "units": list(unit_codes), "period": [period_start, period_end],
                           "basis": basis}, province_code)

@@ -20,12 +20,13 @@ import pandas as pd
 
 from povdata import audit
 from povdata.auth import User, check_scope, require
+from povdata.messages import Msg
 from povdata.targets import TargetsConfig
 
 CONFIG_FIELDS = {"at_risk_margin_pp": (0.0, 20.0), "poor_district_exit_rate": (0.0, 100.0)}
 MAX_TARGET_VALUE = 100.0
-FIELD_NAMES = {"value": "giá trị", "at_risk_margin_pp": "biên 'có nguy cơ' (điểm %)",
-               "poor_district_exit_rate": "ngưỡng thoát huyện nghèo (%)"}
+#: each field's name, from the catalogue: ``target_edit.field_<field>`` (and ``…_title`` at a sentence's head)
+FIELD_NAMES = ("value", "at_risk_margin_pp", "poor_district_exit_rate")
 
 
 class EditError(ValueError):
@@ -107,18 +108,17 @@ def add_target_rule(store, config: TargetsConfig, *, period_id: str, scope: str,
     try:
         period = config.period(period_id)
     except KeyError:
-        raise EditError(f"Không có giai đoạn '{period_id}'.") from None
+        raise EditError(Msg("target_edit.no_period", period=period_id)) from None
     if period.standard is None:
-        raise EditError(f"Giai đoạn '{period_id}' không gắn với một chuẩn nghèo: không thêm được mục tiêu giảm tỷ lệ.")
+        raise EditError(Msg("target_edit.period_without_standard", period=period_id))
     if rule not in RATE_RULES:
-        raise EditError(f"Quy tắc '{rule}' không được hỗ trợ.")
+        raise EditError(Msg("target_edit.bad_rule", rule=rule))
     if scope not in RULE_SCOPES:
-        raise EditError(f"Phạm vi '{scope}' không được hỗ trợ.")
-    value = _check_value("value", value, "Mục tiêu mới")
+        raise EditError(Msg("target_edit.bad_scope", scope=scope))
+    value = _check_value("value", value, Msg("target_edit.new_target"))
     source = " ".join(str(source or "").split())
     if len(source) < MIN_SOURCE_CHARS:
-        raise EditError("Mục tiêu mới: hãy ghi nguồn (số văn bản, cơ quan ban hành, ngày), ví dụ «Nghị quyết số "
-                        "…/NQ-TU ngày …/…/… của Tỉnh ủy».")
+        raise EditError(Msg("target_edit.no_source"))
     current = effective_targets(store, config)
     taken = {t.id for p in current.periods for t in p.targets}
     n = 1
@@ -133,11 +133,12 @@ def add_target_rule(store, config: TargetsConfig, *, period_id: str, scope: str,
                          "actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (config.province_code, period_id, target_id,
                                                                      scope, rule, value, source, audit.now_utc(),
                                                                      user.username))
-            audit.record(conn, user.username, "target_change", f"Thêm mục tiêu {target_id} ({period_id}): {value:g}",
+            audit.record(conn, user.username, "target_change", Msg("target_edit.audit_add", target=target_id, period=period_id,
+                                                                        value=f"{value:g}"),
                          {"period_id": period_id, "target_id": target_id, "scope": scope, "rule": rule,
                           "value": value, "source": source, "added": True}, config.province_code)
     except sqlite3.Error as exc:
-        raise StoreError(f"Không ghi được vào kho dữ liệu ({exc}); mục tiêu vẫn giữ nguyên.") from exc
+        raise StoreError(Msg("target_edit.store_failed", error=exc)) from exc
     return target_id
 
 
@@ -147,20 +148,23 @@ def _current(config: TargetsConfig, period_id: str, target_id: str, field: str) 
     for t in config.period(period_id).targets:
         if t.id == target_id:
             return float(t.value)
-    raise EditError(f"Không có mục tiêu '{target_id}' trong giai đoạn '{period_id}'.")
+    raise EditError(Msg("target_edit.no_target", target=target_id, period=period_id))
 
 
 def _check_value(field: str, value: float, where: str) -> float:
     if value is None or not isinstance(value, (int, float)) or math.isnan(value) or math.isinf(value):
-        raise EditError(f"{where}: {FIELD_NAMES[field]} phải là một số.")
+        raise EditError(Msg("target_edit.not_a_number", where=where, field=Msg(f"target_edit.field_{field}")))
     lo, hi = CONFIG_FIELDS.get(field, (0.0, MAX_TARGET_VALUE))
     if not lo <= value <= hi:
-        raise EditError(f"{where}: {FIELD_NAMES[field]} phải trong khoảng {lo:g}–{hi:g} (nhập {value:g}).")
+        raise EditError(Msg("target_edit.out_of_range", where=where, field=Msg(f"target_edit.field_{field}"),
+                            low=f"{lo:g}", high=f"{hi:g}", value=f"{value:g}"))
     return float(value)
 
 
-def _where(period_id: str, target_id: str, field: str) -> str:
-    return f"Mục tiêu '{target_id}' ({period_id})" if target_id else FIELD_NAMES[field].capitalize()
+def _where(period_id: str, target_id: str, field: str) -> Msg:
+    if target_id:
+        return Msg("target_edit.target_where", target=target_id, period=period_id)
+    return Msg(f"target_edit.field_{field}_title")
 
 
 def parse_typed_values(typed: dict[tuple[str, str, str], str]) -> dict[tuple[str, str, str], float]:
@@ -173,7 +177,8 @@ def parse_typed_values(typed: dict[tuple[str, str, str], str]) -> dict[tuple[str
         try:
             out[key] = parse_small_number(text)
         except ValueError as exc:
-            raise EditError(f"{_where(*key)}: {exc}") from None
+            said = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Msg) else str(exc)
+            raise EditError(Msg("problem.where", where=_where(*key), message=said)) from None
     return out
 
 
@@ -188,7 +193,7 @@ def change_targets(store, config: TargetsConfig, new_values: dict[tuple[str, str
     made = []
     for (period_id, target_id, field), value in new_values.items():
         if field not in CONFIG_FIELDS and field != "value":
-            raise EditError(f"Không sửa được trường '{field}'.")
+            raise EditError(Msg("target_edit.bad_field", field=field))
         old = _current(current, period_id, target_id, field)
         new = _check_value(field, value, _where(period_id, target_id, field))
         if not math.isclose(old, new, abs_tol=1e-9):
@@ -203,11 +208,13 @@ def change_targets(store, config: TargetsConfig, new_values: dict[tuple[str, str
                 conn.execute("INSERT INTO target_changes (province_code, period_id, target_id, field, value, at, actor) "
                              "VALUES (?, ?, ?, ?, ?, ?, ?)", (config.province_code, ch["period_id"], ch["target_id"],
                                                             ch["field"], ch["new"], audit.now_utc(), user.username))
-                what = f"mục tiêu {ch['target_id']} ({ch['period_id']})" if ch["target_id"] else FIELD_NAMES[ch["field"]]
-                audit.record(conn, user.username, "target_change", f"Sửa {what}: {ch['old']:g} → {ch['new']:g}",
+                what = (Msg("target_edit.target_named", target=ch["target_id"], period=ch["period_id"])
+                        if ch["target_id"] else Msg(f"target_edit.field_{ch['field']}"))
+                audit.record(conn, user.username, "target_change",
+                             Msg("target_edit.audit_change", what=what, old=f"{ch['old']:g}", new=f"{ch['new']:g}"),
                              ch, config.province_code)
     except sqlite3.Error as exc:
-        raise StoreError(f"Không ghi được vào kho dữ liệu ({exc}); mục tiêu vẫn giữ nguyên.") from exc
+        raise StoreError(Msg("target_edit.store_failed", error=exc)) from exc
     return made
 
 
@@ -217,14 +224,14 @@ def share_scenario(store, province_code: str, name: str, query: str, *, user: Us
     check_scope(user, province_code)
     name = " ".join(str(name).split())[:120]
     if not name:
-        raise EditError("Hãy đặt tên cho kịch bản.")
+        raise EditError(Msg("target_edit.scenario_no_name"))
     if len(query) > 4000:
-        raise EditError("Kịch bản quá dài để chia sẻ.")
+        raise EditError(Msg("target_edit.scenario_too_long"))
     from povdata.store import _transaction
     with _transaction(store) as conn:
         cur = conn.execute("INSERT INTO shared_scenarios (province_code, name, query, at, actor) VALUES (?, ?, ?, ?, ?)",
                            (province_code, name, query, audit.now_utc(), user.username))
-        audit.record(conn, user.username, "scenario_share", f"Chia sẻ kịch bản '{name}'",
+        audit.record(conn, user.username, "scenario_share", Msg("target_edit.audit_share", name=name),
                      {"name": name, "query": query}, province_code)
         return int(cur.lastrowid)
 

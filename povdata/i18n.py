@@ -37,7 +37,7 @@ def catalogue(lang: str) -> dict[str, str]:
     return flat
 
 
-def t(key: str, lang: str = DEFAULT_LANG, **kwargs: object) -> str:
+def t(key: str, lang: str = DEFAULT_LANG, /, **kwargs: object) -> str:
     """Text for ``key``; ``{name}`` placeholders are filled from ``kwargs``."""
     lang = lang if lang in LANGS else DEFAULT_LANG
     text = catalogue(lang).get(key)
@@ -113,3 +113,20 @@ def parse_small_number(text: object) -> float:
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError(Msg("number.not_a_number", text=text))
     return value
+
+
+def cli_lang() -> str:
+    """The language of ``python -m povdata``: ``POVDASH_LANG`` (vi or en), else Vietnamese."""
+    import os
+
+    lang = os.environ.get("POVDASH_LANG", "").strip().lower()
+    return lang if lang in LANGS else DEFAULT_LANG
+
+
+def cli_t(key: str, /, **kwargs: object) -> str:
+    """:func:`t` in the command line's language (:func:`cli_lang`); a parameter that is a
+    catalogue message (or an exception raised with one) is said in that language too."""
+    from povdata.messages import say
+
+    lang = cli_lang()
+    return t(key, lang, **{k: say(v, lang) if not isinstance(v, (int, float)) else v for k, v in kwargs.items()})

@@ -44,9 +44,7 @@ class Indicator:
     """
 
     id: str
-    label_vi: str
-    label_en: str
-    unit: str
+    unit: str  # "%", or a key of the catalogue's [unit] section ("households")
     kind: str
     numerator: str | None = None
     denominator: str | None = None
@@ -54,29 +52,31 @@ class Indicator:
     higher_is_worse: bool = True
 
     def label(self, lang: str = "vi") -> str:
-        return self.label_vi if lang == "vi" else self.label_en
+        """The indicator's name (catalogue ``indicator_label.<id>``)."""
+        from povdata.i18n import t
+        return t(f"indicator_label.{self.id}", lang)
+
+    def unit_label(self, lang: str = "vi") -> str:
+        """'%' or 'hộ' / 'households'."""
+        from povdata.i18n import t
+        return self.unit if self.unit == "%" else t(f"unit.{self.unit}", lang)
 
 
 INDICATORS: dict[str, Indicator] = {
     i.id: i
     for i in (
-        Indicator("poverty_rate", "Tỷ lệ hộ nghèo", "Poverty rate", "%", "rate",
-                  "poor_households", "households_total", "poverty_rate_published"),
-        Indicator("near_poor_rate", "Tỷ lệ hộ cận nghèo", "Near-poor rate", "%", "rate",
-                  "near_poor_households", "households_total", "near_poor_rate_published"),
-        Indicator("poor_near_poor_rate", "Tỷ lệ hộ nghèo và cận nghèo", "Poor and near-poor rate", "%", "rate",
-                  "poor_and_near_poor", "households_total"),
-        Indicator("poor_households", "Số hộ nghèo", "Poor households", "hộ", "count"),
-        Indicator("near_poor_households", "Số hộ cận nghèo", "Near-poor households", "hộ", "count"),
-        Indicator("households_total", "Tổng số hộ", "Total households", "hộ", "count", higher_is_worse=False),
-        Indicator("escaped_poor", "Số hộ thoát nghèo", "Households that left poverty", "hộ", "count",
-                  higher_is_worse=False),
-        Indicator("newly_poor", "Số hộ nghèo phát sinh", "Newly poor households", "hộ", "count"),
-        Indicator("re_poor", "Số hộ tái nghèo", "Households back in poverty", "hộ", "count"),
-        Indicator("poor_households_start", "Số hộ nghèo đầu năm", "Poor households at the start of the year", "hộ",
-                  "count"),
-        Indicator("ethnic_minority_poor", "Số hộ nghèo dân tộc thiểu số", "Ethnic-minority poor households", "hộ",
-                  "count"),
+        Indicator("poverty_rate", "%", "rate", "poor_households", "households_total", "poverty_rate_published"),
+        Indicator("near_poor_rate", "%", "rate", "near_poor_households", "households_total",
+                  "near_poor_rate_published"),
+        Indicator("poor_near_poor_rate", "%", "rate", "poor_and_near_poor", "households_total"),
+        Indicator("poor_households", "households", "count"),
+        Indicator("near_poor_households", "households", "count"),
+        Indicator("households_total", "households", "count", higher_is_worse=False),
+        Indicator("escaped_poor", "households", "count", higher_is_worse=False),
+        Indicator("newly_poor", "households", "count"),
+        Indicator("re_poor", "households", "count"),
+        Indicator("poor_households_start", "households", "count"),
+        Indicator("ethnic_minority_poor", "households", "count"),
     )
 }
 

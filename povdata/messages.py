@@ -52,7 +52,7 @@ class Msg(str):
     key: str
     params: dict
 
-    def __new__(cls, key: str, **params: object) -> "Msg":
+    def __new__(cls, key: str, /, **params: object) -> "Msg":
         obj = super().__new__(cls, t(key, DEFAULT_LANG, **{k: _param(v, DEFAULT_LANG) for k, v in params.items()}))
         obj.key = key
         obj.params = params
@@ -97,6 +97,32 @@ def file_body(x: object, name: str) -> object:
     if isinstance(said, Msg) and said.params.get("file") == name:
         return FileBody(said)
     return str(x).removeprefix(t("problem.file", DEFAULT_LANG, file=name) + ": ")
+
+
+def to_plain(msg: Msg) -> dict:
+    """``msg`` as JSON-ready data (the audit trail keeps it beside the Vietnamese text)."""
+    def value(v: object) -> object:
+        if isinstance(v, Msg):
+            return {"_msg": to_plain(v)}
+        if isinstance(v, Num):
+            return {"_num": v.value, "decimals": v.decimals}
+        if isinstance(v, Lower):
+            return {"_lower": value(v.text)}
+        return v if isinstance(v, (int, float, bool)) or v is None else str(v)
+    return {"key": msg.key, "params": {k: value(v) for k, v in msg.params.items()}}
+
+
+def from_plain(data: dict) -> Msg:
+    """The :class:`Msg` that :func:`to_plain` wrote; a key no catalogue has any more says itself as the key."""
+    def value(v: object) -> object:
+        if isinstance(v, dict) and "_msg" in v:
+            return from_plain(v["_msg"])
+        if isinstance(v, dict) and "_num" in v:
+            return Num(float(v["_num"]), int(v.get("decimals", 2)))
+        if isinstance(v, dict) and "_lower" in v:
+            return Lower(value(v["_lower"]))
+        return v
+    return Msg(str(data["key"]), **{str(k): value(v) for k, v in dict(data.get("params", {})).items()})
 
 
 def say(x: object, lang: str) -> str:

@@ -15,6 +15,11 @@ from collections.abc import Sequence
 import pandas as pd
 from unidecode import unidecode
 
+from povdata.messages import Msg
+
+#: Đ and its look-alikes (the Icelandic Ð, ð) folded to 'd'
+_D_FOLD = str.maketrans({"\u0110": "D", "\u0111": "d", "\u00d0": "D", "\u00f0": "d"})
+
 # longest first so that 'thanh pho' wins over 'thanh'
 _TYPE_PREFIXES = [
     "thanh pho", "thi xa", "thi tran", "tinh", "huyen", "quan", "phuong", "xa",
@@ -29,7 +34,7 @@ _TYPED_ABBREV_RE = re.compile(r"^(%s)(?:\.\s*|\s+)" % "|".join(_ABBREV_TYPES))
 def fold(text: str) -> str:
     """Lower-case ASCII form: NFC, the Đ look-alikes mapped to 'd', accents removed."""
     t = unicodedata.normalize("NFC", str(text)).strip()
-    t = t.replace("Ð", "Đ").replace("ð", "đ").replace("Đ", "D").replace("đ", "d")
+    t = t.translate(_D_FOLD)
     t = unidecode(t).lower()
     # control characters and invisible ones (a zero-width space becomes ' ') pasted round a name
     return re.sub(r"[\s\x00-\x1f\x7f]+", " ", t).strip()
@@ -134,7 +139,7 @@ def match_names(
         if code_s and code_s in by_code:
             row.update(code=code_s, matched_name=by_code[code_s], method="code", score=1.0)
             if name and name_key(name) != name_key(by_code[code_s]):
-                row["note"] = "tên khác với danh mục"
+                row["note"] = Msg("names.other_name")
             rows.append(row)
             continue
         key = name_key(name) if isinstance(name, str) and name.strip() else ""
@@ -147,11 +152,11 @@ def match_names(
         if len(hits) == 1 and spelt_differently(name, by_code[hits[0]]):
             # same letters, other accents or look-alike characters: held for review, never exact
             row.update(code=hits[0], matched_name=by_code[hits[0]], method="similar", score=0.99,
-                       note="tên viết khác danh mục (dấu hoặc ký tự); hãy kiểm tra")
+                       note=Msg("names.spelt_differently"))
         elif len(hits) == 1:
             row.update(code=hits[0], matched_name=by_code[hits[0]], method="name", score=1.0)
         elif len(hits) > 1:
-            row["note"] = "trùng tên: " + ", ".join(f"{by_code[h]} ({h})" for h in hits)
+            row["note"] = Msg("names.same_name", units=", ".join(f"{by_code[h]} ({h})" for h in hits))
         elif key:
             # ratio = 2·matches / (len(a) + len(b)) ≤ 2·min / sum: keys too short or too long for
             # min_score are never compared (a 10,000-character name took seconds per row)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from povdata.names import fold, match_names
+from povdata.messages import Msg
 from povdata.regions import match_region
 from povdata.validate import Problem, ValidationReport, shorten
 
@@ -67,8 +68,7 @@ def read_national(cells: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.Data
     grid = cells.values.tolist()
     found = find_year_header(grid)
     if found is None:
-        rep.problems.append(Problem(file, None, None, "không tìm thấy dòng tiêu đề có các năm (ví dụ '2022', "
-                                    "'Sơ bộ 2023')."))
+        rep.problems.append(Problem(file, None, None, Msg("national.no_header")))
         return pd.DataFrame(), pd.DataFrame(columns=MATCH_COLUMNS), rep, []
     hi, years = found
     title = " ".join(str(v) for row in grid[:hi] for v in row if v)
@@ -87,7 +87,7 @@ def read_national(cells: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.Data
         if not name and not any(values.values()):
             continue
         if not any(v for v in values.values() if v not in ("-", "..", "…")):
-            notes.append(Problem(file, r, None, f"dòng '{shorten(name, 40)}' không có số liệu, bỏ qua.", "info"))
+            notes.append(Problem(file, r, None, Msg("national.empty_row", name=shorten(name, 40)), "info"))
             continue
         code, level, method, score, note = match_region(name), None, "name", 1.0, ""
         if code is not None:
@@ -102,9 +102,8 @@ def read_national(cells: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.Data
                                method=method if code else "none", score=score if code else 0.0, note=note,
                                era="legacy" if max(years.values()) < 2025 else "2025"))
         if code is None:
-            rep.problems.append(Problem(file, r, f"{column_letter(name_col)}: tên",
-                                        f"'{shorten(name, 60)}' không phải tỉnh, vùng hay cả nước; sửa tên "
-                                        "hoặc chọn tỉnh trong bảng đối chiếu."))
+            rep.problems.append(Problem(file, r, Msg("national.name_column", column=column_letter(name_col)),
+                                        Msg("national.not_a_place", name=shorten(name, 60))))
             continue
         for j, y in years.items():
             text = values[y]
@@ -113,25 +112,28 @@ def read_national(cells: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.Data
             try:
                 v = _parse_rate(text)
             except ValueError as exc:
-                rep.problems.append(Problem(file, r, f"{column_letter(j)}: {y}", f"giá trị '{shorten(text)}' {exc}."))
+                said = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], Msg) else str(exc)
+                rep.problems.append(Problem(file, r, f"{column_letter(j)}: {y}",
+                                            Msg("national.bad_value", value=shorten(text), reason=said)))
                 continue
             if v is None:
                 continue
             if not 0 <= v <= 100:
-                rep.problems.append(Problem(file, r, f"{column_letter(j)}: {y}", f"tỷ lệ {shorten(text)} nằm ngoài "
-                                            "0-100%."))
+                rep.problems.append(Problem(file, r, f"{column_letter(j)}: {y}",
+                                            Msg("national.out_of_range", value=shorten(text))))
                 continue
             records.append(dict(unit_code=code, year=y, standard=default_standard_for_year(y), **{field: v},
                                 level=level, _row=r))
     matches = pd.DataFrame(match_rows, columns=MATCH_COLUMNS)
     dup = matches[matches["code"].notna() & matches.duplicated("code", keep=False)]
     for code, grp in dup.groupby("code"):
-        rep.problems.append(Problem(file, int(grp["_row"].iloc[1]), f"{column_letter(name_col)}: tên",
-                                    f"{grp['input_name'].iloc[0]} xuất hiện nhiều lần (dòng "
-                                    f"{', '.join(map(str, grp['_row']))})."))
+        rep.problems.append(Problem(file, int(grp["_row"].iloc[1]), Msg("national.name_column",
+                                                                          column=column_letter(name_col)),
+                                    Msg("national.repeated", name=grp["input_name"].iloc[0],
+                                        rows=", ".join(map(str, grp["_row"])))))
     table = pd.DataFrame(records)
     if table.empty and rep.ok:
-        rep.problems.append(Problem(file, None, None, "không có dòng số liệu nào dưới dòng tiêu đề."))
+        rep.problems.append(Problem(file, None, None, Msg("national.no_rows")))
     if rep.ok:
         table[field] = table[field].astype("float64")
         rep.table = table

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from povdata.indicators import COUNT_COLUMNS
+from povdata.messages import Msg
 
 REFORM_YEAR = 2025
 NEW_SUFFIX = "-2025"
@@ -127,7 +128,7 @@ def era_problems(table: pd.DataFrame, old_codes: set[str], new_codes: set[str]) 
     for i, r in table.iterrows():
         code, year = str(r["unit_code"]), int(r["year"])
         if year >= REFORM_YEAR and code not in new_codes and code in old_codes:
-            problems.append((i, f"mã {code} là đơn vị cũ (trước 1/7/2025) nhưng dùng cho năm {year}."))
+            problems.append((i, Msg("reform.old_unit_after", code=code, year=year)))
         elif year < REFORM_YEAR and code not in old_codes and code in new_codes:
-            problems.append((i, f"mã {code} là xã mới (từ 1/7/2025) nhưng dùng cho năm {year}."))
+            problems.append((i, Msg("reform.new_unit_before", code=code, year=year)))
     return problems

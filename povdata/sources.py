@@ -22,16 +22,24 @@ def sources() -> dict[str, dict[str, str]]:
         return {r["seed"]: r for r in csv.DictReader(fh)}
 
 
-def citation(seed: str) -> str:
-    """'«Title», issuer, date' of a source, or the seed itself when it is not listed."""
+def citation(seed: str, lang: str = "vi") -> str:
+    """'«Title», issuer, date' of a source, or the seed itself when it is not listed.  An
+    article whose issuer or date the copy does not give says so (in ``lang``): the file
+    leaves them empty rather than guessing."""
+    from povdata.i18n import t
+
     s = sources().get(seed)
-    return f"«{s['title']}», {s['issuer']}, {s['date']}" if s else seed
+    if not s:
+        return seed
+    issuer = s["issuer"] or t(f"source.unnamed_{'article' if s.get('kind') == 'article' else 'issuer'}", lang)
+    date = s["date"] or t("source.no_date", lang)
+    return f"«{s['title']}», {issuer}, {date}"
 
 
-def cite(text: object) -> str:
+def cite(text: object, lang: str = "vi") -> str:
     """``text`` with every source file name written as its citation."""
     t = "" if text is None else str(text)
     def one(m: re.Match) -> str:
-        c = citation(m.group(2))
+        c = citation(m.group(2), lang)
         return f"({c})" if m.group(1) and m.group(3) else (m.group(1) or "") + c + (m.group(3) or "")
     return _SEED.sub(one, t)

@@ -13,26 +13,22 @@ class Standard:
     first_review_year: int
     last_review_year: int
     basis: str
-    label_vi: str
-    label_en: str
     source: str = ""
+
+    def label(self, lang: str = "vi") -> str:
+        """'Chuẩn nghèo đa chiều 2022-2025 (NĐ 07/2021/NĐ-CP)' (the catalogue's ``standard.<id>``)."""
+        from povdata.i18n import t
+        key = f"standard.{self.id}"
+        text = t(key, lang)
+        return self.id if text == key else text
 
 
 STANDARDS_PATH = Path(__file__).resolve().parents[1] / "data" / "standards.csv"
 
-#: (label_vi, label_en) of each standard; which review years it covers, its legal basis and
-#: its source are data (``data/standards.csv``): a new standard is first applied in the review
-#: at the end of the year before its period (end-2015 for 2016-2020, end-2021 for 2022-2025,
-#: so end-2026 for 2027-2030).
-_LABELS = {
-    "2011-2015": ("Chuẩn nghèo 2011-2015 (QĐ 09/2011/QĐ-TTg)", "2011-2015 standard (Decision 09/2011)"),
-    "2016-2020": ("Chuẩn nghèo đa chiều 2016-2020 (QĐ 59/2015/QĐ-TTg)",
-                  "2016-2020 multidimensional standard (Decision 59/2015)"),
-    "2021-2025": ("Chuẩn nghèo đa chiều 2022-2025 (NĐ 07/2021/NĐ-CP)",
-                  "2022-2025 multidimensional standard (Decree 07/2021)"),
-    "2026-2030": ("Chuẩn nghèo đa chiều 2026-2030 (NĐ 351/2025/NĐ-CP)",
-                  "2026-2030 multidimensional standard (Decree 351/2025)"),
-}
+#: Which review years each standard covers, its legal basis and its source are data
+#: (``data/standards.csv``); its name is in the catalogues (``standard.<id>``). A new standard
+#: is first applied in the review at the end of the year before its period (end-2015 for
+#: 2016-2020, end-2021 for 2022-2025, so end-2026 for 2027-2030).
 
 
 def _load() -> dict[str, Standard]:
@@ -41,8 +37,7 @@ def _load() -> dict[str, Standard]:
     with STANDARDS_PATH.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(fh))
     return {r["standard"]: Standard(r["standard"], int(r["first_review_year"]), int(r["last_review_year"]),
-                                    r["basis"], *_LABELS.get(r["standard"], (r["standard"], r["standard"])),
-                                    source=r["source"]) for r in rows}
+                                    r["basis"], source=r["source"]) for r in rows}
 
 
 #: Review years each standard is used for (year-end review, rà soát cuối năm).
@@ -53,7 +48,7 @@ def standard_label(standard_id: str, lang: str = "vi") -> str:
     s = STANDARDS.get(standard_id)
     if s is None:
         return standard_id
-    return s.label_vi if lang == "vi" else s.label_en
+    return s.label(lang)
 
 
 def default_standard_for_year(year: int) -> str | None:

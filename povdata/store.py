@@ -52,11 +52,16 @@ import shapely
 
 from povdata.auth import User, check_scope
 from povdata.dataset import Dataset, demo_dir
+from povdata.i18n import t
 from povdata.indicators import COUNT_COLUMNS, PUBLISHED_RATES
+from povdata.messages import Msg, Num
 
 REPO = Path(__file__).resolve().parents[1]
 DB_NAME = "povdash.sqlite"
-SCHEMA_VERSION = 5  # 5: sign-in sessions (cookie tokens); 4: start-of-year count, DTTS rate; 3: standard in the key; 2: users, sign-in throttle, audit trail, target changes, shared scenarios
+#: the source stored for a layer of approximate (illustrative) boundaries: a value the store
+#: has always held and pages test for (they say :func:`boundary_note` instead of showing it)
+APPROXIMATE_SOURCE = "ranh giới gần đúng (minh họa)"
+SCHEMA_VERSION = 6  # 6: each audit row's summary as a catalogue key (said in the UI language); 5: sign-in sessions (cookie tokens); 4: start-of-year count, DTTS rate; 3: standard in the key; 2: users, sign-in throttle, audit trail, target changes, shared scenarios
 #                    3: an indicator row is keyed by its standard too (one year under two standards)
 LAYERS = ("province", "district", "commune", "commune_2025")
 _LAYER_PARENTS = ("province_code", "district_code")
@@ -142,7 +147,8 @@ CREATE TABLE IF NOT EXISTS audit (
     action TEXT NOT NULL,
     province_code TEXT NOT NULL DEFAULT '',
     summary TEXT NOT NULL,
-    detail TEXT NOT NULL DEFAULT '{{}}'
+    detail TEXT NOT NULL DEFAULT '{{}}',
+    said TEXT NOT NULL DEFAULT ''
 );
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END;
@@ -227,19 +233,17 @@ def write_error(exc: BaseException, folder: Path | None = None) -> StoreError:
     """The message for a write to the store that failed (and was rolled back): a full disk,
     another writer holding the store past the busy timeout, or anything else."""
     if is_disk_full(exc):
-        free = ""
+        free: object = ""
         if folder is not None:
             try:
-                free = f" (còn trống {shutil.disk_usage(folder).free / 1e6:.1f} MB ở {folder})".replace(".", ",", 1)
+                free = Msg("store.free_space", mb=Num(shutil.disk_usage(folder).free / 1e6, 1), folder=folder)
             except OSError:
                 pass
-        return StoreError(f"Ổ đĩa đầy: không ghi được vào kho dữ liệu{free}; phiên bản trước vẫn giữ nguyên. "
-                          "Hãy giải phóng dung lượng ổ đĩa rồi thử lại.")
+        return StoreError(Msg("store.disk_full", free=free))
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None and code & 0xFF in (5, 6):  # SQLITE_BUSY / SQLITE_LOCKED after the busy timeout
-        return StoreError("Đang có người khác ghi vào kho dữ liệu (nhập số liệu hoặc khôi phục); hãy thử lại sau ít "
-                          "phút. Phiên bản trước vẫn giữ nguyên.")
-    return StoreError(f"Không ghi được vào kho dữ liệu ({exc}); phiên bản trước vẫn giữ nguyên.")
+        return StoreError(Msg("store.busy"))
+    return StoreError(Msg("store.write_failed", error=exc))
 
 
 def data_dir() -> Path:
@@ -331,12 +335,11 @@ def check_store_file(path: Path) -> None:
         with open(path, "rb") as f:
             head = f.read(len(_SQLITE_HEADER))
     except OSError as exc:
-        raise StoreError(f"Không đọc được kho dữ liệu {path}: {exc}") from exc
+        raise StoreError(Msg("store.unreadable", path=path, error=exc)) from exc
     if size == 0:
-        raise StoreError(f"Kho dữ liệu {path} rỗng (0 byte): có thể đã bị ghi đè hoặc cắt cụt. Hãy khôi phục từ "
-                         "bản sao lưu (python -m povdata restore).")
+        raise StoreError(Msg("store.empty_file", path=path))
     if head != _SQLITE_HEADER:
-        raise StoreError(f"Tệp {path} không phải kho dữ liệu SQLite: có thể đã bị hỏng. Hãy khôi phục từ bản sao lưu.")
+        raise StoreError(Msg("store.not_sqlite", path=path))
 
 
 def open_store(data_dir_: str | Path | None = None) -> Store:
@@ -350,8 +353,7 @@ def open_store(data_dir_: str | Path | None = None) -> Store:
     if path.exists():
         check_store_file(path)
     elif sign_in_recorded(path.parent):
-        raise StoreError(f"Không tìm thấy kho dữ liệu {path}, trong khi hệ thống đã bật đăng nhập: không mở bảng "
-                         "điều khiển cho khách. Hãy khôi phục kho từ bản sao lưu (python -m povdata restore).")
+        raise StoreError(Msg("store.missing_with_sign_in", path=path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with closing(sqlite3.connect(path, timeout=30)) as conn:
@@ -361,7 +363,7 @@ def open_store(data_dir_: str | Path | None = None) -> Store:
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
             conn.commit()
     except (OSError, sqlite3.Error) as exc:
-        raise StoreError(f"Không mở được kho dữ liệu {path}: {exc}") from exc
+        raise StoreError(Msg("store.cannot_open", path=path, error=exc)) from exc
     _READY.add(path)
     return Store(path)
 
@@ -369,7 +371,8 @@ def open_store(data_dir_: str | Path | None = None) -> Store:
 def _migrate(conn: sqlite3.Connection) -> None:
     """Bring a store written by an older version up to :data:`SCHEMA_VERSION` (one
     transaction each; the tables' rows are kept).  3: the standard in the indicator key;
-    4: the start-of-year poor count and the published ethnic-minority rate (review forms)."""
+    4: the start-of-year poor count and the published ethnic-minority rate (review forms);
+    6: the audit summary's catalogue key and parameters (``audit.said``)."""
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if row is None or int(row[0]) >= SCHEMA_VERSION:
         return
@@ -378,6 +381,8 @@ def _migrate(conn: sqlite3.Connection) -> None:
     for c in [c for c in IND_COLUMNS if c not in have]:
         kind = "REAL" if c in PUBLISHED_RATES else "INTEGER"
         conn.execute(f"ALTER TABLE indicators ADD COLUMN {c} {kind}")
+    if "said" not in {r[1] for r in conn.execute("PRAGMA table_info(audit)").fetchall()}:
+        conn.execute("ALTER TABLE audit ADD COLUMN said TEXT NOT NULL DEFAULT ''")
     pk = [r[1] for r in sorted(conn.execute("PRAGMA table_info(indicators)").fetchall(), key=lambda r: r[5])
           if r[5] > 0]
     if "standard" not in pk:
@@ -503,7 +508,7 @@ def _seed_demo(conn: sqlite3.Connection, province_code: str) -> None:
     vid = cur.lastrowid
     _insert_indicators(conn, vid, ds.indicators)
     layers = read_layers(folder / "boundaries.gpkg")
-    _insert_layers(conn, vid, layers, {k: ("ranh giới gần đúng (minh họa)", True) for k in layers})
+    _insert_layers(conn, vid, layers, {k: (APPROXIMATE_SOURCE, True) for k in layers})
 
 
 def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame | None = None,
@@ -549,7 +554,7 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
     from povdata.units import province_name as _name
 
     def province_name(code: str) -> str:
-        return "Toàn quốc" if code == "00" else _name(code)
+        return t("store.whole_country") if code == "00" else _name(code)
 
     created_by = created_by or _login()
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -566,7 +571,7 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
             number = conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE province_code = ?",
                                   (province_code,)).fetchone()[0]
             if indicators is None and prev is None:
-                raise StoreError("Chưa có số liệu chỉ tiêu cho tỉnh này: hãy nhập tệp chỉ tiêu cùng tệp ranh giới.")
+                raise StoreError(Msg("store.no_indicators_yet"))
             years = _years(indicators) if indicators is not None else prev[5]
             file_name, kept = source_file, []
             keep_rows = indicators is not None and keep_other_years and prev is not None and prev[7] != "illustrative"
@@ -599,11 +604,12 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                 if kept:
                     span = kept + file_years
                     years = str(min(span)) if min(span) == max(span) else f"{min(span)}-{max(span)}"
-                    source_file = f"{source_file} + các năm khác của v{prev[6]}"
+                    source_file = Msg("store.plus_other_years", file=source_file, version=prev[6])
                 elif scoped and conn.execute(
                         f"SELECT 1 FROM indicators i WHERE version_id = ? AND length(unit_code) = 5 AND {_NOT_REPLACED} "
                         f"AND year IN ({', '.join('?' * len(file_years))}) LIMIT 1", (prev[0], *file_years)).fetchone():
-                    source_file = f"{source_file} + các huyện khác của v{prev[6]}"  # other districts' communes kept
+                    # other districts' communes kept
+                    source_file = Msg("store.plus_other_districts", file=source_file, version=prev[6])
             if indicators is None:
                 source_file, sha256 = prev[1], prev[2]
             if layers is None and prev is not None:
@@ -613,7 +619,8 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                 "boundary_file, boundary_sha256, data_status, title, era, years, note) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (province_code, number, now, created_by, source_file, sha256, boundary_file, boundary_sha256,
-                 data_status, title or f"{province_name(province_code)} — số liệu nhập", era, years, note))
+                 data_status, title or Msg("store.imported_title", province=province_name(province_code)), era,
+                 years, note))
             vid = cur.lastrowid
             if indicators is not None:
                 _insert_indicators(conn, vid, indicators)
@@ -636,7 +643,8 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
             files = [f for f in (file_name if indicators is not None else "",
                                  boundary_file if layers is not None else "") if f]
             audit.record(conn, created_by, "import",
-                         f"Nhập {', '.join(files) or 'số liệu'} → phiên bản v{number}",
+                         Msg("store.audit_import", files=", ".join(files), version=number) if files
+                         else Msg("store.audit_import_data", version=number),
                          {"version": number, "previous_version": prev[6] if prev is not None else None,
                           "indicator_file": file_name if indicators is not None else None,
                           "kept_years_from_previous": kept,
@@ -667,7 +675,7 @@ def _login() -> str:
     try:
         return getpass.getuser()
     except Exception:
-        return "không rõ"
+        return t("audit.unknown_actor")
 
 
 def load_indicators(store: Store, version_id: int, user: "User | None" = None) -> pd.DataFrame:
@@ -714,11 +722,15 @@ def load_version(store: Store, province_code: str, version_id: int | None = None
     if v is None or v.province_code != province_code:
         raise KeyError(f"no version {version_id} for province {province_code}")
     if v.data_status == "illustrative":
-        source = v.note
+        from povdata.dataset import demo_source
+        source = demo_source(v.province_code, v.note)
     else:
-        bnd = ("ranh giới gần đúng (minh họa)" if v.boundary_file.startswith("data/demo/")
-               else f"ranh giới: {v.boundary_file}" if v.boundary_file else "")
-        source = f"{v.source_file} ({v.years})" + (f"; {bnd}" if bnd else "")
+        if v.boundary_file.startswith("data/demo/"):
+            source = Msg("store.source_approx", file=v.source_file, years=v.years)
+        elif v.boundary_file:
+            source = Msg("store.source_boundaries", file=v.source_file, years=v.years, boundaries=v.boundary_file)
+        else:
+            source = Msg("store.source", file=v.source_file, years=v.years)
     return Dataset(province_code=province_code, indicators=load_indicators(store, v.id), data_status=v.data_status,
                    source=source, version=version_label(v), title=v.title)
 
@@ -770,18 +782,18 @@ def rollback(store: Store, province_code: str, version_id: int, *, user: User, n
                                "title, era, years FROM versions WHERE id = ? AND province_code = ?",
                                (version_id, province_code)).fetchone()
             if src is None:
-                raise StoreError(f"Không có phiên bản {version_id} của tỉnh mã {province_code}.")
+                raise StoreError(Msg("store.no_version", version=version_id, province=province_code))
             latest = conn.execute("SELECT MAX(number) FROM versions WHERE province_code = ?",
                                   (province_code,)).fetchone()[0]
             if src[1] == latest:
-                raise StoreError(f"Phiên bản v{src[1]} đang là phiên bản hiện hành.")
+                raise StoreError(Msg("store.already_current", version=src[1]))
             number = latest + 1
             cur = conn.execute(
                 "INSERT INTO versions (province_code, number, created_at, created_by, source_file, sha256, "
                 "boundary_file, boundary_sha256, data_status, title, era, years, note) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (province_code, number, now, user.username, src[2], src[3], src[4], src[5], src[6], src[7], src[8],
-                 src[9], note or f"Quay lại phiên bản v{src[1]}"))
+                 src[9], note or Msg("store.rollback_note", version=src[1])))
             vid = cur.lastrowid
             conn.execute(f"INSERT INTO indicators SELECT ?, {', '.join(IND_COLUMNS)} FROM indicators "
                          "WHERE version_id = ?", (vid, src[0]))
@@ -790,7 +802,7 @@ def rollback(store: Store, province_code: str, version_id: int, *, user: User, n
             conn.execute("INSERT INTO boundary_layers SELECT ?, layer, source, approximate FROM boundary_layers "
                          "WHERE version_id = ?", (vid, src[0]))
             audit.record(conn, user.username, "rollback",
-                         f"Quay lại phiên bản v{src[1]} (thay cho v{latest}) → phiên bản v{number}",
+                         Msg("store.audit_rollback", version=src[1], latest=latest, number=number),
                          {"from_version": latest, "to_version": src[1], "new_version": number,
                           "indicator_file": src[2], "indicator_sha256": src[3], "note": note}, province_code)
     except (sqlite3.Error, OSError) as exc:

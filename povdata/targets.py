@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from povdata.messages import Msg
 from povdata.standards import STANDARDS
 
 TARGETS_DIR = Path(__file__).resolve().parents[1] / "data" / "targets"
@@ -114,66 +115,66 @@ def rule_text(target: Target, lang: str = "vi") -> str:
 
 def _need(d: dict, key: str, where: str, kinds: type | tuple[type, ...]):
     if key not in d:
-        raise TargetsError(f"{where}: thiếu trường '{key}'.")
+        raise TargetsError(Msg("targets_file.missing_field", where=where, key=key))
     v = d[key]
     if not isinstance(v, kinds) or isinstance(v, bool):
-        raise TargetsError(f"{where}: trường '{key}' có giá trị không hợp lệ ({v!r}).")
+        raise TargetsError(Msg("targets_file.bad_field", where=where, key=key, value=repr(v)))
     return v
 
 
 def parse_targets(data: dict, path: str = "<targets>") -> TargetsConfig:
     """Build and validate a :class:`TargetsConfig` from parsed TOML."""
     name = Path(path).name
-    code = str(_need(data, "province_code", f"Tệp {name}", (str, int))).zfill(2)
+    code = str(_need(data, "province_code", Msg("problem.file", file=name), (str, int))).zfill(2)
     thresholds = data.get("status_thresholds", {})
     periods: list[Period] = []
     for i, raw in enumerate(data.get("period", []), start=1):
         pid = str(raw.get("id", f"#{i}"))
-        where = f"Tệp {name}, giai đoạn '{pid}'"
+        where = Msg("targets_file.period_where", file=name, period=pid)
         start = _need(raw, "start", where, int)
         end = _need(raw, "end", where, int)
         baseline = _need(raw, "baseline_year", where, int)
         standard = raw.get("standard")
         if standard is not None and standard not in STANDARDS:
-            raise TargetsError(f"{where}: trường 'standard' = '{standard}' không phải chuẩn nghèo đã biết "
-                               f"({', '.join(STANDARDS)}).")
+            raise TargetsError(Msg("targets_file.unknown_standard", where=where, standard=standard,
+                                   known=", ".join(STANDARDS)))
         if not (2000 <= start <= end <= 2100):
-            raise TargetsError(f"{where}: trường 'start'/'end' ({start}-{end}) không hợp lệ.")
+            raise TargetsError(Msg("targets_file.bad_years", where=where, start=start, end=end))
         if not (start - 1 <= baseline <= end):
-            raise TargetsError(f"{where}: trường 'baseline_year' = {baseline} nằm ngoài giai đoạn {start}-{end}.")
+            raise TargetsError(Msg("targets_file.baseline_outside", where=where, baseline=baseline, start=start,
+                                   end=end))
         if standard is not None:
             s = STANDARDS[standard]
             if baseline < s.first_review_year or end > s.last_review_year:
-                raise TargetsError(
-                    f"{where}: giai đoạn {baseline}-{end} vượt ra ngoài chuẩn nghèo {standard} "
-                    f"(rà soát {s.first_review_year}-{s.last_review_year}); một giai đoạn không được nối hai chuẩn nghèo.")
+                raise TargetsError(Msg("targets_file.across_standards", where=where, baseline=baseline, end=end,
+                                       standard=standard, first=s.first_review_year, last=s.last_review_year))
         targets = []
         for j, t in enumerate(raw.get("target", []), start=1):
             tid = str(t.get("id", f"#{j}"))
-            tw = f"{where}, mục tiêu '{tid}'"
+            tw = Msg("targets_file.target_where", where=where, target=tid)
             rule = _need(t, "rule", tw, str)
             if rule not in RATE_RULES | MILESTONE_RULES:
-                raise TargetsError(f"{tw}: trường 'rule' = '{rule}' không được hỗ trợ.")
+                raise TargetsError(Msg("targets_file.unsupported", where=tw, key="rule", value=rule))
             scope = _need(t, "scope", tw, str)
             if scope not in SCOPES:
-                raise TargetsError(f"{tw}: trường 'scope' = '{scope}' không được hỗ trợ.")
+                raise TargetsError(Msg("targets_file.unsupported", where=tw, key="scope", value=scope))
             value = float(_need(t, "value", tw, (int, float)))
             status = t.get("status", "set by the user")
             if status not in STATUSES:
-                raise TargetsError(f"{tw}: trường 'status' = '{status}' không hợp lệ.")
+                raise TargetsError(Msg("targets_file.bad_status", where=tw, value=status))
             if rule in RATE_RULES and standard is None:
-                raise TargetsError(f"{tw}: mục tiêu giảm tỷ lệ cần giai đoạn có trường 'standard'.")
+                raise TargetsError(Msg("targets_file.rate_needs_standard", where=tw))
             by_year = t.get("by_year")
             if rule in MILESTONE_RULES and not isinstance(by_year, int):
-                raise TargetsError(f"{tw}: thiếu trường 'by_year'.")
+                raise TargetsError(Msg("targets_file.missing_field", where=tw, key="by_year"))
             if scope == "communes_above" and not isinstance(t.get("rate_above"), (int, float)):
-                raise TargetsError(f"{tw}: thiếu trường 'rate_above'.")
+                raise TargetsError(Msg("targets_file.missing_field", where=tw, key="rate_above"))
             if scope == "unit" and not t.get("unit_code"):
-                raise TargetsError(f"{tw}: thiếu trường 'unit_code'.")
+                raise TargetsError(Msg("targets_file.missing_field", where=tw, key="unit_code"))
             high = t.get("value_high")
             if rule == "annual_reduction_between":
                 if not isinstance(high, (int, float)) or isinstance(high, bool) or float(high) <= value:
-                    raise TargetsError(f"{tw}: quy tắc khoảng cần trường 'value_high' lớn hơn 'value' ({value:g}).")
+                    raise TargetsError(Msg("targets_file.range_high", where=tw, value=f"{value:g}"))
             targets.append(Target(
                 id=tid, scope=scope, rule=rule, value=value, unit=str(t.get("unit", "")), status=status,
                 source=str(t.get("source", "")), indicator=str(t.get("indicator", "poverty_rate")),
@@ -184,14 +185,14 @@ def parse_targets(data: dict, path: str = "<targets>") -> TargetsConfig:
     ids = [p.id for p in periods]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
-        raise TargetsError(f"Tệp {name}: trường 'id' của giai đoạn bị trùng: {', '.join(dup)}.")
+        raise TargetsError(Msg("targets_file.duplicate_periods", file=name, ids=", ".join(dup)))
     # periods with rate targets must not overlap under different standards
     rated = [p for p in periods if p.standard is not None]
     for a in rated:
         for b in rated:
             if a.id < b.id and a.standard != b.standard and a.start <= b.end and b.start <= a.end:
-                raise TargetsError(f"Tệp {name}: giai đoạn '{a.id}' và '{b.id}' chồng lên nhau nhưng theo hai "
-                                   f"chuẩn nghèo khác nhau ({a.standard}, {b.standard}).")
+                raise TargetsError(Msg("targets_file.overlap", file=name, a=a.id, b=b.id, sa=a.standard,
+                                       sb=b.standard))
     return TargetsConfig(
         province_code=code, province=str(data.get("province", "")),
         at_risk_margin_pp=float(thresholds.get("at_risk_margin_pp", 1.0)),
@@ -206,9 +207,9 @@ def load_targets(path: str | Path) -> TargetsConfig:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise TargetsError(f"Không tìm thấy tệp mục tiêu {path.name}.") from None
+        raise TargetsError(Msg("targets_file.not_found", file=path.name)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise TargetsError(f"Tệp {path.name} không đúng định dạng TOML: {exc}") from None
+        raise TargetsError(Msg("targets_file.not_toml", file=path.name, error=exc)) from None
     return parse_targets(data, str(path))
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from povdata.names import name_key
+from povdata.messages import Msg
 
 CHANGES_PATH = Path(__file__).resolve().parents[1] / "data" / "units" / "district_changes.csv"
 
@@ -38,12 +39,12 @@ class FormerUnit:
     confidence: str
     similar: bool = False  # found by a similar name, not the name itself
 
-    def reason(self) -> str:
-        """Vietnamese: why the unit is not in the list, and where it went."""
-        sure = "" if self.confidence == "reported" else " (chưa xác minh đủ nguồn)"
-        like = "tên gần giống " if self.similar else ""
-        return (f"{like}{self.name} không còn từ {self.effective:%d/%m/%Y}: đã nhập vào {self.successor_name} "
-                f"({self.successor_code}) theo {self.basis}{sure}")
+    def reason(self) -> Msg:
+        """Why the unit is not in the list, and where it went (said in the UI's language)."""
+        sure = "" if self.confidence == "reported" else Msg("unit_history.unverified")
+        key = "unit_history.gone_similar" if self.similar else "unit_history.gone"
+        return Msg(key, name=self.name, date=f"{self.effective:%d/%m/%Y}", successor=self.successor_name,
+                   code=self.successor_code, basis=self.basis, sure=sure)
 
 
 @lru_cache(maxsize=1)

@@ -21,7 +21,10 @@ UNIT_COLUMNS = [
     "min_lat", "min_lon", "max_lat", "max_lon", "era",
 ]
 
+#: how the unit list writes the types of units the code tells apart (data, as the files write them)
 _PROVINCE_TYPES = ("Thành phố", "Tỉnh")
+PROVINCE_TYPE = _PROVINCE_TYPES[-1]
+URBAN_TYPES = ("Phường", "Thị trấn")
 
 
 def _split_bounds(bounds: pd.Series) -> pd.DataFrame:
@@ -44,7 +47,7 @@ def _split_bounds(bounds: pd.Series) -> pd.DataFrame:
 
 
 def _province_type(name: str) -> str:
-    return next((t for t in _PROVINCE_TYPES if name.startswith(t + " ")), "Tỉnh")
+    return next((t for t in _PROVINCE_TYPES if name.startswith(t + " ")), PROVINCE_TYPE)
 
 
 def _short_province(name: str) -> str:

@@ -104,7 +104,7 @@ def _published_source(r, lang: str) -> str:
     from povdata.sources import cite
     seed = r.get("source_seed")
     if isinstance(seed, str) and seed:
-        return cite(seed)
+        return cite(seed, lang)
     note = r.get("note") if isinstance(r.get("note"), str) else ""
     m = re.search(r"\b(\d{1,5}/Q[ĐD]-[A-ZĐa-z]+)", note)
     if m:

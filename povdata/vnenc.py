@@ -74,6 +74,8 @@ VNI_MODIFIERS: dict[str, dict[str, str]] = {
 #: VNI bytes that are a whole letter on their own.
 VNI_SINGLE = {"ì": "ì", "í": "í", "æ": "ỉ", "ó": "ĩ", "ò": "ị", "î": "ỵ", "ñ": "đ", "ô": "ơ", "ö": "ư"}
 _VNI_BASE = {"ô": "o" + _HORN, "ö": "u" + _HORN}
+#: VNI's capital horned-vowel bytes (Ô = Ơ, Ö = Ư): upper case although they follow a lower-case-looking base
+VNI_UPPER_MARKS = "ÔÖ"
 
 
 def _vni_table() -> dict[str, str]:
@@ -82,7 +84,7 @@ def _vni_table() -> dict[str, str]:
         letter = _VNI_BASE.get(base, base)
         for mod, marks in mods.items():
             for b, m in ((base, mod), (base.upper(), mod.upper()), (base.upper(), mod)):
-                up = b.isupper() or b in "ÔÖ"
+                up = b.isupper() or b in VNI_UPPER_MARKS
                 seq = (letter.upper() if up else letter) + marks
                 table[b + m] = unicodedata.normalize("NFC", seq)
     for k, v in VNI_SINGLE.items():

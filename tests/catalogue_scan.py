@@ -14,8 +14,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 VI = re.compile("[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ"
                 "ÀÁẠẢÃÂẦẤẬẨẪĂẰẮẶẲẴÈÉẸẺẼÊỀẾỆỂỄÌÍỊỈĨÒÓỌỎÕÔỒỐỘỔỖƠỜỚỢỞỠÙÚỤỦŨƯỪỨỰỬỮỲÝỴỶỸĐ]")
-#: (module, constant): the headers a file may use, and each language by its own name
-DATA = {("povdata/validate.py", "HEADER_ALIASES"), ("povdata/i18n.py", "LANG_NAMES")}
+#: (module, constant): words the code reads or writes as data: the headers a file may use, each
+#: language by its own name, unit types and region names as the official lists write them, the
+#: letters of the legacy Vietnamese encodings
+DATA = {("povdata/validate.py", "HEADER_ALIASES"), ("povdata/i18n.py", "LANG_NAMES"),
+        ("povdata/designations.py", "DECISION_SIGN"), ("povdata/store.py", "APPROXIMATE_SOURCE"),
+        ("povdata/auth.py", "GUEST_NAME"), ("povdata/names.py", "_D_FOLD"),
+        ("povdata/units.py", "_PROVINCE_TYPES"), ("povdata/units.py", "URBAN_TYPES"), ("povdata/regions.py", "REGIONS"),
+        ("povdata/cli_backup.py", "YES_WORDS"),
+        *(("povdata/vnenc.py", n) for n in ("TCVN3_LOWER", "VNI_SINGLE", "VNI_MODIFIERS", "_VNI_BASE", "_TONES",
+                                            "_INITIALS", "_OPEN_NUCLEI", "_CLOSABLE_NUCLEI", "VNI_UPPER_MARKS"))}
 _LOG = {"debug", "info", "warning", "error", "exception", "critical"}
 _RE = {"compile", "search", "match", "fullmatch", "sub", "subn", "findall", "finditer", "split"}
 

@@ -13,7 +13,7 @@ import pandas as pd
 import shapely
 
 from geo.read import BoundaryReadError
-from povdata.messages import file_body
+from povdata.messages import Msg, file_body
 from povdata.validate import Problem, ValidationReport, shorten
 from geo.ingest.unpack import unpack
 from geo.ingest.vector import read_vector
@@ -69,7 +69,7 @@ def _coordinate_problems(gdf: gpd.GeoDataFrame, name: str, bbox: tuple[float, fl
         bad = present & ~(np.isfinite(b).all(axis=1) & (b[:, 0] >= -180) & (b[:, 2] <= 180) & (b[:, 1] >= -90)
                           & (b[:, 3] <= 90))
     ok = present & ~bad
-    where = prov["name"].iloc[0] if len(prov) == 1 else "Việt Nam"
+    where = prov["name"].iloc[0] if len(prov) == 1 else Msg("geoimport.vietnam")
     if ok.any() or bad.any():
         fin = b[present & np.isfinite(b).all(axis=1)]
         if len(fin):
@@ -78,19 +78,17 @@ def _coordinate_problems(gdf: gpd.GeoDataFrame, name: str, bbox: tuple[float, fl
             inside = bbox[0] - 1 < cx < bbox[2] + 1 and bbox[1] - 1 < cy < bbox[3] + 1
             swapped = bbox[0] - 1 < cy < bbox[2] + 1 and bbox[1] - 1 < cx < bbox[3] + 1
             if not inside and swapped:
-                rep.problems.append(Problem(name, None, None, f"kinh độ và vĩ độ có vẻ bị đảo chỗ: tâm ranh giới là "
-                                            f"({cx:.3f}, {cy:.3f}), đảo lại thành ({cy:.3f}, {cx:.3f}) thì nằm trong "
-                                            f"{where}; hãy xuất lại tệp với thứ tự kinh độ trước, vĩ độ sau."))
+                rep.problems.append(Problem(name, None, None, Msg("geoimport.swapped", x=f"{cx:.3f}", y=f"{cy:.3f}",
+                                                                  where=where)))
                 return True
     rows = np.flatnonzero(bad)
     for i in rows[:20]:
         x0, y0, x1, y1 = b[i]
-        shown = (f"từ ({x0:.6g}, {y0:.6g}) đến ({x1:.6g}, {y1:.6g})" if np.isfinite(b[i]).all()
-                 else "có tọa độ không phải là số")
-        rep.problems.append(Problem(name, int(i) + 1, None, f"tọa độ ngoài phạm vi kinh độ -180..180, vĩ độ -90..90 "
-                                    f"({shown}); kiểm tra hệ tọa độ của tệp."))
+        shown = (Msg("geoimport.from_to", x0=f"{x0:.6g}", y0=f"{y0:.6g}", x1=f"{x1:.6g}", y1=f"{y1:.6g}")
+                 if np.isfinite(b[i]).all() else Msg("geoimport.not_numbers"))
+        rep.problems.append(Problem(name, int(i) + 1, None, Msg("geoimport.out_of_range", shown=shown)))
     if len(rows) > 20:
-        rep.problems.append(Problem(name, None, None, f"còn {len(rows) - 20} đối tượng khác có tọa độ ngoài phạm vi."))
+        rep.problems.append(Problem(name, None, None, Msg("geoimport.more_out_of_range", n=len(rows) - 20)))
     return bool(len(rows))
 
 
@@ -147,22 +145,21 @@ def prepare_boundaries(data: bytes, name: str, province_code: str, *, era: str =
         out.crs_ranked = rank_crs(gdf, bbox)
         if crs is None:
             out.crs_from = "missing"
-            what = "không có tệp .prj" if vec.has_prj is False else "không khai báo hệ tọa độ"
-            rep.problems.append(Problem(name, None, None, f"tệp {what}: hãy chọn hệ tọa độ của tệp "
-                                        f"(gợi ý: {out.crs_ranked[0][0]})."))
+            key = "geoimport.no_prj" if vec.has_prj is False else "geoimport.no_crs"
+            rep.problems.append(Problem(name, None, None, Msg(key, hint=out.crs_ranked[0][0])))
             out.gdf = None
             return out
         try:
             gdf = gdf.set_crs(crs)
         except Exception:
-            rep.problems.append(Problem(name, None, None, f"hệ tọa độ '{crs}' không hợp lệ."))
+            rep.problems.append(Problem(name, None, None, Msg("geoimport.bad_crs", crs=crs)))
             return out
         out.crs_from = "user"
     out.crs = gdf.crs.to_string()
     try:
         gdf = gdf.to_crs("EPSG:4326")
     except Exception as exc:
-        rep.problems.append(Problem(name, None, None, f"không chuyển được sang WGS 84 ({type(exc).__name__})."))
+        rep.problems.append(Problem(name, None, None, Msg("geoimport.no_wgs84", error=type(exc).__name__)))
         return out
     if _coordinate_problems(gdf, name, bbox, prov, rep):
         return out
@@ -170,9 +167,9 @@ def prepare_boundaries(data: bytes, name: str, province_code: str, *, era: str =
     rep.problems.extend(errs + warn)
     x0, y0, x1, y1 = gdf.total_bounds if len(gdf) else (0, 0, 0, 0)
     if len(gdf) and not (bbox[0] - 1 < (x0 + x1) / 2 < bbox[2] + 1 and bbox[1] - 1 < (y0 + y1) / 2 < bbox[3] + 1):
-        rep.problems.append(Problem(name, None, None, f"ranh giới nằm ngoài {prov['name'].iloc[0] if len(prov) == 1 else 'Việt Nam'} "
-                                    f"(tâm {((x0 + x1) / 2):.3f}, {((y0 + y1) / 2):.3f}); kiểm tra hệ tọa độ "
-                                    "hoặc tỉnh đã chọn."))
+        where = prov["name"].iloc[0] if len(prov) == 1 else Msg("geoimport.vietnam")
+        rep.problems.append(Problem(name, None, None, Msg("geoimport.outside", where=where, x=f"{(x0 + x1) / 2:.3f}",
+                                                          y=f"{(y0 + y1) / 2:.3f}")))
     g_code, g_name, g_level = guess_fields(gdf, province_code, era)
     out.code_field = code_field if code_field in out.fields else (None if code_field == "" else g_code)
     out.name_field = name_field if name_field in out.fields else (None if name_field == "" else g_name)
@@ -183,28 +180,27 @@ def prepare_boundaries(data: bytes, name: str, province_code: str, *, era: str =
     matches = apply_overrides(matches, overrides or {}, province_code, era)
     out.matches = matches
     out.gdf = gdf
-    label = out.name_field or out.code_field or "đối tượng"
+    label = out.name_field or out.code_field or Msg("geoimport.feature")
     for _, m in matches[matches["code"].isna() & (matches["method"] != "skip")].iterrows():
-        what = shorten(" ".join(str(x) for x in (m["input_code"], m["input_name"]) if x) or f"số {m['_row']}")
-        rep.problems.append(Problem(name, int(m["_row"]), label,
-                                    f"không tìm thấy đơn vị '{what}' trong danh mục"
-                                    + (f" ({m['note']})" if m["note"] else "")
-                                    + "; chọn đơn vị trong bảng đối chiếu."))
+        what = shorten(" ".join(str(x) for x in (m["input_code"], m["input_name"]) if x)) \
+            or Msg("geoimport.number", n=m["_row"])
+        key = "geoimport.no_unit_noted" if m["note"] else "geoimport.no_unit"
+        rep.problems.append(Problem(name, int(m["_row"]), label, Msg(key, what=what, note=m["note"] or "")))
     for _, m in matches[matches["method"] == "successor"].iterrows():
-        rep.problems.append(Problem(name, int(m["_row"]), label, f"{m['note']}; vùng này được gộp vào "
-                                    f"{m['matched_name']} (kiểm tra ở bảng đối chiếu).", "warning"))
+        rep.problems.append(Problem(name, int(m["_row"]), label, Msg("geoimport.merged_into", note=m["note"],
+                                                                     unit=m["matched_name"]), "warning"))
     merged_in = set(matches.loc[matches["method"] == "successor", "code"])
     dup = matches[matches["code"].notna() & matches.duplicated("code", keep=False) & ~matches["code"].isin(merged_in)]
     for code, grp in dup.groupby("code"):
         rep.problems.append(Problem(name, int(grp["_row"].iloc[1]), label,
-                                    f"{grp['matched_name'].iloc[0]} ({code}) có {len(grp)} đối tượng (dòng "
-                                    f"{', '.join(map(str, grp['_row']))}); sẽ gộp thành một vùng.", "warning"))
+                                    Msg("geoimport.several_features", unit=grp["matched_name"].iloc[0], code=code,
+                                        n=len(grp), rows=", ".join(map(str, grp["_row"]))), "warning"))
     reg = _registry(province_code, era)
     expected = set(reg.loc[reg["level"] == out.level, "code"])
     lacking = sorted(expected - set(matches["code"].dropna()))
     if lacking and rep.ok:
         names = reg.set_index("code")["name"]
         shown = ", ".join(f"{names[c]} ({c})" for c in lacking[:10]) + (" …" if len(lacking) > 10 else "")
-        rep.problems.append(Problem(name, None, None, f"thiếu ranh giới của {len(lacking)} đơn vị: {shown}.",
+        rep.problems.append(Problem(name, None, None, Msg("geoimport.lacking", n=len(lacking), units=shown),
                                     "warning"))
     return out

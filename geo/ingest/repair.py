@@ -1,5 +1,5 @@
 """Boundary uploads: invalid geometries made valid (make_valid), empty and non-polygonal
-parts dropped, each repair said in Vietnamese.
+parts dropped, each repair said (in the UI's language).
 """
 from __future__ import annotations
 
@@ -8,32 +8,34 @@ import numpy as np
 import shapely
 
 from geo.faces import polygonal_part
+from povdata.messages import Msg
 from povdata.validate import Problem, shorten
 
 
-#: GEOS's reasons (:func:`shapely.is_valid_reason`) in Vietnamese.
-_REASONS_VI = {
-    "Self-intersection": "tự cắt nhau", "Ring Self-intersection": "vòng ranh giới tự cắt",
-    "Too few points in geometry component": "quá ít điểm", "Hole lies outside shell": "lỗ nằm ngoài vùng",
-    "Interior is disconnected": "phần trong bị chia cắt", "Nested holes": "lỗ lồng nhau",
-    "Nested shells": "vùng lồng nhau", "Duplicate Rings": "vòng ranh giới trùng nhau",
-    "Invalid Coordinate": "tọa độ không hợp lệ", "Ring is not closed": "vòng ranh giới không khép kín",
+#: GEOS's reasons (:func:`shapely.is_valid_reason`) → their catalogue key (``repair.reason_<key>``)
+GEOS_REASONS = {
+    "Self-intersection": "self_intersection", "Ring Self-intersection": "ring_self_intersection",
+    "Too few points in geometry component": "too_few_points", "Hole lies outside shell": "hole_outside",
+    "Interior is disconnected": "interior_disconnected", "Nested holes": "nested_holes",
+    "Nested shells": "nested_shells", "Duplicate Rings": "duplicate_rings",
+    "Invalid Coordinate": "invalid_coordinate", "Ring is not closed": "ring_not_closed",
 }
 
 
-def reason_vi(reason: str) -> str:
+def geos_reason(reason: str) -> Msg:
     """'Self-intersection[106.7 22.1]' → 'tự cắt nhau tại 106.70000, 22.10000 — Self-intersection'
-    (GEOS's term kept for whoever searches for it)."""
+    (GEOS's term kept for whoever searches for it), in the UI's language."""
     import re
     m = re.match(r"\s*([^\[]*?)\s*(?:\[(\S+) (\S+)\])?\s*$", reason)
     term = (m.group(1) if m else reason) or reason
-    where = ""
+    what = Msg(f"repair.reason_{GEOS_REASONS.get(term, 'other')}")
     if m and m.group(2):
         try:
-            where = f" tại {float(m.group(2)):.5f}, {float(m.group(3)):.5f}"
+            return Msg("repair.reason_at", what=what, x=f"{float(m.group(2)):.5f}", y=f"{float(m.group(3)):.5f}",
+                       term=shorten(term, 60))
         except ValueError:
             pass
-    return f"{_REASONS_VI.get(term, 'lỗi hình học')}{where} — {shorten(term, 60)}"
+    return Msg("repair.reason", what=what, term=shorten(term, 60))
 
 
 def repair(gdf: gpd.GeoDataFrame, file: str) -> tuple[gpd.GeoDataFrame, list[Problem], list[Problem]]:
@@ -46,22 +48,21 @@ def repair(gdf: gpd.GeoDataFrame, file: str) -> tuple[gpd.GeoDataFrame, list[Pro
     errors: list[Problem] = []
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     for i in np.flatnonzero(missing):
-        errors.append(Problem(file, int(i) + 1, None, "đối tượng không có hình học (ranh giới trống)."))
+        errors.append(Problem(file, int(i) + 1, None, Msg("repair.empty")))
     kinds = shapely.get_type_id(geoms)
     for i in np.flatnonzero(~missing & ~np.isin(kinds, (3, 6, 7))):
-        errors.append(Problem(file, int(i) + 1, None, f"đối tượng là {shapely.get_type_id(geoms[i]) == 0 and 'điểm' or 'đường'}, "
-                                                        "không phải vùng (polygon)."))
+        key = "repair.point" if shapely.get_type_id(geoms[i]) in (0, 4) else "repair.line"
+        errors.append(Problem(file, int(i) + 1, None, Msg(key)))
     bad = np.flatnonzero(~missing & ~shapely.is_valid(geoms))
     if len(bad):
         reasons = shapely.is_valid_reason(geoms[bad])
         fixed = polygonal_part(shapely.make_valid(geoms[bad]))
         for i, why, g in zip(bad, reasons, fixed):
             if shapely.is_empty(g):
-                errors.append(Problem(file, int(i) + 1, None,
-                                      f"hình học không hợp lệ ({reason_vi(why)}) và không sửa được."))
+                errors.append(Problem(file, int(i) + 1, None, Msg("repair.unfixable", why=geos_reason(why))))
             else:
-                warnings_.append(Problem(file, int(i) + 1, None, f"hình học không hợp lệ ({reason_vi(why)}); đã tự "
-                                         "sửa (make_valid).", "warning"))
+                warnings_.append(Problem(file, int(i) + 1, None, Msg("repair.fixed", why=geos_reason(why)),
+                                         "warning"))
         geoms = geoms.copy()
         geoms[bad] = fixed
     out = gdf.copy()

@@ -13,6 +13,7 @@ import pandas as pd
 import pyogrio
 
 from geo.read import _READ_ERRORS, BoundaryReadError
+from povdata.messages import Msg, Num
 from povdata.validate import shorten
 from povdata.vnenc import ENCODINGS, decode_bytes, decode_text, detect_text_encoding
 from povdata.ingest.safety import MAX_FEATURES, MAX_GEOJSON_BYTES, MAX_GEOMETRY_BYTES
@@ -67,8 +68,8 @@ def check_shapefile(path: Path, name: str) -> None:
     shx, dbf = _side_file(path, ".shx"), _side_file(path, ".dbf")
     missing = [f"{path.stem}{ext}" for ext, p in ((".shx", shx), (".dbf", dbf)) if p is None]
     if missing:
-        raise BoundaryReadError(f"Tệp {name}: thiếu tệp {' và '.join(missing)} đi kèm {path.name}; hãy nén đủ các "
-                                "tệp .shp, .shx, .dbf (và .prj) của lớp ranh giới vào một tệp .zip.")
+        raise BoundaryReadError(Msg("vector.shp_parts_missing", file=name, missing=", ".join(missing),
+                                    shp=path.name))
     shp_size, shx_size, dbf_size = path.stat().st_size, shx.stat().st_size, dbf.stat().st_size
     with open(path, "rb") as f:
         head = f.read(100)
@@ -78,33 +79,35 @@ def check_shapefile(path: Path, name: str) -> None:
         last = f.read(8)
     with open(dbf, "rb") as f:
         dbf_head = f.read(32)
-    broken = "bị hỏng (phần đầu tệp không đúng định dạng shapefile)"
+    def broken(part: Path) -> BoundaryReadError:
+        return BoundaryReadError(Msg("vector.shp_broken", file=name, part=part.name))
+
+    def cut(part: Path, says: int, has: int) -> BoundaryReadError:
+        return BoundaryReadError(Msg("vector.shp_cut", file=name, part=part.name, says=says, has=has))
+
     if len(head) < 100 or int.from_bytes(head[:4], "big") != 9994:
-        raise BoundaryReadError(f"Tệp {name}: {path.name} {broken}.")
+        raise broken(path)
     if len(shx_head) < 100 or int.from_bytes(shx_head[:4], "big") != 9994 or (shx_size - 100) % 8:
-        raise BoundaryReadError(f"Tệp {name}: {shx.name} {broken}.")
-    cut = "bị cắt cụt: phần đầu tệp ghi {0} byte nhưng tệp chỉ có {1} byte; hãy xuất lại shapefile."
+        raise broken(shx)
     if int.from_bytes(head[24:28], "big") * 2 > shp_size:
-        raise BoundaryReadError(f"Tệp {name}: {path.name} " + cut.format(int.from_bytes(head[24:28], "big") * 2,
-                                                                          shp_size))
+        raise cut(path, int.from_bytes(head[24:28], "big") * 2, shp_size)
     if int.from_bytes(shx_head[24:28], "big") * 2 > shx_size:
-        raise BoundaryReadError(f"Tệp {name}: {shx.name} " + cut.format(int.from_bytes(shx_head[24:28], "big") * 2,
-                                                                         shx_size))
+        raise cut(shx, int.from_bytes(shx_head[24:28], "big") * 2, shx_size)
     shapes = (shx_size - 100) // 8
     if shapes and len(last) == 8:
         end = (int.from_bytes(last[:4], "big") + 4 + int.from_bytes(last[4:], "big")) * 2
         if end > shp_size:
-            raise BoundaryReadError(f"Tệp {name}: {path.name} " + cut.format(end, shp_size))
+            raise cut(path, end, shp_size)
     if len(dbf_head) < 32 or dbf_head[0] not in (0x02, 0x03, 0x04, 0x05, 0x30, 0x31, 0x43, 0x63, 0x83, 0x8B, 0xCB,
                                                  0xF5, 0xFB):
-        raise BoundaryReadError(f"Tệp {name}: {dbf.name} bị hỏng (không phải bảng thuộc tính dBASE).")
+        raise BoundaryReadError(Msg("vector.dbf_broken", file=name, part=dbf.name))
     records = int.from_bytes(dbf_head[4:8], "little")
     need = int.from_bytes(dbf_head[8:10], "little") + records * int.from_bytes(dbf_head[10:12], "little")
     if need > dbf_size:
-        raise BoundaryReadError(f"Tệp {name}: {dbf.name} " + cut.format(need, dbf_size))
+        raise cut(dbf, need, dbf_size)
     if records != shapes:
-        raise BoundaryReadError(f"Tệp {name}: {path.name} có {shapes} hình (theo {shx.name}) nhưng {dbf.name} có "
-                                f"{records} dòng thuộc tính; các tệp không cùng một bộ, hãy xuất lại shapefile.")
+        raise BoundaryReadError(Msg("vector.shp_dbf_differ", file=name, shp=path.name, shapes=shapes, shx=shx.name,
+                                    dbf=dbf.name, records=records))
 
 
 _DRIVERS = {".shp": "ESRI Shapefile", ".gpkg": "GPKG", ".geojson": "GeoJSON", ".json": "GeoJSON"}
@@ -122,21 +125,17 @@ def check_content(path: Path, name: str) -> None:
     suffix = path.suffix.lower()
     size = path.stat().st_size
     if suffix in (".geojson", ".json") and size > MAX_GEOJSON_BYTES:
-        raise BoundaryReadError(
-            f"Tệp {name}: GeoJSON {size / 1e6:.0f} MB, quá giới hạn {MAX_GEOJSON_BYTES // 1_000_000} MB cho dạng "
-            "này (đọc GeoJSON cần bộ nhớ gấp khoảng 20 lần kích thước tệp). Hãy dùng GeoPackage (.gpkg) hoặc "
-            "shapefile nén .zip, hoặc giảm độ chi tiết của ranh giới.")
+        raise BoundaryReadError(Msg("vector.geojson_too_big", file=name, mb=f"{size / 1e6:.0f}",
+                                    limit=MAX_GEOJSON_BYTES // 1_000_000))
     with open(path, "rb") as f:
         head = f.read(4096)
         if suffix in (".geojson", ".json"):
             if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
-                raise BoundaryReadError(f"Tệp {name}: không đọc được tệp ranh giới: nội dung không phải GeoJSON "
-                                        "(không phải JSON); hãy dùng tệp .geojson, .gpkg hoặc shapefile nén .zip.")
+                raise BoundaryReadError(Msg("vector.not_json", file=name))
     if suffix in (".geojson", ".json") and size:
         check_geojson(path, name)
     if suffix == ".gpkg" and not (head.startswith(b"SQLite format 3\x00") and head[68:72] in _GPKG_IDS):
-        raise BoundaryReadError(f"Tệp {name}: không đọc được tệp ranh giới: tệp không phải GeoPackage (.gpkg) hợp lệ; "
-                                "hãy xuất lại tệp từ phần mềm GIS.")
+        raise BoundaryReadError(Msg("vector.not_gpkg_export", file=name))
     if suffix == ".gpkg":
         check_geopackage(path, name)
 
@@ -164,22 +163,18 @@ def check_geojson(path: Path, name: str) -> None:
     try:
         doc = json.loads(path.read_bytes().decode("utf-8-sig"), object_pairs_hook=pairs)
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise BoundaryReadError(f"Tệp {name}: không đọc được tệp ranh giới: nội dung không phải GeoJSON (JSON hỏng "
-                                "hoặc lồng quá sâu); hãy dùng tệp .geojson, .gpkg hoặc shapefile nén .zip.") from None
+        raise BoundaryReadError(Msg("vector.bad_json", file=name)) from None
     for crs in crs_members:
         ok = (isinstance(crs, dict) and str(crs.get("type", "")).lower() == "name"
               and isinstance(crs.get("properties"), dict)
               and _SAFE_CRS_NAME.match(str(crs["properties"].get("name", "")).strip()) is not None)
         if not ok:
             kind = str(crs.get("type", "")) if isinstance(crs, dict) else type(crs).__name__
-            raise BoundaryReadError(
-                f"Tệp {name}: hệ tọa độ được khai báo bằng liên kết ngoài hoặc dạng lạ ('crs' kiểu "
-                f"'{shorten(kind, 20)}'); liên kết không được mở vì lý do an toàn. Hãy xuất lại tệp theo GeoJSON "
-                "chuẩn (RFC 7946, kinh độ/vĩ độ WGS 84).")
+            raise BoundaryReadError(Msg("vector.crs_link", file=name, kind=shorten(kind, 20)))
     features = doc.get("features") if isinstance(doc, dict) else None
     if isinstance(features, list) and len(features) > MAX_FEATURES:
-        raise BoundaryReadError(f"Tệp {name}: có {len(features):,} đối tượng, quá giới hạn {MAX_FEATURES:,}; "
-                                "không đọc tệp này.".replace(",", "."))
+        raise BoundaryReadError(Msg("vector.too_many_features", file=name, n=Num(len(features), 0),
+                                    limit=Num(MAX_FEATURES, 0)))
 
 
 def check_geopackage(path: Path, name: str) -> None:
@@ -189,15 +184,13 @@ def check_geopackage(path: Path, name: str) -> None:
     import sqlite3
     from contextlib import closing
 
-    bad = f"Tệp {name}: không đọc được tệp ranh giới: tệp không phải GeoPackage (.gpkg) hợp lệ."
+    bad = Msg("vector.not_gpkg", file=name)
     try:
         with closing(sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, timeout=5)) as conn:
             conn.execute("PRAGMA trusted_schema = OFF")
             views = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")]
             if views:
-                raise BoundaryReadError(f"Tệp {name}: GeoPackage có khung nhìn (view) '{shorten(views[0], 40)}'; chỉ "
-                                        "đọc bảng đối tượng, không đọc khung nhìn vì lý do an toàn. Hãy xuất lại "
-                                        "lớp ranh giới thành bảng.")
+                raise BoundaryReadError(Msg("vector.gpkg_view", file=name, view=shorten(views[0], 40)))
             rows = conn.execute("SELECT c.table_name, g.column_name FROM gpkg_contents c JOIN gpkg_geometry_columns g "
                                 "ON g.table_name = c.table_name WHERE c.data_type = 'features'").fetchall()
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -210,10 +203,9 @@ def check_geopackage(path: Path, name: str) -> None:
                 n, b = conn.execute(f"SELECT COUNT(*), COALESCE(SUM(LENGTH({c})), 0) FROM {q}").fetchone()
                 features, geom = features + n, geom + b
             if features > MAX_FEATURES or geom > MAX_GEOMETRY_BYTES:
-                raise BoundaryReadError(
-                    f"Tệp {name}: có {features:,} đối tượng, {geom // 1_000_000:,} MB hình học, quá giới hạn "
-                    f"{MAX_FEATURES:,} đối tượng, {MAX_GEOMETRY_BYTES // 1_000_000:,} MB; không đọc tệp này."
-                    .replace(",", "."))
+                raise BoundaryReadError(Msg("vector.gpkg_too_big", file=name, n=Num(features, 0),
+                                            mb=Num(geom // 1_000_000, 0), limit=Num(MAX_FEATURES, 0),
+                                            limit_mb=Num(MAX_GEOMETRY_BYTES // 1_000_000, 0)))
     except sqlite3.Error:
         raise BoundaryReadError(bad) from None
 
@@ -228,7 +220,7 @@ def read_vector(path: Path, name: str, layer: str | None = None, encoding: str |
     if is_shp:
         check_shapefile(path, name)
     check_content(path, name)
-    unreadable = f"Tệp {name}: không đọc được tệp ranh giới, có thể tệp bị hỏng hoặc không đúng định dạng."
+    unreadable = Msg("vector.unreadable", file=name)
     try:
         layers = [str(x) for x in pyogrio.list_layers(path)[:, 0]] if suffix == ".gpkg" or layer is not None \
             else [path.stem]
@@ -237,8 +229,8 @@ def read_vector(path: Path, name: str, layer: str | None = None, encoding: str |
     except Exception:  # GDAL can raise others for a damaged file
         raise BoundaryReadError(unreadable) from None
     if layer is not None and layer not in layers:
-        raise BoundaryReadError(f"Tệp {name}: không có lớp '{shorten(layer, 60)}' "
-                                f"(có: {', '.join(shorten(x, 40) for x in layers)}).")
+        raise BoundaryReadError(Msg("vector.no_layer", file=name, layer=shorten(layer, 60),
+                                    layers=", ".join(shorten(x, 40) for x in layers)))
     driver = _DRIVERS.get(suffix, "")
     cpg = None
     has_prj = None
@@ -249,11 +241,11 @@ def read_vector(path: Path, name: str, layer: str | None = None, encoding: str |
     try:
         gdf = pyogrio.read_dataframe(path, layer=layer, encoding="latin1" if is_shp else None)
     except MemoryError:
-        raise BoundaryReadError(f"Tệp {name}: tệp ranh giới quá lớn để đọc.") from None
+        raise BoundaryReadError(Msg("vector.too_big", file=name)) from None
     except Exception:  # GDAL raises many kinds for a damaged file, with English messages
         raise BoundaryReadError(unreadable) from None
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.isna().all():
-        raise BoundaryReadError(f"Tệp {name}: không có dữ liệu hình học (ranh giới).")
+        raise BoundaryReadError(Msg("vector.no_geometry", file=name))
     cols = _text_columns(gdf)
     samples = [v for c in cols for v in gdf[c].dropna().astype(str).head(5000) if v]
     detected, scores = detect_text_encoding(samples, raw_latin1=is_shp)

@@ -215,7 +215,7 @@ def save_import(store, province_code: str, indicators: "IndicatorImport | None" 
     so a rejected file never reaches the store.  A district boundary file keeps the
     previous version's communes (or the demo's approximate ones)."""
     from geo.ingest.layers import build_layers
-    from povdata.store import import_version, latest_version, layer_sources, load_layers
+    from povdata.store import APPROXIMATE_SOURCE, import_version, latest_version, layer_sources, load_layers
 
     if user is not None:  # before any work: a viewer's attempt stops here
         from povdata.auth import check_scope, require
@@ -232,7 +232,7 @@ def save_import(store, province_code: str, indicators: "IndicatorImport | None" 
         prev = latest_version(store, province_code)
         fallback = load_layers(store, prev.id) if prev is not None else _demo_layers(province_code)
         prev_sources = layer_sources(store, prev.id) if prev is not None else \
-            {k: ("ranh giới gần đúng (minh họa)", True) for k in fallback}
+            {k: (APPROXIMATE_SOURCE, True) for k in fallback}
         layers = build_layers(boundaries.gdf, boundaries.matches, province_code, boundaries.era, boundaries.level,
                               fallback)
         made = {"province", boundaries.level if boundaries.era == "legacy" else "commune_2025"}
