@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+# the locked versions, each file checked against its hash (requirements.lock)
+.venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements.lock
 exec .venv/bin/python -m streamlit run dashboard.py "$@"

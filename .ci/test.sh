@@ -15,5 +15,9 @@ if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans" ||
   fi
 fi
 python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+# the locked versions, each file checked against its hash (requirements-dev.lock; made from
+# requirements-dev.txt by pip-compile, see its head)
+.venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements-dev.lock
+# the static check first (pyflakes and pycodestyle errors, pyproject.toml): seconds, not minutes
+.venv/bin/ruff check --quiet .
 exec .venv/bin/python -m pytest -q "$@"

@@ -103,7 +103,10 @@ def classify(values: pd.Series, breaks: list[float], lang: str = "vi", unit: str
     idx = idx.where(v.notna(), -1).astype(int)
     n = len(breaks) + 1
     suffix = unit if unit == "%" else ""
-    f = (lambda x: fmt_number(x, lang, decimals if x != int(x) else 0) + suffix)
+
+    def f(x: float) -> str:
+        return fmt_number(x, lang, decimals if x != int(x) else 0) + suffix
+
     labels = []
     for i in range(n):
         if n == 1:

@@ -152,7 +152,6 @@ def _households(communes: pd.DataFrame, cal: Calibration, rng: np.random.Generat
         inside = dist == dcode
         w_y = weight * (1 + growth) ** (y - YEARS[0])
         want = dtotal / cal.households_total[y]
-        have = w_y[inside].sum() / w_y.sum()
         # solve for factor k: k*a / (k*a + b) = want
         a, b = w_y[inside].sum(), w_y[~inside].sum()
         weight[inside] *= want * b / (a * (1 - want))

@@ -161,7 +161,6 @@ def province_kpis(levels: pd.DataFrame, progress: pd.DataFrame, province_code: s
     r = row.iloc[0]
     std = standard_label(r["standard"], lang)
     note = t("kpi.note", lang, year=year, standard=std)
-    prev = prov[(prov["year"] == year - 1) & (prov["standard"] == r["standard"])]
 
     def figure(ind: str, fmt, change_fmt):
         f = official_figure(prov, published, province_code, year, ind, lang)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import shapely
 
-from import_fixtures import GADM_JSON, GOV_ZIP, shapefile_zip, zip_dir
-from geo.importing import (build_layers, check_zip, prepare_boundaries, rank_crs)
+from import_fixtures import GADM_JSON, GOV_ZIP, shapefile_zip
+from geo.importing import (build_layers, check_zip, prepare_boundaries)
 from geo.read import BoundaryReadError
 from povdata.units import legacy_units
 

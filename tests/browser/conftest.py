@@ -101,13 +101,13 @@ def app_log() -> Path:
     return ARTIFACTS / "streamlit.log"
 
 
-def start_app(log_path: Path, env: dict[str, str] | None = None):
+def start_app(log_path: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()):
     """Start ``streamlit run dashboard.py`` on a free port (``env``: added to this process's
-    environment); return (process, base URL, log file)."""
+    environment; ``args``: more options for Streamlit); return (process, base URL, log file)."""
     port = _free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "dashboard.py",
            "--server.port", str(port), "--server.address", "127.0.0.1",
-           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+           "--server.headless", "true", "--browser.gatherUsageStats", "false", *args]
     log = open(log_path, "w")
     proc = subprocess.Popen(cmd, cwd=REPO, env=dict(os.environ, **(env or {})), stdout=log,
                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
@@ -150,10 +150,10 @@ def stop_app(proc, log) -> None:
 
 
 @contextmanager
-def serving(log_path: Path, env: dict[str, str] | None = None):
+def serving(log_path: Path, env: dict[str, str] | None = None, args: tuple[str, ...] = ()):
     """The base URL of a dashboard that answers its health check; stopped on exit."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    proc, base, log = start_app(log_path, env)
+    proc, base, log = start_app(log_path, env, args)
     try:
         wait_healthy(proc, base, log_path)
         yield base
