@@ -19,6 +19,7 @@ system's fonts, so diacritics render the same with or without ``fonts-noto-core`
 from __future__ import annotations
 
 import asyncio
+import atexit
 import copy
 import datetime as dt
 import os
@@ -314,40 +315,114 @@ def _topojson() -> str:
     return OFFLINE_CONFIG["topojsonURL"]
 
 
+#: a renderer left unused this long closes its Chromium (memory back); the next export starts one again
+RENDERER_IDLE_S = 600.0
+
+
+class _Renderer:
+    """One Chromium (kaleido, two tabs) for every image export of the process, started at the
+    first export and kept: a chart download no longer waits for a browser to start.  It lives
+    on an event loop of its own thread; exports from any thread are scheduled on it
+    (``run_coroutine_threadsafe``), at most two at once.  After a failed render it is closed,
+    and the next export starts a fresh one; unused for :data:`RENDERER_IDLE_S` it closes
+    itself; a forked child (an import worker) never uses its parent's."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._kaleido = None
+        self._idle: asyncio.TimerHandle | None = None
+        self.starts = 0  # how many Chromiums this process started (tests, benchmarks)
+
+    def _open(self):
+        import kaleido
+
+        loop = asyncio.new_event_loop()
+        threading.Thread(target=loop.run_forever, name="povdata-renderer", daemon=True).start()
+
+        async def start():
+            k = kaleido.Kaleido(n=2, timeout=RENDER_TIMEOUT_S, page_generator=page_generator())
+            await k.__aenter__()
+            return k
+
+        try:
+            k = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=RENDER_TIMEOUT_S)
+        except BaseException:
+            loop.call_soon_threadsafe(loop.stop)
+            raise
+        self._pid, self._loop, self._kaleido = os.getpid(), loop, k
+        self.starts += 1
+
+    def close(self) -> None:
+        """Close the Chromium (if this process opened it) and stop its loop."""
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
+        loop, k, mine = self._loop, self._kaleido, self._pid == os.getpid()
+        self._pid = self._loop = self._kaleido = self._idle = None
+        if loop is None or not mine:
+            return
+        try:
+            asyncio.run_coroutine_threadsafe(k.__aexit__(None, None, None), loop).result(timeout=30)
+        except BaseException:  # noqa: BLE001 — closing a browser that already died
+            pass
+        loop.call_soon_threadsafe(loop.stop)
+
+    def _idle_close(self) -> None:  # on the loop's thread
+        threading.Thread(target=self.close, daemon=True).start()
+
+    def render(self, jobs: list[ImageJob], topo: str) -> list[bytes]:
+        with self._lock:
+            if self._pid != os.getpid():  # first export, or a child forked from a process that had one
+                self._pid = self._loop = self._kaleido = self._idle = None
+                self._open()
+            loop, k = self._loop, self._kaleido
+            if self._idle is not None:
+                loop.call_soon_threadsafe(self._idle.cancel)
+
+        async def one(j: ImageJob) -> bytes:
+            return await k.calc_fig(j.figure, opts={"format": j.fmt, "width": j.width, "height": j.height,
+                                                    "scale": j.scale}, topojson=topo)
+
+        async def all_of() -> list[bytes]:
+            return list(await asyncio.gather(*(one(j) for j in jobs)))
+
+        try:
+            out = asyncio.run_coroutine_threadsafe(all_of(), loop).result(timeout=RENDER_TIMEOUT_S * 2)
+        except BaseException:
+            with self._lock:
+                if self._loop is loop:
+                    self._close()
+            raise
+        with self._lock:
+            if self._loop is loop:
+                def arm() -> None:
+                    self._idle = loop.call_later(RENDERER_IDLE_S, self._idle_close)
+                loop.call_soon_threadsafe(arm)
+        return out
+
+
+RENDERER = _Renderer()
+atexit.register(RENDERER.close)
+
+
 def render_images(jobs: list[ImageJob]) -> list[bytes]:
-    """Render figures with one Chromium (up to two tabs); bytes in the order of ``jobs``."""
+    """Render figures with the process's one Chromium (:data:`RENDERER`, two tabs); bytes
+    in the order of ``jobs``."""
     if not jobs:
         return []
     ensure_browser()
-    import kaleido
-
     topo = _topojson()
     for j in jobs:
         if j.fmt not in FORMATS:
             raise ValueError(f"unknown image format {j.fmt!r}; expected one of {FORMATS}")
-
-    async def run() -> list[bytes]:
-        async with kaleido.Kaleido(n=min(2, len(jobs)), timeout=RENDER_TIMEOUT_S,
-                                   page_generator=page_generator()) as k:
-            return list(await asyncio.gather(*(
-                k.calc_fig(j.figure, opts={"format": j.fmt, "width": j.width, "height": j.height,
-                                           "scale": j.scale}, topojson=topo) for j in jobs)))
-
-    box: dict = {}
-
-    def thread() -> None:  # its own event loop, whatever the caller runs (Streamlit, pytest)
-        try:
-            box["out"] = asyncio.run(run())
-        except BaseException as exc:  # noqa: BLE001 — re-raised in the caller
-            box["err"] = exc
-
     with _RENDER_SLOTS:
-        th = threading.Thread(target=thread, name="povdata-export", daemon=True)
-        th.start()
-        th.join()
-    if "err" in box:
-        raise ExportError(f"image export failed: {box['err']}") from box["err"]
-    return box["out"]
+        try:
+            return RENDERER.render(jobs, topo)
+        except Exception as exc:
+            raise ExportError(f"image export failed: {exc}") from exc
 
 
 def figure_image(fig: go.Figure, fmt: str = "png", scale: float = 1, width: int = SLIDE_SIZE[0],

@@ -5,6 +5,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
@@ -13,7 +14,6 @@ from povdata.classify import OFFICIAL_BREAKS, SEQUENTIAL
 from povdata.dataset import demo_dir, level_table, load_demo
 from povdata.export_images import (CHROMIUM, FONT_DIR, FONT_FILES, Frame, ImageJob, frame_figure, make_frame,
                                    page_generator, png_size, render_images)
-from povdata.i18n import t
 from povdata.maps import display_shapes, map_view
 from povdata.progress import progress_table
 from povdata.targets import default_targets
@@ -148,3 +148,38 @@ def test_fontconfig_file_survives_many_sessions_writing_at_once(tmp_path, monkey
         assert set(paths) == {str(stale)}
     assert f"<dir>{FONT_DIR}</dir>" in stale.read_text(encoding="utf-8")
     assert [p.name for p in tmp_path.iterdir()] == [stale.name]  # no temporary file left behind
+
+
+@needs_chromium
+def test_one_chromium_serves_every_export_until_it_is_closed_or_idle(monkeypatch):
+    """Issue 16 point 4: the renderer starts once and is reused (a chart download took 2-3 s
+    to start a browser each time; see benchmarks/bench_exports.py), from any thread; closed,
+    or idle for RENDERER_IDLE_S, the next export starts a fresh one."""
+    import threading
+    import time
+
+    import povdata.export_images as ex
+
+    fig = frame_figure(go.Figure(go.Bar(x=[1, 2, 3], y=[3, 1, 2])), Frame("Thử"))
+    ex.RENDERER.close()
+    before = ex.RENDERER.starts
+    first = ex.figure_image(fig)
+    out: list[bytes] = []
+    threads = [threading.Thread(target=lambda: out.append(ex.figure_image(fig, "svg"))) for _ in range(3)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert png_size(first) == (1920, 1080) and len(out) == 3 and all(b.lstrip().startswith(b"<svg") for b in out)
+    assert ex.RENDERER.starts == before + 1  # four exports, three of them at once: one browser
+    ex.RENDERER.close()
+    ex.figure_image(fig)
+    assert ex.RENDERER.starts == before + 2
+    monkeypatch.setattr(ex, "RENDERER_IDLE_S", 0.2)
+    ex.figure_image(fig)  # re-arms the idle timer at 0.2 s
+    deadline = time.monotonic() + 20
+    while ex.RENDERER._loop is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ex.RENDERER._loop is None, "an idle renderer keeps its Chromium"
+    ex.figure_image(fig)
+    assert ex.RENDERER.starts == before + 3
