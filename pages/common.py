@@ -433,7 +433,12 @@ def version_key(province_code: str | None = None) -> tuple[str, int] | None:
     return None if v is None else (str(store_path()), v)
 
 
-@st.cache_resource(show_spinner=False)
+#: what a process keeps per cache: every province of a national roll-out (34) at two versions, and
+#: the demos; older entries go first, so memory stays bounded however many versions are opened
+CACHE_VERSIONS = 80
+
+
+@st.cache_resource(show_spinner=False, max_entries=CACHE_VERSIONS)
 def _dataset_v(province_code: str, version: tuple[str, int] | None) -> Dataset:
     if version is None:  # the embedded demo, or nothing yet
         from povdata.dataset import empty_dataset, has_demo
@@ -454,7 +459,7 @@ def levels(province_code: str) -> pd.DataFrame:
     return _levels(province_code, version_key(province_code), former())
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=CACHE_VERSIONS)
 def _levels(province_code: str, version: tuple[str, int] | None, former_code: str | None = None) -> pd.DataFrame:
     return level_table(_dataset_v(province_code, version), former_code)
 
@@ -496,7 +501,7 @@ def targets_key(province_code: str | None = None) -> "int | tuple":
     return (str(open_store().path), *ids) if any(ids) else 0
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=2 * CACHE_VERSIONS)
 def _targets(province_code: str, changes: "int | tuple" = 0, former_code: str | None = None) -> TargetsConfig:
     base = default_targets(province_code, former_code)
     if not changes:
@@ -545,7 +550,7 @@ def progress(province_code: str) -> pd.DataFrame:
     return _progress(province_code, version_key(province_code), targets_key(province_code), former())
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=2 * CACHE_VERSIONS)
 def _progress(province_code: str, version: tuple[str, int] | None, targets_version: int = 0,
               former_code: str | None = None) -> pd.DataFrame:
     from dataclasses import replace
@@ -560,7 +565,7 @@ def shapes(province_code: str, level: str) -> gpd.GeoDataFrame:
     return _shapes(province_code, level, version_key(province_code))
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=4 * CACHE_VERSIONS)
 def _shapes(province_code: str, level: str, version: tuple[str, int] | None) -> gpd.GeoDataFrame:
     """Display geometry of a level, simplified once per process (never mutated)."""
     if version is None:
@@ -572,7 +577,7 @@ def _shapes(province_code: str, level: str, version: tuple[str, int] | None) -> 
     return display_layer(layers, level)
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=CACHE_VERSIONS)
 def crosswalk(province_code: str) -> pd.DataFrame:
     from povdata.crosswalk import load_crosswalk
 
@@ -584,7 +589,7 @@ def membership(province_code: str) -> pd.DataFrame:
     return _membership(province_code, version_key(province_code))
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=CACHE_VERSIONS)
 def _membership(province_code: str, version: tuple[str, int] | None) -> pd.DataFrame:
     from povdata.dataset import new_commune_membership
 
@@ -1290,7 +1295,7 @@ def national_comparison() -> None:
         st.caption(tr("compare.caption", source=md_escape(nat.source)))
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _national_dataset(store_file: str, version: int) -> Dataset:
     from povdata.store import Store, load_version
     return load_version(Store(Path(store_file)), "00", version)

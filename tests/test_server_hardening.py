@@ -149,3 +149,21 @@ def test_a_clear_cache_message_on_the_websocket_is_refused(tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
+
+
+def test_every_page_cache_is_bounded():
+    """Issue 16: memory must not grow with provinces and versions: every ``st.cache_data`` /
+    ``st.cache_resource`` of the pages keeps at most ``max_entries`` results."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    unbounded = []
+    for path in sorted((root / "pages").glob("*.py")) + [root / "dashboard.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for dec in node.decorator_list:
+                    name = ast.unparse(dec.func if isinstance(dec, ast.Call) else dec)
+                    if name in ("st.cache_data", "st.cache_resource") and not (
+                            isinstance(dec, ast.Call) and any(k.arg == "max_entries" for k in dec.keywords)):
+                        unbounded.append(f"{path.name}:{node.lineno} {node.name}")
+    assert not unbounded, unbounded
