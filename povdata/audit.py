@@ -49,7 +49,7 @@ def record(conn: sqlite3.Connection, actor: str, action: str, summary: str, deta
 def entries(store, user=None, *, action: str | None = None, province_code: str | None = None) -> pd.DataFrame:
     """The trail, newest first (admins only when ``user`` is given; a province-scoped
     admin sees only the rows of that province)."""
-    from povdata.auth import require
+    from povdata.policy import require
 
     if user is not None:
         require(user, "audit")

@@ -34,7 +34,6 @@ import time
 import tomllib
 import unicodedata
 from contextlib import closing
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -43,13 +42,10 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from povdata.i18n import t
 from povdata.messages import Msg
+from povdata.policy import (  # noqa: F401 — the policy, re-exported for the modules that import it from here
+    DEMO_VIEWER, GUEST_NAME, PERMISSIONS, ROLES, PermissionDenied, User, _role, can, check_scope, in_force, require,
+    role_name)
 
-ROLES = ("viewer", "editor", "admin")
-PERMISSIONS: dict[str, str] = {  # permission -> least role that has it
-    "browse": "viewer", "export": "viewer", "whatif": "viewer",
-    "import": "editor", "edit_targets": "editor", "share_scenarios": "editor",
-    "users": "admin", "rollback": "admin", "audit": "admin",
-}
 MODES = ("none", "password", "oidc")
 FREE_FAILURES = 3
 BASE_LOCK_SECONDS = 2.0
@@ -63,10 +59,6 @@ class AuthError(ValueError):
     """A user operation that cannot be done; ``str()`` is Vietnamese."""
 
 
-class PermissionDenied(PermissionError):
-    """The user's role or province scope does not allow this; ``str()`` is Vietnamese."""
-
-
 class SignInError(AuthError):
     """A refused sign-in; ``kind`` is ``wrong`` (name or password — also for a disabled account,
     so that the answer never confirms a password) or ``locked`` (too many failures: wait
@@ -78,87 +70,22 @@ class SignInError(AuthError):
         self.kind = kind
 
 
-@dataclass(frozen=True)
-class User:
-    username: str
-    role: str = "viewer"
-    province_code: str | None = None  # None: every province
-    display_name: str = ""
-    source: str = "password"  # password | oidc | demo | cli
-
-    @property
-    def label(self) -> str:
-        return self.display_name or self.username
-
-
-#: the user name of whoever browses the demo without signing in
-GUEST_NAME = "khách"
-DEMO_VIEWER = User(GUEST_NAME, "viewer", None, t("auth.guest_label"), "demo")
-
-
 def cli_user() -> User:
     """Whoever runs ``python -m povdata`` on the server: shell access to the data directory
     already allows everything, so the CLI acts as an admin, recorded under the login name."""
-    from povdata.store import _login
-    return User(t("auth.cli_user", login=_login()), "admin", None, "", "cli")
-
-
-def role_name(role: str, lang: str = "vi") -> str:
-    """'người xem' / 'viewer' (catalogue ``auth.role_<role>``); an unknown role as it is."""
-    return t(f"auth.role_{role}", lang) if role in ROLES else role
-
-
-def _role(role: str) -> object:
-    return Msg(f"auth.role_{role}") if role in ROLES else role
-
-
-def can(user: User | None, permission: str) -> bool:
-    if permission not in PERMISSIONS:
-        raise ValueError(f"unknown permission {permission!r}")
-    if user is None or user.role not in ROLES:
-        return False
-    return ROLES.index(user.role) >= ROLES.index(PERMISSIONS[permission])
-
-
-def require(user: User | None, permission: str) -> None:
-    """Raise :class:`PermissionDenied` unless ``user`` may do ``permission``."""
-    if not can(user, permission):
-        who = Msg("auth.who_guest") if user is None else Msg("auth.who_account", name=user.label,
-                                                              role=_role(user.role))
-        raise PermissionDenied(Msg("auth.denied_permission", who=who, permission=Msg(f"auth.permission_{permission}"),
-                                   role=_role(PERMISSIONS[permission])))
-
-
-def in_force(code: str) -> str:
-    """The province in force of a code: itself for one of the 34 provinces (and for the
-    whole country, ``00``), else the province a former province was merged into (a user tied
-    to former Bắc Kạn, 06, reads Thái Nguyên's store, 19, which holds Bắc Kạn's history)."""
-    from povdata.provinces import is_new_province, successor
-
-    if code == "00" or is_new_province(code):
-        return code
-    try:
-        return successor(code)
-    except KeyError:
-        return code
-
-
-def check_scope(user: User | None, province_code: str) -> None:
-    """Raise :class:`PermissionDenied` when ``user`` is tied to another province."""
-    if user is not None and user.province_code and in_force(user.province_code) != in_force(province_code):
-        raise PermissionDenied(Msg("auth.denied_province", name=user.label, own=user.province_code,
-                                   asked=province_code))
+    from povdata.db import login_name
+    return User(t("auth.cli_user", login=login_name()), "admin", None, "", "cli")
 
 
 # ---- configuration ---------------------------------------------------------------
 def config_path(data_dir: str | Path | None = None) -> Path:
-    from povdata.store import data_dir as _data_dir
+    from povdata.db import data_dir as _data_dir
     return Path(data_dir if data_dir is not None else _data_dir()) / "povdash.toml"
 
 
 def auth_mode(data_dir: str | Path | None = None) -> str:
     """``none`` | ``password`` | ``oidc`` (see the module text for how it is chosen)."""
-    from povdata.store import has_store, open_store
+    from povdata.db import has_store, open_store
 
     mode = os.environ.get("POVDASH_AUTH", "").strip().lower()
     path = config_path(data_dir)
@@ -167,7 +94,7 @@ def auth_mode(data_dir: str | Path | None = None) -> str:
             mode = str(tomllib.loads(path.read_text(encoding="utf-8")).get("auth", {}).get("mode", "")).lower()
         except (OSError, tomllib.TOMLDecodeError, AttributeError) as exc:
             raise AuthError(Msg("auth.bad_config", path=path, error=exc)) from exc
-    from povdata.store import StoreError, mark_sign_in, sign_in_recorded
+    from povdata.db import StoreError, mark_sign_in, sign_in_recorded
 
     if mode:
         if mode not in MODES:
@@ -248,8 +175,8 @@ def _user_row(conn, username: str):
 
 
 def _tx(store):
-    from povdata.store import _transaction
-    return _transaction(store)
+    from povdata.db import transaction
+    return transaction(store)
 
 
 def add_user(store, username: str, password: str | None, role: str, *, actor: User,
@@ -273,7 +200,7 @@ def add_user(store, username: str, password: str | None, role: str, *, actor: Us
         audit.record(conn, actor.username, "user_add", Msg("auth.audit_add", name=name, role=_role(role)),
                      {"username": name, "role": role, "province_code": prov, "display_name": display_name.strip(),
                       "sign_in": "password" if password is not None else "oidc"}, prov or "")
-    from povdata.store import mark_sign_in
+    from povdata.db import mark_sign_in
     mark_sign_in(store.path.parent)  # from the first user on, sign-in stays on (fail closed)
     return User(name, role, prov, display_name.strip())
 

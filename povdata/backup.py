@@ -61,7 +61,7 @@ from povdata.store import (
 )
 
 BACKUP_DIR = "backups"
-KEPT_TABLES = ("meta", "users", "sign_in_failures", "audit")  # the live store's own, never restored
+KEPT_TABLES = ("meta", "alembic_version", "users", "sign_in_failures", "audit")  # the live store's own, never restored
 CORE_TABLES = ("datasets", "versions", "indicators", "boundaries", "boundary_layers")
 MANIFEST_FORMAT = "povdash-backup"
 _MAGIC = b"SQLite format 3\x00"
@@ -377,13 +377,11 @@ def verify_backup(src: str | Path, work_dir: str | Path) -> BackupInfo:
 
 def _live_columns(store: Store | None = None) -> dict[str, list[str]]:
     """The columns of every table of the current schema (of ``store``, else a fresh one)."""
-    from povdata.store import SCHEMA
     if store is not None:
         with closing(store.connect()) as conn:
             return {t: _columns(conn, t) for t in _tables(conn)}
-    with closing(sqlite3.connect(":memory:")) as conn:
-        conn.executescript(SCHEMA)
-        return {t: _columns(conn, t) for t in _tables(conn)}
+    from povdata.db import fresh_columns
+    return fresh_columns()
 
 
 def _verified_copy(src: Path, folder: Path, live_columns: dict[str, list[str]]) -> tuple[BackupInfo, Path]:

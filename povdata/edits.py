@@ -125,7 +125,7 @@ def add_target_rule(store, config: TargetsConfig, *, period_id: str, scope: str,
     while f"tinh_{scope}_{n}" in taken:
         n += 1
     target_id = f"tinh_{scope}_{n}"
-    from povdata.store import StoreError, _transaction
+    from povdata.db import StoreError, transaction as _transaction
     import sqlite3
     try:
         with _transaction(store) as conn:
@@ -200,7 +200,7 @@ def change_targets(store, config: TargetsConfig, new_values: dict[tuple[str, str
             made.append({"period_id": period_id, "target_id": target_id, "field": field, "old": old, "new": new})
     if not made:
         return []
-    from povdata.store import StoreError, _transaction
+    from povdata.db import StoreError, transaction as _transaction
     import sqlite3
     try:
         with _transaction(store) as conn:
@@ -227,7 +227,7 @@ def share_scenario(store, province_code: str, name: str, query: str, *, user: Us
         raise EditError(Msg("target_edit.scenario_no_name"))
     if len(query) > 4000:
         raise EditError(Msg("target_edit.scenario_too_long"))
-    from povdata.store import _transaction
+    from povdata.db import transaction as _transaction
     with _transaction(store) as conn:
         cur = conn.execute("INSERT INTO shared_scenarios (province_code, name, query, at, actor) VALUES (?, ?, ?, ?, ?)",
                            (province_code, name, query, audit.now_utc(), user.username))

@@ -68,7 +68,7 @@ def _insert(conn, kind: str, user: User, now: float, lifetime: float) -> str:
 
 def issue_ticket(store, user: User, *, now: float | None = None) -> str:
     """A one-time ticket for ``user`` (just authenticated); expired rows are cleared on the way."""
-    from povdata.store import _transaction
+    from povdata.db import transaction as _transaction
 
     now = time.time() if now is None else now
     with _transaction(store) as conn:
@@ -80,7 +80,7 @@ def redeem_ticket(store, ticket: str, *, now: float | None = None,
                   hours: float | None = None) -> tuple[str, float] | None:
     """The session token (and its lifetime in seconds) for an unused, unexpired ticket, or
     None.  A ticket is spent at the first try, good or not too late."""
-    from povdata.store import _transaction
+    from povdata.db import transaction as _transaction
 
     now = time.time() if now is None else now
     lifetime = (session_hours(store.path.parent) if hours is None else hours) * 3600.0
@@ -121,7 +121,7 @@ def revoke(store, token: str | None, *, now: float | None = None) -> None:
     """Sign-out: the token no longer stands for anybody."""
     if not token:
         return
-    from povdata.store import _transaction
+    from povdata.db import transaction as _transaction
 
     with _transaction(store) as conn:
         conn.execute("UPDATE sign_in_sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",

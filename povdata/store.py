@@ -4,7 +4,7 @@ Layout of the data directory (``POVDASH_DATA_DIR``, default ``var/`` in the repo
 
     <data dir>/povdash.sqlite     the store (WAL mode: -wal and -shm files beside it)
 
-Schema (see :data:`SCHEMA`):
+Schema (made and changed by the migrations of :mod:`povdata.db`):
 
 * ``datasets`` — one per province (``province_code``, ``title``);
 * ``versions`` — one row per import: ``id``, ``province_code``, ``number`` (1, 2, … per
@@ -33,234 +33,39 @@ first stores the demo as version 1 (``illustrative``), so the user can switch ba
 """
 from __future__ import annotations
 
-import errno
-import getpass
-import os
-import shutil
 import sqlite3
 import tomllib
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from povdata.auth import User, check_scope
+from povdata.policy import User, check_scope
 from povdata.dataset import Dataset, demo_dir
+from povdata.db import (  # noqa: F401 — the bottom layer, re-exported: many modules import them from here
+    _READY, AUTH_MARKER, DB_NAME, SCHEMA_VERSION, Store, StoreError, check_store_file, data_dir, has_store,
+    is_disk_full, mark_sign_in, open_store, sign_in_recorded, store_path, transaction, write_error)
+from povdata.db import login_name as _login, transaction as _transaction  # noqa: F401
 from povdata.i18n import t
 from povdata.indicators import COUNT_COLUMNS, PUBLISHED_RATES
-from povdata.messages import Msg, Num
+from povdata.messages import Msg
 
 REPO = Path(__file__).resolve().parents[1]
-DB_NAME = "povdash.sqlite"
 #: the source stored for a layer of approximate (illustrative) boundaries: a value the store
 #: has always held and pages test for (they say :func:`boundary_note` instead of showing it)
 APPROXIMATE_SOURCE = "ranh giới gần đúng (minh họa)"
-SCHEMA_VERSION = 6  # 6: each audit row's summary as a catalogue key (said in the UI language); 5: sign-in sessions (cookie tokens); 4: start-of-year count, DTTS rate; 3: standard in the key; 2: users, sign-in throttle, audit trail, target changes, shared scenarios
-#                    3: an indicator row is keyed by its standard too (one year under two standards)
 LAYERS = ("province", "district", "commune", "commune_2025")
 _LAYER_PARENTS = ("province_code", "district_code")
-
-SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS datasets (
-    province_code TEXT PRIMARY KEY,
-    title TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS versions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    province_code TEXT NOT NULL REFERENCES datasets(province_code),
-    number INTEGER NOT NULL,
-    created_at TEXT NOT NULL,
-    created_by TEXT NOT NULL,
-    source_file TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    boundary_file TEXT NOT NULL DEFAULT '',
-    boundary_sha256 TEXT NOT NULL DEFAULT '',
-    data_status TEXT NOT NULL CHECK (data_status IN ('illustrative', 'published', 'imported')),
-    title TEXT NOT NULL,
-    era TEXT NOT NULL DEFAULT 'legacy',
-    years TEXT NOT NULL DEFAULT '',
-    note TEXT NOT NULL DEFAULT '',
-    UNIQUE (province_code, number)
-);
-CREATE TABLE IF NOT EXISTS indicators (
-    version_id INTEGER NOT NULL REFERENCES versions(id),
-    unit_code TEXT NOT NULL,
-    year INTEGER NOT NULL,
-    standard TEXT NOT NULL,
-    {", ".join(f"{c} INTEGER" for c in COUNT_COLUMNS)},
-    {", ".join(f"{c} REAL" for c in PUBLISHED_RATES)},
-    PRIMARY KEY (version_id, unit_code, year, standard)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS boundaries (
-    version_id INTEGER NOT NULL REFERENCES versions(id),
-    layer TEXT NOT NULL,
-    code TEXT NOT NULL,
-    province_code TEXT,
-    district_code TEXT,
-    geom BLOB NOT NULL,
-    PRIMARY KEY (version_id, layer, code)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS boundary_layers (
-    version_id INTEGER NOT NULL REFERENCES versions(id),
-    layer TEXT NOT NULL,
-    source TEXT NOT NULL,
-    approximate INTEGER NOT NULL,
-    PRIMARY KEY (version_id, layer)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS users (
-    username TEXT PRIMARY KEY,
-    display_name TEXT NOT NULL DEFAULT '',
-    password_hash TEXT NOT NULL DEFAULT '',
-    role TEXT NOT NULL CHECK (role IN ('viewer', 'editor', 'admin')),
-    province_code TEXT,
-    disabled INTEGER NOT NULL DEFAULT 0,
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS sign_in_sessions (
-    token_hash TEXT PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('ticket', 'session')),
-    username TEXT NOT NULL,
-    role TEXT NOT NULL,
-    province_code TEXT NOT NULL DEFAULT '',
-    created_at REAL NOT NULL,
-    expires_at REAL NOT NULL,
-    revoked_at REAL
-);
-CREATE INDEX IF NOT EXISTS sign_in_sessions_user ON sign_in_sessions (username);
-CREATE TABLE IF NOT EXISTS sign_in_failures (
-    username TEXT PRIMARY KEY,
-    failures INTEGER NOT NULL,
-    last_failed_at REAL NOT NULL,
-    locked_until REAL NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    province_code TEXT NOT NULL DEFAULT '',
-    summary TEXT NOT NULL,
-    detail TEXT NOT NULL DEFAULT '{{}}',
-    said TEXT NOT NULL DEFAULT ''
-);
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'audit trail is append-only'); END;
-CREATE TABLE IF NOT EXISTS target_changes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    province_code TEXT NOT NULL,
-    period_id TEXT NOT NULL DEFAULT '',
-    target_id TEXT NOT NULL DEFAULT '',
-    field TEXT NOT NULL,
-    value REAL NOT NULL,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS target_rules (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    province_code TEXT NOT NULL,
-    period_id TEXT NOT NULL,
-    target_id TEXT NOT NULL,
-    scope TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    value REAL NOT NULL,
-    source TEXT NOT NULL,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS decisions (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    province_code TEXT NOT NULL,
-    number TEXT NOT NULL,
-    date TEXT NOT NULL,
-    issuer TEXT NOT NULL,
-    action TEXT NOT NULL,
-    status TEXT NOT NULL,
-    unit_code TEXT NOT NULL,
-    period_start INTEGER,
-    period_end INTEGER,
-    basis TEXT NOT NULL DEFAULT '',
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS unit_aliases (
-    province_code TEXT NOT NULL,
-    era TEXT NOT NULL,
-    name_key TEXT NOT NULL,
-    code TEXT,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    PRIMARY KEY (province_code, era, name_key)
-);
-CREATE TABLE IF NOT EXISTS shared_scenarios (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    province_code TEXT NOT NULL,
-    name TEXT NOT NULL,
-    query TEXT NOT NULL,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL
-);
-"""
 
 IND_COLUMNS = ["unit_code", "year", "standard", *COUNT_COLUMNS, *PUBLISHED_RATES]
 _NOT_REPLACED = ("NOT EXISTS (SELECT 1 FROM _replaced r WHERE r.year = i.year AND r.standard = i.standard "
                  "AND r.code_len = length(i.unit_code)) AND NOT EXISTS (SELECT 1 FROM _replaced_units u "
                  "WHERE u.year = i.year AND u.standard = i.standard AND u.unit_code = i.unit_code)")
-
-
-class StoreError(RuntimeError):
-    """The store cannot be opened or written; the message is Vietnamese."""
-
-
-def is_disk_full(exc: BaseException) -> bool:
-    """Whether ``exc`` says the disk (or the user's quota) is full: SQLite's SQLITE_FULL
-    ('database or disk is full') or an OSError ENOSPC/EDQUOT."""
-    if isinstance(exc, OSError):
-        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
-    code = getattr(exc, "sqlite_errorcode", None)
-    return (code is not None and code & 0xFF == 13) or "disk is full" in str(exc)
-
-
-def write_error(exc: BaseException, folder: Path | None = None) -> StoreError:
-    """The message for a write to the store that failed (and was rolled back): a full disk,
-    another writer holding the store past the busy timeout, or anything else."""
-    if is_disk_full(exc):
-        free: object = ""
-        if folder is not None:
-            try:
-                free = Msg("store.free_space", mb=Num(shutil.disk_usage(folder).free / 1e6, 1), folder=folder)
-            except OSError:
-                pass
-        return StoreError(Msg("store.disk_full", free=free))
-    code = getattr(exc, "sqlite_errorcode", None)
-    if code is not None and code & 0xFF in (5, 6):  # SQLITE_BUSY / SQLITE_LOCKED after the busy timeout
-        return StoreError(Msg("store.busy"))
-    return StoreError(Msg("store.write_failed", error=exc))
-
-
-def data_dir() -> Path:
-    """``POVDASH_DATA_DIR`` or ``var/`` in the repository."""
-    env = os.environ.get("POVDASH_DATA_DIR", "").strip()
-    return Path(env).expanduser() if env else REPO / "var"
-
-
-@dataclass(frozen=True)
-class Store:
-    path: Path  # the SQLite file
-
-    def connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)  # we issue BEGIN ourselves
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA busy_timeout = 30000")
-        return conn
 
 
 @dataclass(frozen=True)
@@ -281,145 +86,11 @@ class VersionInfo:
     note: str
 
 
-_READY: set[Path] = set()  # stores whose schema this process has checked
-
-
-def store_path(data_dir_: str | Path | None = None) -> Path:
-    return Path(data_dir_ if data_dir_ is not None else data_dir()) / DB_NAME
-
-
-def has_store(data_dir_: str | Path | None = None) -> bool:
-    """Whether a store exists (without creating one: a fresh clone stays untouched)."""
-    return store_path(data_dir_).exists()
-
-
-#: written beside the store when sign-in is on (the first user): from then on a missing store is
-#: an error, never a fresh empty one that would open the dashboard to guests
-AUTH_MARKER = "povdash.auth"
-_SQLITE_HEADER = b"SQLite format 3\x00"
-#: data folders in which this process has seen sign-in on (deleting the folder while the app runs
-#: must not turn it into an open demo)
-_SIGN_IN_SEEN: set[Path] = set()
-
-
-def mark_sign_in(data_dir_: str | Path | None = None, mode: str = "password") -> None:
-    """Record that sign-in is on for this data folder (a marker file and this process)."""
-    folder = Path(data_dir_ if data_dir_ is not None else data_dir())
-    _SIGN_IN_SEEN.add(folder.resolve())
-    marker = folder / AUTH_MARKER
-    if not marker.exists():
-        try:
-            marker.write_text(mode + "\n", encoding="utf-8")
-        except OSError:
-            pass  # the process still remembers; a read-only folder is no reason to fail
-
-
-def sign_in_recorded(data_dir_: str | Path | None = None) -> str | None:
-    """The sign-in mode recorded for this data folder (marker or this process), or None."""
-    folder = Path(data_dir_ if data_dir_ is not None else data_dir())
-    marker = folder / AUTH_MARKER
-    try:
-        text = marker.read_text(encoding="utf-8").strip()
-    except OSError:
-        text = ""
-    if text in ("password", "oidc"):
-        return text
-    return "password" if folder.resolve() in _SIGN_IN_SEEN else None
-
-
-def check_store_file(path: Path) -> None:
-    """:class:`StoreError` (Vietnamese) for a store file that is empty or not SQLite (a
-    truncated or overwritten store is never silently recreated)."""
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as f:
-            head = f.read(len(_SQLITE_HEADER))
-    except OSError as exc:
-        raise StoreError(Msg("store.unreadable", path=path, error=exc)) from exc
-    if size == 0:
-        raise StoreError(Msg("store.empty_file", path=path))
-    if head != _SQLITE_HEADER:
-        raise StoreError(Msg("store.not_sqlite", path=path))
-
-
-def open_store(data_dir_: str | Path | None = None) -> Store:
-    """Open (creating if needed) the store under ``data_dir_`` (default :func:`data_dir`).
-
-    Never creates one where sign-in was on (:func:`sign_in_recorded`): a missing store is
-    then a :class:`StoreError`; an empty or non-SQLite file is always one."""
-    path = store_path(data_dir_)
-    if path in _READY and path.exists():  # schema already in place: no write on every page run
-        return Store(path)
-    if path.exists():
-        check_store_file(path)
-    elif sign_in_recorded(path.parent):
-        raise StoreError(Msg("store.missing_with_sign_in", path=path))
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(path, timeout=30)) as conn:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.executescript(SCHEMA)
-            _migrate(conn)
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            conn.commit()
-    except (OSError, sqlite3.Error) as exc:
-        raise StoreError(Msg("store.cannot_open", path=path, error=exc)) from exc
-    _READY.add(path)
-    return Store(path)
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Bring a store written by an older version up to :data:`SCHEMA_VERSION` (one
-    transaction each; the tables' rows are kept).  3: the standard in the indicator key;
-    4: the start-of-year poor count and the published ethnic-minority rate (review forms);
-    6: the audit summary's catalogue key and parameters (``audit.said``)."""
-    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    if row is None or int(row[0]) >= SCHEMA_VERSION:
-        return
-    have = {r[1] for r in conn.execute("PRAGMA table_info(indicators)").fetchall()}
-    conn.execute("BEGIN IMMEDIATE")
-    for c in [c for c in IND_COLUMNS if c not in have]:
-        kind = "REAL" if c in PUBLISHED_RATES else "INTEGER"
-        conn.execute(f"ALTER TABLE indicators ADD COLUMN {c} {kind}")
-    if "said" not in {r[1] for r in conn.execute("PRAGMA table_info(audit)").fetchall()}:
-        conn.execute("ALTER TABLE audit ADD COLUMN said TEXT NOT NULL DEFAULT ''")
-    pk = [r[1] for r in sorted(conn.execute("PRAGMA table_info(indicators)").fetchall(), key=lambda r: r[5])
-          if r[5] > 0]
-    if "standard" not in pk:
-        cols = ", ".join(["version_id", *IND_COLUMNS])
-        ddl = SCHEMA[SCHEMA.index("CREATE TABLE IF NOT EXISTS indicators"):]
-        ddl = ddl[:ddl.index("WITHOUT ROWID;") + len("WITHOUT ROWID;")]
-        conn.execute("ALTER TABLE indicators RENAME TO indicators_v2")
-        conn.execute(ddl)
-        conn.execute(f"INSERT INTO indicators ({cols}) SELECT {cols} FROM indicators_v2")
-        conn.execute("DROP TABLE indicators_v2")
-    conn.execute("COMMIT")
-
-
-@contextmanager
-def _transaction(store: Store) -> Iterator[sqlite3.Connection]:
-    conn = store.connect()
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            if conn.in_transaction:  # SQLite may have rolled back already (e.g. on a full disk)
-                try:
-                    conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass  # closing the connection rolls back whatever is left
-            raise
-        conn.execute("COMMIT")  # if this fails, closing the connection rolls back
-    finally:
-        conn.close()
-
-
 def versions(store: Store, province_code: str, user: "User | None" = None) -> list[VersionInfo]:
     """The province's versions, newest first (:class:`~povdata.auth.PermissionDenied` when
     ``user`` is tied to another province).  A former province's code reads its successor's
     versions (its history is kept there, :mod:`povdata.provinces`)."""
-    from povdata.auth import in_force
+    from povdata.policy import in_force
     province_code = in_force(province_code)
     check_scope(user, province_code)
     with closing(store.connect()) as conn:
@@ -541,7 +212,7 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
     written in the same transaction.
     """
     from povdata import audit
-    from povdata.auth import in_force, require
+    from povdata.policy import in_force, require
 
     province_code = in_force(province_code)
 
@@ -664,18 +335,11 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
 
 def unit_aliases(store: Store, province_code: str, era: str) -> dict[str, str | None]:
     """Hand-made matches remembered from earlier imports: name key → code (None: left out)."""
-    from povdata.auth import in_force
+    from povdata.policy import in_force
     with closing(store.connect()) as conn:
         rows = conn.execute("SELECT name_key, code FROM unit_aliases WHERE province_code = ? AND era = ?",
                             (in_force(province_code), era)).fetchall()
     return dict(rows)
-
-
-def _login() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:
-        return t("audit.unknown_actor")
 
 
 def load_indicators(store: Store, version_id: int, user: "User | None" = None) -> pd.DataFrame:
@@ -715,7 +379,7 @@ def version_label(v: VersionInfo) -> str:
 def load_version(store: Store, province_code: str, version_id: int | None = None,
                  user: "User | None" = None) -> Dataset:
     """The dataset of a version (the latest when ``version_id`` is None)."""
-    from povdata.auth import in_force
+    from povdata.policy import in_force
     province_code = in_force(province_code)
     check_scope(user, province_code)
     v = version_info(store, version_id, user) if version_id is not None else latest_version(store, province_code)
@@ -769,7 +433,7 @@ def rollback(store: Store, province_code: str, version_id: int, *, user: User, n
     """Make an earlier version current again, as a new version that copies it (history is
     never rewritten: the versions in between stay, and the audit trail records the step)."""
     from povdata import audit
-    from povdata.auth import in_force, require
+    from povdata.policy import in_force, require
 
     province_code = in_force(province_code)
 

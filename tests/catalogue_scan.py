@@ -19,7 +19,7 @@ VI = re.compile("[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽê�
 #: letters of the legacy Vietnamese encodings
 DATA = {("povdata/validate.py", "HEADER_ALIASES"), ("povdata/i18n.py", "LANG_NAMES"),
         ("povdata/designations.py", "DECISION_SIGN"), ("povdata/store.py", "APPROXIMATE_SOURCE"),
-        ("povdata/auth.py", "GUEST_NAME"), ("povdata/names.py", "_D_FOLD"),
+        ("povdata/policy.py", "GUEST_NAME"), ("povdata/names.py", "_D_FOLD"),
         ("povdata/units.py", "_PROVINCE_TYPES"), ("povdata/units.py", "URBAN_TYPES"), ("povdata/regions.py", "REGIONS"),
         ("povdata/cli_backup.py", "YES_WORDS"),
         *(("povdata/vnenc.py", n) for n in ("TCVN3_LOWER", "VNI_SINGLE", "VNI_MODIFIERS", "_VNI_BASE", "_TONES",

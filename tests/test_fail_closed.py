@@ -89,9 +89,9 @@ def test_all_users_disabled_is_still_sign_in(tmp_path):
     auth.disable_user(store, "lan", actor=User("quan-tri", "admin"))
     with store.connect() as conn:  # every account disabled by hand in the database
         conn.execute("UPDATE users SET disabled = 1")
-    import povdata.store as st_mod
-    st_mod._SIGN_IN_SEEN.clear()
-    (tmp_path / st_mod.AUTH_MARKER).unlink()
+    import povdata.db.connection as db_conn
+    db_conn._SIGN_IN_SEEN.clear()
+    (tmp_path / db_conn.AUTH_MARKER).unlink()
     assert auth.auth_mode(tmp_path) == "password"  # before: 'none', the demo open to anyone
 
 

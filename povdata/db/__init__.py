@@ -1,0 +1,10 @@
+"""The bottom layer of the store: the database file, its connections and transactions
+(:mod:`povdata.db.connection`) and its schema's migrations (:mod:`povdata.db.migrate`,
+Alembic).  Versions (:mod:`povdata.store`), users (:mod:`povdata.auth`) and the audit trail
+(:mod:`povdata.audit`) sit on top; the rules of who may do what are pure policy
+(:mod:`povdata.policy`) and import none of them."""
+from povdata.db.connection import (  # noqa: F401
+    _READY, AUTH_MARKER, DB_NAME, Store, StoreError, check_store_file, data_dir, has_store, is_disk_full,
+    login_name, mark_sign_in, open_store, sign_in_recorded, store_path, transaction, write_error,
+)
+from povdata.db.migrate import HEAD, MIGRATIONS, SCHEMA_VERSION, MigrationError, fresh_columns, upgrade  # noqa: F401
