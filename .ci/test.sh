@@ -5,11 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans" || ! command -v pdftoppm >/dev/null \
-    || ! command -v strace >/dev/null; then
+    || ! command -v strace >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
-    # strace: the test that no connection leaves the server (tests/test_server_hardening.py)
+    # strace: the test that no connection leaves the server (tests/test_server_hardening.py);
+    # postgresql: the store's migrations on PostgreSQL (tests/test_migrations.py, a throw-away cluster)
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core poppler-utils \
-      strace >/dev/null
+      strace postgresql >/dev/null
   else
     echo "Chromium not installed and not root: browser tests will skip." >&2
   fi

@@ -42,6 +42,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from povdata.i18n import t
 from povdata.messages import Msg
+from povdata.db import one
 from povdata.policy import (  # noqa: F401 — the policy, re-exported for the modules that import it from here
     DEMO_VIEWER, GUEST_NAME, PERMISSIONS, ROLES, PermissionDenied, User, _role, can, check_scope, in_force, require,
     role_name)
@@ -170,8 +171,9 @@ def _row_to_user(row) -> User:
 
 
 def _user_row(conn, username: str):
-    return conn.execute("SELECT username, display_name, password_hash, role, province_code, disabled FROM users "
-                        "WHERE username = ?", (username,)).fetchone()
+    """The user's row, read by column name (``row["role"]``)."""
+    return one(conn, "SELECT username, display_name, password_hash, role, province_code, disabled FROM users "
+                     "WHERE username = ?", (username,))
 
 
 def _tx(store):
@@ -217,17 +219,17 @@ def _change(store, username: str, actor: User, action: str, column: str, value, 
         row = _user_row(conn, name)
         if row is None:
             raise AuthError(Msg("auth.no_user", name=name))
-        if row[4]:
-            check_scope(actor, row[4])
+        if row["province_code"]:
+            check_scope(actor, row["province_code"])
         elif actor.province_code:
             raise PermissionDenied(Msg("auth.own_province_only", name=actor.label))
         if name == actor.username and action in ("user_disable", "user_role"):
             raise AuthError(Msg("auth.not_yourself"))
-        old = {"role": row[3], "disabled": row[5], "password_hash": "…"}[column]
+        old = {"role": row["role"], "disabled": row["disabled"], "password_hash": "…"}[column]
         if action == "user_role" or action == "user_disable":  # never leave the store without an admin
             remaining = conn.execute("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 "
                                      "AND username != ?", (name,)).fetchone()[0]
-            losing = row[3] == "admin" and not row[5] and (action == "user_disable" or value != "admin")
+            losing = row["role"] == "admin" and not row["disabled"] and (action == "user_disable" or value != "admin")
             if losing and remaining == 0:
                 raise AuthError(Msg("auth.last_admin"))
         conn.execute(f"UPDATE users SET {column} = ? WHERE username = ?", (value, name))
@@ -236,7 +238,7 @@ def _change(store, username: str, actor: User, action: str, column: str, value, 
         detail = {"username": name}
         if column != "password_hash":
             detail.update(old=old, new=value)
-        audit.record(conn, actor.username, action, Msg(summary, name=name, **extra), detail, row[4] or "")
+        audit.record(conn, actor.username, action, Msg(summary, name=name, **extra), detail, row["province_code"] or "")
 
 
 def revoke_user_sessions(conn, username: str, now: float | None = None) -> int:
@@ -311,33 +313,32 @@ def authenticate(store, username: str, password: str, *, now: float | None = Non
         # the clock is read once the write lock is held: a time read before waiting for the lock would
         # be older than the lock another attempt just wrote (and would find a name locked for 0 s)
         now = time.time() if fixed_now is None else fixed_now
-        thr = conn.execute("SELECT failures, locked_until FROM sign_in_failures WHERE username = ?",
-                           (name,)).fetchone()
+        thr = one(conn, "SELECT failures, locked_until FROM sign_in_failures WHERE username = ?", (name,))
         row = _user_row(conn, name)
-        if thr and thr[1] > now:
-            locked_wait = thr[1] - now
+        if thr and thr["locked_until"] > now:
+            locked_wait = thr["locked_until"] - now
         else:
-            failures = (thr[0] if thr else 0) + 1
+            failures = (thr["failures"] if thr else 0) + 1
             conn.execute("INSERT INTO sign_in_failures VALUES (?, ?, ?, ?) ON CONFLICT(username) DO UPDATE SET "
                          "failures = excluded.failures, last_failed_at = excluded.last_failed_at, "
                          "locked_until = excluded.locked_until", (name, failures, now, now + lock_seconds(failures)))
             if failures == FREE_FAILURES:
                 audit.record(conn, name, "sign_in_locked", Msg("auth.audit_locked", name=name, n=failures),
-                             {"username": name, "failures": failures}, (row[4] or "") if row is not None else "")
+                             {"username": name, "failures": failures}, (row["province_code"] or "") if row is not None else "")
     if locked_wait is not None:
         raise SignInError(Msg("auth.failed_locked", wait=int(locked_wait) + 1), locked_wait, "locked")
     ok = False
     with _CHECKS:
         try:
-            ok = _HASHER.verify(row[2] if row is not None and row[2] else _DUMMY_HASH, password)
+            ok = _HASHER.verify(row["password_hash"] if row is not None and row["password_hash"] else _DUMMY_HASH, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             ok = False
-    if ok and row is not None and row[2] and not row[5]:
+    if ok and row is not None and row["password_hash"] and not row["disabled"]:
         with _tx(store) as conn:
             conn.execute("DELETE FROM sign_in_failures WHERE username = ?", (name,))
-            if _HASHER.check_needs_rehash(row[2]):
+            if _HASHER.check_needs_rehash(row["password_hash"]):
                 conn.execute("UPDATE users SET password_hash = ? WHERE username = ?", (_HASHER.hash(password), name))
-        return User(row[0], row[3], row[4] or None, row[1] or "")
+        return User(row["username"], row["role"], row["province_code"] or None, row["display_name"] or "")
     # a disabled account gets the wrong-password answer: the message must not confirm the password
     raise SignInError(Msg("auth.failed_wrong"), lock_seconds(failures))
 
@@ -351,6 +352,6 @@ def identity_user(store, email: str | None) -> User | None:
     name = normalise_username(email)
     with closing(store.connect()) as conn:
         row = _user_row(conn, name)
-    if row is None or row[5]:
+    if row is None or row["disabled"]:
         return None
-    return User(row[0], row[3], row[4] or None, row[1] or "", "oidc")
+    return User(row["username"], row["role"], row["province_code"] or None, row["display_name"] or "", "oidc")

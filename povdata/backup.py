@@ -334,8 +334,11 @@ def _stage(src: Path, folder: Path) -> tuple[Path, str]:
     return tmp, h.hexdigest()
 
 
-def _check_staged(staged: Path, name: str, live_columns: dict[str, list[str]]) -> Contents:
-    """Open the private copy and check it is a sound store of a schema we know."""
+def _check_staged(staged: Path, name: str, live_columns: dict[str, list[str]], upgraded: bool = False) -> Contents:
+    """Open the private copy and check it is a sound store of a schema we know.  A backup of
+    an older schema is first brought up to date by the migrations, on this private copy, so
+    that a backup made before an upgrade of the software can still be restored."""
+    older = False
     try:
         with closing(sqlite3.connect(staged, isolation_level=None)) as conn:
             conn.execute("PRAGMA locking_mode = EXCLUSIVE")  # private: no -shm beside it
@@ -353,7 +356,8 @@ def _check_staged(staged: Path, name: str, live_columns: dict[str, list[str]]) -
                 raise _refuse(Msg("backup.not_backup_schema", name=name))
             if version > SCHEMA_VERSION:
                 raise _refuse(Msg("backup.newer", name=name, version=version, ours=SCHEMA_VERSION))
-            for table, cols in live_columns.items():
+            older = version < SCHEMA_VERSION and not upgraded
+            for table, cols in ({} if older else live_columns).items():
                 if table in KEPT_TABLES or (table not in tables and table not in CORE_TABLES):
                     continue
                 lacking = [c for c in cols if c not in _columns(conn, table)]
@@ -361,11 +365,18 @@ def _check_staged(staged: Path, name: str, live_columns: dict[str, list[str]]) -
                     raise _refuse(Msg("backup.other_schema", name=name, table=table, columns=", ".join(lacking)))
             if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
                 raise _refuse(Msg("backup.orphan_rows", name=name))
-            return contents(conn)
+            if not older:
+                return contents(conn)
     except sqlite3.Error as exc:
         if is_disk_full(exc):
             raise _refuse(Msg("backup.check_disk_full", name=name, free=_free(staged.parent))) from exc
         raise _refuse(Msg("backup.damaged", name=name, error=exc)) from exc
+    from povdata.db import MigrationError, upgrade
+    try:
+        upgrade(staged)
+    except MigrationError as exc:
+        raise _refuse(Msg("backup.cannot_upgrade", name=name, error=exc)) from exc
+    return _check_staged(staged, name, live_columns, upgraded=True)
 
 
 def verify_backup(src: str | Path, work_dir: str | Path) -> BackupInfo:

@@ -29,6 +29,7 @@ from contextlib import closing
 from pathlib import Path
 
 from povdata.auth import User, config_path, normalise_username
+from povdata.db import one
 
 COOKIE_NAME = "povdash_session"
 TICKET_SECONDS = 60.0
@@ -85,14 +86,14 @@ def redeem_ticket(store, ticket: str, *, now: float | None = None,
     now = time.time() if now is None else now
     lifetime = (session_hours(store.path.parent) if hours is None else hours) * 3600.0
     with _transaction(store) as conn:
-        row = conn.execute("SELECT username, role, province_code, expires_at, revoked_at FROM sign_in_sessions "
-                           "WHERE token_hash = ? AND kind = 'ticket'", (token_hash(ticket),)).fetchone()
-        if row is None or row[4] is not None:
+        row = one(conn, "SELECT username, role, province_code, expires_at, revoked_at FROM sign_in_sessions "
+                        "WHERE token_hash = ? AND kind = 'ticket'", (token_hash(ticket),))
+        if row is None or row["revoked_at"] is not None:
             return None
         conn.execute("UPDATE sign_in_sessions SET revoked_at = ? WHERE token_hash = ?", (now, token_hash(ticket)))
-        if row[3] < now:
+        if row["expires_at"] < now:
             return None
-        user = User(row[0], row[1], row[2] or None)
+        user = User(row["username"], row["role"], row["province_code"] or None)
         return _insert(conn, "session", user, now, lifetime), lifetime
 
 
@@ -105,16 +106,18 @@ def session_user(store, token: str | None, *, now: float | None = None) -> User 
     now = time.time() if now is None else now
     digest = token_hash(token)
     with closing(store.connect()) as conn:
-        row = conn.execute("SELECT s.username, s.role, s.province_code, u.role, COALESCE(u.province_code, ''), "
-                           "u.disabled, u.display_name FROM sign_in_sessions s LEFT JOIN users u "
-                           "ON u.username = s.username WHERE s.token_hash = ? AND s.kind = 'session' "
-                           "AND s.revoked_at IS NULL AND s.expires_at > ?", (digest, now)).fetchone()
+        row = one(conn, "SELECT s.username, s.role AS issued_role, s.province_code AS issued_province, "
+                        "u.role, COALESCE(u.province_code, '') AS province_code, u.disabled, u.display_name "
+                        "FROM sign_in_sessions s LEFT JOIN users u ON u.username = s.username "
+                        "WHERE s.token_hash = ? AND s.kind = 'session' AND s.revoked_at IS NULL AND s.expires_at > ?",
+                  (digest, now))
     if row is None:
         return None
-    if row[3] is None or row[5] or row[3] != row[1] or row[4] != row[2]:
+    if row["role"] is None or row["disabled"] or row["role"] != row["issued_role"] \
+            or row["province_code"] != row["issued_province"]:
         revoke(store, token, now=now)
         return None
-    return User(row[0], row[3], row[4] or None, row[6] or "", "password")
+    return User(row["username"], row["role"], row["province_code"] or None, row["display_name"] or "", "password")
 
 
 def revoke(store, token: str | None, *, now: float | None = None) -> None:

@@ -50,7 +50,7 @@ from povdata.dataset import Dataset, demo_dir
 from povdata.db import (  # noqa: F401 — the bottom layer, re-exported: many modules import them from here
     _READY, AUTH_MARKER, DB_NAME, SCHEMA_VERSION, Store, StoreError, check_store_file, data_dir, has_store,
     is_disk_full, mark_sign_in, open_store, sign_in_recorded, store_path, transaction, write_error)
-from povdata.db import login_name as _login, transaction as _transaction  # noqa: F401
+from povdata.db import login_name as _login, one, transaction as _transaction  # noqa: F401
 from povdata.i18n import t
 from povdata.indicators import COUNT_COLUMNS, PUBLISHED_RATES
 from povdata.messages import Msg
@@ -236,16 +236,16 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
             n = conn.execute("SELECT COUNT(*) FROM versions WHERE province_code = ?", (province_code,)).fetchone()[0]
             if n == 0:
                 _seed_demo(conn, province_code)
-            prev = conn.execute("SELECT id, source_file, sha256, boundary_file, boundary_sha256, years, number, "
-                                "data_status FROM versions "
-                                "WHERE province_code = ? ORDER BY number DESC LIMIT 1", (province_code,)).fetchone()
+            prev = one(conn, "SELECT id, source_file, sha256, boundary_file, boundary_sha256, years, number, "
+                             "data_status FROM versions WHERE province_code = ? ORDER BY number DESC LIMIT 1",
+                       (province_code,))
             number = conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE province_code = ?",
                                   (province_code,)).fetchone()[0]
             if indicators is None and prev is None:
                 raise StoreError(Msg("store.no_indicators_yet"))
-            years = _years(indicators) if indicators is not None else prev[5]
+            years = _years(indicators) if indicators is not None else prev["years"]
             file_name, kept = source_file, []
-            keep_rows = indicators is not None and keep_other_years and prev is not None and prev[7] != "illustrative"
+            keep_rows = indicators is not None and keep_other_years and prev is not None and prev["data_status"] != "illustrative"
             if keep_rows:
                 # what the file replaces: its (year, standard, level) combinations (a level is a
                 # code's length: province 2, district 3, commune 5), so a district table of 2023
@@ -271,20 +271,20 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                         for c in com.loc[com["parent_code"].isin(list(replace_districts[y])), "code"]])
                 kept = [r[0] for r in conn.execute(
                     f"SELECT DISTINCT year FROM indicators i WHERE version_id = ? AND {_NOT_REPLACED} AND year NOT IN "
-                    f"({', '.join('?' * len(file_years))}) ORDER BY year", (prev[0], *file_years))]
+                    f"({', '.join('?' * len(file_years))}) ORDER BY year", (prev["id"], *file_years))]
                 if kept:
                     span = kept + file_years
                     years = str(min(span)) if min(span) == max(span) else f"{min(span)}-{max(span)}"
-                    source_file = Msg("store.plus_other_years", file=source_file, version=prev[6])
+                    source_file = Msg("store.plus_other_years", file=source_file, version=prev["number"])
                 elif scoped and conn.execute(
                         f"SELECT 1 FROM indicators i WHERE version_id = ? AND length(unit_code) = 5 AND {_NOT_REPLACED} "
-                        f"AND year IN ({', '.join('?' * len(file_years))}) LIMIT 1", (prev[0], *file_years)).fetchone():
+                        f"AND year IN ({', '.join('?' * len(file_years))}) LIMIT 1", (prev["id"], *file_years)).fetchone():
                     # other districts' communes kept
-                    source_file = Msg("store.plus_other_districts", file=source_file, version=prev[6])
+                    source_file = Msg("store.plus_other_districts", file=source_file, version=prev["number"])
             if indicators is None:
-                source_file, sha256 = prev[1], prev[2]
+                source_file, sha256 = prev["source_file"], prev["sha256"]
             if layers is None and prev is not None:
-                boundary_file, boundary_sha256 = prev[3], prev[4]
+                boundary_file, boundary_sha256 = prev["boundary_file"], prev["boundary_sha256"]
             cur = conn.execute(
                 "INSERT INTO versions (province_code, number, created_at, created_by, source_file, sha256, "
                 "boundary_file, boundary_sha256, data_status, title, era, years, note) "
@@ -297,17 +297,17 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                 _insert_indicators(conn, vid, indicators)
                 if keep_rows:
                     conn.execute(f"INSERT INTO indicators SELECT ?, {', '.join(IND_COLUMNS)} FROM indicators i "
-                                 f"WHERE version_id = ? AND {_NOT_REPLACED}", (vid, prev[0]))
+                                 f"WHERE version_id = ? AND {_NOT_REPLACED}", (vid, prev["id"]))
             else:
                 conn.execute(f"INSERT INTO indicators SELECT ?, {', '.join(IND_COLUMNS)} FROM indicators "
-                             "WHERE version_id = ?", (vid, prev[0]))
+                             "WHERE version_id = ?", (vid, prev["id"]))
             if layers is not None:
                 _insert_layers(conn, vid, layers, layer_sources or {k: (boundary_file, False) for k in layers})
             elif prev is not None:
                 conn.execute("INSERT INTO boundaries SELECT ?, layer, code, province_code, district_code, geom "
-                             "FROM boundaries WHERE version_id = ?", (vid, prev[0]))
+                             "FROM boundaries WHERE version_id = ?", (vid, prev["id"]))
                 conn.execute("INSERT INTO boundary_layers SELECT ?, layer, source, approximate FROM boundary_layers "
-                             "WHERE version_id = ?", (vid, prev[0]))
+                             "WHERE version_id = ?", (vid, prev["id"]))
             for era_, key, code in aliases or []:
                 conn.execute("INSERT OR REPLACE INTO unit_aliases VALUES (?, ?, ?, ?, ?, ?)",
                              (province_code, era_, key, code, now, created_by))
@@ -316,7 +316,7 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
             audit.record(conn, created_by, "import",
                          Msg("store.audit_import", files=", ".join(files), version=number) if files
                          else Msg("store.audit_import_data", version=number),
-                         {"version": number, "previous_version": prev[6] if prev is not None else None,
+                         {"version": number, "previous_version": prev["number"] if prev is not None else None,
                           "indicator_file": file_name if indicators is not None else None,
                           "kept_years_from_previous": kept,
                           "replaced_districts_only": {str(y): sorted(d) for y, d in (replace_districts or {}).items()},
@@ -360,14 +360,13 @@ def load_indicators(store: Store, version_id: int, user: "User | None" = None) -
 
 def version_info(store: Store, version_id: int, user: "User | None" = None) -> VersionInfo:
     with closing(store.connect()) as conn:
-        row = conn.execute(
-            "SELECT id, province_code, number, created_at, created_by, source_file, sha256, boundary_file, "
-            "boundary_sha256, data_status, title, era, years, note FROM versions WHERE id = ?",
-            (version_id,)).fetchone()
+        row = one(conn, "SELECT id, province_code, number, created_at, created_by, source_file, sha256, "
+                        "boundary_file, boundary_sha256, data_status, title, era, years, note FROM versions "
+                        "WHERE id = ?", (version_id,))
     if row is None:
         raise KeyError(f"no version {version_id}")
-    check_scope(user, row[1])
-    return VersionInfo(*row)
+    check_scope(user, row["province_code"])
+    return VersionInfo(**dict(row))
 
 
 def version_label(v: VersionInfo) -> str:
@@ -442,33 +441,33 @@ def rollback(store: Store, province_code: str, version_id: int, *, user: User, n
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     try:
         with _transaction(store) as conn:
-            src = conn.execute("SELECT id, number, source_file, sha256, boundary_file, boundary_sha256, data_status, "
-                               "title, era, years FROM versions WHERE id = ? AND province_code = ?",
-                               (version_id, province_code)).fetchone()
+            src = one(conn, "SELECT id, number, source_file, sha256, boundary_file, boundary_sha256, data_status, "
+                            "title, era, years FROM versions WHERE id = ? AND province_code = ?",
+                      (version_id, province_code))
             if src is None:
                 raise StoreError(Msg("store.no_version", version=version_id, province=province_code))
             latest = conn.execute("SELECT MAX(number) FROM versions WHERE province_code = ?",
                                   (province_code,)).fetchone()[0]
-            if src[1] == latest:
-                raise StoreError(Msg("store.already_current", version=src[1]))
+            if src["number"] == latest:
+                raise StoreError(Msg("store.already_current", version=src["number"]))
             number = latest + 1
             cur = conn.execute(
                 "INSERT INTO versions (province_code, number, created_at, created_by, source_file, sha256, "
                 "boundary_file, boundary_sha256, data_status, title, era, years, note) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (province_code, number, now, user.username, src[2], src[3], src[4], src[5], src[6], src[7], src[8],
-                 src[9], note or Msg("store.rollback_note", version=src[1])))
+                (province_code, number, now, user.username, src["source_file"], src["sha256"], src["boundary_file"], src["boundary_sha256"], src["data_status"], src["title"], src["era"],
+                 src["years"], note or Msg("store.rollback_note", version=src["number"])))
             vid = cur.lastrowid
             conn.execute(f"INSERT INTO indicators SELECT ?, {', '.join(IND_COLUMNS)} FROM indicators "
-                         "WHERE version_id = ?", (vid, src[0]))
+                         "WHERE version_id = ?", (vid, src["id"]))
             conn.execute("INSERT INTO boundaries SELECT ?, layer, code, province_code, district_code, geom "
-                         "FROM boundaries WHERE version_id = ?", (vid, src[0]))
+                         "FROM boundaries WHERE version_id = ?", (vid, src["id"]))
             conn.execute("INSERT INTO boundary_layers SELECT ?, layer, source, approximate FROM boundary_layers "
-                         "WHERE version_id = ?", (vid, src[0]))
+                         "WHERE version_id = ?", (vid, src["id"]))
             audit.record(conn, user.username, "rollback",
-                         Msg("store.audit_rollback", version=src[1], latest=latest, number=number),
-                         {"from_version": latest, "to_version": src[1], "new_version": number,
-                          "indicator_file": src[2], "indicator_sha256": src[3], "note": note}, province_code)
+                         Msg("store.audit_rollback", version=src["number"], latest=latest, number=number),
+                         {"from_version": latest, "to_version": src["number"], "new_version": number,
+                          "indicator_file": src["source_file"], "indicator_sha256": src["sha256"], "note": note}, province_code)
     except (sqlite3.Error, OSError) as exc:
         if not isinstance(exc, sqlite3.Error) and not is_disk_full(exc):
             raise

@@ -4,6 +4,7 @@ migrations; the code never writes a column no migration made."""
 from __future__ import annotations
 
 import json
+import os
 import multiprocessing
 import shutil
 import sqlite3
@@ -135,3 +136,76 @@ def test_the_store_s_layers_import_downwards_only():
     for rel, banned in below.items():
         got = {m for m in _imports(rel) if any(m == b or m.startswith(b + ".") for b in banned)}
         assert not got, f"{rel} imports {sorted(got)}"
+
+
+# ---- the same migrations on PostgreSQL ----------------------------------------------------------
+@pytest.fixture(scope="module")
+def pg_url():
+    from pg_helpers import pg_bin, postgres_cluster
+
+    if pg_bin() is None:
+        if os.environ.get("POVDASH_REQUIRE_BROWSER") == "1":  # CI: PostgreSQL is required, like Chromium
+            pytest.fail("PostgreSQL server binaries are missing (.ci/test.sh installs them as root)")
+        pytest.skip("PostgreSQL server binaries not installed")
+    with postgres_cluster() as url:
+        yield url
+
+
+def _pg_columns(url: str) -> dict[str, list[str]]:
+    from sqlalchemy import create_engine, inspect
+
+    engine = create_engine(url)
+    try:
+        insp = inspect(engine)
+        return {t: [c["name"] for c in insp.get_columns(t)] for t in sorted(insp.get_table_names())
+                if t != "alembic_version"}
+    finally:
+        engine.dispose()
+
+
+def test_the_migrations_make_the_same_store_on_postgresql(pg_url):
+    from sqlalchemy import create_engine, text
+
+    db.upgrade_url(pg_url)
+    db.upgrade_url(pg_url)  # again: nothing to do
+    assert _pg_columns(pg_url) == db.fresh_columns()  # same tables, same columns, same order
+    engine = create_engine(pg_url)
+    try:
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == db.HEAD
+            assert conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar() == "6"
+            conn.execute(text("INSERT INTO audit (at, actor, action, summary) VALUES ('t', 'a', 'import', 's')"))
+        for change in ("UPDATE audit SET summary = 'sửa'", "DELETE FROM audit"):
+            with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
+                conn.execute(text(change))  # the database itself keeps the trail append-only
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT summary FROM audit")).scalars().all() == ["s"]
+    finally:
+        engine.dispose()
+
+
+def test_a_backup_of_an_older_schema_is_upgraded_on_its_private_copy_and_restored(tmp_path):
+    """A backup made before a schema change (here: schema 3, before the review forms' columns)
+    restores into today's store: the migrations run on the private copy first; the file
+    itself is never changed."""
+    from povdata.backup import restore
+
+    old = tmp_path / "sao-luu-cu.sqlite"
+    shutil.copy(PREVIOUS, old)
+    conn = sqlite3.connect(old)
+    for c in ("poor_households_start", "ethnic_minority_rate_published"):
+        conn.execute(f"ALTER TABLE indicators DROP COLUMN {c}")
+    conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    conn.commit()
+    conn.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, as a backup is
+    conn.close()
+    assert "poor_households_start" not in _columns(old, "indicators")
+    before = old.read_bytes()
+    live = tmp_path / "live"
+    open_store(live)
+    result = restore(old, live, actor="test", confirm=lambda *_: True)
+    assert result is not None and old.read_bytes() == before
+    store = open_store(live)
+    (v1,) = versions(store, "02")
+    assert int(load_version(store, "02", v1.id).indicators["poor_households"].sum()) == 8200
+    assert "poor_households_start" in _columns(store.path, "indicators")

@@ -5,6 +5,6 @@ Alembic).  Versions (:mod:`povdata.store`), users (:mod:`povdata.auth`) and the 
 (:mod:`povdata.policy`) and import none of them."""
 from povdata.db.connection import (  # noqa: F401
     _READY, AUTH_MARKER, DB_NAME, Store, StoreError, check_store_file, data_dir, has_store, is_disk_full,
-    login_name, mark_sign_in, open_store, sign_in_recorded, store_path, transaction, write_error,
+    login_name, mark_sign_in, one, open_store, sign_in_recorded, store_path, transaction, write_error,
 )
-from povdata.db.migrate import HEAD, MIGRATIONS, SCHEMA_VERSION, MigrationError, fresh_columns, upgrade  # noqa: F401
+from povdata.db.migrate import HEAD, MIGRATIONS, SCHEMA_VERSION, MigrationError, fresh_columns, upgrade, upgrade_url  # noqa: F401

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from povdata.db.migrate import MigrationError, upgrade
+from povdata.db.migrate import MigrationError, folder_lock, upgrade
 from povdata.i18n import t
 from povdata.messages import Msg, Num
 
@@ -137,14 +137,17 @@ def open_store(data_dir_: str | Path | None = None) -> Store:
     path = store_path(data_dir_)
     if path in _READY and path.exists():  # schema already in place: no write on every page run
         return Store(path)
-    if path.exists():
-        check_store_file(path)
-    elif sign_in_recorded(path.parent):
+    if not path.exists() and sign_in_recorded(path.parent):
         raise StoreError(Msg("store.missing_with_sign_in", path=path))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(path, timeout=30)) as conn:
-            conn.execute("PRAGMA journal_mode = WAL")
+        with folder_lock(path):  # another process making the same store never sees it half made (0 bytes)
+            if path.exists():
+                check_store_file(path)
+            elif sign_in_recorded(path.parent):
+                raise StoreError(Msg("store.missing_with_sign_in", path=path))
+            with closing(sqlite3.connect(path, timeout=30)) as conn:
+                conn.execute("PRAGMA journal_mode = WAL")
         upgrade(path)  # the migrations (povdata/db): a new store made, an older one brought up to date
     except (OSError, sqlite3.Error, MigrationError) as exc:
         raise StoreError(Msg("store.cannot_open", path=path, error=exc)) from exc
@@ -169,6 +172,14 @@ def transaction(store: Store) -> Iterator[sqlite3.Connection]:
         conn.execute("COMMIT")  # if this fails, closing the connection rolls back
     finally:
         conn.close()
+
+
+def one(conn: sqlite3.Connection, sql: str, params: tuple = ()) -> sqlite3.Row | None:
+    """The first row of a query, its values read by column name (``row["years"]``), never by
+    position."""
+    cur = conn.execute(sql, params)
+    cur.row_factory = sqlite3.Row
+    return cur.fetchone()
 
 
 def login_name() -> str:

@@ -46,7 +46,7 @@ def _config(connection):
 
 
 @contextmanager
-def _migration_lock(path: Path) -> Iterator[None]:
+def folder_lock(path: Path) -> Iterator[None]:
     """Held on the store's folder (``flock`` on the directory: no file of its own, and
     independent of SQLite's locks on the store)."""
     fd = os.open(path.parent, os.O_RDONLY)
@@ -105,7 +105,7 @@ def _upgrade(path: Path) -> str:
     from alembic import command
     from sqlalchemy import create_engine, pool
 
-    with _migration_lock(path):
+    with folder_lock(path):
         before = _revision(path) if path.exists() else None
         engine = create_engine(f"sqlite:///{path}", poolclass=pool.NullPool)
         try:
@@ -125,6 +125,26 @@ def _upgrade(path: Path) -> str:
     return before or ""
 
 
+def upgrade_url(url: str) -> None:
+    """Bring the database at a SQLAlchemy ``url`` (PostgreSQL: ``postgresql+psycopg://…``)
+    to :data:`HEAD`, in one transaction per revision; :class:`MigrationError` if it cannot."""
+    from alembic import command
+    from sqlalchemy import create_engine, pool, text
+
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # one migrating process at a time, whoever starts first
+                conn.execute(text("SELECT pg_advisory_xact_lock(7306155)"))
+            command.upgrade(_config(conn), "head")
+            conn.execute(text("DELETE FROM meta WHERE key = 'schema_version'"))
+            conn.execute(text("INSERT INTO meta VALUES ('schema_version', :v)"), {"v": str(SCHEMA_VERSION)})
+    except Exception as exc:
+        raise MigrationError(f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        engine.dispose()
+
+
 def fresh_columns() -> dict[str, list[str]]:
     """The columns of every table a new store has (the migrations run on a throw-away file)."""
     import tempfile
@@ -134,4 +154,4 @@ def fresh_columns() -> dict[str, list[str]]:
         upgrade(path)
         with closing(sqlite3.connect(path)) as conn:
             return {t: [r[1] for r in conn.execute(f'PRAGMA table_info("{t}")')]
-                    for t in sorted(_tables(conn)) if t != "alembic_version"}
+                    for t in sorted(_tables(conn)) if t != "alembic_version" and not t.startswith("sqlite_")}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from alembic import op
 
-from povdata.db.schema_v5 import STATEMENTS
+from povdata.db.schema_v5 import for_dialect
 
 revision = "0005"
 down_revision = None
@@ -19,7 +19,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    for stmt in STATEMENTS:
+    for stmt in for_dialect(op.get_bind().dialect.name):
         op.execute(stmt)
 
 
