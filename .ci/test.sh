@@ -5,12 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans" || ! command -v pdftoppm >/dev/null \
-    || ! command -v strace >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    || ! command -v strace >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
+    || ! [ -x /usr/sbin/nginx ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
     # strace: the test that no connection leaves the server (tests/test_server_hardening.py);
-    # postgresql: the store's migrations on PostgreSQL (tests/test_migrations.py, a throw-away cluster)
+    # postgresql: the store's migrations on PostgreSQL (tests/test_migrations.py, a throw-away cluster);
+    # nginx: two app servers behind it (.ci/cluster.sh, tests/browser/test_browser_cluster.py)
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core poppler-utils \
-      strace postgresql >/dev/null
+      strace postgresql nginx >/dev/null
   else
     echo "Chromium not installed and not root: browser tests will skip." >&2
   fi
