@@ -20,6 +20,8 @@ PERMISSIONS: dict[str, str] = {  # permission -> least role that has it
     "import": "editor", "edit_targets": "editor", "share_scenarios": "editor",
     "users": "admin", "rollback": "admin", "audit": "admin",
 }
+
+
 class PermissionDenied(PermissionError):
     """The user's role or province scope does not allow this; ``str()`` is Vietnamese."""
 

@@ -102,11 +102,13 @@ def upgrade(path: str | Path) -> str:
 
 
 def _upgrade(path: Path) -> str:
-    from alembic import command
-    from sqlalchemy import create_engine, pool
-
     with folder_lock(path):
         before = _revision(path) if path.exists() else None
+        if before == HEAD:  # the common case: no Alembic, no SQLAlchemy imported (a CLI call stays quick)
+            return before
+        from alembic import command
+        from sqlalchemy import create_engine, pool
+
         engine = create_engine(f"sqlite:///{path}", poolclass=pool.NullPool)
         try:
             if before is None:
