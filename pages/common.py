@@ -1292,7 +1292,7 @@ def national_comparison() -> None:
                                           tr("compare.national_rate"): 2, tr("compare.rank"): 0, tr("compare.of"): 0,
                                           tr("compare.gap_region"): 2, tr("compare.gap_national"): 2}),
                      hide_index=True, key="national_comparison")
-        st.caption(tr("compare.caption", source=md_escape(nat.source)))
+        st.caption(tr("compare.caption", source=md_escape(say(nat.source))))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

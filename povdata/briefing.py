@@ -676,7 +676,7 @@ def write_pdf(pack: Pack) -> bytes:
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=(W, H), pageCompression=1, initialFontName=regular)
     c.setTitle(pack.slides[0].title)
-    c.setAuthor(pack.dataset.source)
+    c.setAuthor(pack.footer_source)
     c.setSubject(_footer(pack, 1))
     aligns = {"left": TA_LEFT, "center": TA_CENTER, "right": TA_RIGHT}
 

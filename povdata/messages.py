@@ -99,6 +99,16 @@ def file_body(x: object, name: str) -> object:
     return str(x).removeprefix(t("problem.file", DEFAULT_LANG, file=name) + ": ")
 
 
+def with_messages(df, column: str, values) -> object:
+    """``df`` with ``column`` set to ``values`` as Python objects: pandas would store a list of
+    strings as its string dtype and turn each :class:`Msg` back into plain (Vietnamese) text,
+    so a page could no longer say it in English."""
+    import pandas as pd
+
+    df[column] = pd.Series(list(values), index=df.index, dtype=object)
+    return df
+
+
 def to_plain(msg: Msg) -> dict:
     """``msg`` as JSON-ready data (the audit trail keeps it beside the Vietnamese text)."""
     def value(v: object) -> object:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import pandas as pd
 from unidecode import unidecode
 
-from povdata.messages import Msg
+from povdata.messages import Msg, with_messages
 
 #: Đ and its look-alikes (the Icelandic Ð, ð) folded to 'd'
 _D_FOLD = str.maketrans({"\u0110": "D", "\u0111": "d", "\u00d0": "D", "\u00f0": "d"})
@@ -169,4 +169,4 @@ def match_names(
                     row.update(code=best[0], matched_name=by_code[best[0]], method="similar",
                                score=round(scored[0][0], 3))
         rows.append(row)
-    return pd.DataFrame(rows)
+    return with_messages(pd.DataFrame(rows), "note", [r["note"] for r in rows])

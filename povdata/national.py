@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from povdata.names import fold, match_names
-from povdata.messages import Msg
+from povdata.messages import Msg, with_messages
 from povdata.regions import match_region
 from povdata.validate import Problem, ValidationReport, shorten
 
@@ -124,7 +124,7 @@ def read_national(cells: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.Data
                 continue
             records.append(dict(unit_code=code, year=y, standard=default_standard_for_year(y), **{field: v},
                                 level=level, _row=r))
-    matches = pd.DataFrame(match_rows, columns=MATCH_COLUMNS)
+    matches = with_messages(pd.DataFrame(match_rows, columns=MATCH_COLUMNS), "note", [r["note"] for r in match_rows])
     dup = matches[matches["code"].notna() & matches.duplicated("code", keep=False)]
     for code, grp in dup.groupby("code"):
         rep.problems.append(Problem(file, int(grp["_row"].iloc[1]), Msg("national.name_column",

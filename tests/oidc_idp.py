@@ -3,8 +3,9 @@
 Just enough of OIDC's authorization-code flow for Streamlit's ``st.login`` (Authlib over
 httpx): discovery, an authorize endpoint that signs in one fixed e-mail at once (no form),
 a token endpoint that checks the code, the client's secret and the redirect URI, and a
-JWKS with the RSA key the ID token is signed with (RS256).  It runs on 127.0.0.1 in a
-thread of the test process: nothing leaves the machine.
+JWKS with the RSA key the ID token is signed with (RS256, by ``joserfc``, the JOSE library
+Authlib itself uses).  It runs on 127.0.0.1 in a thread of the test process: nothing leaves
+the machine.
 """
 from __future__ import annotations
 
@@ -16,16 +17,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlparse
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _int_b64(n: int) -> str:
-    return _b64(n.to_bytes((n.bit_length() + 7) // 8, "big"))
+from joserfc import jwt
+from joserfc.jwk import RSAKey
 
 
 class LocalIdP:
@@ -34,7 +27,7 @@ class LocalIdP:
 
     def __init__(self, email: str, client_id: str = "povdash-test", client_secret: str = "s3cret-for-tests"):
         self.email, self.client_id, self.client_secret = email, client_id, client_secret
-        self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.key = RSAKey.generate_key(2048)
         self.kid = secrets.token_hex(4)
         self.codes: dict[str, dict] = {}
         self.tokens_issued = 0
@@ -106,9 +99,7 @@ class LocalIdP:
                 "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]}
 
     def jwks(self) -> dict:
-        pub = self.key.public_key().public_numbers()
-        return {"keys": [{"kty": "RSA", "use": "sig", "alg": "RS256", "kid": self.kid, "n": _int_b64(pub.n),
-                          "e": _int_b64(pub.e)}]}
+        return {"keys": [{**self.key.as_dict(private=False), "use": "sig", "alg": "RS256", "kid": self.kid}]}
 
     def id_token(self, nonce: str | None) -> str:
         now = int(time.time())
@@ -116,10 +107,7 @@ class LocalIdP:
                   "email_verified": True, "iat": now, "exp": now + 300}
         if nonce:
             claims["nonce"] = nonce
-        head = _b64(json.dumps({"alg": "RS256", "typ": "JWT", "kid": self.kid}).encode())
-        body = _b64(json.dumps(claims).encode())
-        sig = self.key.sign(f"{head}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256())
-        return f"{head}.{body}.{_b64(sig)}"
+        return jwt.encode({"alg": "RS256", "kid": self.kid}, claims, self.key)
 
     def __enter__(self) -> "LocalIdP":
         self._thread.start()

@@ -253,3 +253,26 @@ def test_a_source_without_issuer_or_date_says_so_in_the_ui_language():
                           "báo điện tử (không ghi tên cơ quan), không rõ ngày")
     assert cite(text, "en").endswith("», online newspaper (publisher not named), date not given")
     assert cite("002_b39cd2ee0a51b8db", "en").endswith("», online newspaper (publisher not named), 2020")
+
+
+def test_matching_notes_stay_messages_in_their_tables():
+    """pandas keeps a column of strings as its string dtype, which turns a Msg back into its
+    Vietnamese text: the matching tables of the import page keep their notes as messages, so
+    the English page says them in English."""
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import box
+
+    from geo.ingest.match import match_features
+    from povdata.ingest.match import match_units
+    from povdata.units import legacy_units
+
+    d = legacy_units("20")
+    d = d[d["level"] == "district"].iloc[0]
+    table = pd.DataFrame({"_row": [2], "unit_code": [d["code"]], "unit_name": ["Tên khác hẳn"]})
+    (note,) = match_units(table, "20", "legacy")["note"]
+    assert isinstance(note, Msg) and say(note, "en") != str(note) and not VI_TEXT.search(say(note, "en")), note
+    gdf = gpd.GeoDataFrame({"MA": [d["code"]], "TEN": ["Tên khác hẳn"]}, geometry=[box(106, 21, 106.1, 21.1)],
+                           crs="EPSG:4326")
+    (gnote,) = match_features(gdf, "20", "legacy", "district", "MA", "TEN")["note"]
+    assert str(gnote) == "tên khác với danh mục" and say(gnote, "en") == "the name differs from the unit list"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from povdata.messages import Msg
+from povdata.messages import Msg, with_messages
 from povdata.names import match_names
 from povdata.validate import normalize_code
 from geo.ingest.vector import _text_columns
@@ -110,7 +110,8 @@ def match_features(gdf: gpd.GeoDataFrame, province_code: str, era: str, level: s
     res = pd.DataFrame({"_row": np.arange(n) + 1, "input_code": codes.to_numpy(), "input_name": names.to_numpy(),
                         "level": level, "code": m["code"].to_numpy(), "matched_name": m["matched_name"].to_numpy(),
                         "method": m["method"].to_numpy(), "score": m["score"].astype(float).to_numpy(),
-                        "note": m["note"].to_numpy()})
+                        "note": ""})
+    with_messages(res, "note", m["note"])
     # a district abolished before 2025 (a GIS file older than the list): its territory is part
     # of its successor's, so the feature is merged into it, held for review with the reason
     if level == "district" and era == "legacy":

@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from povdata.messages import Msg
+from povdata.messages import Msg, with_messages
 from povdata.names import fold, match_names, name_key
 from povdata.unit_history import former_unit
 from povdata.units import legacy_units, units_2025
@@ -204,7 +204,7 @@ def match_units(table: pd.DataFrame, province_code: str, era: str,
             R["note"][i] = Msg("match.unknown_code", code=shorten(c, 20), candidate=cand)
     res = pd.DataFrame({"_row": table["_row"].to_numpy() if "_row" in table else np.arange(n) + 2,
                         "input_code": codes, "input_name": names, **R, "era": era})
-    return res[MATCH_COLUMNS]
+    return with_messages(res, "note", R["note"])[MATCH_COLUMNS]
 
 
 def _has(code: object) -> bool:
