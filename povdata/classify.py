@@ -96,8 +96,10 @@ def spread_breaks(values: pd.Series, k: int = 5) -> list[float]:
 
 
 def classify(values: pd.Series, breaks: list[float], lang: str = "vi", unit: str = "%",
-             decimals: int = 2) -> Classification:
-    """Put each value in a class: ``[−∞, b0), [b0, b1), …, [bn, ∞)``."""
+             decimals: int = 2, higher_is_better: bool = False) -> Classification:
+    """Put each value in a class: ``[−∞, b0), [b0, b1), …, [bn, ∞)``.  Dark is always the
+    worse end: the highest class, or the lowest where ``higher_is_better`` (a service's
+    coverage, households out of poverty)."""
     v = values.astype("float64")
     idx = pd.Series(np.searchsorted(np.asarray(breaks, dtype=float), v.to_numpy(), side="right"), index=v.index)
     idx = idx.where(v.notna(), -1).astype(int)
@@ -118,6 +120,8 @@ def classify(values: pd.Series, breaks: list[float], lang: str = "vi", unit: str
         else:
             labels.append(f"{f(breaks[i - 1])} – < {f(breaks[i])}")
     colours = [SEQUENTIAL[round(i * (len(SEQUENTIAL) - 1) / max(n - 1, 1))] for i in range(n)]
+    if higher_is_better:
+        colours.reverse()
     counts = [int((idx == i).sum()) for i in range(n)]
     return Classification(idx, labels, colours, counts, int((idx == -1).sum()))
 

@@ -19,66 +19,22 @@ sums households: a district's rate is never the average of its communes' rates.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
+from povdata.registry import INDICATORS, Indicator, Live, count_columns, derived, published_rates
+
+__all__ = ["INDICATORS", "Indicator", "KEY", "REQUIRED_COUNTS", "OPTIONAL_COUNTS", "PUBLISHED_RATES", "COUNT_COLUMNS",
+           "derive_rates", "aggregate", "with_previous_year"]
+
 KEY = ["unit_code", "year"]
 REQUIRED_COUNTS = ["households_total", "poor_households", "near_poor_households"]
-OPTIONAL_COUNTS = [
-    "poor_households_start", "escaped_poor", "newly_poor", "re_poor", "ethnic_minority_poor", "population",
-    "deprived_employment", "deprived_health", "deprived_education", "deprived_housing",
-    "deprived_water_sanitation", "deprived_information",
-]
-PUBLISHED_RATES = ["poverty_rate_published", "near_poor_rate_published", "ethnic_minority_rate_published"]
-COUNT_COLUMNS = REQUIRED_COUNTS + OPTIONAL_COUNTS
-
-
-@dataclass(frozen=True)
-class Indicator:
-    """One entry of the indicator registry.
-
-    ``kind`` is ``"rate"`` (numerator / denominator × 100, in percent), ``"count"``
-    (summed) or ``"pace"`` (percentage points per year, computed by the progress engine).
-    """
-
-    id: str
-    unit: str  # "%", or a key of the catalogue's [unit] section ("households")
-    kind: str
-    numerator: str | None = None
-    denominator: str | None = None
-    published: str | None = None
-    higher_is_worse: bool = True
-
-    def label(self, lang: str = "vi") -> str:
-        """The indicator's name (catalogue ``indicator_label.<id>``)."""
-        from povdata.i18n import t
-        return t(f"indicator_label.{self.id}", lang)
-
-    def unit_label(self, lang: str = "vi") -> str:
-        """'%' or 'hộ' / 'households'."""
-        from povdata.i18n import t
-        return self.unit if self.unit == "%" else t(f"unit.{self.unit}", lang)
-
-
-INDICATORS: dict[str, Indicator] = {
-    i.id: i
-    for i in (
-        Indicator("poverty_rate", "%", "rate", "poor_households", "households_total", "poverty_rate_published"),
-        Indicator("near_poor_rate", "%", "rate", "near_poor_households", "households_total",
-                  "near_poor_rate_published"),
-        Indicator("poor_near_poor_rate", "%", "rate", "poor_and_near_poor", "households_total"),
-        Indicator("poor_households", "households", "count"),
-        Indicator("near_poor_households", "households", "count"),
-        Indicator("households_total", "households", "count", higher_is_worse=False),
-        Indicator("escaped_poor", "households", "count", higher_is_worse=False),
-        Indicator("newly_poor", "households", "count"),
-        Indicator("re_poor", "households", "count"),
-        Indicator("poor_households_start", "households", "count"),
-        Indicator("ethnic_minority_poor", "households", "count"),
-    )
-}
+#: the registry's counts and published rates (:mod:`povdata.registry`), as live lists
+COUNT_COLUMNS = Live(count_columns)
+OPTIONAL_COUNTS = Live(lambda: count_columns()[len(REQUIRED_COUNTS):])
+PUBLISHED_RATES = Live(published_rates)
+#: rates derive_rates computes by hand (the published fallback, poor + near-poor)
+_SPECIAL = ("poverty_rate", "near_poor_rate", "poor_near_poor_rate")
 
 
 def derive_rates(ind: pd.DataFrame) -> pd.DataFrame:
@@ -101,7 +57,31 @@ def derive_rates(ind: pd.DataFrame) -> pd.DataFrame:
     out["near_poor_rate"] = near_rate.fillna(pub_near).astype("float64")
     out["poor_and_near_poor"] = (poor + near).astype("Float64")
     out["poor_near_poor_rate"] = (out["poverty_rate"] + out["near_poor_rate"]).astype("float64")
+    for ind in derived():  # the registry's other rates and coverages, from counts only
+        if ind.id in _SPECIAL:
+            continue
+        if ind.kind == "coverage":
+            if not all(c in out for c in ind.complement_of):
+                continue  # a table without these deprivations has no such column
+            shares = [_share(out, c, ind.denominator) for c in ind.complement_of]
+            out[ind.id] = (100 - pd.concat(shares, axis=1).max(axis=1, skipna=False)).astype("float64")
+            continue
+        if ind.numerator not in out and not (ind.published and ind.published in out):
+            continue
+        value = _share(out, ind.numerator, ind.denominator)
+        if ind.published and ind.published in out:
+            value = value.fillna(out[ind.published].astype("float64"))
+        out[ind.id] = value
     return out
+
+
+def _share(df: pd.DataFrame, numerator: str, denominator: str) -> pd.Series:
+    """numerator / denominator × 100 where both are given and the denominator is positive (NaN else)."""
+    if numerator not in df or denominator not in df:
+        return pd.Series(np.nan, index=df.index, dtype="float64")
+    num = pd.to_numeric(df[numerator], errors="coerce").astype("float64")
+    den = pd.to_numeric(df[denominator], errors="coerce").astype("float64")
+    return (num / den * 100).where(den > 0)
 
 
 def aggregate(ind: pd.DataFrame, mapping: pd.Series, require_complete: bool = False) -> pd.DataFrame:

@@ -15,7 +15,15 @@ from povdata.classify import OFFICIAL_BREAKS, classify, classify_status
 from povdata.i18n import d3_format, t
 from povdata.views import map_table
 
-RATE_INDICATORS = ("poverty_rate", "near_poor_rate")
+def value_format(indicator: str) -> tuple[str, int, bool]:
+    """The legend's unit, decimals and direction of an indicator: the registry's ('%' and 2 for a
+    rate, no unit and 0 for a count; whether higher is better); the computed views (change, pace)
+    in points with 2 (a faster pace is better)."""
+    from povdata.registry import INDICATORS
+    ind = INDICATORS.get(indicator)
+    if ind is None:
+        return "", 2, indicator == "period_pace"
+    return ("%" if ind.is_percent else ""), ind.shown_decimals, not ind.higher_is_worse
 
 
 @dataclass(frozen=True)
@@ -69,9 +77,9 @@ def map_view(levels: pd.DataFrame, cfg, shapes: gpd.GeoDataFrame, level: str, ye
     if indicator == "target_status":
         classes = classify_status(table["status"], lang)
     else:
-        unit = "%" if indicator in RATE_INDICATORS else ""
-        decimals = 0 if indicator == "poor_households" else 2
-        classes = classify(table["value"], list(breaks or ()), lang, unit=unit, decimals=decimals)
+        unit, decimals, better = value_format(indicator)
+        classes = classify(table["value"], list(breaks or ()), lang, unit=unit, decimals=decimals,
+                           higher_is_better=better)
     geom = shapes[shapes["code"].isin(table.index)]
     labels = (table["short_name"] + table["straddles"].map({True: " *", False: ""})) if show_labels else None
     if labels is not None and label_top is not None:
@@ -120,10 +128,9 @@ def animated_map_view(levels: pd.DataFrame, cfg, shapes: gpd.GeoDataFrame, level
         if indicator == "target_status":
             classes = classify_status(table["status"], lang)
         else:
-            unit = "%" if indicator in RATE_INDICATORS else ""
-            decimals = 0 if indicator == "poor_households" else 2
+            unit, decimals, better = value_format(indicator)
             classes = classify(table["value"], list((breaks or {}).get(y, OFFICIAL_BREAKS)), lang, unit=unit,
-                               decimals=decimals)
+                               decimals=decimals, higher_is_better=better)
         frames.append({"year": y, "classes": classes, "hover": table["hover"], "title": title.format(year=y)})
         tables[y] = table
     table = tables[start]

@@ -53,6 +53,7 @@ from povdata.db import (  # noqa: F401 — the bottom layer, re-exported: many m
 from povdata.db import login_name as _login, one, transaction as _transaction  # noqa: F401
 from povdata.i18n import t
 from povdata.indicators import COUNT_COLUMNS, PUBLISHED_RATES
+from povdata.registry import Live
 from povdata.messages import Msg
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,7 +63,8 @@ APPROXIMATE_SOURCE = "ranh giới gần đúng (minh họa)"
 LAYERS = ("province", "district", "commune", "commune_2025")
 _LAYER_PARENTS = ("province_code", "district_code")
 
-IND_COLUMNS = ["unit_code", "year", "standard", *COUNT_COLUMNS, *PUBLISHED_RATES]
+#: the indicator table's columns: the registry's stored indicators (a new one needs a migration)
+IND_COLUMNS = Live(lambda: ["unit_code", "year", "standard", *COUNT_COLUMNS, *PUBLISHED_RATES])
 _NOT_REPLACED = ("NOT EXISTS (SELECT 1 FROM _replaced r WHERE r.year = i.year AND r.standard = i.standard "
                  "AND r.code_len = length(i.unit_code)) AND NOT EXISTS (SELECT 1 FROM _replaced_units u "
                  "WHERE u.year = i.year AND u.standard = i.standard AND u.unit_code = i.unit_code)")
@@ -114,7 +116,7 @@ def _years(ind: pd.DataFrame | None) -> str:
 
 
 def _insert_indicators(conn: sqlite3.Connection, version_id: int, ind: pd.DataFrame) -> None:
-    df = ind.reindex(columns=IND_COLUMNS)
+    df = ind.reindex(columns=list(IND_COLUMNS))
     cols = ["version_id", *IND_COLUMNS]
     records = []
     for row in df.itertuples(index=False, name=None):
@@ -296,10 +298,12 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
             if indicators is not None:
                 _insert_indicators(conn, vid, indicators)
                 if keep_rows:
-                    conn.execute(f"INSERT INTO indicators SELECT ?, {', '.join(IND_COLUMNS)} FROM indicators i "
+                    conn.execute(f"INSERT INTO indicators (version_id, {', '.join(IND_COLUMNS)}) "
+                                 f"SELECT ?, {', '.join(IND_COLUMNS)} FROM indicators i "
                                  f"WHERE version_id = ? AND {_NOT_REPLACED}", (vid, prev["id"]))
             else:
-                conn.execute(f"INSERT INTO indicators SELECT ?, {', '.join(IND_COLUMNS)} FROM indicators "
+                conn.execute(f"INSERT INTO indicators (version_id, {', '.join(IND_COLUMNS)}) "
+                             f"SELECT ?, {', '.join(IND_COLUMNS)} FROM indicators "
                              "WHERE version_id = ?", (vid, prev["id"]))
             if layers is not None:
                 _insert_layers(conn, vid, layers, layer_sources or {k: (boundary_file, False) for k in layers})
@@ -458,7 +462,8 @@ def rollback(store: Store, province_code: str, version_id: int, *, user: User, n
                 (province_code, number, now, user.username, src["source_file"], src["sha256"], src["boundary_file"], src["boundary_sha256"], src["data_status"], src["title"], src["era"],
                  src["years"], note or Msg("store.rollback_note", version=src["number"])))
             vid = cur.lastrowid
-            conn.execute(f"INSERT INTO indicators SELECT ?, {', '.join(IND_COLUMNS)} FROM indicators "
+            conn.execute(f"INSERT INTO indicators (version_id, {', '.join(IND_COLUMNS)}) "
+                             f"SELECT ?, {', '.join(IND_COLUMNS)} FROM indicators "
                          "WHERE version_id = ?", (vid, src["id"]))
             conn.execute("INSERT INTO boundaries SELECT ?, layer, code, province_code, district_code, geom "
                          "FROM boundaries WHERE version_id = ?", (vid, src["id"]))

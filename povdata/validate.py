@@ -8,6 +8,7 @@ are shown but do not.  Nothing is stored by these functions.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,26 +19,31 @@ from povdata.i18n import DEFAULT_LANG, t
 from povdata.indicators import COUNT_COLUMNS, PUBLISHED_RATES
 from povdata.messages import Msg, Num, say
 from povdata.names import name_key
+from povdata.registry import LiveMap
 from povdata.standards import STANDARDS, default_standard_for_year
 
-#: Column ids and the headers accepted for each (compared by :func:`name_key`).
-HEADER_ALIASES: dict[str, list[str]] = {
+#: Headers accepted for the columns that are not indicators (compared by :func:`name_key`).
+ID_ALIASES: dict[str, list[str]] = {
     "unit_code": ["unit_code", "Mã đơn vị", "Mã ĐVHC", "Mã xã", "Mã huyện", "Mã", "Mã đơn vị hành chính"],
     "unit_name": ["unit_name", "Tên đơn vị", "Đơn vị", "Tên xã", "Tên huyện", "Xã, phường, thị trấn"],
     "year": ["year", "Năm", "Năm rà soát"],
     "standard": ["standard", "Chuẩn nghèo", "Giai đoạn chuẩn nghèo"],
-    "households_total": ["households_total", "Tổng số hộ", "Tổng số hộ dân cư", "Số hộ"],
-    "poor_households": ["poor_households", "Số hộ nghèo", "Hộ nghèo"],
-    "near_poor_households": ["near_poor_households", "Số hộ cận nghèo", "Hộ cận nghèo"],
-    "poverty_rate_published": ["poverty_rate_published", "Tỷ lệ hộ nghèo (%)", "Tỷ lệ hộ nghèo"],
-    "near_poor_rate_published": ["near_poor_rate_published", "Tỷ lệ hộ cận nghèo (%)", "Tỷ lệ hộ cận nghèo"],
-    "escaped_poor": ["escaped_poor", "Số hộ thoát nghèo", "Hộ thoát nghèo"],
-    "newly_poor": ["newly_poor", "Số hộ nghèo phát sinh", "Hộ nghèo phát sinh"],
-    "re_poor": ["re_poor", "Số hộ tái nghèo", "Hộ tái nghèo"],
-    "ethnic_minority_poor": ["ethnic_minority_poor", "Hộ nghèo dân tộc thiểu số", "Số hộ nghèo DTTS"],
-    "population": ["population", "Dân số", "Số nhân khẩu"],
 }
-HEADER_LABELS_VI = {k: v[1] if len(v) > 1 else k for k, v in HEADER_ALIASES.items()}
+
+
+def _header_aliases() -> dict[str, list[str]]:
+    from povdata.registry import INDICATORS
+    out = dict(ID_ALIASES)
+    for ind in INDICATORS.values():
+        if ind.stored:
+            out[ind.id] = [ind.id, *ind.aliases]
+    return out
+
+
+#: Column ids and the headers accepted for each: the ids above and every stored indicator of the
+#: registry (:mod:`povdata.registry`) with its aliases.
+HEADER_ALIASES: Mapping[str, list[str]] = LiveMap(_header_aliases)
+HEADER_LABELS_VI: Mapping[str, str] = LiveMap(lambda: {k: v[1] if len(v) > 1 else k for k, v in HEADER_ALIASES.items()})
 YEAR_MIN, YEAR_MAX = 2000, 2100
 MAX_COUNT = 10**12  # far above any unit's households or people
 _THOUSANDS = re.compile(r"^\d{1,3}([., \u00a0]\d{3})+$")

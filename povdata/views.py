@@ -15,19 +15,20 @@ from povdata.indicators import INDICATORS, with_previous_year
 from povdata.progress import poor_districts_for
 from povdata.standards import standard_label
 
-#: Indicators offered on the map: registry indicators plus computed ones.
+#: Indicators always offered on the map: the poverty rates and the progress engine's views.
 MAP_INDICATORS = ("poverty_rate", "near_poor_rate", "poor_households", "poverty_rate_change",
                   "period_pace", "target_status")
-#: The year's flows and the ethnic-minority count (the review forms): on the map where the data have them.
-FLOW_INDICATORS = ("escaped_poor", "newly_poor", "re_poor", "ethnic_minority_poor")
 FLOW_COLUMNS = ["poor_households_start", "escaped_poor", "re_poor", "newly_poor", "poor_households",
                 "ethnic_minority_poor", "ethnic_minority_rate_published"]
 
 
 def map_indicators_for(levels: pd.DataFrame, year: int, level: str | None = None) -> tuple[str, ...]:
-    """:data:`MAP_INDICATORS` plus the flow indicators some unit (of ``level``) has in ``year``."""
+    """:data:`MAP_INDICATORS` plus every other ``map`` indicator of the registry
+    (:mod:`povdata.registry`: flows, ethnic-minority poverty, deprivations, service coverage,
+    outputs) that some unit (of ``level``) has in ``year``."""
+    from povdata.registry import map_indicators
     cur = levels[(levels["year"] == year) & ((levels["level"] == level) if level else True)]
-    extra = tuple(c for c in FLOW_INDICATORS if c in cur and cur[c].notna().any())
+    extra = tuple(c for c in map_indicators() if c not in MAP_INDICATORS and c in cur and cur[c].notna().any())
     return MAP_INDICATORS + extra
 
 
@@ -226,21 +227,36 @@ def map_table(levels: pd.DataFrame, cfg, level: str, year: int, indicator: str,
     out = units.set_index("unit_code").join(
         cur[["standard", "poverty_rate", "near_poor_rate", "poor_households", "households_total",
              "poverty_rate_change", "reconstructed", "from_divided",
-             *[c for c in FLOW_INDICATORS if c in cur]]], how="left")
+             *[c for c in _registry_map_columns() if c in cur]]], how="left")
     for flag in ("reconstructed", "from_divided"):
         out[flag] = out[flag].astype("boolean").fillna(False).astype(bool)
     out = out.join(_verdicts_for(levels, cfg, level, year, period_id, parent if members is None else None),
                    how="left")
     if indicator in ("poverty_rate", "near_poor_rate", "poor_households", "poverty_rate_change"):
         out["value"] = out[indicator].astype("float64")
-    elif indicator in FLOW_INDICATORS:
+    elif indicator in INDICATORS:  # any other registry indicator
         out["value"] = out[indicator].astype("float64") if indicator in out else np.nan
     elif indicator == "period_pace":
         out["value"] = out["achieved_pp_per_year"].astype("float64")
     else:
         out["value"] = np.nan
-    out["hover"] = [_hover(r, year, lang) for r in out.itertuples()]
+    out["hover"] = [_hover(r, year, lang, indicator) for r in out.itertuples()]
     return out
+
+
+def _registry_map_columns() -> list[str]:
+    from povdata.registry import map_indicators
+    return [c for c in map_indicators() if c not in ("poverty_rate", "near_poor_rate", "poor_households")]
+
+
+def format_value(indicator: str, value, lang: str) -> str:
+    """A registry indicator's value as the UI writes it ('25,95%', '1.234 hộ', '–')."""
+    ind = INDICATORS.get(indicator)
+    if value is None or pd.isna(value):
+        return "–"
+    if ind is None or ind.is_percent:
+        return fmt_rate(float(value), lang)
+    return f"{fmt_count(value, lang)} {ind.unit_label(lang)}"
 
 
 def _verdicts_for(levels: pd.DataFrame, cfg, level: str, year: int, period_id: str | None,
@@ -253,8 +269,11 @@ def _verdicts_for(levels: pd.DataFrame, cfg, level: str, year: int, period_id: s
     return v.set_index("unit_code")[cols] if not v.empty else pd.DataFrame(columns=cols)
 
 
-def _hover(r, year: int, lang: str) -> str:
+def _hover(r, year: int, lang: str, indicator: str | None = None) -> str:
     lines = [f"<b>{escape(str(r.name))}</b>"]
+    if indicator in INDICATORS and indicator not in ("poverty_rate", "near_poor_rate", "poor_households"):
+        lines.append(f"{escape(INDICATORS[indicator].label(lang))} {year}: "
+                     f"{format_value(indicator, getattr(r, 'value', np.nan), lang)}")
     if pd.isna(r.poverty_rate):
         lines.append(t("map.no_data", lang) + f" ({year})")
     else:

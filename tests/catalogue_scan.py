@@ -17,7 +17,8 @@ VI = re.compile("[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽê�
 #: (module, constant): words the code reads or writes as data: the headers a file may use, each
 #: language by its own name, unit types and region names as the official lists write them, the
 #: letters of the legacy Vietnamese encodings
-DATA = {("povdata/validate.py", "HEADER_ALIASES"), ("povdata/i18n.py", "LANG_NAMES"),
+DATA = {("povdata/validate.py", "HEADER_ALIASES"), ("povdata/validate.py", "ID_ALIASES"),
+        ("povdata/registry.py", "HEADER_WORDS"), ("povdata/i18n.py", "LANG_NAMES"),
         ("povdata/designations.py", "DECISION_SIGN"), ("povdata/store.py", "APPROXIMATE_SOURCE"),
         ("povdata/policy.py", "GUEST_NAME"), ("povdata/names.py", "_D_FOLD"),
         ("povdata/units.py", "_PROVINCE_TYPES"), ("povdata/units.py", "URBAN_TYPES"), ("povdata/regions.py", "REGIONS"),

@@ -173,7 +173,7 @@ def test_the_migrations_make_the_same_store_on_postgresql(pg_url):
     try:
         with engine.begin() as conn:
             assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == db.HEAD
-            assert conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar() == "6"
+            assert conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).scalar() == str(db.SCHEMA_VERSION)
             conn.execute(text("INSERT INTO audit (at, actor, action, summary) VALUES ('t', 'a', 'import', 's')"))
         for change in ("UPDATE audit SET summary = 'sửa'", "DELETE FROM audit"):
             with pytest.raises(Exception, match="append-only"), engine.begin() as conn:

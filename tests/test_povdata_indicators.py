@@ -125,8 +125,43 @@ def test_with_previous_year(rows, year, prev, change):
 
 @pytest.mark.parametrize("ind_id", [k for k, v in INDICATORS.items() if v.kind == "rate"])
 def test_rate_indicators_name_columns_that_exist(ind_id):
+    """Every registry rate is numerator / denominator × 100 of columns that exist once the
+    table has every stored count (each count a different number, so a swapped column shows)."""
+    from povdata.registry import count_columns
+
     ind = INDICATORS[ind_id]
-    out = derive_rates(_table([("x", 2020, S1, 100, 10, 5)]))
+    counts = {c: 40 + 7 * i for i, c in enumerate(count_columns())}
+    counts["households_total"] = 1000
+    t = pd.DataFrame([{"unit_code": "x", "year": 2022, "standard": S2, **counts}])
+    for c in counts:
+        t[c] = t[c].astype("Int64")
+    out = derive_rates(t)
     assert ind.id in out.columns
     assert ind.numerator in out.columns and ind.denominator in out.columns
     assert ind.unit == "%"
+    num, den = float(out[ind.numerator].iloc[0]), float(out[ind.denominator].iloc[0])
+    assert float(out[ind.id].iloc[0]) == pytest.approx(num / den * 100)
+
+
+def test_coverage_is_the_complement_of_the_largest_deprivation_share():
+    t = _table([("x", 2022, S2, 1000, 200, 100), ("y", 2022, S2, 1000, 0, 100)])
+    t["deprived_housing_quality"] = pd.array([30, 0], dtype="Int64")
+    t["deprived_housing_area"] = pd.array([50, 0], dtype="Int64")
+    t["deprived_health_insurance"] = pd.array([NA, 0], dtype="Int64")
+    out = derive_rates(t)
+    assert out["durable_housing_8m2"].iloc[0] == pytest.approx(75.0)  # 100 − max(15, 25)
+    assert out["deprived_housing_area_share"].iloc[0] == pytest.approx(25.0)
+    assert math.isnan(out["health_insurance_coverage"].iloc[0])  # no count: no coverage, never 100%
+    assert math.isnan(out["durable_housing_8m2"].iloc[1])  # no poor households: nothing to cover
+    assert "clean_water" not in out  # a table without that deprivation has no such column
+
+
+def test_deprivation_shares_aggregate_by_summing_households():
+    t = _table([("c1", 2022, S2, 1000, 100, 10), ("c2", 2022, S2, 1000, 300, 10)])
+    t["deprived_water"] = pd.array([50, 30], dtype="Int64")  # 50 % and 10 %: the mean of rates would say 30 %
+    out = aggregate(t, pd.Series({"c1": "d", "c2": "d"}))
+    assert int(out["deprived_water"].iloc[0]) == 80
+    assert out["deprived_water_share"].iloc[0] == pytest.approx(20.0)
+    assert out["clean_water"].iloc[0] == pytest.approx(80.0)
+
+

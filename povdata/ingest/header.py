@@ -11,30 +11,48 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
-from povdata.indicators import COUNT_COLUMNS
+from povdata.indicators import COUNT_COLUMNS, INDICATORS
 from povdata.messages import Msg
 from povdata.names import fold, name_key
+from povdata.registry import Live, LiveMap
 from povdata.validate import HEADER_ALIASES
 
 
+#: Columns that are not indicators, in the template's order.
+ID_FIELDS = ('unit_code', 'unit_name', 'parent_code', 'parent_name', 'year', 'standard')
+
+#: The template's first columns, as in the official summary tables of the year-end review (totals,
+#: poor and near-poor households with their rates, the year's flows, ethnic-minority poor); the
+#: registry's other template columns follow in registry order.
+_TEMPLATE_FIRST = ("households_total", "poor_households", "poverty_rate_published", "near_poor_households",
+                   "near_poor_rate_published", "escaped_poor", "newly_poor", "re_poor", "ethnic_minority_poor")
+
+
+def _fields() -> dict[str, Msg]:
+    from povdata.registry import INDICATORS
+    out = {f: Msg(f"field.{f or 'unused'}") for f in ('', *ID_FIELDS)}  # labels: povdata/locales [field]
+    out.update({i.id: Msg(f"indicator_label.{i.id}") for i in INDICATORS.values() if i.stored})
+    return out
+
+
+def _template_fields() -> list[str]:
+    from povdata.registry import template_fields
+    wanted = template_fields()
+    return (["unit_code", "unit_name", "parent_name", "year"] + [f for f in _TEMPLATE_FIRST if f in wanted]
+            + [f for f in wanted if f not in _TEMPLATE_FIRST])
+
+
 #: Field ids a column can be mapped to, with their labels (``Msg``: Vietnamese text, said in the UI's
-#: language by the pages; "" = not used).
-FIELDS: dict[str, Msg] = {f: Msg(f"field.{f or 'unused'}") for f in (  # labels: povdata/locales [field]
-    '', 'unit_code', 'unit_name', 'parent_code', 'parent_name', 'year', 'standard', 'households_total',
-    'poor_households', 'poverty_rate_published', 'poor_households_start', 'near_poor_households',
-    'near_poor_rate_published', 'escaped_poor', 'newly_poor', 're_poor', 'ethnic_minority_poor',
-    'ethnic_minority_rate_published', 'population')}
+#: language by the pages; "" = not used): the id columns and every stored registry indicator.
+FIELDS: Mapping[str, Msg] = LiveMap(_fields)
 
-
-#: Columns of the downloadable template, in order (headers as in the official summary
-#: tables of the year-end review: totals, poor and near-poor households with their rates,
-#: households that left poverty, newly poor, back in poverty, ethnic-minority poor).
-TEMPLATE_FIELDS = ["unit_code", "unit_name", "parent_name", "year", "households_total", "poor_households",
-                   "poverty_rate_published", "near_poor_households", "near_poor_rate_published",
-                   "escaped_poor", "newly_poor", "re_poor", "ethnic_minority_poor"]
+#: Columns of the downloadable template, in order (the registry's ``template`` indicators).
+TEMPLATE_FIELDS = Live(_template_fields)
 
 
 MAX_HEADER_SCAN = 40
@@ -58,10 +76,22 @@ _DISTRICT_TYPES = ("huyen", "thanh pho", "thi xa", "quan", "h.", "tp.", "tp ", "
 _COMMUNE_TYPES = ("xa", "phuong", "thi tran")
 
 
-_ALIAS_KEYS = {name_key(a, drop_type=False): cid for cid, aliases in HEADER_ALIASES.items() for a in aliases}
+_ALIAS_KEYS: Mapping[str, str] = LiveMap(lambda: {name_key(a, drop_type=False): cid
+                                                  for cid, aliases in HEADER_ALIASES.items() for a in aliases})
 
 
-_FIELD_KEYS = {name_key(label, drop_type=False): f for f, label in FIELDS.items() if f}
+_FIELD_KEYS: Mapping[str, str] = LiveMap(lambda: {name_key(label, drop_type=False): f
+                                                  for f, label in FIELDS.items() if f})
+
+
+def _keyword_field(k: str) -> str:
+    """The registry indicator whose keywords a header key holds ('' when none)."""
+    from povdata.registry import INDICATORS
+    for ind in INDICATORS.values():
+        if ind.keywords and not any(x in k for x in ind.exclude) \
+                and any(all(w in k for w in words) for words in ind.keywords):
+            return ind.id
+    return ""
 
 
 _NUMBER_RE = re.compile(r"^-?[\d.,\s\u00a0%]+$")
@@ -82,6 +112,10 @@ def _guess_field(label: str) -> str:
     rate = "tyle" in k or "%" in label
     if k in ("stt", "tt", "sott", "ghichu"):
         return ""
+    if "canngheo" in k and _keyword_field(k.replace("canngheo", "")):
+        return ""  # near-poor households' deprivations: not stored
+    if (g := _keyword_field(k)):  # deprivations, outputs, ethnic-minority households
+        return "" if rate and not INDICATORS[g].is_percent else g
     if "canngheo" in k:  # near-poor flows and ethnic-minority near-poor counts are not stored
         if _near_poor_detail(k):
             return ""
@@ -244,6 +278,8 @@ def _composite_field(label: str) -> str:
         if g in ("ethnic_minority_poor", "ethnic_minority_rate_published"):
             return "" if near else ("ethnic_minority_rate_published" if is_rate else "ethnic_minority_poor")
         if g in ("escaped_poor", "newly_poor", "re_poor"):
+            return "" if is_rate or near else g
+        if INDICATORS[g].supplementary if g in INDICATORS else False:  # deprivations and outputs: counts
             return "" if is_rate or near else g
         return "" if is_rate and g in COUNT_COLUMNS else g
     return _guess_field(parts[-1])
