@@ -316,3 +316,13 @@ def map_indicators() -> list[str]:
 
 def template_fields() -> list[str]:
     return [i.id for i in INDICATORS.values() if i.template]
+
+
+def is_supplement(fields) -> bool:
+    """Whether mapped ``fields`` are a supplementary form: some of the registry's supplementary
+    columns (:func:`supplementary_columns`) and no total households nor published
+    rate (a poor-household count may be there, as the deprivation forms repeat it: it is checked
+    against the stored one, never stored from this file)."""
+    fields = set(fields)
+    return bool(fields & set(supplementary_columns())) and not fields & {
+        "households_total", "poverty_rate_published", "near_poor_households", "near_poor_rate_published"}

@@ -19,7 +19,7 @@ from povdata.i18n import DEFAULT_LANG, t
 from povdata.indicators import COUNT_COLUMNS, PUBLISHED_RATES
 from povdata.messages import Msg, Num, say
 from povdata.names import name_key
-from povdata.registry import LiveMap
+from povdata.registry import LiveMap, is_supplement
 from povdata.standards import STANDARDS, default_standard_for_year
 
 #: Headers accepted for the columns that are not indicators (compared by :func:`name_key`).
@@ -216,7 +216,8 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
     for col in ("unit_code", "year"):
         if col not in present:
             rep.problems.append(Problem(file, header_row, HEADER_LABELS_VI[col], Msg("validate.missing_column")))
-    if not {"households_total", "poor_households"} <= present and "poverty_rate_published" not in present:
+    if not {"households_total", "poor_households"} <= present and "poverty_rate_published" not in present \
+            and not is_supplement(present):  # a deprivation or output form adds to a stored year
         for col in ("households_total", "poor_households"):
             if col not in present:
                 rep.problems.append(Problem(file, header_row, HEADER_LABELS_VI[col],

@@ -163,3 +163,86 @@ def _fill_form(ws, district_code: str, year: int, province_code: str, planted: s
     put(f"B{end + 2}", "(Ký, ghi rõ họ tên)")
     put(f"I{end + 3}", "(Ký tên, đóng dấu)", f"M{end + 3}")
     return figs
+
+
+#: The 12 deprivation indicators of Decree 07/2021/NĐ-CP under their 6 dimensions, as the
+#: deprivation form heads them (dimension → indicators)
+DEPRIVATION_HEADS = (
+    ("Việc làm", ("Việc làm", "Người phụ thuộc trong hộ gia đình")),
+    ("Y tế", ("Dinh dưỡng", "Bảo hiểm y tế")),
+    ("Giáo dục", ("Trình độ giáo dục của người lớn", "Tình trạng đi học của trẻ em")),
+    ("Nhà ở", ("Chất lượng nhà ở", "Diện tích nhà ở bình quân đầu người")),
+    ("Nước sinh hoạt và vệ sinh", ("Nguồn nước sinh hoạt", "Nhà tiêu hợp vệ sinh")),
+    ("Thông tin", ("Sử dụng dịch vụ viễn thông", "Phương tiện phục vụ tiếp cận thông tin")),
+)
+DEPRIVATION_IDS = ("employment", "dependants", "nutrition", "health_insurance", "adult_education", "child_school",
+                   "housing_quality", "housing_area", "water", "latrine", "telecom", "information")
+
+
+def deprivation_figures(code: str, year: int, poor: int) -> dict[str, int]:
+    """Invented counts of poor households lacking each indicator (at most ``poor``)."""
+    seed = int(code) * 13 + year
+    return {k: poor * ((seed + 17 * i) % 70 + 5) // 100 for i, k in enumerate(DEPRIVATION_IDS)}
+
+
+def deprivation_form_xlsx(district_code: str = "180", year: int = 2023, *, province_code: str = "20",
+                          poor_offset: dict[str, int] | None = None) -> tuple[bytes, dict[str, dict[str, int]]]:
+    """The district's form of poor households by deprivation (Thông tư 07/2021/TT-BLĐTBXH,
+    Phụ lục: "Kết quả rà soát hộ nghèo theo mức độ thiếu hụt các dịch vụ xã hội cơ bản"), as
+    the glossary describes it: the title block, a header of four merged rows (the group "Số
+    hộ nghèo thiếu hụt các chỉ số", the 6 dimensions, the 12 indicators, then "Số hộ" and "Tỷ lệ
+    (%)" under each), a row of column numbers, a Tổng cộng row and the communes.  Each
+    commune's poor count is the summary form's year-end count (:func:`review_form_xlsx`),
+    plus ``poor_offset[code]`` where given (a form of another review).  Returns the bytes and
+    the deprivation counts written (commune code → indicator id suffix → count)."""
+    from openpyxl.utils import get_column_letter as L
+
+    u = legacy_units(province_code)
+    district = u.loc[u["code"] == district_code, "name"].iloc[0]
+    communes = district_communes(district_code, province_code)
+    poor = {c: _figures(c, year)["end"] + (poor_offset or {}).get(c, 0) for c in communes["code"]}
+    figs = {c: deprivation_figures(c, year, poor[c]) for c in communes["code"]}
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Biểu 03"
+    centre = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+    def put(cell: str, value, merge: str | None = None) -> None:
+        ws[cell] = value
+        ws[cell].alignment = centre
+        ws[cell].font = Font(bold=True)
+        if merge:
+            ws.merge_cells(f"{cell}:{merge}")
+
+    last = L(3 + 2 * len(DEPRIVATION_IDS))
+    put("A1", f"UBND {district.upper()}", "D1")
+    put("A3", f"KẾT QUẢ RÀ SOÁT HỘ NGHÈO THEO MỨC ĐỘ THIẾU HỤT CÁC DỊCH VỤ XÃ HỘI CƠ BẢN NĂM {year}", f"{last}3")
+    put("A4", "Theo chuẩn nghèo giai đoạn 2022-2025 (Nghị định số 07/2021/NĐ-CP)", f"{last}4")
+    put("A6", "STT", "A9")
+    put("B6", "Đơn vị", "B9")
+    put("C6", "Tổng số hộ nghèo", "C9")
+    put("D6", "Số hộ nghèo thiếu hụt các chỉ số", f"{last}6")
+    col = 4
+    for dim, inds in DEPRIVATION_HEADS:
+        put(f"{L(col)}7", dim, f"{L(col + 2 * len(inds) - 1)}7")
+        for ind in inds:
+            put(f"{L(col)}8", ind, f"{L(col + 1)}8")
+            put(f"{L(col)}9", "Số hộ")
+            put(f"{L(col + 1)}9", "Tỷ lệ (%)")
+            col += 2
+    for j in range(1, col):
+        ws.cell(row=10, column=j, value="A" if j == 1 else "B" if j == 2 else str(j - 2))
+
+    def values(p: int, f: dict[str, int]) -> list:
+        return [p, *[v for k in DEPRIVATION_IDS for v in (f[k], _pct(f[k], p))]]
+
+    total = {k: sum(figs[c][k] for c in figs) for k in DEPRIVATION_IDS}
+    rows = [["", "Tổng cộng", *values(sum(poor.values()), total)]]
+    names = dict(zip(communes["code"], communes["name"]))
+    rows += [[k, names[c], *values(poor[c], figs[c])] for k, c in enumerate(communes["code"], 1)]
+    for i, r in enumerate(rows, 11):
+        for j, v in enumerate(r):
+            ws.cell(row=i, column=j + 1, value=v)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue(), figs

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from povdata.messages import Msg, file_body
+from povdata.registry import is_supplement
 from povdata.names import name_key
 from povdata.validate import Problem, ValidationReport, shorten
 from povdata.reform import REFORM_YEAR
@@ -44,6 +45,12 @@ class IndicatorImport:
         return self.report.ok and self.report.table is not None
 
     @property
+    def supplement(self) -> bool:
+        """A file of supplementary columns only (a deprivation form, the programme's outputs):
+        it adds them to the years already stored, see :func:`is_supplement`."""
+        return is_supplement(self.mapping.values())
+
+    @property
     def indicators(self) -> pd.DataFrame | None:
         """The clean table's rows at every level (province, district, commune), in the
         store's tidy form."""
@@ -51,6 +58,44 @@ class IndicatorImport:
             return None
         t = self.report.table
         return t.drop(columns=["level", "_row"]).reset_index(drop=True)
+
+
+def merge_supplement(imp: "IndicatorImport", previous: pd.DataFrame | None) -> pd.DataFrame:
+    """The stored rows of the years a supplementary file covers, with its columns filled in
+    (the other columns as stored).  ``ValueError`` (a catalogue message naming the file, the
+    row and the unit) when a unit's year is not stored, or its poor-household count differs
+    from the stored one: the deprivations are counted among the poor households of that review."""
+    from povdata.registry import supplementary_columns
+
+    t = imp.report.table
+    cols = [c for c in supplementary_columns() if c in t.columns]
+    key = ["unit_code", "year"]
+    prev = previous if previous is not None else pd.DataFrame(columns=[*key, "standard", "poor_households"])
+    prev = prev[prev["year"].isin(set(t["year"].astype(int)))].copy()
+    joined = t[[*key, "_row", *cols, *(["poor_households"] if "poor_households" in t else [])]].merge(
+        prev[[*key, "standard", "poor_households"]], on=key, how="left", suffixes=("_file", ""), indicator=True)
+    missing = joined[joined["_merge"] == "left_only"]
+    if len(missing):
+        r = missing.iloc[0]
+        raise ValueError(Msg("pipeline.supplement_no_year", file=imp.file, row=int(r["_row"]), code=r["unit_code"],
+                             year=int(r["year"]), n=len(missing)))
+    if "poor_households_file" in joined:
+        a = pd.to_numeric(joined["poor_households_file"], errors="coerce")
+        b = pd.to_numeric(joined["poor_households"], errors="coerce")
+        bad = joined[a.notna() & b.notna() & (a != b)]
+        if len(bad):
+            r = bad.iloc[0]
+            raise ValueError(Msg("pipeline.supplement_poor_differs", file=imp.file, row=int(r["_row"]),
+                                 code=r["unit_code"], year=int(r["year"]), file_count=int(r["poor_households_file"]),
+                                 stored=int(r["poor_households"])))
+    out = prev.set_index(key)
+    fill = t.set_index(key)[cols]
+    for c in cols:
+        if c not in out:
+            out[c] = pd.Series(pd.NA, index=out.index, dtype="Int64")
+        out.loc[fill.index, c] = fill[c].to_numpy()
+        out[c] = out[c].astype("Int64")
+    return out.reset_index()
 
 
 def _file_problem(file: str, message: str) -> ValidationReport:
@@ -149,7 +194,7 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
     if "year" not in table:
         missing.append("year")
     if not ({"households_total", "poor_households"} <= set(mapping.values())
-            or "poverty_rate_published" in mapping.values()):
+            or "poverty_rate_published" in mapping.values() or is_supplement(mapping.values())):
         missing += [f for f in ("households_total", "poor_households") if f not in mapping.values()]
     if "poor_households" in missing and "near_poor_households" in mapping.values():
         # the near-poor form of the review (hộ cận nghèo): it adds to a year's poor household figures,
@@ -200,7 +245,7 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
     rep.problems.extend(rep2.problems)
     rep.table = rep2.table
     check_subtotals(rep, subtotals, table, names)
-    if rep.ok and rep.table is not None:
+    if rep.ok and rep.table is not None and not is_supplement(mapping.values()):  # a supplement fills in units
         _check_partial(rep, province_code, allow_partial)
     return IndicatorImport(name, digest, province_code, sh, header, labels, mapping, year, era, table, matches,
                            rep, notes)
@@ -239,6 +284,14 @@ def save_import(store, province_code: str, indicators: "IndicatorImport | None" 
         if boundaries.era == "legacy" and boundaries.level == "commune":
             made.add("district")
         sources = {k: ((boundaries.file, False) if k in made else prev_sources.get(k, ("", True))) for k in layers}
+    table = indicators.indicators if indicators is not None else None
+    replace = (whole_districts(indicators.report.table, province_code) if indicators is not None else {})
+    if indicators is not None and indicators.supplement:  # added to the stored years, never replacing them
+        from povdata.store import load_indicators
+        prev = latest_version(store, province_code)
+        table = merge_supplement(indicators, load_indicators(store, prev.id) if prev is not None
+                                 and prev.data_status != "illustrative" else None)
+        replace = {}
     remember = []
     if indicators is not None:  # the user's hand-made matches, for the next import of the same names
         hand = indicators.matches[indicators.matches["method"].isin(["manual", "skip"])]
@@ -246,15 +299,14 @@ def save_import(store, province_code: str, indicators: "IndicatorImport | None" 
                     for e, n, c in zip(hand["era"], hand["input_name"], hand["code"]) if n and name_key(n)]
     return import_version(
         store, province_code, aliases=remember,
-        indicators=indicators.indicators if indicators is not None else None,
+        indicators=table,
         layers=layers, layer_sources=sources,
         source_file=indicators.file if indicators is not None else "",
         sha256=indicators.sha256 if indicators is not None else "",
         boundary_file=boundaries.file if boundaries is not None else "",
         boundary_sha256=boundaries.sha256 if boundaries is not None else "",
         created_by=created_by, note=note, era=era, user=user, keep_other_years=keep_other_years,
-        replace_districts={y: set(d) for y, d in whole_districts(indicators.report.table, province_code).items()}
-        if indicators is not None else None)
+        replace_districts={y: set(d) for y, d in replace.items()} if indicators is not None else None)
 
 
 def _demo_layers(province_code: str) -> dict:

@@ -1,0 +1,88 @@
+"""The review's deprivation form (tests/official_forms.py: deprivation_form_xlsx) imports with no
+hand mapping and adds its 12 counts to the year already stored; the shares and the service
+coverages follow from the summed counts."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from official_forms import DEPRIVATION_IDS, deprivation_form_xlsx, district_communes, review_form_xlsx
+from povdata.dataset import level_table
+from povdata.importer import prepare_indicators, save_import
+from povdata.messages import say
+from povdata.store import load_version, open_store, versions
+
+
+def test_the_deprivation_form_maps_every_indicator_by_its_header():
+    data, figs = deprivation_form_xlsx("180", 2023)
+    imp = prepare_indicators(data, "bieu03_trang_dinh_2023.xlsx", "20")
+    assert imp.ok, [str(p) for p in imp.report.errors]
+    assert set(imp.mapping.values()) == {"unit_name", "poor_households", *(f"deprived_{k}" for k in DEPRIVATION_IDS)}
+    assert imp.supplement and imp.year == 2023  # the year from the title
+    t = imp.report.table.set_index("unit_code")
+    assert set(t.index) == set(district_communes("180")["code"])  # Tổng cộng is no unit
+    for code, f in figs.items():
+        assert [int(t.at[code, f"deprived_{k}"]) for k in DEPRIVATION_IDS] == [f[k] for k in DEPRIVATION_IDS]
+
+
+def test_near_poor_deprivations_and_shares_are_not_taken_for_counts():
+    from povdata.ingest.header import _composite_field
+    assert _composite_field("Số hộ nghèo thiếu hụt các chỉ số - Nhà ở - Chất lượng nhà ở - Tỷ lệ (%)") == ""
+    assert _composite_field("Số hộ cận nghèo thiếu hụt - Y tế - Bảo hiểm y tế - Số hộ") == ""
+    assert _composite_field("Hộ cận nghèo thiếu hụt BHYT") == ""
+
+
+@pytest.fixture()
+def summary_store(tmp_path):
+    store = open_store(tmp_path)
+    v = save_import(store, "20", prepare_indicators(review_form_xlsx("180", 2023)[0], "bieu01.xlsx", "20",
+                                                    allow_partial=True))
+    v = save_import(store, "20", prepare_indicators(review_form_xlsx("180", 2022)[0], "bieu01_2022.xlsx", "20",
+                                                    allow_partial=True))
+    return store, v
+
+
+def test_the_form_adds_its_counts_to_the_stored_year_and_keeps_everything_else(summary_store):
+    store, v1 = summary_store
+    before = load_version(store, "20", v1.id).indicators
+    data, figs = deprivation_form_xlsx("180", 2023)
+    v2 = save_import(store, "20", prepare_indicators(data, "bieu03.xlsx", "20"))
+    after = load_version(store, "20", v2.id).indicators
+    keep = [c for c in before.columns]
+    pd.testing.assert_frame_equal(after[keep].sort_values(["unit_code", "year"]).reset_index(drop=True),
+                                  before.sort_values(["unit_code", "year"]).reset_index(drop=True))
+    a = after.set_index(["unit_code", "year"])
+    code = next(iter(figs))
+    assert int(a.at[(code, 2023), "deprived_water"]) == figs[code]["water"]
+    assert a.loc[pd.IndexSlice[:, 2022], "deprived_water"].isna().all()  # 2022 had no such form
+    lv = level_table(load_version(store, "20", v2.id))
+    d = lv[(lv["unit_code"] == "180") & (lv["year"] == 2023)].iloc[0]
+    poor = sum(int(x) for x in a.loc[pd.IndexSlice[:, 2023], "poor_households"])
+    water = sum(f["water"] for f in figs.values())
+    assert d["deprived_water_share"] == pytest.approx(water / poor * 100)  # summed, never a mean of shares
+    assert d["clean_water"] == pytest.approx(100 - water / poor * 100)
+    house = max(sum(f["housing_quality"] for f in figs.values()), sum(f["housing_area"] for f in figs.values()))
+    assert d["durable_housing_8m2"] == pytest.approx(100 - house / poor * 100)
+
+
+def test_a_form_without_the_years_summary_is_refused_and_changes_nothing(tmp_path):
+    store = open_store(tmp_path)
+    save_import(store, "20", prepare_indicators(review_form_xlsx("180", 2022)[0], "b.xlsx", "20", allow_partial=True))
+    n = len(versions(store, "20"))
+    imp = prepare_indicators(deprivation_form_xlsx("180", 2023)[0], "bieu03_2023.xlsx", "20")
+    with pytest.raises(ValueError) as exc:
+        save_import(store, "20", imp)
+    assert "Tệp bieu03_2023.xlsx, dòng 12" in str(exc.value) and "năm 2023" in str(exc.value)
+    assert "import the 2023 poor-household summary first" in say(exc.value, "en")
+    assert len(versions(store, "20")) == n
+
+
+def test_a_form_of_another_review_is_refused(summary_store):
+    store, _ = summary_store
+    code = district_communes("180")["code"].iloc[2]
+    n = len(versions(store, "20"))
+    imp = prepare_indicators(deprivation_form_xlsx("180", 2023, poor_offset={code: 4})[0], "b03.xlsx", "20")
+    with pytest.raises(ValueError) as exc:
+        save_import(store, "20", imp)
+    assert f"đơn vị {code} năm 2023" in str(exc.value) and "khác số đã lưu" in str(exc.value)
+    assert len(versions(store, "20")) == n
