@@ -17,6 +17,7 @@ PAGES = [
     ("pages/overview.py", "nav.overview", "tong-quan", "browse"),
     ("pages/map.py", "nav.map", "ban-do", "browse"),
     ("pages/progress.py", "nav.progress", "tien-do", "browse"),
+    ("pages/programme.py", "nav.programme", "chuong-trinh", "browse"),
     ("pages/whatif.py", "nav.whatif", "kich-ban", "whatif"),
     ("pages/targets.py", "nav.targets", "muc-tieu", "browse"),
     ("pages/import_data.py", "import.nav", "nhap-so-lieu", "import"),

@@ -120,6 +120,24 @@ def ranking_figure(r: pd.DataFrame, lang: str, title: str | None = None, status:
     return fig
 
 
+def deprivation_figure(profile: pd.DataFrame, title: str, lang: str, illustrative: bool = False) -> go.Figure:
+    """Horizontal bars of the share of poor households lacking each deprivation indicator
+    (:func:`povdata.programme.deprivation_profile`), the largest at the top."""
+    from povdata.registry import INDICATORS
+    p = profile.sort_values("share", ascending=True)
+    labels = [INDICATORS[c].label(lang) for c in p["indicator"]]
+    fig = go.Figure(go.Bar(
+        x=p["share"], y=labels, orientation="h", marker={"color": "#d94801"},
+        text=[fmt_rate(v, lang) for v in p["share"]], textposition="outside", cliponaxis=False,
+        hovertemplate="%{y}: %{text}<extra></extra>"))
+    base_layout(fig, lang, title, height=max(320, 30 * len(p) + 90))
+    fig.update_xaxes(title={"text": t("chart.deprivation_axis", lang)}, ticksuffix="%", dtick=None)
+    fig.update_layout(margin={"l": 300, "r": 60})
+    if illustrative:
+        mark_illustrative(fig, lang)
+    return fig
+
+
 def mark_illustrative(fig: go.Figure, lang: str) -> go.Figure:
     """Stamp the 'Số liệu minh họa' label on a figure (kept in exported images too)."""
     fig.add_annotation(text=t("banner.illustrative_stamp", lang), xref="paper", yref="paper", x=1, y=1,

@@ -162,7 +162,8 @@ def cmd_progress(args: argparse.Namespace) -> int:
             table[col] = pd.to_numeric(table[col], errors="coerce").round().astype("Int64")
     if args.format == "json":
         print(table.to_json(orient="records", force_ascii=False, indent=1))
-    else:
+    else:  # a programme target's trend (its reviews, year by year) is in the JSON
+        table = table.drop(columns=[c for c in ("trend",) if c in table])
         print(table.to_csv(index=False, float_format="%.2f", lineterminator="\n"), end="")
     return 0
 

@@ -256,5 +256,49 @@ def build_demo_old_world(province_code: str = "20", seed: int = SEED) -> pd.Data
         "escaped_poor", "newly_poor", "re_poor", "ethnic_minority_poor"])
     for c in df.columns[3:]:
         df[c] = df[c].astype("Int64")
-    return df
+    # its own random stream: the columns above stay as they were before these were added
+    return _programme_columns(df, np.random.default_rng(seed + 18))
+
+
+#: Illustrative share of poor households lacking each deprivation indicator (percent) in the
+#: first (end-2021) and last (end-2025) reviews of the 2022-2025 standard; none published for
+#: Lạng Sơn in our sources, so the demo only has to look plausible: latrines the widest gap,
+#: housing and adult education next, health insurance and schooling near covered.
+DEPRIVATION_PATH = {
+    "employment": (15.0, 9.0), "dependants": (21.0, 18.0), "nutrition": (11.0, 6.0),
+    "health_insurance": (3.5, 1.2), "adult_education": (12.0, 6.5), "child_school": (2.5, 0.8),
+    "housing_quality": (24.0, 12.5), "housing_area": (17.0, 9.0), "water": (6.5, 1.8),
+    "latrine": (63.0, 44.0), "telecom": (6.0, 1.6), "information": (8.0, 2.4),
+}
+#: Illustrative province totals of the programme's outputs (the plans' targets in data/targets/20.toml)
+HELPED_PER_YEAR = {2016: 3150, 2017: 3320, 2018: 2870, 2019: 3240, 2020: 3060}
+LOANS = {2017: 15800}
+TRAINED = {2017: 940}
+
+
+def _programme_columns(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Deprivation counts (2021-2025 reviews) and the programme's outputs, illustrative."""
+    out = df.copy()
+    poor = out["poor_households"].to_numpy(dtype="int64")
+    years = out["year"].to_numpy()
+    in_std = (out["standard"] == "2021-2025").to_numpy() & (years <= 2025)
+    frac = np.clip((years - 2021) / 4, 0, 1)
+    for k, (a, b) in DEPRIVATION_PATH.items():
+        share = (a + (b - a) * frac) / 100 * np.exp(rng.normal(0, 0.25, len(out)))
+        count = rng.binomial(poor, np.clip(share, 0, 1))
+        out[f"deprived_{k}"] = pd.array(np.where(in_std, count, 0), dtype="Int64")
+        out.loc[~in_std, f"deprived_{k}"] = pd.NA
+
+    def spread(totals: dict[int, int], col: str) -> None:
+        values = pd.array([pd.NA] * len(out), dtype="Int64")
+        for y, total in totals.items():
+            rows = np.flatnonzero(years == y)
+            w = poor[rows] / max(poor[rows].sum(), 1)
+            values[rows] = rng.multinomial(total, w)
+        out[col] = values
+
+    spread(HELPED_PER_YEAR, "poor_households_helped")
+    spread(LOANS, "preferential_loans")
+    spread(TRAINED, "vocational_training")
+    return out
 

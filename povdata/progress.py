@@ -273,6 +273,9 @@ def progress_table(levels: pd.DataFrame, cfg: TargetsConfig, as_of: int | None =
         for target in period.targets:
             if target.is_rate_rule:
                 rows += _rate_rows(levels, cfg, period, target, poor, as_of)
+            elif target.is_programme_rule:  # service coverage and outputs: the same statuses
+                from povdata.programme import programme_row
+                rows.append(programme_row(levels, cfg, period, target, as_of))
             else:
                 rows.append(_milestone_row(levels, cfg, period, target, as_of))
     out = pd.DataFrame(rows)

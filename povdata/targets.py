@@ -17,6 +17,8 @@ TARGETS_DIR = Path(__file__).resolve().parents[1] / "data" / "targets"
 
 RATE_RULES = {"annual_reduction_at_least", "annual_reduction_greater_than", "annual_reduction_between"}
 MILESTONE_RULES = {"poor_district_exits_at_least", "poor_districts_remaining_at_most"}
+#: service coverage and output targets (:mod:`povdata.programme`)
+PROGRAMME_RULES = {"share_at_least", "count_at_least", "per_year_at_least"}
 SCOPES = {"province", "poor_districts", "districts", "communes_above", "unit"}
 STATUSES = {"reported", "national", "set by the user"}
 
@@ -40,6 +42,12 @@ class Target:
     unit_code: str | None = None
     #: the high bound of a range rule ('giảm 2-2,5%/năm': value 2, value_high 2.5)
     value_high: float | None = None
+    #: who answers for it (a key of the catalogue's ``[owner]`` section, or a name as written)
+    owner: str = ""
+
+    @property
+    def is_programme_rule(self) -> bool:
+        return self.rule in PROGRAMME_RULES
 
     @property
     def is_rate_rule(self) -> bool:
@@ -109,6 +117,15 @@ def rule_text(target: Target, lang: str = "vi") -> str:
 
     if target.is_range:
         return t("progress.rule_between", lang, low=n(target.value), high=n(float(target.value_high)))
+    if target.is_programme_rule:
+        from povdata.i18n import fmt_count
+        from povdata.registry import INDICATORS
+        ind = INDICATORS.get(target.indicator)
+        unit = "" if ind is None or ind.is_percent else ind.unit_label(lang)
+        value = n(target.value) if target.rule == "share_at_least" else fmt_count(target.value, lang)
+        key = "progress.rule_share_all" if target.rule == "share_at_least" and target.value >= 100 else \
+            f"progress.rule_{target.rule}"
+        return t(key, lang, value=value, unit=unit, year=target.by_year or "")
     key = "progress.rule_greater_than" if target.strict else "progress.rule_at_least"
     return t(key, lang, value=n(target.value))
 
@@ -120,6 +137,20 @@ def _need(d: dict, key: str, where: str, kinds: type | tuple[type, ...]):
     if not isinstance(v, kinds) or isinstance(v, bool):
         raise TargetsError(Msg("targets_file.bad_field", where=where, key=key, value=repr(v)))
     return v
+
+
+def _check_programme(t: dict, rule: str, where) -> None:
+    """A coverage or output target names a registry indicator of the right kind."""
+    from povdata.registry import INDICATORS
+    ind = INDICATORS.get(str(t.get("indicator", "")))
+    if ind is None:
+        raise TargetsError(Msg("targets_file.unknown_indicator", where=where, value=t.get("indicator", ""),
+                               known=", ".join(i for i, x in INDICATORS.items() if x.kind in ("count", "coverage"))))
+    if (rule == "share_at_least") != ind.is_percent:
+        raise TargetsError(Msg("targets_file.indicator_kind", where=where, value=ind.id, rule=rule))
+    v = t.get("value")
+    if rule == "share_at_least" and isinstance(v, (int, float)) and not 0 <= v <= 100:
+        raise TargetsError(Msg("targets_file.bad_field", where=where, key="value", value=v))
 
 
 def parse_targets(data: dict, path: str = "<targets>") -> TargetsConfig:
@@ -153,7 +184,7 @@ def parse_targets(data: dict, path: str = "<targets>") -> TargetsConfig:
             tid = str(t.get("id", f"#{j}"))
             tw = Msg("targets_file.target_where", where=where, target=tid)
             rule = _need(t, "rule", tw, str)
-            if rule not in RATE_RULES | MILESTONE_RULES:
+            if rule not in RATE_RULES | MILESTONE_RULES | PROGRAMME_RULES:
                 raise TargetsError(Msg("targets_file.unsupported", where=tw, key="rule", value=rule))
             scope = _need(t, "scope", tw, str)
             if scope not in SCOPES:
@@ -171,6 +202,8 @@ def parse_targets(data: dict, path: str = "<targets>") -> TargetsConfig:
                 raise TargetsError(Msg("targets_file.missing_field", where=tw, key="rate_above"))
             if scope == "unit" and not t.get("unit_code"):
                 raise TargetsError(Msg("targets_file.missing_field", where=tw, key="unit_code"))
+            if rule in PROGRAMME_RULES:
+                _check_programme(t, rule, tw)
             high = t.get("value_high")
             if rule == "annual_reduction_between":
                 if not isinstance(high, (int, float)) or isinstance(high, bool) or float(high) <= value:
@@ -180,7 +213,8 @@ def parse_targets(data: dict, path: str = "<targets>") -> TargetsConfig:
                 source=str(t.get("source", "")), indicator=str(t.get("indicator", "poverty_rate")),
                 by_year=by_year, rate_above=t.get("rate_above"),
                 unit_code=None if t.get("unit_code") is None else str(t["unit_code"]),
-                value_high=float(high) if rule == "annual_reduction_between" else None))
+                value_high=float(high) if rule == "annual_reduction_between" else None,
+                owner=str(t.get("owner", ""))))
         periods.append(Period(pid, start, end, baseline, standard, str(raw.get("source", "")), tuple(targets)))
     ids = [p.id for p in periods]
     dup = sorted({i for i in ids if ids.count(i) > 1})
