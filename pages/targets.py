@@ -41,6 +41,14 @@ typed[("", "", "poor_district_exit_rate")] = c2.text_input(
     tr("targets.exit_rate"), fmt_number(cfg.poor_district_exit_rate, ui.lang(), 1), max_chars=12,
     disabled=not editor, key="tg_exit", help=tr("targets.exit_rate_help"))
 
+def editable(target, value) -> str:
+    """A value as typed back: a count target whole and without thousands separators ('15000':
+    '15.000' would read as 15), others with two decimals in the UI language ('3,00')."""
+    if target.is_programme_rule and target.rule != "share_at_least" and value is not None:
+        return str(int(round(value)))
+    return fmt_number(value, ui.lang())
+
+
 for period in cfg.periods:
     std = tr("targets.standard", standard=period.standard) if period.standard else ""
     st.subheader(tr("targets.period", id=period.id, baseline=period.baseline_year) + std)
@@ -52,8 +60,8 @@ for period in cfg.periods:
                                  + (" " + tr("targets.range_high", high=fmt_number(t.value_high, ui.lang()))
                                     if t.value_high is not None else "") for t in period.targets],
         tr("targets.col_scope"): [tr(f"targets.scope_{t.scope}") for t in period.targets],
-        tr("targets.col_value"): [fmt_number(t.value, ui.lang()) for t in period.targets],
-        tr("targets.col_file_value"): [fmt_number(file_values.get(t.id), ui.lang()) for t in period.targets],
+        tr("targets.col_value"): [editable(t, t.value) for t in period.targets],
+        tr("targets.col_file_value"): [editable(t, file_values.get(t.id)) for t in period.targets],
         tr("targets.col_status"): [tr(f"targets.status_{t.status.replace(' ', '_')}") for t in period.targets],
         tr("targets.col_source"): [cite(t.source, ui.lang()) for t in period.targets],
     })

@@ -389,6 +389,9 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
                             t("briefing.panel_subtitle", lang, exit=fmt_number(cfg.poor_district_exit_rate, lang, 0),
                               year=year), items))
 
+    slides += _coverage_slides(levels, cfg, progress, year, lang)
+    slides += _flow_slides(levels, cfg, prov, year, lang, names)
+
     # one slide per poor district
     poor = poor_districts_for(cfg, period.start, period.end) if period is not None else []
     # the district's communes in the pack's year: its old communes before the reform, the new
@@ -473,6 +476,78 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
     pack.seconds = time.perf_counter() - t0
     pack.timings = timings
     return pack
+
+
+def _coverage_slides(levels: pd.DataFrame, cfg: TargetsConfig, progress: pd.DataFrame, year: int,
+                     lang: str) -> list[Slide]:
+    """Service coverage of poor households (the resolution's share targets), from the progress
+    engine's programme rows as of ``year``: none when no target has a reviewed value."""
+    from povdata.programme import committee_table
+    view = committee_table(progress[progress["rule"] == "share_at_least"], cfg, lang)
+    view = view[view["status"] != "no_data"]
+    if view.empty:
+        return []
+    rows, fills = [], {}
+    for i, r in enumerate(view.itertuples()):
+        rows.append((r.indicator, r.rule, r.latest, "–" if r.latest_year is None else str(r.latest_year), r.outlook,
+                     r.owner, t(f"status.{r.status}", lang)))
+        fills[(i, 6)] = _status_fill(r.status)
+    header = (t("programme.col_target", lang), t("programme.col_rule", lang), t("programme.col_latest", lang),
+              t("col.latest_year", lang), t("briefing.col_projected", lang), t("programme.col_owner", lang),
+              t("col.status", lang))
+    periods = ", ".join(dict.fromkeys(view["period_id"]))
+    return [Slide(t("briefing.coverage_title", lang), t("briefing.coverage_subtitle", lang, periods=periods, year=year), [
+        fit_table(TableBox(MARGIN, CONTENT_TOP, SLIDE_W - 2 * MARGIN, (3.6, 1.6, 1.2, 0.9, 1.3, 2.3, 1.6), header,
+                           tuple(rows), fills, size=13,
+                           align=("left", "left", "right", "center", "right", "left", "left")),
+                  CONTENT_BOTTOM - CONTENT_TOP)], kind="coverage")]
+
+
+#: the flows slide shows this many review years (the latest with flows, back)
+FLOW_YEARS = 6
+
+
+def _flow_slides(levels: pd.DataFrame, cfg: TargetsConfig, prov: str, year: int, lang: str,
+                 names: pd.Series) -> list[Slide]:
+    """Households out of poverty, back into poverty and newly poor: the province's years up to
+    ``year`` (counts, and rates of the start-of-year poor), and the districts whose households
+    back in poverty exceed ``cfg.re_poor_alert_pct`` of those out in ``year`` (highlighted)."""
+    from povdata.i18n import fmt_count
+    from povdata.views import flow_table
+    s = levels[(levels["unit_code"] == prov) & (levels["year"] <= year)].sort_values("year")
+    flows = flow_table(s)
+    flows = flows[flows["escaped_poor"].notna()].tail(FLOW_YEARS) if len(flows) else flows
+    if flows.empty:
+        return []
+    alert = cfg.re_poor_alert_pct
+    by_year = s.set_index("year")
+    rows, fills = [], {}
+    for i, r in enumerate(flows.itertuples()):
+        ratio = by_year["re_poor_of_exits"].get(r.year) if "re_poor_of_exits" in by_year else None
+        start_rate = by_year["escape_rate"].get(r.year) if "escape_rate" in by_year else None
+        rows.append((str(int(r.year)), fmt_count(r.poor_households_start, lang), fmt_count(r.escaped_poor, lang),
+                     "–" if start_rate is None or pd.isna(start_rate) else fmt_rate(start_rate, lang),
+                     fmt_count(r.re_poor, lang), fmt_count(r.newly_poor, lang), fmt_count(r.poor_households, lang),
+                     "–" if ratio is None or pd.isna(ratio) else fmt_rate(ratio, lang)))
+        if ratio is not None and not pd.isna(ratio) and ratio > alert:
+            fills[(i, 7)] = _status_fill("off_track")
+    header = (t("map.year", lang), t("flows.poor_households_start", lang), t("flows.escaped_poor", lang),
+              t("briefing.col_escape_rate", lang), t("flows.re_poor", lang), t("flows.newly_poor", lang),
+              t("flows.poor_households", lang), t("briefing.col_re_poor_of_exits", lang))
+    items: list = [fit_table(TableBox(MARGIN, CONTENT_TOP, SLIDE_W - 2 * MARGIN, (0.9, 1.5, 1.5, 1.5, 1.4, 1.4, 1.5, 1.8),
+                                      header, tuple(rows), fills, size=14,
+                                      align=("center",) + ("right",) * 7), 3.0)]
+    d = levels[(levels["level"] == "district") & (levels["year"] == year)]
+    if "re_poor_of_exits" in d:
+        over = d[d["re_poor_of_exits"] > alert].sort_values("re_poor_of_exits", ascending=False)
+        text = (t("briefing.flows_alert", lang, pct=fmt_number(alert, lang, 0), year=year,
+                  units="; ".join(f"{names.get(c, c)} ({fmt_rate(v, lang)})"
+                                  for c, v in zip(over["unit_code"], over["re_poor_of_exits"])))
+                if len(over) else t("briefing.flows_no_alert", lang, pct=fmt_number(alert, lang, 0), year=year))
+        items.append(TextBox(MARGIN, CONTENT_TOP + 3.3, SLIDE_W - 2 * MARGIN, 1.6,
+                             (Para(text, 16, bold=bool(len(over))),), name="flows_alert"))
+    return [Slide(t("briefing.flows_title", lang), t("briefing.flows_subtitle", lang, province=names.get(prov, prov)),
+                  items, kind="flows")]
 
 
 def build_demo_pack(year: int | None = None, province: str = "20", lang: str = "vi", **kw) -> Pack:

@@ -277,8 +277,12 @@ TRAINED = {2017: 940}
 
 
 def _programme_columns(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Deprivation counts (2021-2025 reviews) and the programme's outputs, illustrative."""
+    """Deprivation counts (2021-2025 reviews), the start-of-year poor count (where the year has
+    flows) and the programme's outputs, illustrative."""
     out = df.copy()
+    # start = end + out − back − new: the year before's end, except where its flows were clipped at 0
+    out["poor_households_start"] = (out["poor_households"] + out["escaped_poor"] - out["re_poor"]
+                                    - out["newly_poor"]).astype("Int64")
     poor = out["poor_households"].to_numpy(dtype="int64")
     years = out["year"].to_numpy()
     in_std = (out["standard"] == "2021-2025").to_numpy() & (years <= 2025)

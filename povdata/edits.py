@@ -25,6 +25,8 @@ from povdata.targets import TargetsConfig
 
 CONFIG_FIELDS = {"at_risk_margin_pp": (0.0, 20.0), "poor_district_exit_rate": (0.0, 100.0)}
 MAX_TARGET_VALUE = 100.0
+#: a count target (loans, workers, households over a period or a year) may be far above 100
+MAX_COUNT_TARGET = 1e9
 #: each field's name, from the catalogue: ``target_edit.field_<field>`` (and ``…_title`` at a sentence's head)
 FIELD_NAMES = ("value", "at_risk_margin_pp", "poor_district_exit_rate")
 
@@ -151,10 +153,20 @@ def _current(config: TargetsConfig, period_id: str, target_id: str, field: str) 
     raise EditError(Msg("target_edit.no_target", target=target_id, period=period_id))
 
 
-def _check_value(field: str, value: float, where: str) -> float:
+def _high(config: TargetsConfig, period_id: str, target_id: str) -> float:
+    """The largest value a target may take: a count rule's, else :data:`MAX_TARGET_VALUE`."""
+    from povdata.programme import COUNT_RULES
+    try:
+        t = next((t for t in config.period(period_id).targets if t.id == target_id), None)
+    except KeyError:
+        return MAX_TARGET_VALUE
+    return MAX_COUNT_TARGET if t is not None and t.rule in COUNT_RULES else MAX_TARGET_VALUE
+
+
+def _check_value(field: str, value: float, where: str, high: float = MAX_TARGET_VALUE) -> float:
     if value is None or not isinstance(value, (int, float)) or math.isnan(value) or math.isinf(value):
         raise EditError(Msg("target_edit.not_a_number", where=where, field=Msg(f"target_edit.field_{field}")))
-    lo, hi = CONFIG_FIELDS.get(field, (0.0, MAX_TARGET_VALUE))
+    lo, hi = CONFIG_FIELDS.get(field, (0.0, high))
     if not lo <= value <= hi:
         raise EditError(Msg("target_edit.out_of_range", where=where, field=Msg(f"target_edit.field_{field}"),
                             low=f"{lo:g}", high=f"{hi:g}", value=f"{value:g}"))
@@ -195,7 +207,7 @@ def change_targets(store, config: TargetsConfig, new_values: dict[tuple[str, str
         if field not in CONFIG_FIELDS and field != "value":
             raise EditError(Msg("target_edit.bad_field", field=field))
         old = _current(current, period_id, target_id, field)
-        new = _check_value(field, value, _where(period_id, target_id, field))
+        new = _check_value(field, value, _where(period_id, target_id, field), _high(current, period_id, target_id))
         if not math.isclose(old, new, abs_tol=1e-9):
             made.append({"period_id": period_id, "target_id": target_id, "field": field, "old": old, "new": new})
     if not made:

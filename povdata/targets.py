@@ -80,6 +80,8 @@ class TargetsConfig:
     at_risk_margin_pp: float = 1.0
     poor_district_exit_rate: float = 10.0
     exit_threshold_status: str = "set by the user"
+    #: households back in poverty above this share (%) of those out of it are highlighted
+    re_poor_alert_pct: float = 10.0
     periods: tuple[Period, ...] = field(default_factory=tuple)
     path: str = ""
     #: designations and exits by decision (:mod:`povdata.designations`): the reviewed file's,
@@ -232,6 +234,7 @@ def parse_targets(data: dict, path: str = "<targets>") -> TargetsConfig:
         at_risk_margin_pp=float(thresholds.get("at_risk_margin_pp", 1.0)),
         poor_district_exit_rate=float(thresholds.get("poor_district_exit_rate", 10.0)),
         exit_threshold_status=str(thresholds.get("exit_threshold_status", "set by the user")),
+        re_poor_alert_pct=float(thresholds.get("re_poor_alert_pct", 10.0)),
         periods=tuple(periods), path=str(path))
 
 

@@ -16,9 +16,9 @@ from pptx.enum.shapes import MSO_SHAPE_TYPE
 
 from povdata.briefing import PX_PER_IN, SLIDE_H, SLIDE_W, build_pack, pdf_markup
 from povdata.cli import main
-from povdata.dataset import load_demo
+from povdata.dataset import level_table, load_demo
 from povdata.export_images import CHROMIUM, png_size
-from povdata.i18n import t
+from povdata.i18n import fmt_count, fmt_rate, t
 from povdata.progress import poor_districts_for
 
 YEAR = 2025
@@ -34,7 +34,8 @@ def expected_titles(lang: str) -> list[str]:
     assert poor == list(names)
     return ([t("briefing.cover_title", lang, province=province_name("20")),
              t("briefing.kpi_title", lang, year=YEAR), t("briefing.map_title", lang, year=YEAR),
-             t("briefing.scorecard_title", lang, period="2021-2025"), t("briefing.panel_title", lang)]
+             t("briefing.scorecard_title", lang, period="2021-2025"), t("briefing.panel_title", lang),
+             t("briefing.coverage_title", lang), t("briefing.flows_title", lang)]
             + [t("briefing.district_title", lang, name=names.get(c, c)) for c in poor]
             + [t("briefing.notes_title", lang)])
 
@@ -64,7 +65,7 @@ def test_pptx_slides_titles_and_editable_vietnamese_text(pack):
     prs = Presentation(io.BytesIO(pack.pptx))
     assert (prs.slide_width / 914400, prs.slide_height / 914400) == pytest.approx((SLIDE_W, SLIDE_H), abs=1e-3)
     slides = list(prs.slides)
-    assert len(slides) == len(expected_titles("vi")) == 8
+    assert len(slides) == len(expected_titles("vi")) == 10
     assert [s.shapes.title.text_frame.text for s in slides] == expected_titles("vi")
     for s in slides:
         text = " ".join(sh.text_frame.text for sh in s.shapes if sh.has_text_frame)
@@ -88,7 +89,7 @@ def test_pptx_pictures_are_real_images_of_the_expected_size(pack):
     prs = Presentation(io.BytesIO(pack.pptx))
     pics = [(i, sh) for i, s in enumerate(prs.slides) for sh in s.shapes if sh.shape_type == MSO_SHAPE_TYPE.PICTURE]
     # charts and maps only: the province trajectory, the province map, two per poor district
-    assert [i for i, _ in pics] == [1, 2, 5, 5, 6, 6]
+    assert [i for i, _ in pics] == [1, 2, 7, 7, 8, 8]
     for (i, sh), spec in zip(pics, pack.pictures):
         assert sh.name == spec.name
         img = Image.open(io.BytesIO(sh.image.blob))
@@ -110,10 +111,10 @@ def test_pdf_has_one_page_per_slide_with_searchable_vietnamese_text(pack, tmp_pa
     f = tmp_path / "p.pdf"
     f.write_bytes(pack.pdf)
     info = subprocess.run(["pdfinfo", str(f)], capture_output=True, text=True, check=True).stdout
-    assert re.search(r"^Pages:\s+8$", info, re.M)
+    assert re.search(r"^Pages:\s+10$", info, re.M)
     assert re.search(r"^Page size:\s+959\.9\d* x 540 pts", info, re.M)  # 13.33 × 7.5 in, 16:9
     text = subprocess.run(["pdftotext", str(f), "-"], capture_output=True, text=True, check=True).stdout
-    pages = [" ".join(p.split()) for p in text.split("\f")[:8]]
+    pages = [" ".join(p.split()) for p in text.split("\f")[:10]]
     for page, title in zip(pages, expected_titles("vi")):
         assert title in page, title
     assert "Số liệu minh họa" in text and "≤ 10%" in text
@@ -231,3 +232,23 @@ def test_the_cli_briefing_without_a_year_uses_the_dashboards_default(tmp_path, m
     with pytest.raises(SystemExit):
         main(["briefing", "--out", str(tmp_path)])
     assert seen == [2025]
+
+
+def test_the_pack_has_a_service_coverage_slide_and_a_flows_slide():
+    p = build_pack(load_demo("20"), YEAR, "vi", date=DATE, render=False)
+    cov = next(s for s in p.slides if s.kind == "coverage")
+    table = cov.items[0]
+    assert len(table.rows) == 8 and "2021-2025" in cov.subtitle  # the resolution's 8 service targets
+    water = next(r for r in table.rows if r[0] == "Hộ nghèo có nước sinh hoạt hợp vệ sinh")
+    assert water[1] == "đạt từ 99% trở lên" and water[5] == "Sở Nông nghiệp và Phát triển nông thôn"
+    assert water[6] in ("Đạt", "Không đạt")  # judged on the 2025 review, the deadline's
+    flows = next(s for s in p.slides if s.kind == "flows")
+    rows = flows.items[0].rows
+    assert rows[-1][0] == "2025" and "2021" not in [r[0] for r in rows]  # no flows in a standard's first review
+    lv = level_table(load_demo("20"))
+    prov = lv[(lv["unit_code"] == "20") & (lv["year"] == 2025)].iloc[0]
+    assert rows[-1][2] == fmt_count(prov["escaped_poor"], "vi")
+    assert rows[-1][3] == fmt_rate(prov["escaped_poor"] / prov["poor_households_start"] * 100, "vi")
+    alert = flows.items[1].paras[0].text
+    over = lv[(lv["level"] == "district") & (lv["year"] == 2025) & (lv["re_poor"] > 0.10 * lv["escaped_poor"])]
+    assert len(over) and all(n in alert for n in over["name"])  # "tái nghèo above 10% of exits", named
