@@ -87,9 +87,21 @@ def spread_breaks(values: pd.Series, k: int = 5) -> list[float]:
     v = values.dropna().astype(float)
     if v.nunique() < 2:
         return []
+    qs = np.quantile(v, np.linspace(0, 1, k + 1)[1:-1])
+    out = _rounded(v, qs, _nice)
+    if len(out) < 2 and v.nunique() >= 3:
+        # values packed near one level (coverages of 96-100%): round to their spread, not their size
+        span = float(v.max() - v.min())
+        step = 10 ** math.floor(math.log10(span / k)) if span > 0 else 0
+        if step:
+            out = _rounded(v, qs, lambda x: round(round(x / step) * step, 6)) or out
+    return out
+
+
+def _rounded(v: pd.Series, qs, rnd) -> list[float]:
     out: list[float] = []
-    for q in np.quantile(v, np.linspace(0, 1, k + 1)[1:-1]):
-        b = _nice(float(q))
+    for q in qs:
+        b = rnd(float(q))
         if v.min() < b <= v.max() and (not out or b > out[-1]):
             out.append(b)
     return out

@@ -177,3 +177,17 @@ def test_the_committee_page_filters_by_department_and_speaks_english():
     assert at.title[0].value == "Service and programme targets"
     table = committee(at)
     assert set(table["Department responsible"]) == {"Department of Health"}
+
+
+def test_a_coverage_map_has_readable_bands_and_dark_is_low():
+    from povdata.classify import SEQUENTIAL, classify, spread_breaks
+    from povdata.maps import value_format
+
+    v = pd.Series([96.1, 96.8, 97.2, 97.9, 98.4, 98.8, 99.1, 99.5, 100.0, 97.0, 98.0])
+    breaks = spread_breaks(v)
+    assert len(breaks) >= 3 and all(96.1 < b <= 100 for b in breaks)  # not one "< 100%" band
+    unit, decimals, better = value_format("clean_water")
+    assert (unit, decimals, better) == ("%", 2, True)
+    c = classify(v, breaks, "vi", unit=unit, decimals=decimals, higher_is_better=better)
+    assert c.colours[0] == SEQUENTIAL[-1] and c.colours[-1] == SEQUENTIAL[0]  # the lowest coverage darkest
+    assert value_format("poverty_rate")[2] is False and value_format("escaped_poor")[:2] == ("", 0)
