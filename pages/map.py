@@ -4,13 +4,14 @@ The view (unit, level, year, indicator, scheme) lives in the URL query string.
 """
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from pages import common as ui
 from geo.choropleth import OFFLINE_CONFIG
 from povdata.charts import flows_figure, mark_illustrative, rate_series_figure
 from povdata.classify import classify
-from povdata.i18n import fmt_rate
+from povdata.i18n import fmt_number, fmt_rate
 from povdata.reform import REFORM_YEAR, code_of, new_id
 from povdata.standards import standard_label
 from povdata.views import (commune_position, flow_table, map_indicators_for, indicator_label, latest_year, series,
@@ -312,10 +313,25 @@ if unit_level != "province":
                                               for c, v in heads.items() if c != "balanced"}),
                      hide_index=True, key=f"flows_table_{unit}")
         st.caption(ui.tr("flows.caption"))
+        cur = s[s["year"] == year]
+        ratio = cur["re_poor_of_exits"].iloc[0] if "re_poor_of_exits" in cur and len(cur) else None
+        if ratio is not None and pd.notna(ratio) and ratio > cfg.re_poor_alert_pct:  # "hạn chế tái nghèo"
+            st.warning(ui.tr("flows.re_poor_alert", year=year, ratio=fmt_rate(ratio, lang),
+                             pct=fmt_number(cfg.re_poor_alert_pct, lang, 0)))
         off = flows.loc[flows["balanced"].eq(False), "year"].tolist()
         if off:
             st.warning(ui.tr("flows.unbalanced", years=", ".join(str(y) for y in off)))
         ui.download_buttons(ftable, f"bien-dong-{unit}", f"flows_{unit}")
+    from povdata.programme import deprivation_profile
+    dep = deprivation_profile(levels, unit, year)
+    if len(dep):  # which deprivations weigh most here (the review's deprivation form, this year)
+        from povdata.charts import deprivation_figure
+        title = ui.tr("programme.deprivations_title", name=name, year=year)
+        st.subheader(ui.tr("programme.deprivations"))
+        fig = deprivation_figure(dep, title, lang, illustrative=ds.is_illustrative)
+        ui.plotly_chart(fig, ui.chart_frame(title, ui.tr("programme.deprivations"), year, str(dep["standard"].iloc[0])),
+                        f"thieu-hut-{unit}-{year}", f"deprivations_{unit}", config={"displaylogo": False})
+        st.caption(ui.tr("programme.deprivations_caption"))
     if unit_level == "district" and not no_children:
         title = ui.tr("profile.communes_ranking", name=name, year=year)
         if year >= REFORM_YEAR:

@@ -191,3 +191,25 @@ def test_a_coverage_map_has_readable_bands_and_dark_is_low():
     c = classify(v, breaks, "vi", unit=unit, decimals=decimals, higher_is_better=better)
     assert c.colours[0] == SEQUENTIAL[-1] and c.colours[-1] == SEQUENTIAL[0]  # the lowest coverage darkest
     assert value_format("poverty_rate")[2] is False and value_format("escaped_poor")[:2] == ("", 0)
+
+
+def test_the_unit_profile_on_the_map_says_which_deprivations_weigh_most():
+    from app_helpers import run_app
+
+    at = run_app("pages/map.py", unit="181", year="2024")
+    assert "Chỉ số thiếu hụt nặng nhất" in [h.value for h in at.subheader]
+    at = run_app("pages/map.py", unit="181", year="2019")  # no deprivation form under that standard
+    assert "Chỉ số thiếu hụt nặng nhất" not in [h.value for h in at.subheader]
+
+
+def test_the_map_profile_warns_when_re_poverty_exceeds_the_alert_share_of_exits():
+    from app_helpers import run_app
+    from povdata.dataset import level_table, load_demo
+
+    lv = level_table(load_demo("20"))
+    d = lv[(lv["level"] == "district") & (lv["year"] == 2025)].set_index("unit_code")["re_poor_of_exits"]
+    over, under = d.idxmax(), d.idxmin()
+    assert d[over] > 10 > d[under]
+    warned = [w.value for w in run_app("pages/map.py", unit=over, year="2025").warning]
+    assert any("tái nghèo bằng" in w and "vượt ngưỡng cảnh báo 10%" in w for w in warned)
+    assert not any("tái nghèo bằng" in w for w in run_app("pages/map.py", unit=under, year="2025").warning)
