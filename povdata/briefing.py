@@ -544,8 +544,15 @@ def _flow_slides(levels: pd.DataFrame, cfg: TargetsConfig, prov: str, year: int,
                   units="; ".join(f"{names.get(c, c)} ({fmt_rate(v, lang)})"
                                   for c, v in zip(over["unit_code"], over["re_poor_of_exits"])))
                 if len(over) else t("briefing.flows_no_alert", lang, pct=fmt_number(alert, lang, 0), year=year))
-        items.append(TextBox(MARGIN, CONTENT_TOP + 3.3, SLIDE_W - 2 * MARGIN, 1.6,
-                             (Para(text, 16, bold=bool(len(over))),), name="flows_alert"))
+        paras = [Para(text, 16, bold=bool(len(over)))]
+        cur = by_year.loc[year] if year in by_year.index else None
+        if cur is not None and pd.notna(cur.get("ethnic_minority_share", float("nan"))):  # ethnic-minority poverty
+            em_rate = cur.get("ethnic_minority_rate", float("nan"))
+            paras.append(Para(t("briefing.flows_ethnic", lang, year=year,
+                                n=fmt_count(cur["ethnic_minority_poor"], lang),
+                                share=fmt_rate(cur["ethnic_minority_share"], lang),
+                                rate="–" if pd.isna(em_rate) else fmt_rate(em_rate, lang)), 16))
+        items.append(TextBox(MARGIN, CONTENT_TOP + 3.3, SLIDE_W - 2 * MARGIN, 1.6, tuple(paras), name="flows_alert"))
     return [Slide(t("briefing.flows_title", lang), t("briefing.flows_subtitle", lang, province=names.get(prov, prov)),
                   items, kind="flows")]
 

@@ -293,6 +293,16 @@ def _programme_columns(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFra
         out[f"deprived_{k}"] = pd.array(np.where(in_std, count, 0), dtype="Int64")
         out.loc[~in_std, f"deprived_{k}"] = pd.NA
 
+    # ethnic-minority households: about four in five of Lạng Sơn's (illustrative), one share per
+    # commune, never below its ethnic-minority poor
+    codes = out["unit_code"].to_numpy()
+    uniq = np.unique(codes)
+    share_of = dict(zip(uniq, np.clip(rng.normal(0.80, 0.12, len(uniq)), 0.3, 0.99)))
+    em = np.round(out["households_total"].to_numpy(dtype="float64") * np.array([share_of[c] for c in codes]))
+    out["ethnic_minority_households"] = pd.array(np.maximum(em.astype("int64"),
+                                                            out["ethnic_minority_poor"].to_numpy(dtype="int64")),
+                                                 dtype="Int64")
+
     def spread(totals: dict[int, int], col: str) -> None:
         values = pd.array([pd.NA] * len(out), dtype="Int64")
         for y, total in totals.items():

@@ -252,3 +252,6 @@ def test_the_pack_has_a_service_coverage_slide_and_a_flows_slide():
     alert = flows.items[1].paras[0].text
     over = lv[(lv["level"] == "district") & (lv["year"] == 2025) & (lv["re_poor"] > 0.10 * lv["escaped_poor"])]
     assert len(over) and all(n in alert for n in over["name"])  # "tái nghèo above 10% of exits", named
+    ethnic = flows.items[1].paras[1].text
+    em = prov["ethnic_minority_poor"] / prov["ethnic_minority_households"] * 100
+    assert fmt_count(prov["ethnic_minority_poor"], "vi") in ethnic and fmt_rate(em, "vi") in ethnic
