@@ -7,7 +7,7 @@ import streamlit as st
 
 from pages import common as ui
 from povdata.charts import deprivation_figure
-from povdata.programme import committee_table, deprivation_profile, owner_label
+from povdata.programme import committee_table, deprivation_profile, deprivation_trend, owner_label
 
 lang = ui.lang()
 ds = ui.dataset()
@@ -66,3 +66,14 @@ else:
                            str(prof["standard"].iloc[0]))
     ui.plotly_chart(fig, frame, f"thieu-hut-{unit}", f"programme_dep_{unit}")
     st.caption(ui.tr("programme.deprivations_caption"))
+    trend = deprivation_trend(levels, unit)
+    years = [c for c in trend.columns if c not in ("indicator", "change")]
+    if len(years) > 1:  # their change over time, within one poverty standard
+        from povdata.registry import INDICATORS
+        st.markdown(f"**{ui.tr('programme.trend_title', first=years[0], last=years[-1])}**")
+        shown = trend.assign(indicator=trend["indicator"].map(lambda c: INDICATORS[c].label(lang)))
+        shown = shown.rename(columns={"indicator": ui.tr("programme.col_target"), "change": ui.tr("programme.col_change"),
+                                      **{y: str(y) for y in years}})
+        st.dataframe(ui.styled_table(shown, {**{str(y): 2 for y in years}, ui.tr("programme.col_change"): 2}),
+                     hide_index=True, key=f"programme_trend_{unit}", width="stretch")
+        ui.download_buttons(shown, f"thieu-hut-{unit}", f"programme_trend_{unit}")

@@ -196,3 +196,25 @@ def deprivation_profile(levels: pd.DataFrame, unit_code: str, year: int | None =
                         "share": [r.get(f"{c}_share", np.nan) for c in have]})
     out = out.assign(year=int(r["year"]), standard=r["standard"]).dropna(subset=["count"])
     return out.sort_values("share", ascending=False).reset_index(drop=True)
+
+
+def deprivation_trend(levels: pd.DataFrame, unit_code: str) -> pd.DataFrame:
+    """The 12 deprivation shares of a unit's poor households year by year, within the poverty
+    standard of its latest review with deprivations (never across a standard break): one row per
+    indicator (``indicator``), one column per review year, plus ``change`` (points, first → last)."""
+    from povdata.registry import DEPRIVATIONS
+    cols = [f"deprived_{k}" for k in DEPRIVATIONS]
+    s = levels[levels["unit_code"] == unit_code]
+    have = [c for c in cols if c in s]
+    if not have:
+        return pd.DataFrame(columns=["indicator", "change"])
+    s = s[s[have].notna().any(axis=1)].sort_values("year")
+    if s.empty:
+        return pd.DataFrame(columns=["indicator", "change"])
+    s = s[s["standard"] == s["standard"].iloc[-1]].drop_duplicates("year", keep="last")
+    out = pd.DataFrame({"indicator": have})
+    for y, r in zip(s["year"], s.itertuples()):
+        out[int(y)] = [getattr(r, f"{c}_share", np.nan) for c in have]
+    years = [c for c in out.columns if c != "indicator"]
+    out["change"] = out[years[-1]] - out[years[0]] if len(years) > 1 else np.nan
+    return out.sort_values(years[-1], ascending=False).reset_index(drop=True)
