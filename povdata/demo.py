@@ -314,5 +314,6 @@ def _programme_columns(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFra
     spread(HELPED_PER_YEAR, "poor_households_helped")
     spread(LOANS, "preferential_loans")
     spread(TRAINED, "vocational_training")
-    return out
+    from povdata.indicators import COUNT_COLUMNS  # the store's order, so that a stored demo reads back the same
+    return out[["unit_code", "year", "standard", *[c for c in COUNT_COLUMNS if c in out]]]
 
