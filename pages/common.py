@@ -777,20 +777,23 @@ def _map_breaks(province_code, level, year, indicator, parent, scheme, k, custom
 
 
 def ranking_chart(province_code: str, level: str, year: int, title: str | None = None, *,
-                  parent: str | None = None, members: list[str] | None = None, height: int | None = None):
+                  parent: str | None = None, members: list[str] | None = None, height: int | None = None,
+                  indicator: str = "poverty_rate"):
     """The ranked bar chart of a level (cached as a dict, rebuilt per run like the map)."""
     return go.Figure(_ranking_chart(province_code, level, year, title, parent,  # validated when first built
                                     tuple(members) if members is not None else None, height, lang(),
-                                    version_key(province_code), former()), _validate=False)
+                                    version_key(province_code), former(), indicator), _validate=False)
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _ranking_chart(province_code, level, year, title, parent, members, height, lang_, version, former_code=None):
+def _ranking_chart(province_code, level, year, title, parent, members, height, lang_, version, former_code=None,
+                   indicator="poverty_rate"):
     from povdata.charts import mark_illustrative, ranking_figure
     from povdata.views import ranking
 
-    r = ranking(levels(province_code), level, year, parent=parent, members=list(members) if members else None)
-    fig = ranking_figure(r, lang_, title, **({"height": height} if height else {}))
+    r = ranking(levels(province_code), level, year, parent=parent, members=list(members) if members else None,
+                indicator=indicator)
+    fig = ranking_figure(r, lang_, title, indicator=indicator, **({"height": height} if height else {}))
     if _dataset(province_code).is_illustrative:
         mark_illustrative(fig, lang_)
     return fig.to_dict()

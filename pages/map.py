@@ -13,6 +13,7 @@ from povdata.charts import flows_figure, mark_illustrative, rate_series_figure
 from povdata.classify import classify
 from povdata.i18n import fmt_number, fmt_rate
 from povdata.reform import REFORM_YEAR, code_of, new_id
+from povdata.registry import INDICATORS as REGISTRY
 from povdata.standards import standard_label
 from povdata.views import (commune_position, flow_table, map_indicators_for, indicator_label, latest_year, series,
                            unit_flags)
@@ -172,6 +173,8 @@ with bar[3]:
                 custom = [5.0, 10.0, 20.0, 30.0]
 
 # the URL always holds the current view
+# the ranking follows the map's indicator when it is a registry one (the worst first), else the poverty rate
+rank_by = indicator if indicator in REGISTRY else "poverty_rate"
 q.update({"unit": unit, "year": str(year), "ind": indicator, "scheme": scheme, "level": lv_q,
           "labels": "1" if show_labels else "0", "lang": lang})
 
@@ -336,14 +339,16 @@ if unit_level != "province":
         title = ui.tr("profile.communes_ranking", name=name, year=year)
         if year >= REFORM_YEAR:
             m = ui.membership(prov)
-            fig = ui.ranking_chart(prov, "commune_2025", year, title,
+            fig = ui.ranking_chart(prov, "commune_2025", year, title, indicator=rank_by,
                                    members=m.loc[m["district_code"] == unit, "unit_code"].tolist())
         else:
-            fig = ui.ranking_chart(prov, "commune", year, title, parent=unit)
-        ui.plotly_chart(fig, ui.year_frame(fig.layout.title.text, year), f"xep-hang-xa-{unit}-{year}", f"rank_{unit}",
-                        config={"displaylogo": False})
+            fig = ui.ranking_chart(prov, "commune", year, title, parent=unit, indicator=rank_by)
+        ui.plotly_chart(fig, ui.year_frame(fig.layout.title.text, year, rank_by), f"xep-hang-xa-{unit}-{year}",
+                        f"rank_{unit}", config={"displaylogo": False})
 else:
-    fig = ui.ranking_chart(prov, level, year, ui.tr("chart.ranking_title", level=ui.tr(f"reform.level_{level}"),
-                                                    year=year))
-    ui.plotly_chart(fig, ui.year_frame(fig.layout.title.text, year, level=level), f"xep-hang-{level}-{year}", f"rank_{level}",
-                    config={"displaylogo": False})
+    title = (ui.tr("chart.ranking_title", level=ui.tr(f"reform.level_{level}"), year=year) if rank_by == "poverty_rate"
+             else ui.tr("chart.ranking_by", level=ui.tr(f"reform.level_{level}"),
+                        indicator=indicator_label(rank_by, lang).lower(), year=year))
+    fig = ui.ranking_chart(prov, level, year, title, indicator=rank_by)
+    ui.plotly_chart(fig, ui.year_frame(fig.layout.title.text, year, rank_by, level=level), f"xep-hang-{level}-{year}",
+                    f"rank_{level}", config={"displaylogo": False})

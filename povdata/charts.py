@@ -104,18 +104,26 @@ def flows_figure(flows: pd.DataFrame, lang: str, title: str | None = None) -> go
 
 
 def ranking_figure(r: pd.DataFrame, lang: str, title: str | None = None, status: pd.Series | None = None,
-                   height: int | None = None) -> go.Figure:
-    """Horizontal bars of poverty rate, highest at the top; coloured by status when given."""
-    r = r.sort_values("poverty_rate", ascending=True)
+                   height: int | None = None, indicator: str = "poverty_rate") -> go.Figure:
+    """Horizontal bars of ``indicator`` (a registry indicator, the poverty rate by default), the
+    worst at the top (:func:`povdata.views.ranking`'s order); coloured by status when given."""
+    from povdata.registry import INDICATORS
+    from povdata.views import format_value
+    ind = INDICATORS.get(indicator)
+    r = r[r[indicator].notna()].iloc[::-1]  # plotly draws the first bar at the bottom
     colours = ["#d94801"] * len(r)
     if status is not None:
         colours = [STATUS_COLOURS.get(status.get(c), "#d94801") for c in r["unit_code"]]
+    pct = ind is None or ind.is_percent
+    texts = [fmt_rate(v, lang) if pct else format_value(indicator, v, lang) for v in r[indicator]]
     fig = go.Figure(go.Bar(
-        x=r["poverty_rate"], y=r["name"], orientation="h", marker={"color": colours},
-        text=[fmt_rate(v, lang) for v in r["poverty_rate"]], textposition="outside", cliponaxis=False,
+        x=r[indicator], y=r["name"], orientation="h", marker={"color": colours},
+        text=texts, textposition="outside", cliponaxis=False,
         hovertemplate="%{y}: %{text}<extra></extra>"))
     base_layout(fig, lang, title, height=height or max(300, 28 * len(r) + 80))
-    fig.update_xaxes(title={"text": t("chart.rate_axis", lang)}, ticksuffix="%", dtick=None)
+    axis = t("chart.rate_axis", lang) if indicator == "poverty_rate" else (
+        ind.label(lang) + ("" if pct else f" ({ind.unit_label(lang)})") if ind is not None else indicator)
+    fig.update_xaxes(title={"text": axis}, ticksuffix="%" if pct else "", dtick=None)
     fig.update_layout(margin={"l": 180, "r": 60})
     return fig
 

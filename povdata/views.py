@@ -300,16 +300,22 @@ def _hover(r, year: int, lang: str, indicator: str | None = None) -> str:
 
 
 def ranking(levels: pd.DataFrame, level: str, year: int, parent: str | None = None,
-            members: list[str] | None = None) -> pd.DataFrame:
-    """Units of a level ranked by poverty rate (highest first), with change vs previous year;
-    within ``parent``, or among ``members`` (new communes of a former district)."""
+            members: list[str] | None = None, indicator: str = "poverty_rate") -> pd.DataFrame:
+    """Units of a level ranked by ``indicator`` (a registry indicator; the worst first: highest
+    poverty rate, lowest coverage), with the poverty rate's change vs the previous year; within
+    ``parent``, or among ``members`` (new communes of a former district).  Units without a value
+    go last."""
     lv = with_previous_year(levels[levels["level"] == level], "poverty_rate")
     cur = lv[lv["year"] == year]
     if members is not None:
         cur = cur[cur["unit_code"].isin(members)]
     elif parent is not None:
         cur = cur[cur["parent_code"] == parent]
-    cur = cur.sort_values("poverty_rate", ascending=False).reset_index(drop=True)
+    ind = INDICATORS.get(indicator)
+    worse_high = ind.higher_is_worse if ind is not None else True
+    if indicator not in cur:
+        cur = cur.assign(**{indicator: np.nan})
+    cur = cur.sort_values(indicator, ascending=not worse_high, na_position="last").reset_index(drop=True)
     cur.insert(0, "rank", np.arange(1, len(cur) + 1))
     return cur
 

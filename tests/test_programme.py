@@ -218,3 +218,22 @@ def test_the_map_profile_warns_when_re_poverty_exceeds_the_alert_share_of_exits(
     warned = [w.value for w in run_app("pages/map.py", unit=over, year="2025").warning]
     assert any("tái nghèo bằng" in w and "vượt ngưỡng cảnh báo 10%" in w for w in warned)
     assert not any("tái nghèo bằng" in w for w in run_app("pages/map.py", unit=under, year="2025").warning)
+
+
+def test_any_registry_indicator_ranks_units_worst_first():
+    from povdata.charts import ranking_figure
+    from povdata.dataset import level_table, load_demo
+    from povdata.views import ranking
+
+    lv = level_table(load_demo("20"))
+    cov = ranking(lv, "district", 2024, indicator="clean_water")
+    assert cov["clean_water"].is_monotonic_increasing  # the lowest coverage first
+    dep = ranking(lv, "district", 2024, indicator="deprived_latrine_share")
+    assert dep["deprived_latrine_share"].is_monotonic_decreasing  # the most deprived first
+    assert ranking(lv, "district", 2024)["poverty_rate"].is_monotonic_decreasing  # the default is unchanged
+    fig = ranking_figure(cov, "vi", indicator="clean_water")
+    assert list(fig.data[0].y)[-1] == cov["name"].iloc[0]  # drawn at the top
+    assert fig.layout.xaxis.title.text == "Hộ nghèo có nước sinh hoạt hợp vệ sinh"
+    helped = ranking(lv, "district", 2018, indicator="poor_households_helped")
+    fig = ranking_figure(helped, "vi", indicator="poor_households_helped")
+    assert fig.data[0].text[-1].endswith(" hộ") and fig.layout.xaxis.ticksuffix == ""
