@@ -93,6 +93,26 @@ def _own_or_children(own: pd.DataFrame, children: pd.DataFrame) -> pd.DataFrame:
     own figure is shown, with the children's rate beside it (``children_rate``) and
     ``children_differ`` when they differ by more than :data:`CHILDREN_DIFF_PP`."""
     key = ["unit_code", "year", "standard"]
+    if not own.empty and not children.empty:
+        # a row of supplementary columns only (a district's budget, the province's loans) is not the
+        # parent's own figure: its columns are added to the children's sums
+        from povdata.registry import supplementary_columns
+        figures = [c for c in ("households_total", "poor_households", "near_poor_households",
+                               "poverty_rate_published", "near_poor_rate_published") if c in own]
+        supp = [c for c in supplementary_columns() if c in own]
+        only = own[figures].isna().all(axis=1) if figures else pd.Series(True, index=own.index)
+        extra = own[only]
+        hit = extra.set_index(key).index.isin(children.set_index(key).index)
+        if hit.any() and supp:
+            add = extra[hit].set_index(key)[supp]
+            children = children.set_index(key)
+            for c in supp:
+                if c not in children:
+                    children[c] = pd.Series(pd.NA, index=children.index, dtype="Int64")
+                given = add[c].dropna()
+                children.loc[given.index, c] = given.to_numpy()
+            children = derive_rates(children.reset_index())
+            own = own[~(only & own.set_index(key).index.isin(add.index))]
     own = derive_rates(own).assign(figure_from="own") if not own.empty else own
     children = children.assign(figure_from="children") if not children.empty else children
     if own.empty:

@@ -20,7 +20,8 @@ Kinds
 Groups: ``core`` (the review's summary), ``flow`` (the year's movements), ``ethnic``
 (ethnic-minority poverty), ``deprivation`` (the 12 indicators of Decree 07/2021/NĐ-CP, counted
 among poor households), ``coverage`` (the resolutions' service targets, from the
-deprivations), ``output`` (the programme's outputs: loans, training, households helped).
+deprivations), ``output`` (the programme's outputs: loans, training, households helped; its funds allocated
+and disbursed, all projects of the national target programme together).
 """
 from __future__ import annotations
 
@@ -141,6 +142,8 @@ HEADER_WORDS: dict[str, tuple[str, ...]] = {
     "preferential_loans": ("Số lượt hộ vay vốn ưu đãi",),
     "vocational_training": ("Số lao động được đào tạo nghề",),
     "poor_households_helped": ("Số hộ nghèo được hỗ trợ",),
+    "budget_allocated": ("Kinh phí được giao (triệu đồng)", "Kế hoạch vốn được giao", "Vốn được giao"),
+    "budget_disbursed": ("Kinh phí đã giải ngân (triệu đồng)", "Giải ngân", "Vốn đã giải ngân"),
     "poverty_rate_published": ("Tỷ lệ hộ nghèo (%)", "Tỷ lệ hộ nghèo"),
     "near_poor_rate_published": ("Tỷ lệ hộ cận nghèo (%)", "Tỷ lệ hộ cận nghèo"),
 }
@@ -185,6 +188,11 @@ def _entries() -> list[Indicator]:
                template=True, keywords=(("daotaonghe",),)),
         _count("poor_households_helped", "output", higher_is_worse=False, supplementary=True, template=True,
                keywords=(("duochotro",),)),
+        # the national target programme's funds in the unit and year (all its projects), million VND
+        _count("budget_allocated", "output", unit="million_vnd", higher_is_worse=False, supplementary=True,
+               template=True, keywords=(("kinhphi", "giao"), ("vonduocgiao",), ("phanbo",))),
+        _count("budget_disbursed", "output", unit="million_vnd", higher_is_worse=False, supplementary=True,
+               template=True, keywords=(("giaingan",),)),
         # published rates (shown as published where there are no counts)
         Indicator("poverty_rate_published", "%", "published_rate", template=True),
         Indicator("near_poor_rate_published", "%", "published_rate", template=True),
@@ -201,6 +209,7 @@ def _entries() -> list[Indicator]:
         _rate("ethnic_minority_rate", "ethnic_minority_poor", "ethnic_minority_households", "ethnic",
               published="ethnic_minority_rate_published", map=True),
         _rate("ethnic_minority_share", "ethnic_minority_poor", "poor_households", "ethnic", map=True),
+        _rate("disbursement_rate", "budget_disbursed", "budget_allocated", "output", higher_is_worse=False, map=True),
     ]
     for k in DEPRIVATIONS:
         e.append(_rate(f"deprived_{k}_share", f"deprived_{k}", "poor_households", "deprivation", map=True))

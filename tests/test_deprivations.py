@@ -86,3 +86,71 @@ def test_a_form_of_another_review_is_refused(summary_store):
         save_import(store, "20", imp)
     assert f"đơn vị {code} năm 2023" in str(exc.value) and "khác số đã lưu" in str(exc.value)
     assert len(versions(store, "20")) == n
+
+
+def _disbursement_xlsx(year: int, district_codes: list[str], allocated: dict[str, int],
+                       disbursed: dict[str, int]) -> bytes:
+    """A district table of the national target programme's funds as a provincial department
+    reports it (the disbursement reports of the Sở Tài chính / Sở LĐTBXH: a title with the year,
+    STT | Đơn vị | Kế hoạch vốn được giao | Giải ngân đến 31/01 of the next year, Số tiền and Tỷ lệ,
+    a Tổng cộng row first).  Figures invented."""
+    import io
+
+    from openpyxl import Workbook
+
+    from povdata.units import legacy_units
+    u = legacy_units("20").set_index("code")
+    wb = Workbook()
+    ws = wb.active
+    ws["A1"] = f"TỔNG HỢP KẾT QUẢ GIẢI NGÂN VỐN CHƯƠNG TRÌNH MTQG GIẢM NGHÈO BỀN VỮNG NĂM {year}"
+    ws.merge_cells("A1:F1")
+    ws["A3"], ws["B3"], ws["C3"], ws["D3"] = "STT", "Đơn vị", "Kế hoạch vốn được giao (triệu đồng)", \
+        f"Giải ngân đến 31/01/{year + 1}"
+    ws.merge_cells("A3:A4"), ws.merge_cells("B3:B4"), ws.merge_cells("C3:C4"), ws.merge_cells("D3:E3")
+    ws["D4"], ws["E4"] = "Số tiền (triệu đồng)", "Tỷ lệ (%)"
+    ws.append(["", "Tổng cộng", sum(allocated.values()), sum(disbursed.values()),
+               round(sum(disbursed.values()) / sum(allocated.values()) * 100, 1)])
+    for i, c in enumerate(district_codes, 1):
+        ws.append([i, u.at[c, "name"], allocated[c], disbursed[c], round(disbursed[c] / allocated[c] * 100, 1)])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_a_district_funds_table_adds_to_a_commune_store_and_the_rate_follows(tmp_path):
+    from import_fixtures import demo_rows
+    from povdata.targets import Period, Target, TargetsConfig
+    from povdata.progress import progress_table
+    from povdata.units import legacy_units
+
+    rows = demo_rows(2023)
+    csv = "Mã đơn vị,Tên đơn vị,Năm,Tổng số hộ,Số hộ nghèo,Số hộ cận nghèo\n" + "".join(
+        f"{r.unit_code},{r.name},2023,{r.households_total},{r.poor_households},{r.near_poor_households}\n"
+        for r in rows.itertuples())
+    store = open_store(tmp_path)
+    v1 = save_import(store, "20", prepare_indicators(csv.encode(), "toan_tinh_2023.csv", "20"))
+    districts = sorted(legacy_units("20").query("level == 'district'")["code"])
+    alloc = {c: 10_000 + 1_000 * i for i, c in enumerate(districts)}
+    paid = {c: alloc[c] * (60 + 3 * i) // 100 for i, c in enumerate(districts)}
+    imp = prepare_indicators(_disbursement_xlsx(2023, districts, alloc, paid), "giai_ngan_2023.xlsx", "20")
+    assert imp.ok, [str(p) for p in imp.report.errors]
+    assert {"budget_allocated", "budget_disbursed"} <= set(imp.mapping.values()) and imp.supplement
+    v2 = save_import(store, "20", imp)
+    before, after = level_table(load_version(store, "20", v1.id)), level_table(load_version(store, "20", v2.id))
+    key = ["unit_code", "year", "level"]
+    b, a = before.set_index(key), after.set_index(key)
+    for code in ("181", "20"):  # the households stay the communes' sums: the budget row is no own figure
+        lvl = "province" if code == "20" else "district"
+        assert a.at[(code, 2023, lvl), "poor_households"] == b.at[(code, 2023, lvl), "poor_households"]
+        assert a.at[(code, 2023, lvl), "figure_from"] == "children"
+    d = a.loc[("181", 2023, "district")]
+    assert int(d["budget_allocated"]) == alloc["181"]
+    assert d["disbursement_rate"] == pytest.approx(paid["181"] / alloc["181"] * 100)
+    p = a.loc[("20", 2023, "province")]
+    assert int(p["budget_disbursed"]) == sum(paid.values())  # every district reported: summed
+    # the verdict against the plan's deadline, by the one engine
+    t = Target("funds", "province", "share_at_least", 95.0, "percent", "set by the user", "", indicator="disbursement_rate",
+               by_year=2023, owner="labour")
+    cfg = TargetsConfig("20", "Tỉnh Lạng Sơn", periods=(Period("p", 2022, 2025, 2021, "2021-2025", "", (t,)),))
+    row = progress_table(after, cfg).iloc[0]
+    assert row["status"] == "not_met" and row["latest_value"] == pytest.approx(p["disbursement_rate"])

@@ -75,6 +75,12 @@ def merge_supplement(imp: "IndicatorImport", previous: pd.DataFrame | None) -> p
     joined = t[[*key, "_row", *cols, *(["poor_households"] if "poor_households" in t else [])]].merge(
         prev[[*key, "standard", "poor_households"]], on=key, how="left", suffixes=("_file", ""), indicator=True)
     missing = joined[joined["_merge"] == "left_only"]
+    # a parent of stored units (a district, the province) gets a row of these columns only: its
+    # households stay the sum of its units' (povdata.dataset.level_table)
+    years_std = prev.groupby("year")["standard"].agg(lambda x: x.mode().iloc[0]) if len(prev) else pd.Series(dtype=str)
+    parent = missing["unit_code"].isin(_parents(imp.province_code, prev)) & missing["year"].isin(years_std.index)
+    new_rows = missing[parent]
+    missing = missing[~parent]
     if len(missing):
         r = missing.iloc[0]
         raise ValueError(Msg("pipeline.supplement_no_year", file=imp.file, row=int(r["_row"]), code=r["unit_code"],
@@ -88,6 +94,9 @@ def merge_supplement(imp: "IndicatorImport", previous: pd.DataFrame | None) -> p
             raise ValueError(Msg("pipeline.supplement_poor_differs", file=imp.file, row=int(r["_row"]),
                                  code=r["unit_code"], year=int(r["year"]), file_count=int(r["poor_households_file"]),
                                  stored=int(r["poor_households"])))
+    if len(new_rows):
+        add = new_rows[key].assign(standard=new_rows["year"].map(years_std).to_numpy())
+        prev = pd.concat([prev, add], ignore_index=True)
     out = prev.set_index(key)
     fill = t.set_index(key)[cols]
     for c in cols:
@@ -96,6 +105,18 @@ def merge_supplement(imp: "IndicatorImport", previous: pd.DataFrame | None) -> p
         out.loc[fill.index, c] = fill[c].to_numpy()
         out[c] = out[c].astype("Int64")
     return out.reset_index()
+
+
+def _parents(province_code: str, stored: pd.DataFrame) -> set[str]:
+    """The province and the districts that have stored units under them (either era's lists)."""
+    from povdata.units import legacy_units
+    out = {province_code}
+    try:
+        u = legacy_units(province_code)
+    except (KeyError, ValueError):  # a code with no unit list: the province alone
+        return out
+    have = set(stored["unit_code"])
+    return out | set(u.loc[(u["level"] == "commune") & u["code"].isin(have), "parent_code"])
 
 
 def _file_problem(file: str, message: str) -> ValidationReport:

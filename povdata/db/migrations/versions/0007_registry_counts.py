@@ -1,7 +1,7 @@
 """Schema 7: the indicator table gets the registry's new counts (issue 18): ethnic-minority
 households, the 12 deprivation indicators of Decree 07/2021/NĐ-CP counted among poor households
 (``deprived_employment`` and ``deprived_information`` were already there), and the programme's
-outputs.  The four dimension columns of schema 5 (``deprived_health``, ``deprived_education``,
+outputs and funds (allocated and disbursed, million VND).  The four dimension columns of schema 5 (``deprived_health``, ``deprived_education``,
 ``deprived_housing``, ``deprived_water_sanitation``) were never written by any import; they stay,
 unused, rather than rebuild the table.
 
@@ -22,7 +22,7 @@ depends_on = None
 COLUMNS = ("ethnic_minority_households", "deprived_dependants", "deprived_nutrition", "deprived_health_insurance",
            "deprived_adult_education", "deprived_child_school", "deprived_housing_quality", "deprived_housing_area",
            "deprived_water", "deprived_latrine", "deprived_telecom", "preferential_loans", "vocational_training",
-           "poor_households_helped")
+           "poor_households_helped", "budget_allocated", "budget_disbursed")
 
 
 def upgrade() -> None:
