@@ -57,31 +57,41 @@ def derive_rates(ind: pd.DataFrame) -> pd.DataFrame:
     out["near_poor_rate"] = near_rate.fillna(pub_near).astype("float64")
     out["poor_and_near_poor"] = (poor + near).astype("Float64")
     out["poor_near_poor_rate"] = (out["poverty_rate"] + out["near_poor_rate"]).astype("float64")
+    floats: dict[str, np.ndarray] = {}  # each column as float once (a level table has dozens)
+
+    def col(c: str) -> np.ndarray:
+        if c not in floats:
+            floats[c] = pd.to_numeric(out[c], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        return floats[c]
+
+    def share(num: str, den: str) -> np.ndarray:
+        if num not in out or den not in out:
+            return np.full(len(out), np.nan)
+        d = col(den)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(d > 0, col(num) / d * 100, np.nan)
+
+    new: dict[str, np.ndarray] = {}
     for ind in derived():  # the registry's other rates and coverages, from counts only
         if ind.id in _SPECIAL:
             continue
         if ind.kind == "coverage":
             if not all(c in out for c in ind.complement_of):
                 continue  # a table without these deprivations has no such column
-            shares = [_share(out, c, ind.denominator) for c in ind.complement_of]
-            out[ind.id] = (100 - pd.concat(shares, axis=1).max(axis=1, skipna=False)).astype("float64")
+            shares = np.vstack([share(c, ind.denominator) for c in ind.complement_of])
+            worst = np.where(np.isnan(shares).any(axis=0), np.nan, np.nanmax(np.nan_to_num(shares, nan=-1), axis=0))
+            new[ind.id] = 100 - worst
             continue
         if ind.numerator not in out and not (ind.published and ind.published in out):
             continue
-        value = _share(out, ind.numerator, ind.denominator)
+        value = share(ind.numerator, ind.denominator)
         if ind.published and ind.published in out:
-            value = value.fillna(out[ind.published].astype("float64"))
-        out[ind.id] = value
+            value = np.where(np.isnan(value), col(ind.published), value)
+        new[ind.id] = value
+    if new:
+        out = pd.concat([out.drop(columns=[c for c in new if c in out]),
+                         pd.DataFrame(new, index=out.index)], axis=1)
     return out
-
-
-def _share(df: pd.DataFrame, numerator: str, denominator: str) -> pd.Series:
-    """numerator / denominator × 100 where both are given and the denominator is positive (NaN else)."""
-    if numerator not in df or denominator not in df:
-        return pd.Series(np.nan, index=df.index, dtype="float64")
-    num = pd.to_numeric(df[numerator], errors="coerce").astype("float64")
-    den = pd.to_numeric(df[denominator], errors="coerce").astype("float64")
-    return (num / den * 100).where(den > 0)
 
 
 def aggregate(ind: pd.DataFrame, mapping: pd.Series, require_complete: bool = False) -> pd.DataFrame:

@@ -35,6 +35,9 @@ import pandas as pd
 from povdata.published import poor_districts
 from povdata.targets import Period, Target, TargetsConfig
 
+#: what a pace rule reads of a unit's series
+_SERIES_COLUMNS = ["unit_code", "year", "standard", "poverty_rate"]
+
 STATUSES = ("exceeded", "met", "on_track", "at_risk", "off_track", "not_met", "floor", "no_data", "not_applicable")
 
 COLUMNS = [
@@ -116,7 +119,6 @@ def rate_progress(series: pd.DataFrame, period: Period, target: Target, margin: 
 def _rate_rows(levels: pd.DataFrame, cfg: TargetsConfig, period: Period, target: Target,
                poor: list[str], as_of: int | None) -> list[dict]:
     rows = []
-    by_unit = {code: g for code, g in levels.groupby("unit_code", sort=True)}
     province = cfg.province_code
     districts = sorted(levels.loc[levels["level"] == "district", "unit_code"].unique())
     units: list[tuple[str, str, str, float | None]] = []  # code, level, basis, exit rate
@@ -136,6 +138,9 @@ def _rate_rows(levels: pd.DataFrame, cfg: TargetsConfig, period: Period, target:
     elif target.scope == "unit":
         lvl = levels.loc[levels["unit_code"] == target.unit_code, "level"]
         units.append((str(target.unit_code), lvl.iloc[0] if len(lvl) else "unknown", "rule", None))
+    # only the units judged and the columns the rule reads: the level table has dozens (the registry's)
+    need = levels.loc[levels["unit_code"].isin({u[0] for u in units}), _SERIES_COLUMNS]
+    by_unit = {code: g for code, g in need.groupby("unit_code", sort=True)}
     for code, level, basis, exit_rate in units:
         row = dict(period_id=period.id, target_id=target.id, rule=target.rule, target_value=target.value,
                    unit_code=code, level=level, basis=basis)
@@ -318,7 +323,8 @@ def scorecard(levels: pd.DataFrame, cfg: TargetsConfig, period_id: str, level: s
     units = levels[levels["level"] == level].drop_duplicates("unit_code")
     if parent is not None:
         units = units[units["parent_code"] == parent]
-    by_unit = {code: g for code, g in levels[levels["unit_code"].isin(units["unit_code"])].groupby("unit_code")}
+    by_unit = {code: g for code, g in levels.loc[levels["unit_code"].isin(units["unit_code"]), _SERIES_COLUMNS]
+               .groupby("unit_code")}
     rows = []
     for u in units.sort_values("unit_code").itertuples():
         s = by_unit.get(u.unit_code, levels.iloc[0:0])

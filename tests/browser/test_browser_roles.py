@@ -37,7 +37,7 @@ from import_fixtures import official_workbook
 pytestmark = pytest.mark.browser
 
 VIEWER, EDITOR, ADMIN = ROLE_USERS["viewer"], ROLE_USERS["editor"], ROLE_USERS["admin"]
-VIEWER_MENU = ["Tổng quan", "Bản đồ", "Tiến độ mục tiêu", "Thử kịch bản", "Mục tiêu"]
+VIEWER_MENU = ["Tổng quan", "Bản đồ", "Tiến độ mục tiêu", "Chương trình", "Thử kịch bản", "Mục tiêu"]
 OVERVIEW_TITLE = "Theo dõi mục tiêu giảm nghèo"
 IMPORT_TITLE = "Nhập số liệu của tỉnh"
 FILES = ("bieu_tong_hop_2023.xlsx", "bieu_tong_hop_2024.xlsx")
