@@ -314,6 +314,13 @@ def _programme_columns(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFra
     spread(HELPED_PER_YEAR, "poor_households_helped")
     spread(LOANS, "preferential_loans")
     spread(TRAINED, "vocational_training")
+    # near-poor households lack the same indicators, less often (illustrative: 0.6 × the poor's shares)
+    near = out["near_poor_households"].to_numpy(dtype="int64")
+    for k, (a, b) in DEPRIVATION_PATH.items():
+        share = 0.6 * (a + (b - a) * frac) / 100 * np.exp(rng.normal(0, 0.25, len(out)))
+        count = rng.binomial(near, np.clip(share, 0, 1))
+        out[f"deprived_near_{k}"] = pd.array(np.where(in_std, count, 0), dtype="Int64")
+        out.loc[~in_std, f"deprived_near_{k}"] = pd.NA
     from povdata.indicators import COUNT_COLUMNS  # the store's order, so that a stored demo reads back the same
     return out[["unit_code", "year", "standard", *[c for c in COUNT_COLUMNS if c in out]]]
 

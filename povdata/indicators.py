@@ -78,6 +78,14 @@ def derive_rates(ind: pd.DataFrame) -> pd.DataFrame:
         if ind.kind == "coverage":
             if not all(c in out for c in ind.complement_of):
                 continue  # a table without these deprivations has no such column
+            if ind.denominators:  # pooled over several groups of households
+                if not all(c in out for c in ind.denominators):
+                    continue
+                lacking = np.sum([col(c) for c in ind.complement_of], axis=0)
+                base = np.sum([col(c) for c in ind.denominators], axis=0)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    new[ind.id] = np.where(base > 0, 100 - lacking / base * 100, np.nan)
+                continue
             shares = np.vstack([share(c, ind.denominator) for c in ind.complement_of])
             worst = np.where(np.isnan(shares).any(axis=0), np.nan, np.nanmax(np.nan_to_num(shares, nan=-1), axis=0))
             new[ind.id] = 100 - worst

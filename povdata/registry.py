@@ -54,6 +54,8 @@ class Indicator:
     denominator: str | None = None
     published: str | None = None
     complement_of: tuple[str, ...] = ()
+    #: a pooled coverage: 100 − Σ complement_of / Σ denominators (poor and near-poor together)
+    denominators: tuple[str, ...] = ()
     higher_is_worse: bool = True
     aliases: tuple[str, ...] = ()
     keywords: tuple[tuple[str, ...], ...] = ()
@@ -180,6 +182,8 @@ def _entries() -> list[Indicator]:
     for k, words in DEPRIVATIONS.items():
         e.append(_count(f"deprived_{k}", "deprivation", keywords=words, exclude=("canngheo",), supplementary=True,
                         template=True))
+    for k in DEPRIVATIONS:  # the near-poor form: its header says cận nghèo (read in povdata.ingest.header)
+        e.append(_count(f"deprived_near_{k}", "deprivation", supplementary=True, template=True))
     e += [
         # the programme's outputs (province or district plans: "15.000 lượt hộ vay vốn")
         _count("preferential_loans", "output", unit="loans", higher_is_worse=False, supplementary=True,
@@ -213,9 +217,16 @@ def _entries() -> list[Indicator]:
     ]
     for k in DEPRIVATIONS:
         e.append(_rate(f"deprived_{k}_share", f"deprived_{k}", "poor_households", "deprivation", map=True))
+    for k in DEPRIVATIONS:
+        e.append(_rate(f"deprived_near_{k}_share", f"deprived_near_{k}", "near_poor_households", "deprivation",
+                       map=True))
     for cid, of in COVERAGE.items():
         e.append(Indicator(cid, "%", "coverage", "coverage", denominator="poor_households",
                            complement_of=tuple(f"deprived_{k}" for k in of), higher_is_worse=False, map=True))
+    # the resolution's health-insurance target is for poor *and* near-poor people: both forms pooled
+    e.append(Indicator("health_insurance_poor_near_poor", "%", "coverage", "coverage",
+                       complement_of=("deprived_health_insurance", "deprived_near_health_insurance"),
+                       denominators=("poor_households", "near_poor_households"), higher_is_worse=False, map=True))
     return e
 
 
@@ -330,8 +341,8 @@ def template_fields() -> list[str]:
 def is_supplement(fields) -> bool:
     """Whether mapped ``fields`` are a supplementary form: some of the registry's supplementary
     columns (:func:`supplementary_columns`) and no total households nor published
-    rate (a poor-household count may be there, as the deprivation forms repeat it: it is checked
+    rate (a poor or near-poor count may be there, as the deprivation forms repeat it: it is checked
     against the stored one, never stored from this file)."""
     fields = set(fields)
     return bool(fields & set(supplementary_columns())) and not fields & {
-        "households_total", "poverty_rate_published", "near_poor_households", "near_poor_rate_published"}
+        "households_total", "poverty_rate_published", "near_poor_rate_published"}

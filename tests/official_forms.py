@@ -186,7 +186,8 @@ def deprivation_figures(code: str, year: int, poor: int) -> dict[str, int]:
 
 
 def deprivation_form_xlsx(district_code: str = "180", year: int = 2023, *, province_code: str = "20",
-                          poor_offset: dict[str, int] | None = None) -> tuple[bytes, dict[str, dict[str, int]]]:
+                          poor_offset: dict[str, int] | None = None,
+                          near_poor: bool = False) -> tuple[bytes, dict[str, dict[str, int]]]:
     """The district's form of poor households by deprivation (Thông tư 07/2021/TT-BLĐTBXH,
     Phụ lục: "Kết quả rà soát hộ nghèo theo mức độ thiếu hụt các dịch vụ xã hội cơ bản"), as
     the glossary describes it: the title block, a header of four merged rows (the group "Số
@@ -194,13 +195,16 @@ def deprivation_form_xlsx(district_code: str = "180", year: int = 2023, *, provi
     (%)" under each), a row of column numbers, a Tổng cộng row and the communes.  Each
     commune's poor count is the summary form's year-end count (:func:`review_form_xlsx`),
     plus ``poor_offset[code]`` where given (a form of another review).  Returns the bytes and
-    the deprivation counts written (commune code → indicator id suffix → count)."""
+    the deprivation counts written (commune code → indicator id suffix → count).  ``near_poor``:
+    the same form for near-poor households (their count is the near-poor form's year-end count)."""
     from openpyxl.utils import get_column_letter as L
 
     u = legacy_units(province_code)
     district = u.loc[u["code"] == district_code, "name"].iloc[0]
     communes = district_communes(district_code, province_code)
-    poor = {c: _figures(c, year)["end"] + (poor_offset or {}).get(c, 0) for c in communes["code"]}
+    count = _near_figures if near_poor else _figures
+    poor = {c: count(c, year)["end"] + (poor_offset or {}).get(c, 0) for c in communes["code"]}
+    who = "cận nghèo" if near_poor else "nghèo"
     figs = {c: deprivation_figures(c, year, poor[c]) for c in communes["code"]}
     wb = Workbook()
     ws = wb.active
@@ -216,12 +220,13 @@ def deprivation_form_xlsx(district_code: str = "180", year: int = 2023, *, provi
 
     last = L(3 + 2 * len(DEPRIVATION_IDS))
     put("A1", f"UBND {district.upper()}", "D1")
-    put("A3", f"KẾT QUẢ RÀ SOÁT HỘ NGHÈO THEO MỨC ĐỘ THIẾU HỤT CÁC DỊCH VỤ XÃ HỘI CƠ BẢN NĂM {year}", f"{last}3")
+    put("A3", f"KẾT QUẢ RÀ SOÁT HỘ {who.upper()} THEO MỨC ĐỘ THIẾU HỤT CÁC DỊCH VỤ XÃ HỘI CƠ BẢN NĂM {year}",
+        f"{last}3")
     put("A4", "Theo chuẩn nghèo giai đoạn 2022-2025 (Nghị định số 07/2021/NĐ-CP)", f"{last}4")
     put("A6", "STT", "A9")
     put("B6", "Đơn vị", "B9")
-    put("C6", "Tổng số hộ nghèo", "C9")
-    put("D6", "Số hộ nghèo thiếu hụt các chỉ số", f"{last}6")
+    put("C6", f"Tổng số hộ {who}", "C9")
+    put("D6", f"Số hộ {who} thiếu hụt các chỉ số", f"{last}6")
     col = 4
     for dim, inds in DEPRIVATION_HEADS:
         put(f"{L(col)}7", dim, f"{L(col + 2 * len(inds) - 1)}7")

@@ -25,11 +25,33 @@ def test_the_deprivation_form_maps_every_indicator_by_its_header():
         assert [int(t.at[code, f"deprived_{k}"]) for k in DEPRIVATION_IDS] == [f[k] for k in DEPRIVATION_IDS]
 
 
-def test_near_poor_deprivations_and_shares_are_not_taken_for_counts():
+def test_near_poor_deprivations_are_their_own_and_shares_are_not_taken_for_counts():
     from povdata.ingest.header import _composite_field
     assert _composite_field("Số hộ nghèo thiếu hụt các chỉ số - Nhà ở - Chất lượng nhà ở - Tỷ lệ (%)") == ""
-    assert _composite_field("Số hộ cận nghèo thiếu hụt - Y tế - Bảo hiểm y tế - Số hộ") == ""
-    assert _composite_field("Hộ cận nghèo thiếu hụt BHYT") == ""
+    assert _composite_field("Số hộ cận nghèo thiếu hụt - Y tế - Bảo hiểm y tế - Số hộ") == "deprived_near_health_insurance"
+    assert _composite_field("Hộ cận nghèo thiếu hụt BHYT") == "deprived_near_health_insurance"
+    assert _composite_field("Số hộ cận nghèo thiếu hụt - Y tế - Bảo hiểm y tế - Tỷ lệ (%)") == ""
+
+
+def test_the_near_poor_form_adds_its_own_counts_beside_the_poor_ones(tmp_path):
+    store = open_store(tmp_path)
+    save_import(store, "20", prepare_indicators(review_form_xlsx("180", 2023, both=True)[0], "b01.xlsx", "20",
+                                                allow_partial=True))
+    save_import(store, "20", prepare_indicators(deprivation_form_xlsx("180", 2023)[0], "b03.xlsx", "20"))
+    data, figs = deprivation_form_xlsx("180", 2023, near_poor=True)
+    imp = prepare_indicators(data, "b03_can_ngheo.xlsx", "20")
+    assert imp.ok, [str(p) for p in imp.report.errors]
+    assert set(imp.mapping.values()) == {"unit_name", "near_poor_households",
+                                         *(f"deprived_near_{k}" for k in DEPRIVATION_IDS)}
+    v = save_import(store, "20", imp)
+    ind = load_version(store, "20", v.id).indicators.set_index("unit_code")
+    code = next(iter(figs))
+    assert int(ind.at[code, "deprived_near_water"]) == figs[code]["water"]
+    assert ind["deprived_water"].notna().all()  # the poor households' form is kept
+    lv = level_table(load_version(store, "20", v.id))
+    d = lv[(lv["unit_code"] == "180") & (lv["year"] == 2023)].iloc[0]
+    assert d["deprived_near_water_share"] == pytest.approx(
+        sum(f["water"] for f in figs.values()) / ind["near_poor_households"].sum() * 100)
 
 
 @pytest.fixture()

@@ -154,6 +154,10 @@ def test_coverage_is_the_complement_of_the_largest_deprivation_share():
     assert math.isnan(out["health_insurance_coverage"].iloc[0])  # no count: no coverage, never 100%
     assert math.isnan(out["durable_housing_8m2"].iloc[1])  # no poor households: nothing to cover
     assert "clean_water" not in out  # a table without that deprivation has no such column
+    t["deprived_near_health_insurance"] = pd.array([10, 0], dtype="Int64")
+    t["deprived_health_insurance"] = pd.array([20, 0], dtype="Int64")
+    pooled = derive_rates(t)["health_insurance_poor_near_poor"]
+    assert pooled.iloc[0] == pytest.approx(100 - 30 / 300 * 100)  # (20 + 10) of 200 poor + 100 near-poor
 
 
 def test_deprivation_shares_aggregate_by_summing_households():

@@ -112,8 +112,9 @@ def _guess_field(label: str) -> str:
     rate = "tyle" in k or "%" in label
     if k in ("stt", "tt", "sott", "ghichu"):
         return ""
-    if "canngheo" in k and _keyword_field(k.replace("canngheo", "")):
-        return ""  # near-poor households' deprivations: not stored
+    if "canngheo" in k and (g := _keyword_field(k.replace("canngheo", ""))):  # the near-poor's deprivations
+        near = g.replace("deprived_", "deprived_near_", 1) if g.startswith("deprived_") else ""
+        return "" if rate or near not in INDICATORS else near
     if (g := _keyword_field(k)):  # deprivations, outputs, ethnic-minority households
         return "" if rate and not INDICATORS[g].is_percent else g
     if "canngheo" in k:  # near-poor flows and ethnic-minority near-poor counts are not stored
@@ -280,6 +281,9 @@ def _composite_field(label: str) -> str:
         if g in ("escaped_poor", "newly_poor", "re_poor"):
             return "" if is_rate or near else g
         if INDICATORS[g].supplementary if g in INDICATORS else False:  # deprivations and outputs: counts
+            if near and g.startswith("deprived_") and not g.startswith("deprived_near_"):
+                g = g.replace("deprived_", "deprived_near_", 1)  # under a near-poor group: the near-poor's
+                return "" if is_rate or g not in INDICATORS else g
             return "" if is_rate or near else g
         return "" if is_rate and g in COUNT_COLUMNS else g
     return _guess_field(parts[-1])

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from povdata.messages import Msg, file_body
+from povdata.messages import Lower, Msg, file_body
 from povdata.registry import is_supplement
 from povdata.names import name_key
 from povdata.validate import Problem, ValidationReport, shorten
@@ -70,10 +70,14 @@ def merge_supplement(imp: "IndicatorImport", previous: pd.DataFrame | None) -> p
     t = imp.report.table
     cols = [c for c in supplementary_columns() if c in t.columns]
     key = ["unit_code", "year"]
-    prev = previous if previous is not None else pd.DataFrame(columns=[*key, "standard", "poor_households"])
+    checked = [c for c in ("poor_households", "near_poor_households") if c in t]  # repeated by the form
+    prev = previous if previous is not None else pd.DataFrame(columns=[*key, "standard", *checked])
     prev = prev[prev["year"].isin(set(t["year"].astype(int)))].copy()
-    joined = t[[*key, "_row", *cols, *(["poor_households"] if "poor_households" in t else [])]].merge(
-        prev[[*key, "standard", "poor_households"]], on=key, how="left", suffixes=("_file", ""), indicator=True)
+    for c in checked:
+        if c not in prev:
+            prev[c] = pd.NA
+    joined = t[[*key, "_row", *cols, *checked]].merge(
+        prev[[*key, "standard", *checked]], on=key, how="left", suffixes=("_file", ""), indicator=True)
     missing = joined[joined["_merge"] == "left_only"]
     # a parent of stored units (a district, the province) gets a row of these columns only: its
     # households stay the sum of its units' (povdata.dataset.level_table)
@@ -85,15 +89,15 @@ def merge_supplement(imp: "IndicatorImport", previous: pd.DataFrame | None) -> p
         r = missing.iloc[0]
         raise ValueError(Msg("pipeline.supplement_no_year", file=imp.file, row=int(r["_row"]), code=r["unit_code"],
                              year=int(r["year"]), n=len(missing)))
-    if "poor_households_file" in joined:
-        a = pd.to_numeric(joined["poor_households_file"], errors="coerce")
-        b = pd.to_numeric(joined["poor_households"], errors="coerce")
+    for c in checked:
+        a = pd.to_numeric(joined[f"{c}_file"], errors="coerce")
+        b = pd.to_numeric(joined[c], errors="coerce")
         bad = joined[a.notna() & b.notna() & (a != b)]
         if len(bad):
             r = bad.iloc[0]
             raise ValueError(Msg("pipeline.supplement_poor_differs", file=imp.file, row=int(r["_row"]),
-                                 code=r["unit_code"], year=int(r["year"]), file_count=int(r["poor_households_file"]),
-                                 stored=int(r["poor_households"])))
+                                 code=r["unit_code"], year=int(r["year"]), file_count=int(r[f"{c}_file"]),
+                                 stored=int(r[c]), what=Lower(FIELDS[c])))
     if len(new_rows):
         add = new_rows[key].assign(standard=new_rows["year"].map(years_std).to_numpy())
         prev = pd.concat([prev, add], ignore_index=True)

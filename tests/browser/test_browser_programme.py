@@ -27,7 +27,7 @@ def test_a_department_link_opens_its_targets_and_the_deprivations(page, app_url,
     keep_screenshot(page, "programme_health_vi")  # before a download's rerun greys the page
     table = download_table(page, "programme_dl")
     assert set(table["Cơ quan chủ trì"]) == {"Sở Y tế"}
-    assert list(table["Chỉ tiêu"]) == ["Hộ nghèo có bảo hiểm y tế", "Hộ nghèo có nhà tiêu hợp vệ sinh"]
+    assert list(table["Chỉ tiêu"]) == ["Hộ nghèo và cận nghèo có bảo hiểm y tế", "Hộ nghèo có nhà tiêu hợp vệ sinh"]
     assert list(table["Mục tiêu"]) == ["đạt 100% (tất cả)", "đạt từ 50% trở lên"]
     assert set(table["Tình trạng"]) <= {"Đạt", "Không đạt"}  # the 2025 review is in: final verdicts
     assert all(v.endswith("%") and "," in v for v in table["Giá trị mới nhất"])

@@ -22,7 +22,10 @@ depends_on = None
 COLUMNS = ("ethnic_minority_households", "deprived_dependants", "deprived_nutrition", "deprived_health_insurance",
            "deprived_adult_education", "deprived_child_school", "deprived_housing_quality", "deprived_housing_area",
            "deprived_water", "deprived_latrine", "deprived_telecom", "preferential_loans", "vocational_training",
-           "poor_households_helped", "budget_allocated", "budget_disbursed")
+           "poor_households_helped", "budget_allocated", "budget_disbursed",
+           *(f"deprived_near_{k}" for k in ("employment", "dependants", "nutrition", "health_insurance", "adult_education",
+                                           "child_school", "housing_quality", "housing_area", "water", "latrine",
+                                           "telecom", "information")))
 
 
 def upgrade() -> None:
