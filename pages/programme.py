@@ -7,7 +7,8 @@ import streamlit as st
 
 from pages import common as ui
 from povdata.charts import deprivation_figure
-from povdata.programme import committee_table, deprivation_profile, deprivation_trend, owner_label
+from povdata.programme import (committee_table, deprivation_profile, deprivation_trend, deprivation_units,
+                               owner_label)
 
 lang = ui.lang()
 ds = ui.dataset()
@@ -52,8 +53,8 @@ else:
 
 # ---- which deprivations weigh most -------------------------------------------------------------
 st.subheader(ui.tr("programme.deprivations"))
-units = levels[levels["level"].isin(["province", "district", "commune_2025"])].drop_duplicates("unit_code")
-have = [c for c in units["unit_code"] if not deprivation_profile(levels, c).empty] if "deprived_water" in levels else []
+units = levels.drop_duplicates("unit_code")
+have = deprivation_units(levels)
 if not have:
     st.info(ui.tr("programme.no_deprivations"))
 else:

@@ -175,6 +175,19 @@ def committee_table(progress: pd.DataFrame, cfg: TargetsConfig, lang: str = "vi"
     return pd.DataFrame(out, columns=cols)
 
 
+def deprivation_units(levels: pd.DataFrame, levels_shown: tuple[str, ...] = ("province", "district", "commune_2025")
+                      ) -> list[str]:
+    """Units (of ``levels_shown``, in the level table's order) with some deprivation count."""
+    from povdata.registry import DEPRIVATIONS
+    cols = [c for c in (f"deprived_{k}" for k in DEPRIVATIONS) if c in levels]
+    if not cols:
+        return []
+    rows = levels[levels["level"].isin(levels_shown) & levels[cols].notna().any(axis=1)]
+    order = {lvl: i for i, lvl in enumerate(levels_shown)}
+    rows = rows.assign(_o=rows["level"].map(order)).sort_values(["_o", "unit_code"], kind="stable")
+    return list(dict.fromkeys(rows["unit_code"]))
+
+
 def deprivation_profile(levels: pd.DataFrame, unit_code: str, year: int | None = None) -> pd.DataFrame:
     """Which deprivations weigh most in a unit: the 12 indicators' counts and shares of its
     poor households in ``year`` (default: its latest review with deprivations), largest first.

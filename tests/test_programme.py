@@ -118,6 +118,9 @@ def test_deprivation_profile_puts_the_heaviest_first():
     assert len(prof) == 12 and prof["share"].is_monotonic_decreasing
     assert prof["indicator"].iloc[0] == "deprived_latrine" and prof["year"].iloc[0] == 2025
     assert deprivation_profile(lv, "20", 2019).empty  # the 2016-2020 standard had no such form here
+    from povdata.programme import deprivation_units
+    units = deprivation_units(lv)
+    assert units[0] == "20" and "181" in units and all(not deprivation_profile(lv, u).empty for u in units)
     from povdata.programme import deprivation_trend
     trend = deprivation_trend(lv, "20")
     assert [c for c in trend.columns if isinstance(c, int)] == [2021, 2022, 2023, 2024, 2025]
