@@ -26,7 +26,7 @@ and disbursed, all projects of the national target programme together).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 KINDS = ("count", "published_rate", "rate", "coverage")
 GROUPS = ("core", "flow", "ethnic", "deprivation", "coverage", "output")
@@ -64,8 +64,6 @@ class Indicator:
     map: bool = False
     template: bool = False
     decimals: int | None = None
-    #: the number formats' hint for a share that is a coverage ("100% of …"): higher is better
-    tags: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def stored(self) -> bool:
