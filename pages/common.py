@@ -58,8 +58,14 @@ def store_problem() -> str | None:
     from povdata.auth import AuthError
     from povdata.store import StoreError, check_store_file, has_store, open_store, store_path
 
+    from povdata.db import DB_ERRORS, database_url, q
+
     try:
         mode = auth_mode()
+        if database_url():  # PostgreSQL: reachable, migrated, its tables readable (every run: a round trip)
+            with closing(open_store().connect()) as conn:
+                q(conn, "SELECT COUNT(*) FROM versions").scalar_one()
+            return None
         path = store_path()
         if not has_store():
             if mode == "none":
@@ -79,8 +85,8 @@ def store_problem() -> str | None:
         return None if problem is None else tr("app.store_broken", message=f"{path}: {problem}")
     except (StoreError, AuthError) as exc:
         return tr("app.store_broken", message=str(exc))
-    except (sqlite3.Error, OSError) as exc:
-        return tr("app.store_broken", message=f"{exc}")
+    except (*DB_ERRORS, OSError) as exc:
+        return tr("app.store_broken", message=f"{getattr(exc, 'orig', None) or exc}")
 
 
 def fail_closed(problem: str, paths: list[str]) -> None:
@@ -142,7 +148,7 @@ def _identity(store_file: str, username: str):
     """The stored user (role, scope, disabled; a frozen dataclass, safe to share)."""
     from povdata.auth import identity_user
     from povdata.store import Store
-    return _memo(("user", store_file, username), lambda: identity_user(Store(Path(store_file)), username))
+    return _memo(("user", store_file, username), lambda: identity_user(Store.from_key(store_file), username))
 
 
 def _browser_cookies() -> dict[str, str] | None:
@@ -169,7 +175,7 @@ def session_token() -> str | None:
 def _session_identity(store_file: str, token: str):
     from povdata.sessions import session_user, token_hash
     from povdata.store import Store
-    return _memo(("token", store_file, token_hash(token)), lambda: session_user(Store(Path(store_file)), token))
+    return _memo(("token", store_file, token_hash(token)), lambda: session_user(Store.from_key(store_file), token))
 
 
 def current_user():
@@ -190,8 +196,8 @@ def current_user():
     if mode == "oidc":
         if not getattr(st.user, "is_logged_in", False):
             return None
-        return _identity(str(open_store().path), st.user.get("email") or "")
-    store_file = str(open_store().path)
+        return _identity(open_store().key, st.user.get("email") or "")
+    store_file = open_store().key
     if _browser_cookies() is not None:
         token = session_token()
         user = _session_identity(store_file, token) if token else None
@@ -427,10 +433,10 @@ def version_id(province_code: str | None = None) -> int | None:
 
 def version_key(province_code: str | None = None) -> tuple[str, int] | None:
     """(store file, version id) of the version shown — the cache key of its data — or None."""
-    from povdata.store import store_path
+    from povdata.store import store_key
 
     v = version_id(province_code)
-    return None if v is None else (str(store_path()), v)
+    return None if v is None else (store_key(), v)
 
 
 #: what a process keeps per cache: every province of a national roll-out (34) at two versions, and
@@ -444,7 +450,7 @@ def _dataset_v(province_code: str, version: tuple[str, int] | None) -> Dataset:
         from povdata.dataset import empty_dataset, has_demo
         return load_demo(province_code) if has_demo(province_code) else empty_dataset(province_code)
     from povdata.store import Store, load_version
-    return load_version(Store(Path(version[0])), province_code, version[1])
+    return load_version(Store.from_key(version[0]), province_code, version[1])
 
 
 def _dataset(province_code: str) -> Dataset:
@@ -492,13 +498,13 @@ def targets_key(province_code: str | None = None) -> "int | tuple":
     if not has_store():
         return 0
     codes = (province_code or province(), former() or "")  # a former province's own targets are keyed by it
+    from povdata.db import q
     with closing(open_store().connect()) as conn:
-        row = conn.execute("SELECT MAX(id) FROM target_changes WHERE province_code IN (?, ?)", codes).fetchone()
-        added = conn.execute("SELECT MAX(id) FROM target_rules WHERE province_code IN (?, ?)", codes).fetchone()
-        decided = conn.execute("SELECT MAX(id) FROM decisions WHERE province_code IN (?, ?)", codes).fetchone()
-    ids = (int(row[0] or 0), int(added[0] or 0), int(decided[0] or 0))
+        ids = tuple(int(q(conn, f"SELECT MAX(id) FROM {table} WHERE province_code IN (:a, :b)",
+                          {"a": codes[0], "b": codes[1]}).scalar_one() or 0)
+                    for table in ("target_changes", "target_rules", "decisions"))
     # any kind of change makes a new key; the store's path is part of it (ids restart in another store)
-    return (str(open_store().path), *ids) if any(ids) else 0
+    return (open_store().key, *ids) if any(ids) else 0
 
 
 @st.cache_resource(show_spinner=False, max_entries=2 * CACHE_VERSIONS)
@@ -572,7 +578,7 @@ def _shapes(province_code: str, level: str, version: tuple[str, int] | None) -> 
         layers = read_layers(demo_dir(province_code) / "boundaries.gpkg")
     else:
         from povdata.store import Store, load_layers
-        layers = load_layers(Store(Path(version[0])), version[1])
+        layers = load_layers(Store.from_key(version[0]), version[1])
     from povdata.maps import display_layer
     return display_layer(layers, level)
 
@@ -620,7 +626,7 @@ def boundary_note(level: str) -> str:
     key = version_key()
     if key is not None:
         from povdata.store import Store, layer_sources
-        source, approx = layer_sources(Store(Path(key[0])), key[1]).get(level, ("", True))
+        source, approx = layer_sources(Store.from_key(key[0]), key[1]).get(level, ("", True))
         if not approx and source:
             return tr("import.boundaries_from", source=md_escape(source))
     return tr("banner.approx_boundaries")
@@ -1282,7 +1288,7 @@ def national_comparison() -> None:
         if v is None:
             st.caption(tr("compare.none"))
             return
-        nat = _national_dataset(str(open_store().path), v.id)
+        nat = _national_dataset(open_store().key, v.id)
         table = comparison(nat.indicators, view_codes(), lang())
         if table.empty:
             st.caption(tr("compare.none"))
@@ -1301,4 +1307,4 @@ def national_comparison() -> None:
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _national_dataset(store_file: str, version: int) -> Dataset:
     from povdata.store import Store, load_version
-    return load_version(Store(Path(store_file)), "00", version)
+    return load_version(Store.from_key(store_file), "00", version)

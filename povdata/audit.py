@@ -5,8 +5,9 @@ the store's ``audit`` table (see :data:`povdata.store.SCHEMA`): the time (UTC), 
 the action, the province, a one-line Vietnamese summary and the details as JSON (file
 name and checksum, version numbers, old and new values).
 
-The table is append-only: two SQLite triggers abort any ``UPDATE`` or ``DELETE``, and the
-app has no function that edits it.  A row is written inside the same transaction as the
+The table is append-only: triggers abort any ``UPDATE`` or ``DELETE`` (two on SQLite, one
+PL/pgSQL trigger on PostgreSQL, where the app's role can also be denied the privilege:
+:data:`povdata.db.migrate.APP_ROLE_GRANTS`), and the app has no function that edits it.  A row is written inside the same transaction as the
 change it records, so a change without its audit row (or the reverse) cannot be committed.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from contextlib import closing
 from datetime import datetime, timezone
 
 import pandas as pd
+from sqlalchemy import text
 
 from povdata.i18n import t
 from povdata.messages import Msg, from_plain, to_plain
@@ -30,7 +32,7 @@ def now_utc() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def record(conn: sqlite3.Connection, actor: str, action: str, summary: str, detail: dict | None = None,
+def record(conn, actor: str, action: str, summary: str, detail: dict | None = None,
            province_code: str = "") -> int:
     """Append one row (inside the caller's transaction); return its id.  A ``summary`` from
     the catalogue (:class:`~povdata.messages.Msg`) is stored as its Vietnamese text, and its
@@ -39,11 +41,14 @@ def record(conn: sqlite3.Connection, actor: str, action: str, summary: str, deta
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     said = json.dumps(to_plain(summary), ensure_ascii=False, sort_keys=True) if isinstance(summary, Msg) else ""
-    cur = conn.execute(
-        "INSERT INTO audit (at, actor, action, province_code, summary, detail, said) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (now_utc(), actor or t("audit.unknown_actor"), action, province_code or "", summary,
-         json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str), said))
-    return int(cur.lastrowid)
+    sql = ("INSERT INTO audit (at, actor, action, province_code, summary, detail, said) "
+           "VALUES (:at, :actor, :action, :p, :summary, :detail, :said) RETURNING id")
+    params = {"at": now_utc(), "actor": actor or t("audit.unknown_actor"), "action": action, "p": province_code or "",
+              "summary": str(summary), "detail": json.dumps(detail or {}, ensure_ascii=False, sort_keys=True,
+                                                            default=str), "said": said}
+    if isinstance(conn, sqlite3.Connection):  # a restore's own connection to the SQLite file (povdata.backup)
+        return int(conn.execute(sql, params).fetchone()[0])
+    return int(conn.execute(text(sql), params).scalar_one())
 
 
 def entries(store, user=None, *, action: str | None = None, province_code: str | None = None) -> pd.DataFrame:
@@ -56,17 +61,17 @@ def entries(store, user=None, *, action: str | None = None, province_code: str |
         if user.province_code:
             province_code = user.province_code
     sql = f"SELECT {', '.join(COLUMNS)} FROM audit"
-    where, params = [], []
+    where, params = [], {}
     if action:
-        where.append("action = ?")
-        params.append(action)
+        where.append("action = :action")
+        params["action"] = action
     if province_code:
-        where.append("province_code = ?")
-        params.append(province_code)
+        where.append("province_code = :p")
+        params["p"] = province_code
     if where:
         sql += " WHERE " + " AND ".join(where)
     with closing(store.connect()) as conn:
-        return pd.read_sql_query(sql + " ORDER BY id DESC", conn, params=params)
+        return pd.read_sql_query(text(sql + " ORDER BY id DESC"), conn, params=params)
 
 
 #: the detail fields the trail writes; each has a label ``audit_field.<name>`` in the catalogues

@@ -28,7 +28,6 @@ functions take the user and refuse another province's data with :class:`Permissi
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 import time
 import tomllib
@@ -39,10 +38,11 @@ from pathlib import Path
 import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import text
 
 from povdata.i18n import t
 from povdata.messages import Msg
-from povdata.db import one
+from povdata.db import lock, one, q
 from povdata.policy import (  # noqa: F401 — the policy, re-exported for the modules that import it from here
     DEMO_VIEWER, GUEST_NAME, PERMISSIONS, ROLES, PermissionDenied, User, _role, can, check_scope, in_force, require,
     role_name)
@@ -95,7 +95,7 @@ def auth_mode(data_dir: str | Path | None = None) -> str:
             mode = str(tomllib.loads(path.read_text(encoding="utf-8")).get("auth", {}).get("mode", "")).lower()
         except (OSError, tomllib.TOMLDecodeError, AttributeError) as exc:
             raise AuthError(Msg("auth.bad_config", path=path, error=exc)) from exc
-    from povdata.db import StoreError, mark_sign_in, sign_in_recorded
+    from povdata.db import DB_ERRORS, StoreError, mark_sign_in, sign_in_recorded
 
     if mode:
         if mode not in MODES:
@@ -111,8 +111,8 @@ def auth_mode(data_dir: str | Path | None = None) -> str:
     if has_store(data_dir):
         try:
             with closing(open_store(data_dir).connect()) as conn:
-                found = conn.execute("SELECT 1 FROM users LIMIT 1").fetchone()
-        except sqlite3.Error as exc:
+                found = q(conn, "SELECT 1 FROM users LIMIT 1").first()
+        except DB_ERRORS as exc:
             raise StoreError(Msg("auth.store_damaged", error=exc)) from exc
         if found:
             mark_sign_in(path.parent)
@@ -173,7 +173,7 @@ def _row_to_user(row) -> User:
 def _user_row(conn, username: str):
     """The user's row, read by column name (``row["role"]``)."""
     return one(conn, "SELECT username, display_name, password_hash, role, province_code, disabled FROM users "
-                     "WHERE username = ?", (username,))
+                     "WHERE username = :u", {"u": username})
 
 
 def _tx(store):
@@ -195,10 +195,12 @@ def add_user(store, username: str, password: str | None, role: str, *, actor: Us
         _check_password(password)
     digest = _HASHER.hash(password) if password is not None else ""
     with _tx(store) as conn:
+        lock(conn, "povdash-users")
         if _user_row(conn, name) is not None:
             raise AuthError(Msg("auth.user_exists", name=name))
-        conn.execute("INSERT INTO users VALUES (?, ?, ?, ?, ?, 0, ?)",
-                     (name, display_name.strip(), digest, role, prov, audit.now_utc()))
+        q(conn, "INSERT INTO users (username, display_name, password_hash, role, province_code, disabled, created_at) "
+                "VALUES (:u, :d, :h, :role, :p, 0, :at)",
+          {"u": name, "d": display_name.strip(), "h": digest, "role": role, "p": prov, "at": audit.now_utc()})
         audit.record(conn, actor.username, "user_add", Msg("auth.audit_add", name=name, role=_role(role)),
                      {"username": name, "role": role, "province_code": prov, "display_name": display_name.strip(),
                       "sign_in": "password" if password is not None else "oidc"}, prov or "")
@@ -216,6 +218,7 @@ def _change(store, username: str, actor: User, action: str, column: str, value, 
     require(actor, "users")
     name = normalise_username(username)
     with _tx(store) as conn:
+        lock(conn, "povdash-users")  # PostgreSQL: two admins demoting each other cannot leave none
         row = _user_row(conn, name)
         if row is None:
             raise AuthError(Msg("auth.no_user", name=name))
@@ -227,12 +230,12 @@ def _change(store, username: str, actor: User, action: str, column: str, value, 
             raise AuthError(Msg("auth.not_yourself"))
         old = {"role": row["role"], "disabled": row["disabled"], "password_hash": "…"}[column]
         if action == "user_role" or action == "user_disable":  # never leave the store without an admin
-            remaining = conn.execute("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 "
-                                     "AND username != ?", (name,)).fetchone()[0]
+            remaining = q(conn, "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled = 0 "
+                                "AND username != :u", {"u": name}).scalar_one()
             losing = row["role"] == "admin" and not row["disabled"] and (action == "user_disable" or value != "admin")
             if losing and remaining == 0:
                 raise AuthError(Msg("auth.last_admin"))
-        conn.execute(f"UPDATE users SET {column} = ? WHERE username = ?", (value, name))
+        q(conn, f"UPDATE users SET {column} = :v WHERE username = :u", {"v": value, "u": name})
         if action in ("user_disable", "user_role", "user_password"):  # signed out everywhere, at once
             revoke_user_sessions(conn, name)
         detail = {"username": name}
@@ -244,8 +247,8 @@ def _change(store, username: str, actor: User, action: str, column: str, value, 
 def revoke_user_sessions(conn, username: str, now: float | None = None) -> int:
     """Inside the caller's transaction: every live sign-in (:mod:`povdata.sessions`) and ticket
     of ``username`` revoked; how many."""
-    cur = conn.execute("UPDATE sign_in_sessions SET revoked_at = ? WHERE username = ? AND revoked_at IS NULL",
-                       (time.time() if now is None else now, normalise_username(username)))
+    cur = q(conn, "UPDATE sign_in_sessions SET revoked_at = :now WHERE username = :u AND revoked_at IS NULL",
+            {"now": time.time() if now is None else now, "u": normalise_username(username)})
     return cur.rowcount
 
 
@@ -261,7 +264,7 @@ def disable_user(store, username: str, *, actor: User) -> None:
 def enable_user(store, username: str, *, actor: User) -> None:
     _change(store, username, actor, "user_enable", "disabled", 0, "auth.audit_enable")
     with _tx(store) as conn:  # a fresh start for the throttle too
-        conn.execute("DELETE FROM sign_in_failures WHERE username = ?", (normalise_username(username),))
+        q(conn, "DELETE FROM sign_in_failures WHERE username = :u", {"u": normalise_username(username)})
 
 
 def set_password(store, username: str, password: str, *, actor: User) -> None:
@@ -273,8 +276,8 @@ def set_password(store, username: str, password: str, *, actor: User) -> None:
 def list_users(store, *, actor: User) -> pd.DataFrame:
     require(actor, "users")
     with closing(store.connect()) as conn:
-        df = pd.read_sql_query("SELECT username, display_name, role, province_code, disabled, created_at, "
-                               "password_hash != '' AS has_password FROM users ORDER BY username", conn)
+        df = pd.read_sql_query(text("SELECT username, display_name, role, province_code, disabled, created_at, "
+                                    "password_hash != '' AS has_password FROM users ORDER BY username"), conn)
     if actor.province_code:
         df = df[df["province_code"] == actor.province_code]
     df["disabled"] = df["disabled"].astype(bool)
@@ -301,7 +304,7 @@ def authenticate(store, username: str, password: str, *, now: float | None = Non
     message for an unknown name, a wrong password and a disabled account).
 
     The attempt is counted as a failure *before* the password is checked, in one write
-    transaction (``BEGIN IMMEDIATE``), and the count is cleared only when the password is
+    transaction (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: an advisory lock on the name), and the count is cleared only when the password is
     right: twenty guesses at once are twenty failures, and from the third the name is locked
     before any further check runs."""
     from povdata import audit
@@ -312,16 +315,19 @@ def authenticate(store, username: str, password: str, *, now: float | None = Non
     with _tx(store) as conn:
         # the clock is read once the write lock is held: a time read before waiting for the lock would
         # be older than the lock another attempt just wrote (and would find a name locked for 0 s)
+        lock(conn, "povdash-sign-in:" + name)
         now = time.time() if fixed_now is None else fixed_now
-        thr = one(conn, "SELECT failures, locked_until FROM sign_in_failures WHERE username = ?", (name,))
+        thr = one(conn, "SELECT failures, locked_until FROM sign_in_failures WHERE username = :u", {"u": name})
         row = _user_row(conn, name)
         if thr and thr["locked_until"] > now:
             locked_wait = thr["locked_until"] - now
         else:
             failures = (thr["failures"] if thr else 0) + 1
-            conn.execute("INSERT INTO sign_in_failures VALUES (?, ?, ?, ?) ON CONFLICT(username) DO UPDATE SET "
-                         "failures = excluded.failures, last_failed_at = excluded.last_failed_at, "
-                         "locked_until = excluded.locked_until", (name, failures, now, now + lock_seconds(failures)))
+            q(conn, "INSERT INTO sign_in_failures (username, failures, last_failed_at, locked_until) "
+                    "VALUES (:u, :n, :now, :until) ON CONFLICT (username) DO UPDATE SET "
+                    "failures = excluded.failures, last_failed_at = excluded.last_failed_at, "
+                    "locked_until = excluded.locked_until",
+              {"u": name, "n": failures, "now": now, "until": now + lock_seconds(failures)})
             if failures == FREE_FAILURES:
                 audit.record(conn, name, "sign_in_locked", Msg("auth.audit_locked", name=name, n=failures),
                              {"username": name, "failures": failures}, (row["province_code"] or "") if row is not None else "")
@@ -335,9 +341,10 @@ def authenticate(store, username: str, password: str, *, now: float | None = Non
             ok = False
     if ok and row is not None and row["password_hash"] and not row["disabled"]:
         with _tx(store) as conn:
-            conn.execute("DELETE FROM sign_in_failures WHERE username = ?", (name,))
+            q(conn, "DELETE FROM sign_in_failures WHERE username = :u", {"u": name})
             if _HASHER.check_needs_rehash(row["password_hash"]):
-                conn.execute("UPDATE users SET password_hash = ? WHERE username = ?", (_HASHER.hash(password), name))
+                q(conn, "UPDATE users SET password_hash = :h WHERE username = :u",
+                  {"h": _HASHER.hash(password), "u": name})
         return User(row["username"], row["role"], row["province_code"] or None, row["display_name"] or "")
     # a disabled account gets the wrong-password answer: the message must not confirm the password
     raise SignInError(Msg("auth.failed_wrong"), lock_seconds(failures))

@@ -161,8 +161,19 @@ def contents(conn: sqlite3.Connection, schema: str = "main") -> Contents:
     return Contents(int(row[0]) if row else 0, vs, rows)
 
 
+def _sqlite(store: Store) -> sqlite3.Connection:
+    """A connection of the sqlite3 module to the store's file (its backup API, ``ATTACH`` and
+    ``PRAGMA`` checks are SQLite's own; PostgreSQL stores go through :mod:`povdata.db` instead)."""
+    conn = sqlite3.connect(store.path, timeout=30, isolation_level=None)  # we issue BEGIN ourselves
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA busy_timeout = 30000")
+    return conn
+
+
 def store_contents(store: Store) -> Contents:
-    with closing(store.connect()) as conn:
+    if store.url:
+        return _pg_contents(store)
+    with closing(_sqlite(store)) as conn:
         return contents(conn)
 
 
@@ -254,10 +265,14 @@ def _copy_store(store: Store, dest: Path) -> BackupInfo:
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         _clean_stale(dest.parent)
-        with closing(store.connect()) as src, closing(sqlite3.connect(tmp, isolation_level=None)) as dst:
+        if store.url:
+            _pg_to_file(store, tmp)
+        with closing(sqlite3.connect(tmp, isolation_level=None)) as dst:
             # exclusive: the copy never needs a -shm file (which cannot be made on a nearly full disk)
             dst.execute("PRAGMA locking_mode = EXCLUSIVE")
-            src.backup(dst)  # all pages in one step: one read transaction, one consistent state
+            if not store.url:
+                with closing(_sqlite(store)) as src:
+                    src.backup(dst)  # all pages in one step: one read transaction, one consistent state
             dst.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal beside it
             check = [r[0] for r in dst.execute("PRAGMA integrity_check")]
             info = contents(dst)
@@ -274,9 +289,10 @@ def _copy_store(store: Store, dest: Path) -> BackupInfo:
         return backup
     except BaseException as exc:
         _remove(tmp, mtmp)
-        if isinstance(exc, (sqlite3.Error, OSError)) and (is_disk_full(exc) or _short_of_space(dest.parent, store)):
+        from povdata.db import DB_ERRORS
+        if isinstance(exc, (*DB_ERRORS, OSError)) and (is_disk_full(exc) or _short_of_space(dest.parent, store)):
             raise StoreError(Msg("backup.disk_full", dest=dest, free=_free(dest.parent))) from exc
-        if isinstance(exc, (sqlite3.Error, OSError)):
+        if isinstance(exc, (*DB_ERRORS, OSError)):
             raise StoreError(Msg("backup.write_failed", dest=dest, error=exc)) from exc
         raise
 
@@ -291,7 +307,7 @@ def _manifest(b: BackupInfo) -> dict:
 def backup(store: Store, dest: str | Path | None = None, *, actor: str | None = None) -> BackupInfo:
     """Back the store up to ``dest`` (a new file, or a folder; default
     :func:`default_backup_path`) with its manifest; record it in the audit trail."""
-    if not store.path.exists():
+    if not store.url and not store.path.exists():
         raise StoreError(Msg("backup.no_store", path=store.path))
     dest = Path(dest) if dest is not None else default_backup_path(store.path.parent)
     if dest.is_dir():
@@ -299,17 +315,137 @@ def backup(store: Store, dest: str | Path | None = None, *, actor: str | None = 
     if dest.exists():
         raise StoreError(Msg("backup.exists", dest=dest))
     info = _copy_store(store, dest)
+    from povdata import audit
+    from povdata.db import DB_ERRORS, transaction
     try:
-        with closing(store.connect()) as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            _record(conn, actor or _login(), "backup", Msg("backup.audit_backup", file=dest.name),
-                    {"file": str(dest), "sha256": info.sha256, "bytes": info.size,
-                     "versions": _manifest(info)["versions"]})
-            conn.execute("COMMIT")
-    except sqlite3.Error as exc:
+        with transaction(store) as conn:
+            audit.record(conn, actor or _login(), "backup", Msg("backup.audit_backup", file=dest.name),
+                         {"file": str(dest), "sha256": info.sha256, "bytes": info.size,
+                          "versions": _manifest(info)["versions"]})
+    except DB_ERRORS as exc:
         raise StoreError(Msg("backup.no_audit", dest=dest, error=write_error(exc, store.path.parent).args[0])) \
             from exc
     return info
+
+
+# ---- PostgreSQL ------------------------------------------------------------------------
+# A PostgreSQL store is backed up to the same file as a SQLite one (a SQLite store of the same
+# schema, made by the migrations, every table copied from one snapshot), so the checks, the
+# manifest and the restore are the same for both, and a province's data moves between the two
+# (a SQLite store's backup restores into PostgreSQL, and the reverse).  The database
+# administrator's pg_dump of the whole cluster is a separate matter.
+
+#: the data tables in an order their foreign keys allow (parents first); the others after
+_PARENTS_FIRST = ("datasets", "versions", "indicators", "boundaries", "boundary_layers")
+_CHUNK = 5000
+
+
+def _sa_tables(conn) -> list[str]:
+    from sqlalchemy import inspect
+    return sorted(t for t in inspect(conn).get_table_names() if t != "spatial_ref_sys")  # PostGIS's own
+
+
+def _sa_contents(conn) -> Contents:
+    from povdata.db import q
+    row = q(conn, "SELECT value FROM meta WHERE key = 'schema_version'").first()
+    vs: dict[str, list[VersionInfo]] = {}
+    for r in q(conn, f"SELECT {_VERSION_COLUMNS} FROM versions ORDER BY province_code, number DESC").mappings():
+        vs.setdefault(r["province_code"], []).append(VersionInfo(**r))
+    rows = {t: int(q(conn, f"SELECT COUNT(*) FROM {_q(t)}").scalar_one()) for t in _sa_tables(conn)}
+    return Contents(int(row[0]) if row else 0, vs, rows)
+
+
+def _pg_contents(store: Store) -> Contents:
+    with closing(store.connect()) as conn:
+        return _sa_contents(conn)
+
+
+def _select_list(table: str, cols: list[str]) -> str:
+    return ", ".join("ST_AsBinary(geom) AS geom" if table == "boundaries" and c == "geom" else _q(c) for c in cols)
+
+
+def _pg_to_file(store: Store, tmp: Path) -> None:
+    """Copy every table of the PostgreSQL store into a new SQLite store at ``tmp``, from one
+    snapshot (``REPEATABLE READ``: an import is in the copy whole or not at all)."""
+    from povdata.db import upgrade
+
+    upgrade(tmp)  # an empty store of this schema, made by the migrations
+    with closing(sqlite3.connect(tmp, isolation_level=None)) as dst, closing(store.connect()) as src:
+        src.execution_options(isolation_level="REPEATABLE READ")
+        dst.execute("PRAGMA locking_mode = EXCLUSIVE")
+        dst.execute("BEGIN")
+        for table in _tables(dst):
+            if table in ("meta", "alembic_version"):
+                continue
+            cols = _columns(dst, table)
+            ins = f"INSERT INTO {_q(table)} ({', '.join(map(_q, cols))}) VALUES ({', '.join('?' * len(cols))})"
+            res = src.exec_driver_sql(f"SELECT {_select_list(table, cols)} FROM {_q(table)}")
+            while part := res.fetchmany(_CHUNK):
+                dst.executemany(ins, [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in part])
+        dst.execute("COMMIT")
+
+
+def _pg_restore(store: Store, staged: Path, info: BackupInfo, src: Path, folder: Path,
+                actor: str | None) -> RestoreResult:
+    """Replace the PostgreSQL store's data tables with the checked copy ``staged``, in one
+    transaction that first locks them against other writers (readers go on reading the old
+    rows until the commit)."""
+    from sqlalchemy import text
+
+    from povdata import audit
+    from povdata.db import DB_ERRORS, fresh_columns, q, transaction
+
+    safety: Path | None = None
+    columns = fresh_columns()
+    try:
+        with transaction(store) as conn, closing(sqlite3.connect(staged)) as b:
+            live = [t for t in _sa_tables(conn) if t not in KEPT_TABLES]
+            order = [t for t in _PARENTS_FIRST if t in live] + [t for t in live if t not in _PARENTS_FIRST]
+            conn.exec_driver_sql(f"LOCK TABLE {', '.join(map(_q, order))} IN EXCLUSIVE MODE")
+            before = _sa_contents(conn)
+            if any(n for t, n in before.rows.items() if t not in KEPT_TABLES):
+                # another connection reads the last committed state: exactly the data about to be replaced
+                safety = _copy_store(store, default_backup_path(folder, "povdash-truoc-khoi-phuc")).path
+            for table in reversed(order):
+                q(conn, f"DELETE FROM {_q(table)}")
+            in_backup = set(_tables(b))
+            for table in order:
+                if table not in in_backup:
+                    continue
+                cols = columns[table]
+                values = ", ".join("ST_GeomFromWKB(:geom, 4326)" if table == "boundaries" and c == "geom"
+                                   else f":{c}" for c in cols)
+                ins = text(f"INSERT INTO {_q(table)} ({', '.join(map(_q, cols))}) VALUES ({values})")
+                cur = b.execute(f"SELECT {', '.join(map(_q, cols))} FROM {_q(table)}")
+                while part := cur.fetchmany(_CHUNK):
+                    conn.execute(ins, [dict(zip(cols, r)) for r in part])
+                if "id" in cols:  # ids handed out later never repeat a restored one, nor one given before
+                    seq = q(conn, "SELECT pg_get_serial_sequence(:t, 'id')", {"t": table}).scalar_one()
+                    last, called = q(conn, f"SELECT last_value, is_called FROM {seq}").one()
+                    top = int(q(conn, f"SELECT COALESCE(MAX(id), 0) FROM {_q(table)}").scalar_one())
+                    q(conn, "SELECT setval(:s, :v, :c)", {"s": seq, "v": max(top, int(last), 1),
+                                                          "c": bool(called or top)})
+            after = _sa_contents(conn)
+            restored = {t: n for t, n in after.rows.items() if t not in KEPT_TABLES}
+            expected = {t: info.contents.rows.get(t, 0) for t in restored}
+            if restored != expected:  # cannot happen short of a bug; never commit a partial restore
+                raise _refuse(Msg("backup.row_counts", restored=restored, expected=expected))
+            audit.record(conn, actor or _login(), "restore",
+                         Msg("backup.audit_restore_safety", file=src.name, safety=safety.name) if safety
+                         else Msg("backup.audit_restore", file=src.name),
+                         {"file": str(src.resolve()), "sha256": info.sha256, "backup_created_at": info.created_at,
+                          "versions": {c: sorted(v.number for v in vs) for c, vs in sorted(after.versions.items())},
+                          "replaced_versions": {c: sorted(v.number for v in vs)
+                                                for c, vs in sorted(before.versions.items())},
+                          "safety_copy": str(safety) if safety else None})
+    except (*DB_ERRORS, OSError) as exc:
+        if is_disk_full(exc):
+            raise StoreError(Msg("backup.restore_disk_full", free=_free(folder))) from exc
+        if isinstance(exc, DB_ERRORS):
+            err = write_error(exc, folder)
+            raise StoreError(Msg("backup.restore_failed", error=err.args[0])) from exc
+        raise
+    return RestoreResult(info, before, after, safety)
 
 
 # ---- restore --------------------------------------------------------------------------
@@ -389,7 +525,10 @@ def verify_backup(src: str | Path, work_dir: str | Path) -> BackupInfo:
 def _live_columns(store: Store | None = None) -> dict[str, list[str]]:
     """The columns of every table of the current schema (of ``store``, else a fresh one)."""
     if store is not None:
-        with closing(store.connect()) as conn:
+        if store.url:  # PostgreSQL: the migrations make the same columns (tests/test_migrations.py)
+            from povdata.db import fresh_columns
+            return fresh_columns()
+        with closing(_sqlite(store)) as conn:
             return {t: _columns(conn, t) for t in _tables(conn)}
     from povdata.db import fresh_columns
     return fresh_columns()
@@ -442,7 +581,8 @@ def restore(src: str | Path, data_dir: str | Path | None = None, *, actor: str |
 
     folder = Path(data_dir) if data_dir is not None else default_dir()
     # only read the live store until the backup has passed every check
-    live_columns = _live_columns(Store(store_path(folder)) if has_store(folder) else None)
+    from povdata.db import database_url
+    live_columns = _live_columns(Store(store_path(folder), database_url()) if has_store(folder) else None)
     info, staged = _verified_copy(Path(src), folder, live_columns)
     try:
         store = open_store(folder)  # creates an empty store in a fresh data directory
@@ -450,7 +590,9 @@ def restore(src: str | Path, data_dir: str | Path | None = None, *, actor: str |
         if confirm is not None and not confirm(info, before):
             return None
         safety: Path | None = None
-        conn = store.connect()
+        if store.url:
+            return _pg_restore(store, staged, info, Path(src), folder, actor)
+        conn = _sqlite(store)
         try:
             conn.execute("ATTACH DATABASE ? AS b", (str(staged),))
             conn.execute("BEGIN IMMEDIATE")  # from here no one else writes: the safety copy is what we replace

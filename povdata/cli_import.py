@@ -194,5 +194,5 @@ def cmd_import(args: argparse.Namespace) -> int:
     store = open_store(args.data_dir)
     v = save_import(store, args.province, ind, bnd, created_by=args.user, note=args.note,
                     keep_other_years=not args.replace)
-    print(cli_t("cli_import.saved", version=version_label(v), path=store.path))
+    print(cli_t("cli_import.saved", version=version_label(v), path=store.where))
     return 0

@@ -28,6 +28,7 @@ from datetime import date, datetime, timezone
 
 import pandas as pd
 
+from povdata.db import q
 from povdata.i18n import t
 from povdata.messages import Msg
 
@@ -93,9 +94,9 @@ def stored_decisions(store, province_code: str) -> tuple[Decision, ...]:
     """The records editors entered for the province, oldest first."""
     from povdata.auth import in_force
     with closing(store.connect()) as conn:
-        rows = conn.execute("SELECT province_code, number, date, issuer, action, status, unit_code, period_start, "
-                            "period_end, basis FROM decisions WHERE province_code = ? ORDER BY id",
-                            (in_force(province_code),)).fetchall()
+        rows = q(conn, "SELECT province_code, number, date, issuer, action, status, unit_code, period_start, "
+                       "period_end, basis FROM decisions WHERE province_code = :p ORDER BY id",
+                 {"p": in_force(province_code)}).all()
     return tuple(Decision(*r[:7], r[7], r[8], r[9] or "", "entered") for r in rows)
 
 
@@ -195,17 +196,20 @@ def add_decision(store, province_code: str, *, number: str, on: date | str, issu
         period_start = period_end = None
     actor = user.username if user is not None else "cli"
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    with closing(store.connect()) as conn:
-        with conn:
-            for code in unit_codes:
-                conn.execute("INSERT INTO decisions (province_code, number, date, issuer, action, status, unit_code, "
-                             "period_start, period_end, basis, at, actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                             (province_code, number, day.isoformat(), str(issuer).strip(), action, status, code,
-                              period_start, period_end, str(basis).strip(), now, actor))
-            audit.record(conn, actor, "decision",
-                         Msg(f"decision_form.audit_{action}", number=number, date=day.strftime("%d/%m/%Y"),
-                             n=len(unit_codes)),
-                         {"number": number, "date": day.isoformat(), "issuer": issuer, "action": action,
-                          "status": status, "units": list(unit_codes), "period": [period_start, period_end],
-                          "basis": basis}, province_code)
+    from povdata.db import transaction
+    with transaction(store) as conn:
+        q(conn, "INSERT INTO decisions (province_code, number, date, issuer, action, status, unit_code, "
+                "period_start, period_end, basis, at, actor) VALUES (:p, :number, :date, :issuer, :action, "
+                ":status, :unit, :start, :end, :basis, :at, :actor)",
+          [{"p": province_code, "number": number, "date": day.isoformat(), "issuer": str(issuer).strip(),
+            "action": action, "status": status, "unit": code,
+            "start": None if period_start is None else int(period_start),
+            "end": None if period_end is None else int(period_end), "basis": str(basis).strip(), "at": now,
+            "actor": actor} for code in unit_codes])
+        audit.record(conn, actor, "decision",
+                     Msg(f"decision_form.audit_{action}", number=number, date=day.strftime("%d/%m/%Y"),
+                         n=len(unit_codes)),
+                     {"number": number, "date": day.isoformat(), "issuer": issuer, "action": action,
+                      "status": status, "units": list(unit_codes), "period": [period_start, period_end],
+                      "basis": basis}, province_code)
     return len(unit_codes)

@@ -17,6 +17,7 @@ from contextlib import closing
 from dataclasses import replace
 
 import pandas as pd
+from sqlalchemy import text as sql_text
 
 from povdata import audit
 from povdata.auth import User, check_scope, require
@@ -39,8 +40,8 @@ def target_changes(store, province_code: str, user: User | None = None) -> pd.Da
     """Every stored change of the province's targets, oldest first."""
     check_scope(user, province_code)
     with closing(store.connect()) as conn:
-        return pd.read_sql_query("SELECT id, period_id, target_id, field, value, at, actor FROM target_changes "
-                                 "WHERE province_code = ? ORDER BY id", conn, params=(province_code,))
+        return pd.read_sql_query(sql_text("SELECT id, period_id, target_id, field, value, at, actor FROM target_changes "
+                                      "WHERE province_code = :p ORDER BY id"), conn, params={"p": province_code})
 
 
 def apply_changes(config: TargetsConfig, changes: pd.DataFrame) -> TargetsConfig:
@@ -78,9 +79,9 @@ def added_rules(store, province_code: str, user: User | None = None) -> pd.DataF
     """Rules editors added to the province's periods, oldest first."""
     check_scope(user, province_code)
     with closing(store.connect()) as conn:
-        return pd.read_sql_query("SELECT id, period_id, target_id, scope, rule, value, source, at, actor "
-                                 "FROM target_rules WHERE province_code = ? ORDER BY id", conn,
-                                 params=(province_code,))
+        return pd.read_sql_query(sql_text("SELECT id, period_id, target_id, scope, rule, value, source, at, actor "
+                                      "FROM target_rules WHERE province_code = :p ORDER BY id"), conn,
+                                 params={"p": province_code})
 
 
 def apply_rules(config: TargetsConfig, rules: pd.DataFrame) -> TargetsConfig:
@@ -127,19 +128,18 @@ def add_target_rule(store, config: TargetsConfig, *, period_id: str, scope: str,
     while f"tinh_{scope}_{n}" in taken:
         n += 1
     target_id = f"tinh_{scope}_{n}"
-    from povdata.db import StoreError, transaction as _transaction
-    import sqlite3
+    from povdata.db import DB_ERRORS, StoreError, q, transaction as _transaction
     try:
         with _transaction(store) as conn:
-            conn.execute("INSERT INTO target_rules (province_code, period_id, target_id, scope, rule, value, source, at, "
-                         "actor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (config.province_code, period_id, target_id,
-                                                                     scope, rule, value, source, audit.now_utc(),
-                                                                     user.username))
+            q(conn, "INSERT INTO target_rules (province_code, period_id, target_id, scope, rule, value, source, at, "
+                    "actor) VALUES (:p, :period, :target, :scope, :rule, :value, :source, :at, :actor)",
+              {"p": config.province_code, "period": period_id, "target": target_id, "scope": scope, "rule": rule,
+               "value": float(value), "source": source, "at": audit.now_utc(), "actor": user.username})
             audit.record(conn, user.username, "target_change", Msg("target_edit.audit_add", target=target_id, period=period_id,
                                                                         value=f"{value:g}"),
                          {"period_id": period_id, "target_id": target_id, "scope": scope, "rule": rule,
                           "value": value, "source": source, "added": True}, config.province_code)
-    except sqlite3.Error as exc:
+    except DB_ERRORS as exc:
         raise StoreError(Msg("target_edit.store_failed", error=exc)) from exc
     return target_id
 
@@ -212,20 +212,20 @@ def change_targets(store, config: TargetsConfig, new_values: dict[tuple[str, str
             made.append({"period_id": period_id, "target_id": target_id, "field": field, "old": old, "new": new})
     if not made:
         return []
-    from povdata.db import StoreError, transaction as _transaction
-    import sqlite3
+    from povdata.db import DB_ERRORS, StoreError, q, transaction as _transaction
     try:
         with _transaction(store) as conn:
             for ch in made:
-                conn.execute("INSERT INTO target_changes (province_code, period_id, target_id, field, value, at, actor) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?)", (config.province_code, ch["period_id"], ch["target_id"],
-                                                            ch["field"], ch["new"], audit.now_utc(), user.username))
+                q(conn, "INSERT INTO target_changes (province_code, period_id, target_id, field, value, at, actor) "
+                        "VALUES (:p, :period, :target, :field, :value, :at, :actor)",
+                  {"p": config.province_code, "period": ch["period_id"], "target": ch["target_id"],
+                   "field": ch["field"], "value": float(ch["new"]), "at": audit.now_utc(), "actor": user.username})
                 what = (Msg("target_edit.target_named", target=ch["target_id"], period=ch["period_id"])
                         if ch["target_id"] else Msg(f"target_edit.field_{ch['field']}"))
                 audit.record(conn, user.username, "target_change",
                              Msg("target_edit.audit_change", what=what, old=f"{ch['old']:g}", new=f"{ch['new']:g}"),
                              ch, config.province_code)
-    except sqlite3.Error as exc:
+    except DB_ERRORS as exc:
         raise StoreError(Msg("target_edit.store_failed", error=exc)) from exc
     return made
 
@@ -239,18 +239,20 @@ def share_scenario(store, province_code: str, name: str, query: str, *, user: Us
         raise EditError(Msg("target_edit.scenario_no_name"))
     if len(query) > 4000:
         raise EditError(Msg("target_edit.scenario_too_long"))
-    from povdata.db import transaction as _transaction
+    from povdata.db import q, transaction as _transaction
     with _transaction(store) as conn:
-        cur = conn.execute("INSERT INTO shared_scenarios (province_code, name, query, at, actor) VALUES (?, ?, ?, ?, ?)",
-                           (province_code, name, query, audit.now_utc(), user.username))
+        sid = int(q(conn, "INSERT INTO shared_scenarios (province_code, name, query, at, actor) "
+                          "VALUES (:p, :name, :query, :at, :actor) RETURNING id",
+                    {"p": province_code, "name": name, "query": query, "at": audit.now_utc(),
+                     "actor": user.username}).scalar_one())
         audit.record(conn, user.username, "scenario_share", Msg("target_edit.audit_share", name=name),
                      {"name": name, "query": query}, province_code)
-        return int(cur.lastrowid)
+        return sid
 
 
 def shared_scenarios(store, province_code: str, user: User | None = None) -> pd.DataFrame:
     """The province's shared scenarios, newest first."""
     check_scope(user, province_code)
     with closing(store.connect()) as conn:
-        return pd.read_sql_query("SELECT id, name, query, at, actor FROM shared_scenarios WHERE province_code = ? "
-                                 "ORDER BY id DESC", conn, params=(province_code,))
+        return pd.read_sql_query(sql_text("SELECT id, name, query, at, actor FROM shared_scenarios "
+                                      "WHERE province_code = :p ORDER BY id DESC"), conn, params={"p": province_code})

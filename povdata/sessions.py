@@ -29,7 +29,13 @@ from contextlib import closing
 from pathlib import Path
 
 from povdata.auth import User, config_path, normalise_username
-from povdata.db import one
+from povdata.db import one, q
+
+
+def _for_update(conn) -> str:
+    """PostgreSQL: the row read is locked until commit (two redeemers of one ticket queue, the
+    second sees it spent); SQLite's write transaction already excludes every other writer."""
+    return " FOR UPDATE" if conn.dialect.name == "postgresql" else ""
 
 COOKIE_NAME = "povdash_session"
 TICKET_SECONDS = 60.0
@@ -61,9 +67,10 @@ def session_hours(data_dir: str | Path | None = None) -> float:
 
 def _insert(conn, kind: str, user: User, now: float, lifetime: float) -> str:
     token = secrets.token_urlsafe(32)
-    conn.execute("INSERT INTO sign_in_sessions (token_hash, kind, username, role, province_code, created_at, "
-                 "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                 (token_hash(token), kind, user.username, user.role, user.province_code or "", now, now + lifetime))
+    q(conn, "INSERT INTO sign_in_sessions (token_hash, kind, username, role, province_code, created_at, "
+            "expires_at) VALUES (:h, :kind, :u, :role, :p, :now, :exp)",
+      {"h": token_hash(token), "kind": kind, "u": user.username, "role": user.role, "p": user.province_code or "",
+       "now": now, "exp": now + lifetime})
     return token
 
 
@@ -73,7 +80,8 @@ def issue_ticket(store, user: User, *, now: float | None = None) -> str:
 
     now = time.time() if now is None else now
     with _transaction(store) as conn:
-        conn.execute("DELETE FROM sign_in_sessions WHERE expires_at < ? OR revoked_at < ?", (now, now - 86400))
+        q(conn, "DELETE FROM sign_in_sessions WHERE expires_at < :now OR revoked_at < :old",
+          {"now": now, "old": now - 86400})
         return _insert(conn, "ticket", user, now, TICKET_SECONDS)
 
 
@@ -87,10 +95,10 @@ def redeem_ticket(store, ticket: str, *, now: float | None = None,
     lifetime = (session_hours(store.path.parent) if hours is None else hours) * 3600.0
     with _transaction(store) as conn:
         row = one(conn, "SELECT username, role, province_code, expires_at, revoked_at FROM sign_in_sessions "
-                        "WHERE token_hash = ? AND kind = 'ticket'", (token_hash(ticket),))
+                        "WHERE token_hash = :h AND kind = 'ticket'" + _for_update(conn), {"h": token_hash(ticket)})
         if row is None or row["revoked_at"] is not None:
             return None
-        conn.execute("UPDATE sign_in_sessions SET revoked_at = ? WHERE token_hash = ?", (now, token_hash(ticket)))
+        q(conn, "UPDATE sign_in_sessions SET revoked_at = :now WHERE token_hash = :h", {"now": now, "h": token_hash(ticket)})
         if row["expires_at"] < now:
             return None
         user = User(row["username"], row["role"], row["province_code"] or None)
@@ -109,8 +117,8 @@ def session_user(store, token: str | None, *, now: float | None = None) -> User 
         row = one(conn, "SELECT s.username, s.role AS issued_role, s.province_code AS issued_province, "
                         "u.role, COALESCE(u.province_code, '') AS province_code, u.disabled, u.display_name "
                         "FROM sign_in_sessions s LEFT JOIN users u ON u.username = s.username "
-                        "WHERE s.token_hash = ? AND s.kind = 'session' AND s.revoked_at IS NULL AND s.expires_at > ?",
-                  (digest, now))
+                        "WHERE s.token_hash = :h AND s.kind = 'session' AND s.revoked_at IS NULL "
+                        "AND s.expires_at > :now", {"h": digest, "now": now})
     if row is None:
         return None
     if row["role"] is None or row["disabled"] or row["role"] != row["issued_role"] \
@@ -127,17 +135,17 @@ def revoke(store, token: str | None, *, now: float | None = None) -> None:
     from povdata.db import transaction as _transaction
 
     with _transaction(store) as conn:
-        conn.execute("UPDATE sign_in_sessions SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
-                     (time.time() if now is None else now, token_hash(token)))
+        q(conn, "UPDATE sign_in_sessions SET revoked_at = :now WHERE token_hash = :h AND revoked_at IS NULL",
+          {"now": time.time() if now is None else now, "h": token_hash(token)})
 
 
 def live_sessions(store, username: str, *, now: float | None = None) -> int:
     """How many unexpired, unrevoked sessions ``username`` has (the admin page shows it)."""
     now = time.time() if now is None else now
     with closing(store.connect()) as conn:
-        return conn.execute("SELECT COUNT(*) FROM sign_in_sessions WHERE username = ? AND kind = 'session' "
-                            "AND revoked_at IS NULL AND expires_at > ?",
-                            (normalise_username(username), now)).fetchone()[0]
+        return int(q(conn, "SELECT COUNT(*) FROM sign_in_sessions WHERE username = :u AND kind = 'session' "
+                           "AND revoked_at IS NULL AND expires_at > :now",
+                     {"u": normalise_username(username), "now": now}).scalar_one())
 
 
 # ---- which Streamlit sessions belong to which sign-in (this process) -------------------

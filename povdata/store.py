@@ -33,7 +33,6 @@ first stores the demo as version 1 (``illustrative``), so the user can switch ba
 """
 from __future__ import annotations
 
-import sqlite3
 import tomllib
 from contextlib import closing
 from dataclasses import dataclass
@@ -44,13 +43,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from sqlalchemy import text
 
 from povdata.policy import User, check_scope
 from povdata.dataset import Dataset, demo_dir
 from povdata.db import (  # noqa: F401 — the bottom layer, re-exported: many modules import them from here
-    _READY, AUTH_MARKER, DB_NAME, SCHEMA_VERSION, Store, StoreError, check_store_file, data_dir, has_store,
-    is_disk_full, mark_sign_in, open_store, sign_in_recorded, store_path, transaction, write_error)
-from povdata.db import login_name as _login, one, transaction as _transaction  # noqa: F401
+    _READY, AUTH_MARKER, DB_ERRORS, DB_NAME, SCHEMA_VERSION, Store, StoreError, check_store_file, data_dir,
+    has_store, is_disk_full, mark_sign_in, open_store, sign_in_recorded, store_key, store_path, transaction,
+    write_error)
+from povdata.db import in_list, lock, login_name as _login, one, q, transaction as _transaction  # noqa: F401
 from povdata.i18n import t
 from povdata.indicators import COUNT_COLUMNS, PUBLISHED_RATES
 from povdata.registry import Live
@@ -68,6 +69,41 @@ IND_COLUMNS = Live(lambda: ["unit_code", "year", "standard", *COUNT_COLUMNS, *PU
 _NOT_REPLACED = ("NOT EXISTS (SELECT 1 FROM _replaced r WHERE r.year = i.year AND r.standard = i.standard "
                  "AND r.code_len = length(i.unit_code)) AND NOT EXISTS (SELECT 1 FROM _replaced_units u "
                  "WHERE u.year = i.year AND u.standard = i.standard AND u.unit_code = i.unit_code)")
+
+
+_VERSION_COLUMNS = ("id, province_code, number, created_at, created_by, source_file, sha256, boundary_file, "
+                    "boundary_sha256, data_status, title, era, years, note")
+
+
+def _geom_in(conn) -> str:
+    """The SQL that turns a WKB parameter ``:geom`` into the geometry column's value (PostGIS:
+    a geometry in EPSG:4326; SQLite: the WKB itself)."""
+    return "ST_GeomFromWKB(:geom, 4326)" if conn.dialect.name == "postgresql" else ":geom"
+
+
+def _geom_out(conn) -> str:
+    return "ST_AsBinary(geom)" if conn.dialect.name == "postgresql" else "geom"
+
+
+def _new_version(conn, values: dict) -> int:
+    """Insert a row of ``versions``; its id."""
+    cols = ", ".join(values)
+    return int(q(conn, f"INSERT INTO versions ({cols}) VALUES ({', '.join(':' + c for c in values)}) RETURNING id",
+                 values).scalar_one())
+
+
+def _copy_version_rows(conn, vid: int, src: int, *, indicators: bool = True, boundaries: bool = True) -> None:
+    """Copy version ``src``'s indicator rows and/or boundary layers to version ``vid``."""
+    if indicators:
+        q(conn, f"INSERT INTO indicators (version_id, {', '.join(IND_COLUMNS)}) SELECT :vid, {', '.join(IND_COLUMNS)} "
+                "FROM indicators WHERE version_id = :src", {"vid": vid, "src": src})
+    if boundaries:
+        q(conn, "INSERT INTO boundaries (version_id, layer, code, province_code, district_code, geom) "
+                "SELECT :vid, layer, code, province_code, district_code, geom FROM boundaries WHERE version_id = :src",
+          {"vid": vid, "src": src})
+        q(conn, "INSERT INTO boundary_layers (version_id, layer, source, approximate) "
+                "SELECT :vid, layer, source, approximate FROM boundary_layers WHERE version_id = :src",
+          {"vid": vid, "src": src})
 
 
 @dataclass(frozen=True)
@@ -96,11 +132,9 @@ def versions(store: Store, province_code: str, user: "User | None" = None) -> li
     province_code = in_force(province_code)
     check_scope(user, province_code)
     with closing(store.connect()) as conn:
-        rows = conn.execute(
-            "SELECT id, province_code, number, created_at, created_by, source_file, sha256, boundary_file, "
-            "boundary_sha256, data_status, title, era, years, note FROM versions WHERE province_code = ? "
-            "ORDER BY number DESC", (province_code,)).fetchall()
-    return [VersionInfo(*r) for r in rows]
+        rows = q(conn, f"SELECT {_VERSION_COLUMNS} FROM versions WHERE province_code = :p ORDER BY number DESC",
+                 {"p": province_code}).mappings().all()
+    return [VersionInfo(**r) for r in rows]
 
 
 def latest_version(store: Store, province_code: str, user: "User | None" = None) -> VersionInfo | None:
@@ -115,7 +149,7 @@ def _years(ind: pd.DataFrame | None) -> str:
     return str(lo) if lo == hi else f"{lo}-{hi}"
 
 
-def _insert_indicators(conn: sqlite3.Connection, version_id: int, ind: pd.DataFrame) -> None:
+def _insert_indicators(conn, version_id: int, ind: pd.DataFrame) -> None:
     df = ind.reindex(columns=list(IND_COLUMNS))
     cols = ["version_id", *IND_COLUMNS]
     records = []
@@ -130,11 +164,12 @@ def _insert_indicators(conn: sqlite3.Connection, version_id: int, ind: pd.DataFr
                 rec.append(float(v))
             else:
                 rec.append(int(v))
-        records.append(rec)
-    conn.executemany(f"INSERT INTO indicators ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})", records)
+        records.append(dict(zip(cols, rec)))
+    if records:
+        q(conn, f"INSERT INTO indicators ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})", records)
 
 
-def _insert_layers(conn: sqlite3.Connection, version_id: int, layers: dict[str, gpd.GeoDataFrame],
+def _insert_layers(conn, version_id: int, layers: dict[str, gpd.GeoDataFrame],
                    sources: dict[str, tuple[str, bool]]) -> None:
     for layer, gdf in layers.items():
         if layer not in LAYERS:
@@ -144,11 +179,14 @@ def _insert_layers(conn: sqlite3.Connection, version_id: int, layers: dict[str, 
         prov = g["province_code"].astype(str).tolist() if "province_code" in g else [None] * len(g)
         dist = g["district_code"].astype(object).where(g["district_code"].notna(), None).tolist() \
             if "district_code" in g else [None] * len(g)
-        conn.executemany("INSERT INTO boundaries VALUES (?, ?, ?, ?, ?, ?)",
-                         [(version_id, layer, str(c), p, d, w) for c, p, d, w in
-                          zip(g["code"].astype(str), prov, dist, wkb)])
+        rows = [{"v": version_id, "layer": layer, "code": str(c), "p": p, "d": d, "geom": w}
+                for c, p, d, w in zip(g["code"].astype(str), prov, dist, wkb)]
+        if rows:
+            q(conn, "INSERT INTO boundaries (version_id, layer, code, province_code, district_code, geom) "
+                    f"VALUES (:v, :layer, :code, :p, :d, {_geom_in(conn)})", rows)
         source, approx = sources.get(layer, ("", False))
-        conn.execute("INSERT INTO boundary_layers VALUES (?, ?, ?, ?)", (version_id, layer, source, int(approx)))
+        q(conn, "INSERT INTO boundary_layers (version_id, layer, source, approximate) VALUES (:v, :layer, :s, :a)",
+          {"v": version_id, "layer": layer, "s": source, "a": int(approx)})
 
 
 def _demo_meta(province_code: str) -> dict | None:
@@ -158,7 +196,7 @@ def _demo_meta(province_code: str) -> dict | None:
     return tomllib.loads((folder / "meta.toml").read_text(encoding="utf-8"))
 
 
-def _seed_demo(conn: sqlite3.Connection, province_code: str) -> None:
+def _seed_demo(conn, province_code: str) -> None:
     """Store the embedded demo as version 1 of a province (inside the caller's transaction)."""
     import hashlib
 
@@ -172,13 +210,12 @@ def _seed_demo(conn: sqlite3.Connection, province_code: str) -> None:
     folder = demo_dir(province_code)
     digest = hashlib.sha256((folder / "indicators.csv").read_bytes()).hexdigest()
     gdigest = hashlib.sha256((folder / "boundaries.gpkg").read_bytes()).hexdigest()
-    cur = conn.execute(
-        "INSERT INTO versions (province_code, number, created_at, created_by, source_file, sha256, boundary_file, "
-        "boundary_sha256, data_status, title, era, years, note) VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?, 'legacy', ?, ?)",
-        (province_code, "2000-01-01T00:00:00+00:00", "povdata demo", "data/demo/" + province_code + "/indicators.csv",
-         digest, "data/demo/" + province_code + "/boundaries.gpkg", gdigest, ds.data_status, ds.title,
-         _years(ds.indicators), ds.source))
-    vid = cur.lastrowid
+    vid = _new_version(conn, {
+        "province_code": province_code, "number": 1, "created_at": "2000-01-01T00:00:00+00:00",
+        "created_by": "povdata demo", "source_file": "data/demo/" + province_code + "/indicators.csv",
+        "sha256": digest, "boundary_file": "data/demo/" + province_code + "/boundaries.gpkg",
+        "boundary_sha256": gdigest, "data_status": ds.data_status, "title": str(ds.title), "era": "legacy",
+        "years": _years(ds.indicators), "note": str(ds.source)})
     _insert_indicators(conn, vid, ds.indicators)
     layers = read_layers(folder / "boundaries.gpkg")
     _insert_layers(conn, vid, layers, {k: (APPROXIMATE_SOURCE, True) for k in layers})
@@ -233,16 +270,18 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     try:
         with _transaction(store) as conn:
-            if conn.execute("SELECT 1 FROM datasets WHERE province_code = ?", (province_code,)).fetchone() is None:
-                conn.execute("INSERT INTO datasets VALUES (?, ?)", (province_code, province_name(province_code)))
-            n = conn.execute("SELECT COUNT(*) FROM versions WHERE province_code = ?", (province_code,)).fetchone()[0]
+            lock(conn, "povdash-versions:" + province_code)  # one import of a province at a time (PostgreSQL)
+            pc = {"p": province_code}
+            if q(conn, "SELECT 1 FROM datasets WHERE province_code = :p", pc).first() is None:
+                q(conn, "INSERT INTO datasets (province_code, title) VALUES (:p, :t)",
+                  {**pc, "t": str(province_name(province_code))})
+            n = q(conn, "SELECT COUNT(*) FROM versions WHERE province_code = :p", pc).scalar_one()
             if n == 0:
                 _seed_demo(conn, province_code)
             prev = one(conn, "SELECT id, source_file, sha256, boundary_file, boundary_sha256, years, number, "
-                             "data_status FROM versions WHERE province_code = ? ORDER BY number DESC LIMIT 1",
-                       (province_code,))
-            number = conn.execute("SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE province_code = ?",
-                                  (province_code,)).fetchone()[0]
+                             "data_status FROM versions WHERE province_code = :p ORDER BY number DESC LIMIT 1", pc)
+            number = q(conn, "SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE province_code = :p",
+                       pc).scalar_one()
             if indicators is None and prev is None:
                 raise StoreError(Msg("store.no_indicators_yet"))
             years = _years(indicators) if indicators is not None else prev["years"]
@@ -255,66 +294,65 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                 file_years = sorted({int(y) for y in indicators["year"]})
                 # — except a year whose communes cover whole districts (a district's review form):
                 # then only the communes of those districts are replaced, the others kept
-                conn.execute("CREATE TEMP TABLE IF NOT EXISTS _replaced (year INTEGER, standard TEXT, code_len INTEGER)")
-                conn.execute("CREATE TEMP TABLE IF NOT EXISTS _replaced_units (year INTEGER, standard TEXT, "
-                             "unit_code TEXT)")
-                conn.execute("DELETE FROM _replaced")
-                conn.execute("DELETE FROM _replaced_units")
+                q(conn, "CREATE TEMP TABLE IF NOT EXISTS _replaced (year INTEGER, standard TEXT, code_len INTEGER)")
+                q(conn, "CREATE TEMP TABLE IF NOT EXISTS _replaced_units (year INTEGER, standard TEXT, unit_code TEXT)")
+                q(conn, "DELETE FROM _replaced")
+                q(conn, "DELETE FROM _replaced_units")
                 combos = {(int(y), str(st), len(str(c))) for c, y, st in
                           zip(indicators["unit_code"], indicators["year"], indicators["standard"])}
                 scoped = {(y, st, n) for y, st, n in combos if n == 5 and y in (replace_districts or {})}
-                conn.executemany("INSERT INTO _replaced VALUES (?, ?, ?)", sorted(combos - scoped))
+                replaced = [{"y": y, "s": st, "n": n} for y, st, n in sorted(combos - scoped)]
+                if replaced:
+                    q(conn, "INSERT INTO _replaced (year, standard, code_len) VALUES (:y, :s, :n)", replaced)
                 if scoped:
                     from povdata.provinces import legacy_units_of
                     reg = legacy_units_of(province_code)
                     com = reg[reg["level"] == "commune"]
-                    conn.executemany("INSERT INTO _replaced_units VALUES (?, ?, ?)", [
-                        (y, st, c) for y, st, _ in sorted(scoped)
-                        for c in com.loc[com["parent_code"].isin(list(replace_districts[y])), "code"]])
-                kept = [r[0] for r in conn.execute(
-                    f"SELECT DISTINCT year FROM indicators i WHERE version_id = ? AND {_NOT_REPLACED} AND year NOT IN "
-                    f"({', '.join('?' * len(file_years))}) ORDER BY year", (prev["id"], *file_years))]
+                    units = [{"y": y, "s": st, "c": str(c)} for y, st, _ in sorted(scoped)
+                             for c in com.loc[com["parent_code"].isin(list(replace_districts[y])), "code"]]
+                    if units:
+                        q(conn, "INSERT INTO _replaced_units (year, standard, unit_code) VALUES (:y, :s, :c)", units)
+                years_in, years_params = in_list("y", file_years)
+                kept = [int(r[0]) for r in q(
+                    conn, f"SELECT DISTINCT year FROM indicators i WHERE version_id = :prev AND {_NOT_REPLACED} "
+                          f"AND year NOT IN ({years_in}) ORDER BY year", {"prev": prev["id"], **years_params})]
                 if kept:
                     span = kept + file_years
                     years = str(min(span)) if min(span) == max(span) else f"{min(span)}-{max(span)}"
                     source_file = Msg("store.plus_other_years", file=source_file, version=prev["number"])
-                elif scoped and conn.execute(
-                        f"SELECT 1 FROM indicators i WHERE version_id = ? AND length(unit_code) = 5 AND {_NOT_REPLACED} "
-                        f"AND year IN ({', '.join('?' * len(file_years))}) LIMIT 1", (prev["id"], *file_years)).fetchone():
+                elif scoped and q(
+                        conn, f"SELECT 1 FROM indicators i WHERE version_id = :prev AND length(unit_code) = 5 "
+                              f"AND {_NOT_REPLACED} AND year IN ({years_in}) LIMIT 1",
+                        {"prev": prev["id"], **years_params}).first():
                     # other districts' communes kept
                     source_file = Msg("store.plus_other_districts", file=source_file, version=prev["number"])
             if indicators is None:
                 source_file, sha256 = prev["source_file"], prev["sha256"]
             if layers is None and prev is not None:
                 boundary_file, boundary_sha256 = prev["boundary_file"], prev["boundary_sha256"]
-            cur = conn.execute(
-                "INSERT INTO versions (province_code, number, created_at, created_by, source_file, sha256, "
-                "boundary_file, boundary_sha256, data_status, title, era, years, note) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (province_code, number, now, created_by, source_file, sha256, boundary_file, boundary_sha256,
-                 data_status, title or Msg("store.imported_title", province=province_name(province_code)), era,
-                 years, note))
-            vid = cur.lastrowid
+            vid = _new_version(conn, {
+                "province_code": province_code, "number": number, "created_at": now, "created_by": created_by,
+                "source_file": str(source_file), "sha256": sha256, "boundary_file": boundary_file,
+                "boundary_sha256": boundary_sha256, "data_status": data_status,
+                "title": str(title or Msg("store.imported_title", province=province_name(province_code))),
+                "era": era, "years": years, "note": note})
             if indicators is not None:
                 _insert_indicators(conn, vid, indicators)
                 if keep_rows:
-                    conn.execute(f"INSERT INTO indicators (version_id, {', '.join(IND_COLUMNS)}) "
-                                 f"SELECT ?, {', '.join(IND_COLUMNS)} FROM indicators i "
-                                 f"WHERE version_id = ? AND {_NOT_REPLACED}", (vid, prev["id"]))
+                    q(conn, f"INSERT INTO indicators (version_id, {', '.join(IND_COLUMNS)}) "
+                            f"SELECT :vid, {', '.join(IND_COLUMNS)} FROM indicators i "
+                            f"WHERE version_id = :prev AND {_NOT_REPLACED}", {"vid": vid, "prev": prev["id"]})
             else:
-                conn.execute(f"INSERT INTO indicators (version_id, {', '.join(IND_COLUMNS)}) "
-                             f"SELECT ?, {', '.join(IND_COLUMNS)} FROM indicators "
-                             "WHERE version_id = ?", (vid, prev["id"]))
+                _copy_version_rows(conn, vid, prev["id"], boundaries=False)
             if layers is not None:
                 _insert_layers(conn, vid, layers, layer_sources or {k: (boundary_file, False) for k in layers})
             elif prev is not None:
-                conn.execute("INSERT INTO boundaries SELECT ?, layer, code, province_code, district_code, geom "
-                             "FROM boundaries WHERE version_id = ?", (vid, prev["id"]))
-                conn.execute("INSERT INTO boundary_layers SELECT ?, layer, source, approximate FROM boundary_layers "
-                             "WHERE version_id = ?", (vid, prev["id"]))
+                _copy_version_rows(conn, vid, prev["id"], indicators=False)
             for era_, key, code in aliases or []:
-                conn.execute("INSERT OR REPLACE INTO unit_aliases VALUES (?, ?, ?, ?, ?, ?)",
-                             (province_code, era_, key, code, now, created_by))
+                q(conn, "INSERT INTO unit_aliases (province_code, era, name_key, code, at, actor) "
+                        "VALUES (:p, :e, :k, :c, :at, :by) ON CONFLICT (province_code, era, name_key) "
+                        "DO UPDATE SET code = excluded.code, at = excluded.at, actor = excluded.actor",
+                  {"p": province_code, "e": era_, "k": key, "c": code, "at": now, "by": created_by})
             files = [f for f in (file_name if indicators is not None else "",
                                  boundary_file if layers is not None else "") if f]
             audit.record(conn, created_by, "import",
@@ -330,8 +368,8 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                           "boundary_sha256": boundary_sha256 if layers is not None else None,
                           "layers": sorted(layers) if layers is not None else [], "years": years, "era": era,
                           "note": note}, province_code)
-    except (sqlite3.Error, OSError) as exc:
-        if not isinstance(exc, sqlite3.Error) and not is_disk_full(exc):
+    except (*DB_ERRORS, OSError) as exc:
+        if not isinstance(exc, DB_ERRORS) and not is_disk_full(exc):
             raise
         raise write_error(exc, store.path.parent) from exc
     return next(v for v in versions(store, province_code) if v.id == vid)
@@ -341,17 +379,17 @@ def unit_aliases(store: Store, province_code: str, era: str) -> dict[str, str | 
     """Hand-made matches remembered from earlier imports: name key → code (None: left out)."""
     from povdata.policy import in_force
     with closing(store.connect()) as conn:
-        rows = conn.execute("SELECT name_key, code FROM unit_aliases WHERE province_code = ? AND era = ?",
-                            (in_force(province_code), era)).fetchall()
-    return dict(rows)
+        rows = q(conn, "SELECT name_key, code FROM unit_aliases WHERE province_code = :p AND era = :e",
+                 {"p": in_force(province_code), "e": era}).all()
+    return {k: c for k, c in rows}
 
 
 def load_indicators(store: Store, version_id: int, user: "User | None" = None) -> pd.DataFrame:
     if user is not None:
         version_info(store, version_id, user)
     with closing(store.connect()) as conn:
-        df = pd.read_sql_query(f"SELECT {', '.join(IND_COLUMNS)} FROM indicators WHERE version_id = ? "
-                               "ORDER BY unit_code, year", conn, params=(version_id,))
+        df = pd.read_sql_query(text(f"SELECT {', '.join(IND_COLUMNS)} FROM indicators WHERE version_id = :v "
+                                    "ORDER BY unit_code, year"), conn, params={"v": version_id})
     for c in COUNT_COLUMNS:
         df[c] = df[c].astype("Int64")
     for c in PUBLISHED_RATES:
@@ -364,9 +402,7 @@ def load_indicators(store: Store, version_id: int, user: "User | None" = None) -
 
 def version_info(store: Store, version_id: int, user: "User | None" = None) -> VersionInfo:
     with closing(store.connect()) as conn:
-        row = one(conn, "SELECT id, province_code, number, created_at, created_by, source_file, sha256, "
-                        "boundary_file, boundary_sha256, data_status, title, era, years, note FROM versions "
-                        "WHERE id = ?", (version_id,))
+        row = one(conn, f"SELECT {_VERSION_COLUMNS} FROM versions WHERE id = :v", {"v": int(version_id)})
     if row is None:
         raise KeyError(f"no version {version_id}")
     check_scope(user, row["province_code"])
@@ -407,12 +443,13 @@ def load_layers(store: Store, version_id: int, user: "User | None" = None) -> di
     if user is not None:
         version_info(store, version_id, user)
     with closing(store.connect()) as conn:
-        rows = conn.execute("SELECT layer, code, province_code, district_code, geom FROM boundaries "
-                            "WHERE version_id = ? ORDER BY layer, code", (version_id,)).fetchall()
+        rows = q(conn, f"SELECT layer, code, province_code, district_code, {_geom_out(conn)} AS geom FROM boundaries "
+                       "WHERE version_id = :v ORDER BY layer, code", {"v": int(version_id)}).all()
     out: dict[str, gpd.GeoDataFrame] = {}
     if not rows:
         return out
-    df = pd.DataFrame(rows, columns=["layer", "code", "province_code", "district_code", "geom"])
+    df = pd.DataFrame([tuple(r) for r in rows], columns=["layer", "code", "province_code", "district_code", "geom"])
+    df["geom"] = [bytes(g) for g in df["geom"]]  # PostgreSQL's driver gives memoryview
     for layer, g in df.groupby("layer", sort=False):
         cols = {"code": g["code"].to_numpy()}
         if layer in ("commune", "district", "commune_2025"):
@@ -427,8 +464,8 @@ def layer_sources(store: Store, version_id: int, user: "User | None" = None) -> 
     if user is not None:
         version_info(store, version_id, user)
     with closing(store.connect()) as conn:
-        rows = conn.execute("SELECT layer, source, approximate FROM boundary_layers WHERE version_id = ?",
-                            (version_id,)).fetchall()
+        rows = q(conn, "SELECT layer, source, approximate FROM boundary_layers WHERE version_id = :v",
+                 {"v": int(version_id)}).all()
     return {layer: (source, bool(approx)) for layer, source, approx in rows}
 
 
@@ -445,36 +482,29 @@ def rollback(store: Store, province_code: str, version_id: int, *, user: User, n
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     try:
         with _transaction(store) as conn:
+            lock(conn, "povdash-versions:" + province_code)
             src = one(conn, "SELECT id, number, source_file, sha256, boundary_file, boundary_sha256, data_status, "
-                            "title, era, years FROM versions WHERE id = ? AND province_code = ?",
-                      (version_id, province_code))
+                            "title, era, years FROM versions WHERE id = :v AND province_code = :p",
+                      {"v": int(version_id), "p": province_code})
             if src is None:
                 raise StoreError(Msg("store.no_version", version=version_id, province=province_code))
-            latest = conn.execute("SELECT MAX(number) FROM versions WHERE province_code = ?",
-                                  (province_code,)).fetchone()[0]
+            latest = q(conn, "SELECT MAX(number) FROM versions WHERE province_code = :p",
+                       {"p": province_code}).scalar_one()
             if src["number"] == latest:
                 raise StoreError(Msg("store.already_current", version=src["number"]))
             number = latest + 1
-            cur = conn.execute(
-                "INSERT INTO versions (province_code, number, created_at, created_by, source_file, sha256, "
-                "boundary_file, boundary_sha256, data_status, title, era, years, note) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (province_code, number, now, user.username, src["source_file"], src["sha256"], src["boundary_file"], src["boundary_sha256"], src["data_status"], src["title"], src["era"],
-                 src["years"], note or Msg("store.rollback_note", version=src["number"])))
-            vid = cur.lastrowid
-            conn.execute(f"INSERT INTO indicators (version_id, {', '.join(IND_COLUMNS)}) "
-                             f"SELECT ?, {', '.join(IND_COLUMNS)} FROM indicators "
-                         "WHERE version_id = ?", (vid, src["id"]))
-            conn.execute("INSERT INTO boundaries SELECT ?, layer, code, province_code, district_code, geom "
-                         "FROM boundaries WHERE version_id = ?", (vid, src["id"]))
-            conn.execute("INSERT INTO boundary_layers SELECT ?, layer, source, approximate FROM boundary_layers "
-                         "WHERE version_id = ?", (vid, src["id"]))
+            vid = _new_version(conn, {
+                "province_code": province_code, "number": number, "created_at": now, "created_by": user.username,
+                **{k: src[k] for k in ("source_file", "sha256", "boundary_file", "boundary_sha256", "data_status",
+                                       "title", "era", "years")},
+                "note": str(note or Msg("store.rollback_note", version=src["number"]))})
+            _copy_version_rows(conn, vid, src["id"])
             audit.record(conn, user.username, "rollback",
                          Msg("store.audit_rollback", version=src["number"], latest=latest, number=number),
                          {"from_version": latest, "to_version": src["number"], "new_version": number,
                           "indicator_file": src["source_file"], "indicator_sha256": src["sha256"], "note": note}, province_code)
-    except (sqlite3.Error, OSError) as exc:
-        if not isinstance(exc, sqlite3.Error) and not is_disk_full(exc):
+    except (*DB_ERRORS, OSError) as exc:
+        if not isinstance(exc, DB_ERRORS) and not is_disk_full(exc):
             raise
         raise write_error(exc, store.path.parent) from exc
     return version_info(store, vid)

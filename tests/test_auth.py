@@ -3,7 +3,7 @@ changes — at the level of povdata, without Streamlit."""
 from __future__ import annotations
 
 import json
-import sqlite3
+import os
 import subprocess
 import sys
 from contextlib import closing
@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from povdata.db import DB_ERRORS, q, transaction
 from povdata import auth
 from povdata.audit import entries
 from povdata.auth import PermissionDenied, SignInError, User
@@ -47,7 +48,7 @@ def _users(store) -> dict[str, User]:
 def test_passwords_are_stored_as_argon2id_hashes(store):
     auth.add_user(store, "Nguyễn Văn A", PASSWORD, "editor", actor=SETUP)
     with closing(store.connect()) as conn:
-        name, digest = conn.execute("SELECT username, password_hash FROM users").fetchone()
+        name, digest = q(conn, "SELECT username, password_hash FROM users").one()
     assert name == "nguyễn văn a"  # one spelling per name: NFC, lower case
     assert digest.startswith("$argon2id$") and PASSWORD not in digest
 
@@ -257,11 +258,14 @@ def test_user_changes_are_audited_with_old_and_new_values(store):
 def test_the_audit_trail_cannot_be_edited_or_deleted(store):
     us = _users(store)
     before = entries(store, us["admin"])
-    with closing(store.connect()) as conn:
-        for sql in ("UPDATE audit SET actor = 'người khác'", "DELETE FROM audit",
-                    "UPDATE audit SET summary = '' WHERE id = 1"):
-            with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-                conn.execute(sql)
+    for sql in ("UPDATE audit SET actor = 'người khác'", "DELETE FROM audit",
+                "UPDATE audit SET summary = '' WHERE id = 1", "DELETE FROM audit WHERE id > 0"):
+        # SQLite: its triggers; PostgreSQL: its trigger, and no UPDATE/DELETE privilege (migration 0008)
+        with pytest.raises(DB_ERRORS, match="append-only|permission denied"), transaction(store) as conn:
+            q(conn, sql)
+    if store.url:
+        with pytest.raises(DB_ERRORS, match="permission denied"), transaction(store) as conn:
+            q(conn, "TRUNCATE audit")  # no row trigger fires on TRUNCATE: the privilege is what refuses it
     pd.testing.assert_frame_equal(entries(store, us["admin"]), before)
 
 
@@ -359,7 +363,8 @@ def test_an_oidc_identity_gets_the_role_of_its_row(store):
 
 # ---- command line ---------------------------------------------------------------------------
 def _cli(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    env = {"POVDASH_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8"}
+    env = {"POVDASH_DATA_DIR": str(data_dir), "PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "utf-8",
+           **{k: v for k, v in os.environ.items() if k == "POVDASH_DATABASE_URL"}}  # the suite on PostgreSQL
     return subprocess.run([sys.executable, "-m", "povdata", *args], cwd=REPO, env=env, input=stdin,
                           capture_output=True, text=True, timeout=120)
 

@@ -42,6 +42,7 @@ def _assert_error_page(at: AppTest) -> None:
     assert not at.text_input  # no sign-in form either: nothing works on a broken store
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("damage", ["truncate_to_zero", "half_truncated", "overwritten", "deleted",
                                     "folder_deleted"])
 def test_a_broken_store_never_opens_the_dashboard(tmp_path, monkeypatch, damage):
@@ -66,6 +67,7 @@ def test_a_broken_store_never_opens_the_dashboard(tmp_path, monkeypatch, damage)
     assert not (damage in ("deleted", "folder_deleted") and path.exists()), "a fresh store was created"
 
 
+@pytest.mark.sqlite_only
 def test_the_store_is_not_recreated_once_sign_in_was_on(tmp_path):
     data = tmp_path / "var"
     _with_user(data)
@@ -75,6 +77,7 @@ def test_the_store_is_not_recreated_once_sign_in_was_on(tmp_path):
     assert auth.auth_mode(data) == "password"
 
 
+@pytest.mark.sqlite_only
 def test_an_empty_store_file_is_refused_not_recreated(tmp_path):
     store_path(tmp_path).write_bytes(b"")
     with pytest.raises(StoreError, match="rỗng"):
@@ -87,8 +90,9 @@ def test_all_users_disabled_is_still_sign_in(tmp_path):
     auth.add_user(store, "lan", PASSWORD, "viewer", actor=SETUP)
     from povdata.auth import User
     auth.disable_user(store, "lan", actor=User("quan-tri", "admin"))
-    with store.connect() as conn:  # every account disabled by hand in the database
-        conn.execute("UPDATE users SET disabled = 1")
+    from povdata.db import q, transaction
+    with transaction(store) as conn:  # every account disabled by hand in the database
+        q(conn, "UPDATE users SET disabled = 1")
     import povdata.db.connection as db_conn
     db_conn._SIGN_IN_SEEN.clear()
     (tmp_path / db_conn.AUTH_MARKER).unlink()

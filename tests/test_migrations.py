@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import shapely
 
 from povdata import db
 from povdata.audit import entries, summary_text
@@ -158,7 +159,7 @@ def _pg_columns(url: str) -> dict[str, list[str]]:
     try:
         insp = inspect(engine)
         return {t: [c["name"] for c in insp.get_columns(t)] for t in sorted(insp.get_table_names())
-                if t != "alembic_version"}
+                if t not in ("alembic_version", "spatial_ref_sys")}  # the latter: PostGIS's own
     finally:
         engine.dispose()
 
@@ -180,8 +181,51 @@ def test_the_migrations_make_the_same_store_on_postgresql(pg_url):
                 conn.execute(text(change))  # the database itself keeps the trail append-only
         with engine.begin() as conn:
             assert conn.execute(text("SELECT summary FROM audit")).scalars().all() == ["s"]
+            # geometry is PostGIS's, with a spatial index (migration 0008)
+            assert conn.execute(text("SELECT udt_name FROM information_schema.columns WHERE table_name = 'boundaries' "
+                                     "AND column_name = 'geom'")).scalar() == "geometry"
+            assert "USING gist (geom)" in conn.execute(text(
+                "SELECT indexdef FROM pg_indexes WHERE tablename = 'boundaries' AND indexname = 'boundaries_geom'")).scalar()
     finally:
         engine.dispose()
+
+
+def test_a_postgresql_store_of_the_previous_release_gets_postgis_geometry(pg_url):
+    """The previous release made PostgreSQL stores at revision 0007 (geometry as WKB in
+    ``bytea``): 0008 turns the stored WKB into PostGIS geometry, unchanged, and the store then
+    reads through the app like a new one."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from povdata.db.migrate import _config
+    from povdata.store import Store, load_layers
+
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CREATE DATABASE ban_cu"))
+    admin.dispose()
+    url = pg_url.replace("/postgres?", "/ban_cu?")
+    square = shapely.box(106.7, 21.8, 106.8, 21.9)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(_config(conn), "0007")
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT data_type FROM information_schema.columns WHERE table_name = 'boundaries' "
+                                     "AND column_name = 'geom'")).scalar() == "bytea"
+            conn.execute(text("INSERT INTO datasets VALUES ('20', 'Lạng Sơn')"))
+            conn.execute(text("INSERT INTO versions (id, province_code, number, created_at, created_by, source_file, "
+                              "sha256, data_status, title) VALUES (7, '20', 1, 't', 'a', 'f', 's', 'imported', 't')"))
+            conn.execute(text("INSERT INTO boundaries VALUES (7, 'district', '178', '20', NULL, :g)"),
+                         {"g": shapely.to_wkb(square)})
+    finally:
+        engine.dispose()
+    db.upgrade_url(url)
+    layers = load_layers(Store(Path("unused"), url), 7)
+    assert layers["district"]["code"].tolist() == ["178"]
+    assert shapely.equals_exact(layers["district"].geometry.iloc[0], square, 0)
+    from povdata.db import dispose_engines
+    dispose_engines(url)
 
 
 def test_a_backup_of_an_older_schema_is_upgraded_on_its_private_copy_and_restored(tmp_path):

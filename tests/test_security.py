@@ -32,8 +32,9 @@ def test_twenty_simultaneous_wrong_passwords_are_twenty_failures(tmp_path):
     for t in threads:
         t.join()
     assert len(outcomes) == 20
+    from povdata.db import q
     with store.connect() as conn:
-        failures = conn.execute("SELECT failures FROM sign_in_failures WHERE username = 'lan'").fetchone()[0]
+        failures = q(conn, "SELECT failures FROM sign_in_failures WHERE username = 'lan'").scalar_one()
     # each attempt was counted before its check; after the third the name was locked and the
     # other seventeen were refused without a check (before the fix: 20 checks, the count at 1)
     assert failures == auth.FREE_FAILURES

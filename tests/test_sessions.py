@@ -4,10 +4,10 @@ and revoked at sign-out, on disable, on role change and on a password reset."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from contextlib import closing
 
 import pytest
+
+import db_helpers
 
 from auth_helpers import PASSWORD, SETUP
 from povdata import sessions
@@ -38,8 +38,7 @@ def test_a_ticket_becomes_a_session_once_and_only_its_hash_is_stored(store):
     assert sessions.redeem_ticket(store, ticket, now=1002.0, hours=12) is None  # spent
     got = sessions.session_user(store, token, now=1003.0)
     assert (got.username, got.role, got.province_code, got.source) == ("cán bộ", "editor", "20", "password")
-    with closing(sqlite3.connect(store.path)) as conn:
-        stored = [r[0] for r in conn.execute("SELECT token_hash FROM sign_in_sessions")]
+    stored = [r[0] for r in db_helpers.rows(store, "SELECT token_hash FROM sign_in_sessions")]
     assert token not in stored and ticket not in stored
     assert sessions.token_hash(token) in stored and len(stored[0]) == 64
 
@@ -85,9 +84,7 @@ def test_a_role_changed_behind_the_apps_back_ends_the_session(store):
     """A change written straight into the table (another tool, a restore) is caught too: the
     token carries the role and province it was issued for."""
     token, _ = _signed_in(store)
-    with closing(sqlite3.connect(store.path)) as conn:
-        conn.execute("UPDATE users SET role = 'admin' WHERE username = 'cán bộ'")
-        conn.commit()
+    db_helpers.execute(store, "UPDATE users SET role = 'admin' WHERE username = 'cán bộ'")
     assert sessions.session_user(store, token, now=1_000_010.0) is None
     assert sessions.live_sessions(store, "cán bộ", now=1_000_010.0) == 0
 
