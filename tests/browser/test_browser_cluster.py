@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -61,15 +62,28 @@ def cluster(tmp_path_factory, browser):
         pytest.skip("nginx is not installed")
     from auth_helpers import make_user
 
-    run = tmp_path_factory.mktemp("cluster")
+    # the run folder holds the cluster's own PostgreSQL, which runs as the postgres user (as root):
+    # a folder it can reach, not pytest's private ones
+    run = Path(tempfile.mkdtemp(prefix="povdash-cluster-"))
+    os.chmod(run, 0o755)
     data = tmp_path_factory.mktemp("cluster-data")
-    make_user(data, "editor")  # sign-in on: the servers share the users and their sign-ins through the store
     port = _free_block(2)
     env = dict(os.environ, POVDASH_CLUSTER_DIR=str(run), POVDASH_CLUSTER_PORT=str(port), POVDASH_DATA_DIR=str(data))
+    env.pop("POVDASH_DATABASE_URL", None)
     out = subprocess.run(["bash", ".ci/cluster.sh", "start", "2"], cwd=REPO, env=env, capture_output=True,
-                         text=True, timeout=240)
+                         text=True, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
+    url = (run / "database_url").read_text().strip()
     try:
+        assert url.startswith("postgresql+psycopg://povdash@"), url  # the servers share PostgreSQL, not a file
+        os.environ["POVDASH_DATABASE_URL"] = url
+        try:  # sign-in on: the servers share the users and their sign-ins through the store
+            make_user(data, "editor")
+        finally:
+            os.environ.pop("POVDASH_DATABASE_URL", None)
+            from povdata.db import dispose_engines
+            dispose_engines(url)
+        assert not (data / "povdash.sqlite").exists()
         for p in (port + 1, port + 2):  # as servers that have served before (upstream's first-visit quirk, README)
             context = browser.new_context()
             open_app(context.new_page(), f"http://127.0.0.1:{p}/")
@@ -80,6 +94,8 @@ def cluster(tmp_path_factory, browser):
         for p in (port, port + 1, port + 2):  # stopped means nothing answers any more
             with socket.socket() as s:
                 assert s.connect_ex(("127.0.0.1", p)) != 0, f"port {p} still answers after stop"
+        assert not (run / "pg" / "data" / "postmaster.pid").exists()  # the database stopped too
+        shutil.rmtree(run, ignore_errors=True)
 
 
 def _upstreams(run: Path, node: str) -> set[str]:
