@@ -155,8 +155,11 @@ def _q(name: str) -> str:
 def contents(conn: sqlite3.Connection, schema: str = "main") -> Contents:
     row = conn.execute(f"SELECT value FROM {schema}.meta WHERE key = 'schema_version'").fetchone()
     vs: dict[str, list[VersionInfo]] = {}
-    for r in conn.execute(f"SELECT {_VERSION_COLUMNS} FROM {schema}.versions ORDER BY province_code, number DESC"):
-        vs.setdefault(r[1], []).append(VersionInfo(*r))
+    cur = conn.execute(f"SELECT {_VERSION_COLUMNS} FROM {schema}.versions ORDER BY province_code, number DESC")
+    names = [d[0] for d in cur.description]
+    for r in cur:
+        v = VersionInfo(**dict(zip(names, r)))  # by column name, never by position
+        vs.setdefault(v.province_code, []).append(v)
     rows = {t: conn.execute(f"SELECT COUNT(*) FROM {schema}.{_q(t)}").fetchone()[0] for t in _tables(conn, schema)}
     return Contents(int(row[0]) if row else 0, vs, rows)
 

@@ -96,8 +96,8 @@ def stored_decisions(store, province_code: str) -> tuple[Decision, ...]:
     with closing(store.connect()) as conn:
         rows = q(conn, "SELECT province_code, number, date, issuer, action, status, unit_code, period_start, "
                        "period_end, basis FROM decisions WHERE province_code = :p ORDER BY id",
-                 {"p": in_force(province_code)}).all()
-    return tuple(Decision(*r[:7], r[7], r[8], r[9] or "", "entered") for r in rows)
+                 {"p": in_force(province_code)}).mappings().all()
+    return tuple(Decision(**{**r, "basis": r["basis"] or ""}, origin="entered") for r in rows)
 
 
 def designation_table(decisions: tuple[Decision, ...], status: str = "poor_district") -> pd.DataFrame:

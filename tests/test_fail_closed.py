@@ -103,3 +103,15 @@ def test_a_fresh_install_still_opens_the_demo(tmp_path, monkeypatch):
     at = _run(monkeypatch, tmp_path / "fresh")
     assert not at.exception and not at.error
     assert any("Bản trình diễn" in c.value for c in at.sidebar.caption)
+
+
+def test_an_unreachable_database_never_opens_the_dashboard_and_hides_its_password(tmp_path, monkeypatch):
+    """POVDASH_DATABASE_URL names a PostgreSQL server that does not answer: the error page (no
+    menu, no guest view), and the password in the URL is never shown."""
+    monkeypatch.setenv("POVDASH_DATABASE_URL", "postgresql+psycopg://povdash:bi-mat-123@127.0.0.1:9/povdash"
+                                               "?connect_timeout=2")
+    _assert_error_page(_run(monkeypatch, tmp_path / "var"))  # no page is even registered
+    with pytest.raises(StoreError) as err:
+        open_store(tmp_path / "var")
+    assert "Không mở được kho dữ liệu" in str(err.value) and "bi-mat-123" not in str(err.value)
+    assert "postgresql+psycopg://povdash:***@127.0.0.1:9/povdash" in str(err.value)
