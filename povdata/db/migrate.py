@@ -18,6 +18,7 @@ the previous release.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import sqlite3
 from contextlib import closing, contextmanager
@@ -148,12 +149,18 @@ def upgrade_url(url: str) -> None:
 
 
 def fresh_columns() -> dict[str, list[str]]:
-    """The columns of every table a new store has (the migrations run on a throw-away file)."""
+    """The columns of every table a new store has (the migrations run on a throw-away file,
+    once per process: the schema is this release's)."""
+    return {t: list(cols) for t, cols in _fresh_columns().items()}
+
+
+@functools.lru_cache(maxsize=1)
+def _fresh_columns() -> dict[str, tuple[str, ...]]:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="povdash-schema-") as tmp:
         path = Path(tmp) / "fresh.sqlite"
         upgrade(path)
         with closing(sqlite3.connect(path)) as conn:
-            return {t: [r[1] for r in conn.execute(f'PRAGMA table_info("{t}")')]
+            return {t: tuple(r[1] for r in conn.execute(f'PRAGMA table_info("{t}")'))
                     for t in sorted(_tables(conn)) if t != "alembic_version" and not t.startswith("sqlite_")}
