@@ -80,23 +80,11 @@ def _fresh_database(i: int) -> None:
 
 def main() -> None:
     global _ADMIN
-    from sqlalchemy import create_engine, text
-
-    from pg_helpers import postgres_cluster
-    from povdata.db import upgrade_url
+    from pg_helpers import app_template, postgres_cluster
 
     results = {"sqlite": run("sqlite")}
     with postgres_cluster() as admin_url:
-        _ADMIN = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with _ADMIN.connect() as conn:
-            conn.execute(text("CREATE ROLE povdash LOGIN"))
-            conn.execute(text("CREATE DATABASE bench_template OWNER povdash"))
-        tmpl = create_engine(admin_url.replace("/postgres?", "/bench_template?"), isolation_level="AUTOCOMMIT")
-        with tmpl.connect() as conn:
-            conn.execute(text("CREATE EXTENSION postgis"))
-        tmpl.dispose()
-        app_url = admin_url.replace("//postgres@", "//povdash@")
-        upgrade_url(app_url.replace("/postgres?", "/bench_template?"))
+        _ADMIN, app_url = app_template(admin_url, "bench_template")
         os.environ["POVDASH_BENCH_APP_URL"] = app_url
         os.environ["POVDASH_DATABASE_URL"] = "pending"
         try:

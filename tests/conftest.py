@@ -53,28 +53,12 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def _pg_template():
-    from pg_helpers import pg_bin, postgres_cluster
+    from pg_helpers import app_template, pg_bin, postgres_cluster
 
     if pg_bin() is None:
         pytest.fail("POVDASH_TEST_DATABASE=postgresql but PostgreSQL's server binaries are missing")
-    from sqlalchemy import create_engine, text
-
-    from povdata.db import upgrade_url
-
     with postgres_cluster() as admin_url:
-        # the app connects as a role of its own, not a superuser (a superuser passes every privilege
-        # check: the audit trail's revoked UPDATE/DELETE/TRUNCATE would not be tested); PostGIS is
-        # created once by the superuser, as a database administrator would
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("CREATE ROLE povdash LOGIN"))
-            conn.execute(text("CREATE DATABASE povdash_template OWNER povdash"))
-        template = create_engine(admin_url.replace("/postgres?", "/povdash_template?"), isolation_level="AUTOCOMMIT")
-        with template.connect() as conn:
-            conn.execute(text("CREATE EXTENSION postgis"))
-        template.dispose()
-        app_url = admin_url.replace("//postgres@", "//povdash@")
-        upgrade_url(app_url.replace("/postgres?", "/povdash_template?"))
+        admin, app_url = app_template(admin_url, "povdash_template")
         yield admin, app_url
         admin.dispose()
 

@@ -52,3 +52,27 @@ def postgres_cluster() -> Iterator[str]:
         subprocess.run(_as_owner([str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
                        capture_output=True, timeout=60)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def app_template(admin_url: str, name: str) -> tuple[object, str]:
+    """Make database ``name`` as a deployment would, for copies (``CREATE DATABASE … TEMPLATE``):
+    owned by an ordinary role ``povdash`` (a superuser passes every privilege check, so the audit
+    trail's revoked UPDATE/DELETE/TRUNCATE would go untested), PostGIS created once by the
+    superuser, the schema made by the migrations as ``povdash``.  Returns the superuser's
+    engine (``AUTOCOMMIT``, for ``CREATE``/``DROP DATABASE``) and the app's URL of the cluster's
+    ``postgres`` database (swap the database name for a copy's)."""
+    from sqlalchemy import create_engine, text
+
+    from povdata.db import upgrade_url
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("CREATE ROLE povdash LOGIN"))
+        conn.execute(text(f"CREATE DATABASE {name} OWNER povdash"))
+    template = create_engine(admin_url.replace("/postgres?", f"/{name}?"), isolation_level="AUTOCOMMIT")
+    with template.connect() as conn:
+        conn.execute(text("CREATE EXTENSION postgis"))
+    template.dispose()
+    app_url = admin_url.replace("//postgres@", "//povdash@")
+    upgrade_url(app_url.replace("/postgres?", f"/{name}?"))
+    return admin, app_url
