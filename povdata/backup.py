@@ -47,6 +47,7 @@ from pathlib import Path
 from povdata.i18n import t
 from povdata.messages import Msg, Num
 from povdata.store import (
+    _VERSION_COLUMNS,
     SCHEMA_VERSION,
     Store,
     StoreError,
@@ -65,8 +66,6 @@ KEPT_TABLES = ("meta", "alembic_version", "users", "sign_in_failures", "audit") 
 CORE_TABLES = ("datasets", "versions", "indicators", "boundaries", "boundary_layers")
 MANIFEST_FORMAT = "povdash-backup"
 _MAGIC = b"SQLite format 3\x00"
-_VERSION_COLUMNS = ("id, province_code, number, created_at, created_by, source_file, sha256, boundary_file, "
-                    "boundary_sha256, data_status, title, era, years, note")
 
 
 @dataclass(frozen=True)

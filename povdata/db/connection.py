@@ -8,12 +8,11 @@ import getpass
 import os
 import shutil
 import sqlite3
+import threading
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
-
-import threading
 
 from sqlalchemy import create_engine, event, exc as sa_exc, pool, text
 from sqlalchemy.engine import Connection, Engine, RowMapping, make_url
