@@ -1245,25 +1245,27 @@ def chart_exports(fig, frame, name: str, key: str) -> None:
 
 
 def briefing_button(years: list[int], default: int) -> None:
-    """Year picker and the 'Tạo bộ tài liệu họp' button; PPTX and PDF downloads once built."""
-    from povdata.briefing import build_pack
-    from povdata.export_images import ExportError
-
+    """Year picker and the 'Tạo bộ tài liệu họp' button.  The pack is built by this server's
+    briefing worker (:data:`povdata.jobs.PACKS`), not in the page: the page shows its progress
+    and, once built, the PPTX and PDF downloads."""
     c1, c2 = st.columns([1, 3], vertical_alignment="bottom")
     year = c1.selectbox(tr("briefing.year"), years, index=years.index(default), key="briefing_year")
-    build = c2.button(tr("briefing.button"), key="briefing_build", help=tr("briefing.help"), type="primary",
-                      icon=":material/slideshow:")
     want = (province(), int(year), lang())
-    if build:
-        with st.spinner(tr("briefing.building")):
-            try:
-                pack = build_pack(dataset(), int(year), lang(), targets())
-            except (ExportError, ValueError, OSError) as exc:
-                st.error(tr("briefing.failed", message=md_escape(exc)))
-                return
-        st.session_state["briefing_pack"] = {"key": want, "pptx": pack.pptx, "pdf": pack.pdf,
-                                             "stem": pack.file_stem(), "slides": len(pack.slides),
-                                             "seconds": pack.seconds}
+    job = st.session_state.get("briefing_job")
+    running = bool(job and job["key"] == want and not job.get("over"))
+    # the job is queued by the button's callback, before the page is drawn again: the button
+    # is then drawn disabled while the pack is built
+    c2.button(tr("briefing.button"), key="briefing_build", help=tr("briefing.help"), type="primary",
+              icon=":material/slideshow:", disabled=running, on_click=_queue_pack, args=(want,))
+    if st.session_state.pop("briefing_busy", False):
+        st.warning(tr("briefing.busy"))
+        return
+    job = st.session_state.get("briefing_job")
+    if job and job["key"] == want and not job.get("over"):
+        _briefing_progress()
+    failed = st.session_state.get("briefing_error")
+    if failed and failed["key"] == want:
+        st.error(tr("briefing.failed", message=md_escape(failed["message"])))
     saved = st.session_state.get("briefing_pack")
     if saved and saved["key"] == want:
         from povdata.i18n import fmt_number
@@ -1275,6 +1277,56 @@ def briefing_button(years: list[int], default: int) -> None:
                            key="briefing_pptx", on_click="ignore")
         d2.download_button(tr("briefing.download_pdf"), saved["pdf"], f"{saved['stem']}.pdf", "application/pdf",
                            key="briefing_pdf", on_click="ignore")
+
+
+def _queue_pack(want: tuple[str, int, str]) -> None:
+    """Queue the pack with this server's briefing worker (the button's callback)."""
+    from povdata.briefing import pack_files
+    from povdata.jobs import PACKS, JobsBusy
+    from povdata.store import has_store, open_store
+
+    _, year, language = want
+    # the same pack asked for by several people (a meeting) is built once: the key is the
+    # pages' cache keys of the data and the targets, with the year and the language
+    key = (open_store().key if has_store() else "", province(), version_key(province()), targets_key(), former(),
+           year, language)
+    try:
+        job_id = PACKS.submit(key, pack_files, dataset(), year, language, targets())
+    except JobsBusy:
+        st.session_state["briefing_busy"] = True
+        return
+    st.session_state["briefing_job"] = {"id": job_id, "key": want}
+    st.session_state.pop("briefing_pack", None)
+    st.session_state.pop("briefing_error", None)
+
+
+@st.fragment(run_every=1.0)
+def _briefing_progress() -> None:
+    """The pack's progress bar, redrawn every second by itself (not the whole page) until the
+    worker is done; then the page is drawn again with the downloads or the failure."""
+    from povdata.briefing import pack_failure
+    from povdata.jobs import DONE, PACKS, QUEUED
+    from povdata.messages import say
+
+    job = st.session_state.get("briefing_job")
+    if not job or job.get("over"):
+        return
+    status = PACKS.status(job["id"])
+    if status is None:
+        job["over"] = True
+        st.warning(tr("briefing.lost"))
+        return
+    if not status.finished:
+        text = tr(status.step, **({"ahead": status.ahead} if status.state == QUEUED else status.params))
+        st.progress(min(max(status.done, 0.0), 1.0), text=text)
+        return
+    job["over"] = True
+    if status.state == DONE:
+        st.session_state["briefing_pack"] = {"key": job["key"], **status.result}
+    else:
+        st.session_state["briefing_error"] = {"key": job["key"],
+                                              "message": say(pack_failure(status.error), lang())}
+    st.rerun(scope="app")
 
 
 def national_comparison() -> None:

@@ -19,6 +19,7 @@ import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -258,12 +259,24 @@ def scorecard_period(cfg: TargetsConfig, year: int):
     return max(ended, key=lambda p: p.end) if ended else None
 
 
+#: ``progress(fraction, message_key, **params)``
+Progress = Callable[..., None]
+
+
+def _silent(_fraction: float, _step: str, /, **_params: object) -> None:
+    return None
+
+
 def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | None = None,
-               boundaries: Path | None = None, date: dt.date | None = None, render: bool = True) -> Pack:
+               boundaries: Path | None = None, date: dt.date | None = None, render: bool = True,
+               progress: Progress | None = None) -> Pack:
     """Build the deck for ``year`` (slides, rendered images, PPTX and PDF bytes).
 
     ``render=False`` stops after laying out the slides (no Chromium): for quick checks.
+    ``progress(fraction, message_key, **params)`` is told of each step (a page's progress bar).
     """
+    tell = progress or _silent
+    tell(0.02, "briefing.step_data")
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
     date = date or dt.date.today()
@@ -282,6 +295,7 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
     illus = ds.is_illustrative
     names = levels.drop_duplicates("unit_code").set_index("unit_code")["name"]
     timings["data"] = time.perf_counter() - t0
+    tell(0.08, "briefing.step_layout")
     slides: list[Slide] = []
 
     # cover
@@ -464,12 +478,16 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
         pics = pack.pictures
         jobs = [ImageJob(frame_figure(p.figure, p.frame, p.px[0], p.px[1], text_scale=1.0), "png", 1,
                          p.px[0], p.px[1]) for p in pics]
-        for p, png in zip(pics, render_images(jobs)):
+        tell(0.2, "briefing.step_images", done=0, total=len(jobs))
+        for p, png in zip(pics, render_images(
+                jobs, lambda n: tell(0.2 + 0.65 * n / len(jobs), "briefing.step_images", done=n, total=len(jobs)))):
             p.png = png
         timings["images"] = time.perf_counter() - t1
+        tell(0.87, "briefing.step_pptx")
         t1 = time.perf_counter()
         pack.pptx = write_pptx(pack)
         timings["pptx"] = time.perf_counter() - t1
+        tell(0.93, "briefing.step_pdf")
         t1 = time.perf_counter()
         pack.pdf = write_pdf(pack)
         timings["pdf"] = time.perf_counter() - t1
@@ -555,6 +573,33 @@ def _flow_slides(levels: pd.DataFrame, cfg: TargetsConfig, prov: str, year: int,
         items.append(TextBox(MARGIN, CONTENT_TOP + 3.3, SLIDE_W - 2 * MARGIN, 1.6, tuple(paras), name="flows_alert"))
     return [Slide(t("briefing.flows_title", lang), t("briefing.flows_subtitle", lang, province=names.get(prov, prov)),
                   items, kind="flows")]
+
+
+def pack_files(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | None = None,
+               progress: Progress | None = None) -> dict:
+    """The pack's files and what the page says of them (a briefing worker's job, see
+    :mod:`povdata.jobs`): only bytes and numbers go back to the web process."""
+    pack = build_pack(ds, year, lang, cfg, progress=progress)
+    return {"pptx": pack.pptx, "pdf": pack.pdf, "stem": pack.file_stem(), "slides": len(pack.slides),
+            "seconds": pack.seconds}
+
+
+def pack_failure(exc: BaseException) -> object:
+    """What the page says when a pack could not be built: the limit that stopped the worker, the
+    renderer's or the data's own message, or (anything else, logged) that the builder crashed;
+    never a traceback."""
+    from povdata.export_images import ExportError
+    from povdata.messages import Msg, Num
+    from povdata.workers import WorkerLimit
+
+    if isinstance(exc, WorkerLimit):
+        key = {"time": "briefing.too_slow", "memory": "briefing.too_much_memory"}.get(exc.kind, "briefing.crashed")
+        return Msg(key, limit=Num(exc.limit, 0)) if key != "briefing.crashed" else Msg(key)
+    if isinstance(exc, (ExportError, ValueError, OSError)):
+        return exc
+    import logging
+    logging.getLogger("povdash").error("briefing pack failed: %s: %s", type(exc).__name__, exc)
+    return Msg("briefing.crashed")
 
 
 def build_demo_pack(year: int | None = None, province: str = "20", lang: str = "vi", **kw) -> Pack:

@@ -28,6 +28,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -373,7 +374,7 @@ class _Renderer:
     def _idle_close(self) -> None:  # on the loop's thread
         threading.Thread(target=self.close, daemon=True).start()
 
-    def render(self, jobs: list[ImageJob], topo: str) -> list[bytes]:
+    def render(self, jobs: list[ImageJob], topo: str, on_image: Callable[[int], None] | None = None) -> list[bytes]:
         with self._lock:
             if self._pid != os.getpid():  # first export, or a child forked from a process that had one
                 self._pid = self._loop = self._kaleido = self._idle = None
@@ -382,9 +383,15 @@ class _Renderer:
             if self._idle is not None:
                 loop.call_soon_threadsafe(self._idle.cancel)
 
+        ready = [0]
+
         async def one(j: ImageJob) -> bytes:
-            return await k.calc_fig(j.figure, opts={"format": j.fmt, "width": j.width, "height": j.height,
-                                                    "scale": j.scale}, topojson=topo)
+            out = await k.calc_fig(j.figure, opts={"format": j.fmt, "width": j.width, "height": j.height,
+                                                   "scale": j.scale}, topojson=topo)
+            ready[0] += 1
+            if on_image is not None:
+                on_image(ready[0])
+            return out
 
         async def all_of() -> list[bytes]:
             return list(await asyncio.gather(*(one(j) for j in jobs)))
@@ -408,9 +415,10 @@ RENDERER = _Renderer()
 atexit.register(RENDERER.close)
 
 
-def render_images(jobs: list[ImageJob]) -> list[bytes]:
+def render_images(jobs: list[ImageJob], on_image: Callable[[int], None] | None = None) -> list[bytes]:
     """Render figures with the process's one Chromium (:data:`RENDERER`, two tabs); bytes
-    in the order of ``jobs``."""
+    in the order of ``jobs``.  ``on_image(n)`` is told each time another image is ready
+    (``n`` of them so far), from the renderer's thread."""
     if not jobs:
         return []
     ensure_browser()
@@ -420,7 +428,7 @@ def render_images(jobs: list[ImageJob]) -> list[bytes]:
             raise ValueError(f"unknown image format {j.fmt!r}; expected one of {FORMATS}")
     with _RENDER_SLOTS:
         try:
-            return RENDERER.render(jobs, topo)
+            return RENDERER.render(jobs, topo, on_image)
         except Exception as exc:
             raise ExportError(f"image export failed: {exc}") from exc
 
