@@ -393,30 +393,37 @@ class Tab:
         prov = self.q().get("unit")
         if not prov:
             raise ViewError(f"no unit in the URL after opening the map: {self.query!r}")
-        steps = [("year", None), ("district", None), ("commune", None), ("province", prov)]
-        for step, target in steps:
+        for step, target in self.steps(prov):
             if self.done_time():
                 return
             await self.think()
-            if step == "year":  # what the browser sends once the hand leaves the map's year slider
-                if not self.year_sync_id or not self.slider_years:
-                    raise ViewError("no map year slider in the page")
-                options, current = self.slider_years
-                choice = self.rng.choice([o for o in options if o != current] or options)
-                self.sync_count += 1
-                await self.rerun("year", self.query, widgets={self.year_sync_id: f"{choice}|{self.sync_count}"},
-                                 expect=("year", choice))
-            elif step in ("district", "commune"):
-                unit = self.q().get("unit")
-                codes = [c for k, v in self.maps.items() if k.startswith(f"map_{unit}_") for c in v]
-                if not codes:
-                    raise ViewError(f"no map shapes to click in view {self.query!r}")
-                code = self.rng.choice(codes)
-                await self.rerun(step, self.with_unit(code), expect=("unit", code))
-            else:
-                await self.rerun(step, self.with_unit(target), expect=("unit", target))
+            query, widgets, expect = self.plan(step, target)
+            await self.rerun(step, query, widgets=widgets, expect=expect)
         if not self.done_time():
             await self.think()  # read the last view, then reload the page (the next visit)
+
+    @staticmethod
+    def steps(prov: str) -> list[tuple[str, str | None]]:
+        return [("year", None), ("district", None), ("commune", None), ("province", prov)]
+
+    def plan(self, step: str, target: str | None) -> tuple[str, dict[str, str] | None, tuple[str, str]]:
+        """What the browser sends for ``step`` in the view shown: (query string, widget states,
+        what the URL must say after the run)."""
+        if step == "year":  # what the browser sends once the hand leaves the map's year slider
+            if not self.year_sync_id or not self.slider_years:
+                raise ViewError("no map year slider in the page")
+            options, current = self.slider_years
+            choice = self.rng.choice([o for o in options if o != current] or options)
+            self.sync_count += 1
+            return self.query, {self.year_sync_id: f"{choice}|{self.sync_count}"}, ("year", choice)
+        if step in ("district", "commune"):
+            unit = self.q().get("unit")
+            codes = [c for k, v in self.maps.items() if k.startswith(f"map_{unit}_") for c in v]
+            if not codes:
+                raise ViewError(f"no map shapes to click in view {self.query!r}")
+            code = self.rng.choice(codes)
+            return self.with_unit(code), None, ("unit", code)
+        return self.with_unit(target or ""), None, ("unit", target or "")
 
     def q(self) -> dict[str, str]:
         return dict(parse_qsl(self.query, keep_blank_values=True))
@@ -440,8 +447,8 @@ class Tab:
                 pass
         self.ws = self.reader = None
 
-    async def rerun(self, step: str, query_string: str, page_name: str = "", widgets: dict[str, str] | None = None,
-                    expect: tuple[str, str] | None = None) -> None:
+    def rerun_message(self, query_string: str, page_name: str = "", widgets: dict[str, str] | None = None) -> bytes:
+        """The browser's ``rerun_script`` for this tab's state."""
         msg = BackMsg()
         cs = msg.rerun_script
         cs.query_string = query_string
@@ -457,13 +464,17 @@ class Tab:
         ci = cs.context_info
         ci.timezone, ci.timezone_offset, ci.locale = "Asia/Ho_Chi_Minh", -420, "vi-VN"
         ci.url, ci.is_embedded, ci.color_scheme = f"http://127.0.0.1:{self.port}/{MAP_PAGE}", False, "light"
+        return msg.SerializeToString()
 
+    async def rerun(self, step: str, query_string: str, page_name: str = "", widgets: dict[str, str] | None = None,
+                    expect: tuple[str, str] | None = None) -> None:
+        data = self.rerun_message(query_string, page_name, widgets)
         loop = asyncio.get_running_loop()
         self.maps = {}   # what this run shows (elements come again, or as references)
         self.run = run = Run(step, time.perf_counter(), loop.create_future())
         run.last = run.t_send
         try:
-            await self.ws.send(msg.SerializeToString())
+            await self.ws.send(data)
             await asyncio.wait_for(asyncio.shield(run.done), RERUN_TIMEOUT)
         except TimeoutError:
             self.stats.error(self.idx, step, "timeout", f"no script_finished within {RERUN_TIMEOUT:.0f} s")
@@ -471,6 +482,12 @@ class Tab:
         except ConnectionClosed as exc:
             self.stats.error(self.idx, step, "closed", repr(exc))
             raise _Abort from exc
+        self.after_run(run, expect)
+
+    def after_run(self, run: Run, expect: tuple[str, str] | None) -> None:
+        """Count a finished run (its time, or its problems: :class:`_Abort`) and check the view
+        it shows (:class:`ViewError`)."""
+        step = run.step
         seconds = time.perf_counter() - run.t_send
         if run.problems:
             for kind, detail in run.problems:
