@@ -573,14 +573,14 @@ def shapes(province_code: str, level: str) -> gpd.GeoDataFrame:
 
 @st.cache_resource(show_spinner=False, max_entries=4 * CACHE_VERSIONS)
 def _shapes(province_code: str, level: str, version: tuple[str, int] | None) -> gpd.GeoDataFrame:
-    """Display geometry of a level, simplified once per process (never mutated)."""
-    if version is None:
-        layers = read_layers(demo_dir(province_code) / "boundaries.gpkg")
-    else:
-        from povdata.store import Store, load_layers
-        layers = load_layers(Store.from_key(version[0]), version[1])
+    """Display geometry of a level, read once per process (never mutated): a stored version's
+    was simplified when its boundaries were imported; the embedded demo's is simplified here."""
     from povdata.maps import display_layer
-    return display_layer(layers, level)
+    if version is None:
+        return display_layer(read_layers(demo_dir(province_code) / "boundaries.gpkg"), level)
+    from povdata.store import Store, load_display_layer
+    shown = load_display_layer(Store.from_key(version[0]), version[1], level)
+    return shown if shown is not None else display_layer({}, level)
 
 
 @st.cache_data(show_spinner=False, max_entries=CACHE_VERSIONS)

@@ -63,7 +63,9 @@ from povdata.store import (
 
 BACKUP_DIR = "backups"
 KEPT_TABLES = ("meta", "alembic_version", "users", "sign_in_failures", "audit")  # the live store's own, never restored
-CORE_TABLES = ("datasets", "versions", "indicators", "boundaries", "boundary_layers")
+CORE_TABLES = ("datasets", "versions", "indicators", "boundary_sets", "boundary_units", "boundary_layers")
+#: the tables a backup of any schema has (the others of CORE_TABLES came with later schemas)
+_EVERY_SCHEMA = ("datasets", "versions", "indicators", "boundary_layers")
 MANIFEST_FORMAT = "povdash-backup"
 _MAGIC = b"SQLite format 3\x00"
 
@@ -338,7 +340,9 @@ def backup(store: Store, dest: str | Path | None = None, *, actor: str | None = 
 # administrator's pg_dump of the whole cluster is a separate matter.
 
 #: the data tables in an order their foreign keys allow (parents first); the others after
-_PARENTS_FIRST = ("datasets", "versions", "indicators", "boundaries", "boundary_layers")
+_PARENTS_FIRST = ("datasets", "versions", "indicators", "boundary_sets", "boundary_units", "boundary_layers")
+#: the PostGIS geometry columns (WKB in the SQLite backup file)
+_GEOMETRY = {"boundary_units": ("geom", "display_geom")}
 _CHUNK = 5000
 
 
@@ -363,7 +367,7 @@ def _pg_contents(store: Store) -> Contents:
 
 
 def _select_list(table: str, cols: list[str]) -> str:
-    return ", ".join("ST_AsBinary(geom) AS geom" if table == "boundaries" and c == "geom" else _q(c) for c in cols)
+    return ", ".join(f"ST_AsBinary({_q(c)}) AS {_q(c)}" if c in _GEOMETRY.get(table, ()) else _q(c) for c in cols)
 
 
 def _pg_to_file(store: Store, tmp: Path) -> None:
@@ -415,7 +419,7 @@ def _pg_restore(store: Store, staged: Path, info: BackupInfo, src: Path, folder:
                 if table not in in_backup:
                     continue
                 cols = columns[table]
-                values = ", ".join("ST_GeomFromWKB(:geom, 4326)" if table == "boundaries" and c == "geom"
+                values = ", ".join(f"ST_GeomFromWKB(:{c}, 4326)" if c in _GEOMETRY.get(table, ())
                                    else f":{c}" for c in cols)
                 ins = text(f"INSERT INTO {_q(table)} ({', '.join(map(_q, cols))}) VALUES ({values})")
                 cur = b.execute(f"SELECT {', '.join(map(_q, cols))} FROM {_q(table)}")
@@ -485,7 +489,7 @@ def _check_staged(staged: Path, name: str, live_columns: dict[str, list[str]], u
             if check != ["ok"]:
                 raise _refuse(Msg("backup.damaged_check", name=name, check="; ".join(check[:3])))
             tables = set(_tables(conn))
-            missing = [t for t in (*CORE_TABLES, "meta") if t not in tables]
+            missing = [t for t in (*_EVERY_SCHEMA, "meta") if t not in tables]
             if missing:
                 raise _refuse(Msg("backup.not_backup_tables", name=name, tables=", ".join(missing)))
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -495,6 +499,9 @@ def _check_staged(staged: Path, name: str, live_columns: dict[str, list[str]], u
             if version > SCHEMA_VERSION:
                 raise _refuse(Msg("backup.newer", name=name, version=version, ours=SCHEMA_VERSION))
             older = version < SCHEMA_VERSION and not upgraded
+            missing = [] if older else [t for t in CORE_TABLES if t not in tables]
+            if missing:
+                raise _refuse(Msg("backup.not_backup_tables", name=name, tables=", ".join(missing)))
             for table, cols in ({} if older else live_columns).items():
                 if table in KEPT_TABLES or (table not in tables and table not in CORE_TABLES):
                     continue

@@ -13,12 +13,15 @@ Schema (made and changed by the migrations of :mod:`povdata.db`):
   (``illustrative`` | ``published`` | ``imported``), ``title``, ``era`` (``legacy`` = units
   before 2025-07-01), ``years`` and ``note``;
 * ``indicators`` — the version's commune rows (the tidy table of :mod:`povdata.indicators`);
-* ``boundaries`` — the version's layers (``province``, ``district``, ``commune``,
-  ``commune_2025``), one row per unit, geometry as WKB (EPSG:4326);
-* ``boundary_layers`` — per version and layer: its source and whether it is approximate.
+* ``boundary_sets`` and ``boundary_units`` — boundary layers stored once each, named by the
+  hash of their content (:mod:`povdata.boundary_sets`): per unit its code, parent codes,
+  geometry as imported and display geometry simplified when the set was stored (WKB in
+  EPSG:4326; PostGIS geometry on PostgreSQL);
+* ``boundary_layers`` — per version and layer (``province``, ``district``, ``commune``,
+  ``commune_2025``): its boundary set, source and whether it is approximate.
 
 Every version is complete: an import that brings only indicators copies the previous
-version's boundaries (and the reverse) inside the same transaction.
+version's indicator rows or layer pointers (never geometry) inside the same transaction.
 
 **Atomic imports.** :func:`import_version` writes everything in one transaction
 (``BEGIN IMMEDIATE`` … ``COMMIT``): a rejected file never reaches it, and an exception or
@@ -33,6 +36,7 @@ first stores the demo as version 1 (``illustrative``), so the user can switch ba
 """
 from __future__ import annotations
 
+import math
 import tomllib
 from contextlib import closing
 from dataclasses import dataclass
@@ -45,6 +49,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import text
 
+from povdata.boundary_sets import LayerRows
 from povdata.policy import User, check_scope
 from povdata.dataset import Dataset, demo_dir
 from povdata.db import (  # noqa: F401 — the bottom layer, re-exported: many modules import them from here
@@ -97,12 +102,9 @@ def _copy_version_rows(conn, vid: int, src: int, *, indicators: bool = True, bou
     if indicators:
         q(conn, f"INSERT INTO indicators (version_id, {', '.join(IND_COLUMNS)}) SELECT :vid, {', '.join(IND_COLUMNS)} "
                 "FROM indicators WHERE version_id = :src", {"vid": vid, "src": src})
-    if boundaries:
-        q(conn, "INSERT INTO boundaries (version_id, layer, code, province_code, district_code, geom) "
-                "SELECT :vid, layer, code, province_code, district_code, geom FROM boundaries WHERE version_id = :src",
-          {"vid": vid, "src": src})
-        q(conn, "INSERT INTO boundary_layers (version_id, layer, source, approximate) "
-                "SELECT :vid, layer, source, approximate FROM boundary_layers WHERE version_id = :src",
+    if boundaries:  # the layers point at the same boundary sets: no geometry is copied
+        q(conn, "INSERT INTO boundary_layers (version_id, layer, set_sha256, source, approximate) "
+                "SELECT :vid, layer, set_sha256, source, approximate FROM boundary_layers WHERE version_id = :src",
           {"vid": vid, "src": src})
 
 
@@ -169,24 +171,66 @@ def _insert_indicators(conn, version_id: int, ind: pd.DataFrame) -> None:
         q(conn, f"INSERT INTO indicators ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})", records)
 
 
-def _insert_layers(conn, version_id: int, layers: dict[str, gpd.GeoDataFrame],
-                   sources: dict[str, tuple[str, bool]]) -> None:
+@dataclass(frozen=True)
+class _Set:
+    """A layer ready to store: its rows in the store's form, and its display geometry when
+    the store does not hold the set yet (None: the set is stored, nothing to compute)."""
+    rows: LayerRows
+    display: list[bytes] | None
+    tolerance: float
+
+
+def _prepare_sets(store: Store, layers: dict[str, gpd.GeoDataFrame]) -> dict[str, _Set]:
+    """Hash each layer and simplify, once, those the store does not hold (before the import's
+    transaction: the per-province lock is not held while geometry is simplified)."""
+    from povdata.boundary_sets import display_tolerance, display_wkb, layer_rows
+
+    out: dict[str, _Set] = {}
     for layer, gdf in layers.items():
         if layer not in LAYERS:
             raise ValueError(f"unknown layer {layer!r}")
-        g = gdf.to_crs("EPSG:4326") if gdf.crs is not None and not gdf.crs.equals("EPSG:4326") else gdf
-        wkb = shapely.to_wkb(g.geometry.to_numpy())
-        prov = g["province_code"].astype(str).tolist() if "province_code" in g else [None] * len(g)
-        dist = g["district_code"].astype(object).where(g["district_code"].notna(), None).tolist() \
-            if "district_code" in g else [None] * len(g)
-        rows = [{"v": version_id, "layer": layer, "code": str(c), "p": p, "d": d, "geom": w}
-                for c, p, d, w in zip(g["code"].astype(str), prov, dist, wkb)]
-        if rows:
-            q(conn, "INSERT INTO boundaries (version_id, layer, code, province_code, district_code, geom) "
-                    f"VALUES (:v, :layer, :code, :p, :d, {_geom_in(conn)})", rows)
+        rows = layer_rows(layer, gdf)
+        tol = display_tolerance(layer)
+        with closing(store.connect()) as conn:
+            stored = q(conn, "SELECT display_tolerance FROM boundary_sets WHERE sha256 = :s",
+                       {"s": rows.sha256}).first()
+        have = stored is not None and math.isclose(stored[0], tol, rel_tol=1e-9)
+        out[layer] = _Set(rows, None if have else display_wkb(rows, tol), tol)
+    return out
+
+
+def _insert_layers(conn, version_id: int, layers: "dict[str, gpd.GeoDataFrame] | dict[str, _Set]",
+                   sources: dict[str, tuple[str, bool]]) -> None:
+    """Point the version's layers at their boundary sets, storing the sets not yet stored."""
+    from povdata.boundary_sets import display_tolerance, display_wkb, layer_rows
+
+    for layer, item in layers.items():
+        if layer not in LAYERS:
+            raise ValueError(f"unknown layer {layer!r}")
+        s = item if isinstance(item, _Set) else _Set(layer_rows(layer, item), None, display_tolerance(layer))
+        sha = s.rows.sha256
+        stored = q(conn, "SELECT display_tolerance FROM boundary_sets WHERE sha256 = :s", {"s": sha}).first()
+        if stored is None:
+            display = s.display if s.display is not None else display_wkb(s.rows, s.tolerance)
+            q(conn, "INSERT INTO boundary_sets (sha256, layer, units, display_tolerance) VALUES (:s, :l, :n, :t)",
+              {"s": sha, "l": layer, "n": len(s.rows.codes), "t": s.tolerance})
+            rows = [{"s": sha, "code": c, "p": p, "d": d, "geom": w, "dgeom": dw}
+                    for c, p, d, w, dw in zip(s.rows.codes, s.rows.province_codes, s.rows.district_codes,
+                                              s.rows.wkb, display)]
+            if rows:
+                q(conn, "INSERT INTO boundary_units (set_sha256, code, province_code, district_code, geom, "
+                        f"display_geom) VALUES (:s, :code, :p, :d, {_geom_in(conn)}, "
+                        f"{_geom_in(conn).replace(':geom', ':dgeom')})", rows)
+        elif not math.isclose(stored[0], s.tolerance, rel_tol=1e-9) and s.display is not None:
+            # stored under another release's tolerance: this release's display geometry replaces it
+            q(conn, f"UPDATE boundary_units SET display_geom = {_geom_in(conn).replace(':geom', ':dgeom')} "
+                    "WHERE set_sha256 = :s AND code = :code",
+              [{"s": sha, "code": c, "dgeom": dw} for c, dw in zip(s.rows.codes, s.display)])
+            q(conn, "UPDATE boundary_sets SET display_tolerance = :t WHERE sha256 = :s", {"s": sha, "t": s.tolerance})
         source, approx = sources.get(layer, ("", False))
-        q(conn, "INSERT INTO boundary_layers (version_id, layer, source, approximate) VALUES (:v, :layer, :s, :a)",
-          {"v": version_id, "layer": layer, "s": source, "a": int(approx)})
+        q(conn, "INSERT INTO boundary_layers (version_id, layer, set_sha256, source, approximate) "
+                "VALUES (:v, :layer, :sha, :s, :a)",
+          {"v": version_id, "layer": layer, "sha": sha, "s": source, "a": int(approx)})
 
 
 def _demo_meta(province_code: str) -> dict | None:
@@ -269,6 +313,7 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
     created_by = created_by or _login()
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     try:
+        sets = _prepare_sets(store, layers) if layers is not None else None
         with _transaction(store) as conn:
             lock(conn, "povdash-versions:" + province_code)  # one import of a province at a time (PostgreSQL)
             pc = {"p": province_code}
@@ -345,7 +390,7 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
             else:
                 _copy_version_rows(conn, vid, prev["id"], boundaries=False)
             if layers is not None:
-                _insert_layers(conn, vid, layers, layer_sources or {k: (boundary_file, False) for k in layers})
+                _insert_layers(conn, vid, sets, layer_sources or {k: (boundary_file, False) for k in layers})
             elif prev is not None:
                 _copy_version_rows(conn, vid, prev["id"], indicators=False)
             for era_, key, code in aliases or []:
@@ -438,13 +483,16 @@ def load_version(store: Store, province_code: str, version_id: int | None = None
                    source=source, version=version_label(v), title=v.title)
 
 
-def load_layers(store: Store, version_id: int, user: "User | None" = None) -> dict[str, gpd.GeoDataFrame]:
-    """The version's boundary layers (EPSG:4326, sorted by code)."""
-    if user is not None:
-        version_info(store, version_id, user)
+def _units(store: Store, version_id: int, geom: str, layer: str | None = None) -> list:
     with closing(store.connect()) as conn:
-        rows = q(conn, f"SELECT layer, code, province_code, district_code, {_geom_out(conn)} AS geom FROM boundaries "
-                       "WHERE version_id = :v ORDER BY layer, code", {"v": int(version_id)}).all()
+        g = f"ST_AsBinary(u.{geom})" if conn.dialect.name == "postgresql" else f"u.{geom}"
+        return q(conn, f"SELECT l.layer, u.code, u.province_code, u.district_code, {g} AS geom FROM boundary_layers l "
+                       "JOIN boundary_units u ON u.set_sha256 = l.set_sha256 WHERE l.version_id = :v"
+                       + (" AND l.layer = :layer" if layer else "") + " ORDER BY l.layer, u.code",
+                 {"v": int(version_id), "layer": layer}).all()
+
+
+def _frames(rows: list) -> dict[str, gpd.GeoDataFrame]:
     out: dict[str, gpd.GeoDataFrame] = {}
     if not rows:
         return out
@@ -456,7 +504,38 @@ def load_layers(store: Store, version_id: int, user: "User | None" = None) -> di
             cols["province_code"] = g["province_code"].to_numpy()
         if layer == "commune":
             cols["district_code"] = g["district_code"].to_numpy()
-        out[layer] = gpd.GeoDataFrame(cols, geometry=shapely.from_wkb(g["geom"].to_numpy()), crs="EPSG:4326")
+        out[str(layer)] = gpd.GeoDataFrame(cols, geometry=shapely.from_wkb(g["geom"].to_numpy()), crs="EPSG:4326")
+    return out
+
+
+def load_layers(store: Store, version_id: int, user: "User | None" = None) -> dict[str, gpd.GeoDataFrame]:
+    """The version's boundary layers as imported (EPSG:4326, sorted by code)."""
+    if user is not None:
+        version_info(store, version_id, user)
+    return _frames(_units(store, version_id, "geom"))
+
+
+def load_display_layer(store: Store, version_id: int, layer: str) -> gpd.GeoDataFrame | None:
+    """The display geometry of one of the version's layers, as simplified when its boundary set
+    was stored (sorted by code); None when the version has no such layer.  A set stored under
+    a tolerance other than this release's is simplified again here (never shown at the wrong
+    detail)."""
+    from povdata.boundary_sets import display_tolerance
+
+    with closing(store.connect()) as conn:
+        row = q(conn, "SELECT s.display_tolerance FROM boundary_layers l JOIN boundary_sets s "
+                      "ON s.sha256 = l.set_sha256 WHERE l.version_id = :v AND l.layer = :layer",
+                {"v": int(version_id), "layer": layer}).first()
+    if row is None:
+        return None
+    if not math.isclose(row[0], display_tolerance(layer), rel_tol=1e-9):
+        from povdata.maps import display_layer
+        return display_layer(load_layers(store, version_id), layer)
+    out = _frames(_units(store, version_id, "display_geom", layer)).get(
+        layer, gpd.GeoDataFrame({"code": []}, geometry=[], crs="EPSG:4326"))
+    if layer == "commune_2025":  # with the level table's ids, as :func:`povdata.maps.display_layer`
+        from povdata.reform import new_id
+        out["code"] = out["code"].map(new_id)
     return out
 
 

@@ -24,6 +24,7 @@ def execute(store: Store, sql: str, params: dict | None = None) -> None:
         q(conn, sql, params)
 
 
-def counts(store: Store, tables=("versions", "indicators", "boundaries")) -> tuple[int, ...]:
+def counts(store: Store, tables=("versions", "indicators", "boundary_layers", "boundary_sets", "boundary_units")
+           ) -> tuple[int, ...]:
     with closing(store.connect()) as conn:
         return tuple(int(q(conn, f"SELECT COUNT(*) FROM {t}").scalar_one()) for t in tables)

@@ -101,8 +101,9 @@ def fingerprint(db: Path) -> dict[tuple[str, int], tuple]:
                 "created_by, era, years, note FROM versions ORDER BY province_code, number").fetchall():
             ind = [r[1:] for r in conn.execute("SELECT * FROM indicators WHERE version_id = ? ORDER BY unit_code, year",
                                                (vid,))]
-            bnd = conn.execute("SELECT layer, code, province_code, district_code, geom FROM boundaries "
-                               "WHERE version_id = ? ORDER BY layer, code", (vid,)).fetchall()
+            bnd = conn.execute("SELECT l.layer, u.code, u.province_code, u.district_code, u.geom, u.display_geom "
+                               "FROM boundary_layers l JOIN boundary_units u ON u.set_sha256 = l.set_sha256 "
+                               "WHERE l.version_id = ? ORDER BY l.layer, u.code", (vid,)).fetchall()
             lay = conn.execute("SELECT layer, source, approximate FROM boundary_layers WHERE version_id = ? "
                                "ORDER BY layer", (vid,)).fetchall()
             out[(prov, number)] = (tuple(meta), len(ind), _digest(ind), len(bnd), _digest(bnd), tuple(lay))
@@ -114,11 +115,14 @@ def assert_sound(db: Path) -> None:
     with closing(sqlite3.connect(db)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-        for t in ("indicators", "boundaries", "boundary_layers"):
+        for t in ("indicators", "boundary_layers"):
             assert conn.execute(f"SELECT COUNT(*) FROM versions WHERE id NOT IN (SELECT version_id FROM {t})"
                                 ).fetchone()[0] == 0, f"a version without its {t}"
             assert conn.execute(f"SELECT COUNT(*) FROM {t} WHERE version_id NOT IN (SELECT id FROM versions)"
                                 ).fetchone()[0] == 0, f"{t} rows of no version"
+        # every layer's set is whole: as many units as the set says
+        assert conn.execute("SELECT COUNT(*) FROM boundary_sets s WHERE units != (SELECT COUNT(*) FROM "
+                            "boundary_units u WHERE u.set_sha256 = s.sha256)").fetchone()[0] == 0, "a set not whole"
 
 
 def _file_sha(p: Path) -> str:
@@ -573,7 +577,7 @@ def test_backup_then_restore_gives_back_the_backup(seed, files, tmp_path, capsys
     (safety,) = (data / "backups").glob("povdash-truoc-khoi-phuc-*.sqlite")
     assert fingerprint(safety) == changed  # and what it replaced is kept
     with closing(sqlite3.connect(db)) as a, closing(sqlite3.connect(bk)) as b:
-        for t in ("datasets", "versions", "indicators", "boundaries", "boundary_layers"):
+        for t in ("datasets", "versions", "indicators", "boundary_sets", "boundary_units", "boundary_layers"):
             assert a.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() == \
                 b.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall(), t
     trail = audit.entries(st)

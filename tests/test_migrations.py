@@ -181,11 +181,13 @@ def test_the_migrations_make_the_same_store_on_postgresql(pg_url):
                 conn.execute(text(change))  # the database itself keeps the trail append-only
         with engine.begin() as conn:
             assert conn.execute(text("SELECT summary FROM audit")).scalars().all() == ["s"]
-            # geometry is PostGIS's, with a spatial index (migration 0008)
-            assert conn.execute(text("SELECT udt_name FROM information_schema.columns WHERE table_name = 'boundaries' "
-                                     "AND column_name = 'geom'")).scalar() == "geometry"
+            # geometry is PostGIS's, with a spatial index (migrations 0008 and 0009)
+            assert conn.execute(text("SELECT column_name, udt_name FROM information_schema.columns WHERE "
+                                     "table_name = 'boundary_units' AND column_name LIKE '%geom' ORDER BY 1")).all() \
+                == [("display_geom", "geometry"), ("geom", "geometry")]
             assert "USING gist (geom)" in conn.execute(text(
-                "SELECT indexdef FROM pg_indexes WHERE tablename = 'boundaries' AND indexname = 'boundaries_geom'")).scalar()
+                "SELECT indexdef FROM pg_indexes WHERE tablename = 'boundary_units' "
+                "AND indexname = 'boundary_units_geom'")).scalar()
     finally:
         engine.dispose()
 
@@ -216,14 +218,25 @@ def test_a_postgresql_store_of_the_previous_release_gets_postgis_geometry(pg_url
             conn.execute(text("INSERT INTO datasets VALUES ('20', 'Lạng Sơn')"))
             conn.execute(text("INSERT INTO versions (id, province_code, number, created_at, created_by, source_file, "
                               "sha256, data_status, title) VALUES (7, '20', 1, 't', 'a', 'f', 's', 'imported', 't')"))
-            conn.execute(text("INSERT INTO boundaries VALUES (7, 'district', '178', '20', NULL, :g)"),
-                         {"g": shapely.to_wkb(square)})
+            conn.execute(text("INSERT INTO versions (id, province_code, number, created_at, created_by, source_file, "
+                              "sha256, data_status, title) VALUES (8, '20', 2, 't', 'a', 'f', 's', 'imported', 't')"))
+            for vid in (7, 8):  # two versions, each with its copy of the same shapes
+                conn.execute(text("INSERT INTO boundaries VALUES (:v, 'district', '178', '20', NULL, :g)"),
+                             {"v": vid, "g": shapely.to_wkb(square)})
     finally:
         engine.dispose()
-    db.upgrade_url(url)
-    layers = load_layers(Store(Path("unused"), url), 7)
-    assert layers["district"]["code"].tolist() == ["178"]
-    assert shapely.equals_exact(layers["district"].geometry.iloc[0], square, 0)
+    db.upgrade_url(url)  # 0008 then 0009: PostGIS geometry, then one boundary set for both versions
+    for vid in (7, 8):
+        layers = load_layers(Store(Path("unused"), url), vid)
+        assert layers["district"]["code"].tolist() == ["178"]
+        assert shapely.equals_exact(layers["district"].geometry.iloc[0], square, 0)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT COUNT(*) FROM boundary_units")).scalar() == 1
+            assert conn.execute(text("SELECT COUNT(*) FROM boundary_layers")).scalar() == 2
+    finally:
+        engine.dispose()
     from povdata.db import dispose_engines
     dispose_engines(url)
 

@@ -89,7 +89,11 @@ def test_a_failing_import_leaves_the_store_unchanged(tmp_path, clean_import, mon
         raise RuntimeError("disk full")
     monkeypatch.setattr(store_mod, "_insert_layers", boom)  # fails after the version and indicator rows
     with pytest.raises(RuntimeError):
-        import_version(st, "20", indicators=clean_import.indicators, layers={"district": None}, source_file="b.xlsx",
+        from geo.read import read_layers
+        from povdata.dataset import demo_dir
+        moved = read_layers(demo_dir("20") / "boundaries.gpkg")["district"]
+        moved = moved.assign(geometry=moved.translate(0.01, 0))  # shapes not yet stored: a new set
+        import_version(st, "20", indicators=clean_import.indicators, layers={"district": moved}, source_file="b.xlsx",
                        sha256="b")
     assert _counts(st) == before
     assert [v.source_file for v in versions(st, "20")][0] == "a.xlsx"

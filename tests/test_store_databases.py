@@ -68,8 +68,10 @@ def test_boundaries_come_back_exactly_as_stored(tmp_path):
         assert back[name]["code"].tolist() == mine["code"].astype(str).tolist()
         assert shapely.equals_exact(back[name].geometry.to_numpy(), mine.to_crs(4326).geometry.to_numpy(), 0).all()
     if store.url:  # PostgreSQL: real PostGIS geometry, in the layer's CRS, found by the spatial index
-        n = db_helpers.value(store, "SELECT COUNT(*) FROM boundaries WHERE version_id = :v AND ST_SRID(geom) = 4326 "
-                                    "AND geom && ST_MakeEnvelope(106.7, 21.8, 106.8, 21.9, 4326)", {"v": v.id})
+        n = db_helpers.value(store, "SELECT COUNT(*) FROM boundary_layers l JOIN boundary_units u ON "
+                                    "u.set_sha256 = l.set_sha256 WHERE l.version_id = :v AND ST_SRID(u.geom) = 4326 "
+                                    "AND ST_SRID(u.display_geom) = 4326 "
+                                    "AND u.geom && ST_MakeEnvelope(106.7, 21.8, 106.8, 21.9, 4326)", {"v": v.id})
         assert n >= 1
 
 

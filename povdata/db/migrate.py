@@ -27,8 +27,8 @@ from typing import Iterator
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: the newest revision, and the schema number it stands for (the store's ``meta.schema_version``)
-HEAD = "0008"
-SCHEMA_VERSION = 8
+HEAD = "0009"
+SCHEMA_VERSION = 9
 #: the revision a store written before migrations is stamped with, by its ``schema_version``
 _STAMP = {5: "0005", 6: "0006"}
 
