@@ -1290,8 +1290,15 @@ def _queue_pack(want: tuple[str, int, str]) -> None:
     # pages' cache keys of the data and the targets, with the year and the language
     key = (open_store().key if has_store() else "", province(), version_key(province()), targets_key(), former(),
            year, language)
+    maps = None
+    if version_key() is not None:  # the maps the screen draws, from the stored version
+        from povdata.briefing import MAP_LEVELS, PackMaps
+        from povdata.store import Store, layer_sources
+        vk = version_key()
+        maps = PackMaps({lvl: shapes(province(), lvl) for lvl in MAP_LEVELS},
+                        layer_sources(Store.from_key(vk[0]), vk[1]))
     try:
-        job_id = PACKS.submit(key, pack_files, dataset(), year, language, targets())
+        job_id = PACKS.submit(key, pack_files, dataset(), year, language, targets(), maps=maps)
     except JobsBusy:
         st.session_state["briefing_busy"] = True
         return

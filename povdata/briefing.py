@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import geopandas as gpd
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -32,7 +33,7 @@ from povdata.export_images import (FONT_FILES, Frame, ImageJob, fmt_date, frame_
 from povdata.i18n import fmt_number, fmt_pace, fmt_rate, t
 from povdata.messages import say
 from povdata.sources import cite
-from povdata.maps import display_shapes, map_view
+from povdata.maps import map_view
 from povdata.narrative import unit_narrative
 from povdata.published import published_figures
 from povdata.reform import REFORM_YEAR
@@ -267,11 +268,61 @@ def _silent(_fraction: float, _step: str, /, **_params: object) -> None:
     return None
 
 
+@dataclass(frozen=True)
+class PackMaps:
+    """The maps' geometry of a pack: display geometry per level (``district``, ``commune``,
+    ``commune_2025``; the pages' own, so the slides draw what the screen draws) and each
+    layer's source (file name, approximate)."""
+    shapes: dict[str, gpd.GeoDataFrame]
+    sources: dict[str, tuple[str, bool]]
+
+    def shape(self, level: str) -> gpd.GeoDataFrame:
+        from povdata.maps import display_layer
+        return self.shapes[level] if level in self.shapes else display_layer({}, level)
+
+
+#: the levels a pack draws maps of
+MAP_LEVELS = ("district", "commune", "commune_2025")
+
+
+def stored_maps(store, version_id: int) -> PackMaps:
+    """A stored version's :class:`PackMaps`: the display geometry simplified at import."""
+    from povdata.store import layer_sources, load_display_layer
+
+    shapes = {lvl: g for lvl in MAP_LEVELS if (g := load_display_layer(store, version_id, lvl)) is not None}
+    return PackMaps(shapes, layer_sources(store, version_id))
+
+
+def demo_maps(boundaries: Path) -> PackMaps:
+    """The embedded demo's :class:`PackMaps` (approximate boundaries, simplified here)."""
+    from geo.read import read_layers
+    from povdata.maps import display_layer
+    from povdata.store import APPROXIMATE_SOURCE
+
+    layers = read_layers(boundaries) if Path(boundaries).exists() else {}
+    return PackMaps({lvl: display_layer(layers, lvl) for lvl in MAP_LEVELS if lvl in layers},
+                    {k: (APPROXIMATE_SOURCE, True) for k in layers})
+
+
+def _boundary_notes(maps: PackMaps, levels: list[str], lang: str) -> list[str]:
+    """What the maps' boundaries are, once per distinct source among the levels drawn."""
+    notes: list[str] = []
+    for lvl in levels:
+        source, approx = maps.sources.get(lvl, ("", True))
+        note = t("briefing.notes_boundaries", lang) if approx or not source else \
+            t("briefing.notes_boundaries_from", lang, source=source)
+        if note not in notes:
+            notes.append(note)
+    return notes
+
+
 def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | None = None,
                boundaries: Path | None = None, date: dt.date | None = None, render: bool = True,
-               progress: Progress | None = None) -> Pack:
+               progress: Progress | None = None, maps: PackMaps | None = None) -> Pack:
     """Build the deck for ``year`` (slides, rendered images, PPTX and PDF bytes).
 
+    ``maps``: the maps' geometry and sources (a stored version's: :func:`stored_maps`); else
+    the GeoPackage ``boundaries`` (default: the embedded demo's).
     ``render=False`` stops after laying out the slides (no Chromium): for quick checks.
     ``progress(fraction, message_key, **params)`` is told of each step (a page's progress bar).
     """
@@ -287,7 +338,8 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
     if year not in years:
         raise ValueError(t("briefing.failed", lang, message=f"{year} ∉ {years[0]}-{years[-1]}"))
     progress = progress_table(levels, cfg, as_of=year)
-    boundaries = boundaries or demo_dir(prov) / "boundaries.gpkg"
+    maps = maps or demo_maps(boundaries or demo_dir(prov) / "boundaries.gpkg")
+    drawn = ["district"]
     std = standard_of(levels[levels["level"] == "province"], year)
     std_text = standard_label(std, lang) if std else "–"
     pname = province_name(prov)
@@ -332,7 +384,7 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
                           standard=std_text), cards))
 
     # province map (districts)
-    dshapes = display_shapes(boundaries, "district")
+    dshapes = maps.shape("district")
     mv = map_view(levels, cfg, dshapes, "district", year, "poverty_rate", lang, breaks=OFFICIAL_BREAKS,
                   show_labels=True, illustrative=illus)
     # after the reform a district is the sum of the new communes on its territory: an estimate, said
@@ -413,7 +465,8 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
     map_level = "commune" if year < REFORM_YEAR else "commune_2025"
     level_years = levels.loc[(levels["level"] == map_level) & levels["poverty_rate"].notna(), "year"]
     if poor and not level_years.empty:
-        cshapes = display_shapes(boundaries, map_level)
+        cshapes = maps.shape(map_level)
+        drawn.append(map_level)
         map_year = min(year, int(level_years.max()))
         map_std = standard_of(levels[levels["level"] == map_level], map_year)
         members_of = None
@@ -465,7 +518,7 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
     notes = [Para(t("briefing.notes_dataset", lang, title=ds.title, status=t(f"data_status.{ds.data_status}", lang)), 18),
              Para(t("briefing.notes_source", lang, source=say(ds.source, lang)), 16),
              Para(t("briefing.notes_version", lang, version=ds.version, date=fmt_date(date, lang)), 16),
-             Para(t("briefing.notes_boundaries", lang), 16)]
+             *(Para(n, 16) for n in _boundary_notes(maps, drawn, lang))]
     notes += [Para(t("briefing.notes_targets", lang, source=src), 14) for src in target_sources]
     notes += [Para(t("briefing.notes_rules", lang), 14, color=GREY), Para(t("briefing.notes_software", lang), 14, color=GREY)]
     slides.append(Slide(t("briefing.notes_title", lang), "", [
@@ -576,10 +629,10 @@ def _flow_slides(levels: pd.DataFrame, cfg: TargetsConfig, prov: str, year: int,
 
 
 def pack_files(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | None = None,
-               progress: Progress | None = None) -> dict:
+               progress: Progress | None = None, maps: PackMaps | None = None) -> dict:
     """The pack's files and what the page says of them (a briefing worker's job, see
     :mod:`povdata.jobs`): only bytes and numbers go back to the web process."""
-    pack = build_pack(ds, year, lang, cfg, progress=progress)
+    pack = build_pack(ds, year, lang, cfg, progress=progress, maps=maps)
     return {"pptx": pack.pptx, "pdf": pack.pdf, "stem": pack.file_stem(), "slides": len(pack.slides),
             "seconds": pack.seconds}
 

@@ -183,8 +183,18 @@ def cmd_briefing(args: argparse.Namespace) -> int:
         from povdata.briefing import default_year
         from povdata.dataset import level_table
         year = default_year(level_table(ds), cfg)
+    maps = None
+    if not args.indicators:  # the stored version's boundaries, as the dashboard draws them
+        from povdata.briefing import stored_maps
+        from povdata.provinces import resolve_view
+        from povdata.store import has_store, latest_version, open_store
+        if has_store():
+            store = open_store()
+            v = latest_version(store, resolve_view(args.province, None, args.province).code)
+            if v is not None:
+                maps = stored_maps(store, v.id)
     try:
-        pack = build_pack(ds, year, args.lang, cfg)
+        pack = build_pack(ds, year, args.lang, cfg, maps=maps)
     except ExportError as exc:
         print(cli_t("cli.error", message=exc), file=sys.stderr)
         return 1

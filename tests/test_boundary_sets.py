@@ -200,3 +200,60 @@ def test_the_pages_draw_the_stored_display_geometry(tmp_path, monkeypatch):
     only = import_version(store, "20", layers={"district": read_layers(DEMO)["district"]}, boundary_file="h.gpkg")
     assert ui._shapes("20", "commune", (store.key, only.id)).empty
 
+
+@pytest.mark.skipif(not GOV_ZIP.exists(), reason="shared boundary fixtures not found")
+def test_a_pack_of_imported_boundaries_draws_them_and_names_their_file(tmp_path):
+    """The briefing pack of a version with the government's district boundaries draws those
+    (the stored display geometry, as on screen) and says where they come from; the demo's pack
+    still says its boundaries are approximate."""
+    from povdata.briefing import build_pack, stored_maps
+    from povdata.store import load_version
+
+    store = open_store(tmp_path)
+    import_version(store, "20", indicators=load_demo("20").indicators, source_file="a.csv")
+    v = save_import(store, "20", boundaries=prepare_boundaries(GOV_ZIP.read_bytes(), GOV_ZIP.name, "20"),
+                    created_by="test")
+    maps = stored_maps(store, v.id)
+    want = load_display_layer(store, v.id, "district")
+    assert shapely.equals_exact(maps.shape("district").geometry.to_numpy(), want.geometry.to_numpy(), 0).all()
+    pack = build_pack(load_version(store, "20", v.id), 2024, "vi", maps=maps, render=False)
+    (pic,) = [i for s in pack.slides for i in s.items if getattr(i, "name", "") == "province_map"]
+    drawn = {f["id"]: shapely.geometry.shape(f["geometry"]) for tr in pic.figure.data
+             if getattr(tr, "geojson", None) for f in tr.geojson["features"]}
+    for code, geom in zip(want["code"], want.geometry):
+        assert shapely.equals_exact(drawn[code], geom, 1e-9) or shapely.equals(drawn[code], geom), code
+    notes = " ".join(p.text for s in pack.slides if s.kind == "notes" for i in s.items for p in i.paras)
+    assert f"từ tệp {GOV_ZIP.name}" in notes  # the districts' file
+    assert "gần đúng" in notes  # the communes of the poor districts' maps are still the demo's
+    demo = build_pack(load_demo("20"), 2024, "vi", render=False)
+    demo_notes = " ".join(p.text for s in demo.slides if s.kind == "notes" for i in s.items for p in i.paras)
+    assert "từ tệp" not in demo_notes and "gần đúng" in demo_notes
+
+
+@pytest.mark.skipif(not GOV_ZIP.exists(), reason="shared boundary fixtures not found")
+def test_the_overview_s_pack_of_a_stored_version_draws_its_boundaries(tmp_path, monkeypatch):
+    """From the button on the overview, through the briefing worker: the pack of a stored
+    version with the government's districts names their file (the page hands the worker the
+    geometry it draws)."""
+    import io
+    import time
+
+    from pptx import Presentation
+
+    from app_helpers import run_app
+
+    store = open_store(tmp_path)
+    import_version(store, "20", indicators=load_demo("20").indicators, source_file="a.csv")
+    save_import(store, "20", boundaries=prepare_boundaries(GOV_ZIP.read_bytes(), GOV_ZIP.name, "20"),
+                created_by="test")
+    monkeypatch.setenv("POVDASH_DATA_DIR", str(tmp_path))
+    at = run_app()
+    at.button(key="briefing_build").click().run()
+    deadline = time.monotonic() + 180
+    while not at.success and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
+        assert not at.exception, at.exception
+    deck = Presentation(io.BytesIO(at.session_state["briefing_pack"]["pptx"]))
+    text = " ".join(sh.text_frame.text for s in deck.slides for sh in s.shapes if sh.has_text_frame)
+    assert f"từ tệp {GOV_ZIP.name}" in text
