@@ -6,10 +6,11 @@ Run from the project root (as root or as a user who may run PostgreSQL's server 
 
 For each database: the first import of Lạng Sơn (the demo stored as version 1, then the
 year-end review of 2023: one transaction), an import that adds a year, a rollback, loading the
-latest version's indicators and its boundary layers (what a page does once per version and
-process), a backup and a restore.  PostgreSQL runs in a throw-away cluster on a Unix socket
-(``tests/pg_helpers.py``), with PostGIS created by its superuser and the app connecting as an
-ordinary role, as in a deployment.  Each step is timed ``REPEAT`` times (median reported).
+latest version's indicators and its boundary layers, an import of the government's district
+boundaries, reading the commune map's display geometry (what a page does once per version and
+process) against simplifying it on reading as before boundary sets, a backup and a restore.
+PostgreSQL runs in a throw-away cluster on a Unix socket (``tests/pg_helpers.py``), with PostGIS
+created by its superuser and the app connecting as an ordinary role, as in a deployment.  Each step is timed ``REPEAT`` times (median reported).
 Results go to ``benchmarks/results/store.json``.
 """
 from __future__ import annotations
@@ -44,8 +45,15 @@ def run(label: str) -> dict[str, float]:
     from povdata.auth import cli_user
 
     imports = {y: prepare_indicators(official_workbook(y), f"bieu_{y}.xlsx", "20") for y in (2023, 2024)}
+    from geo.importing import prepare_boundaries
+    from import_fixtures import GOV_ZIP
+    from povdata.maps import display_layer
+    from povdata.store import load_display_layer
+
+    districts = prepare_boundaries(GOV_ZIP.read_bytes(), GOV_ZIP.name, "20")
     out: dict[str, list[float]] = {k: [] for k in ("first_import", "import_year", "rollback", "load_indicators",
-                                                    "load_layers", "backup", "restore")}
+                                                    "load_layers", "import_boundaries", "load_display",
+                                                    "simplify_on_read", "backup", "restore")}
     for i in range(REPEAT):
         folder = Path(tempfile.mkdtemp(prefix=f"bench-store-{label}-"))
         if os.environ.get("POVDASH_DATABASE_URL"):
@@ -58,6 +66,13 @@ def run(label: str) -> dict[str, float]:
         latest = versions(store, "20")[0]
         out["load_indicators"].append(_time(lambda: load_indicators(store, latest.id)))
         out["load_layers"].append(_time(lambda: load_layers(store, latest.id)))
+        # the government's district file: hashed, the districts' display geometry simplified once
+        out["import_boundaries"].append(_time(lambda: save_import(store, "20", boundaries=districts)))
+        latest = versions(store, "20")[0]
+        # what a page reads for the commune map: the stored display geometry, against what it
+        # did before boundary sets (read the layers, simplify the communes)
+        out["load_display"].append(_time(lambda: load_display_layer(store, latest.id, "commune")))
+        out["simplify_on_read"].append(_time(lambda: display_layer(load_layers(store, latest.id), "commune")))
         out["backup"].append(_time(lambda: backup(store, folder / "b.sqlite")))
         out["restore"].append(_time(lambda: restore(folder / "b.sqlite", folder)))
     return {k: round(statistics.median(v), 3) for k, v in out.items()}

@@ -212,7 +212,9 @@ def _insert_layers(conn, version_id: int, layers: "dict[str, gpd.GeoDataFrame] |
         stored = q(conn, "SELECT display_tolerance FROM boundary_sets WHERE sha256 = :s", {"s": sha}).first()
         if stored is None:
             display = s.display if s.display is not None else display_wkb(s.rows, s.tolerance)
-            q(conn, "INSERT INTO boundary_sets (sha256, layer, units, display_tolerance) VALUES (:s, :l, :n, :t)",
+            # ON CONFLICT: another province's import may store the same shapes at the same time
+            q(conn, "INSERT INTO boundary_sets (sha256, layer, units, display_tolerance) VALUES (:s, :l, :n, :t) "
+                    "ON CONFLICT (sha256) DO NOTHING",
               {"s": sha, "l": layer, "n": len(s.rows.codes), "t": s.tolerance})
             rows = [{"s": sha, "code": c, "p": p, "d": d, "geom": w, "dgeom": dw}
                     for c, p, d, w, dw in zip(s.rows.codes, s.rows.province_codes, s.rows.district_codes,
@@ -220,7 +222,7 @@ def _insert_layers(conn, version_id: int, layers: "dict[str, gpd.GeoDataFrame] |
             if rows:
                 q(conn, "INSERT INTO boundary_units (set_sha256, code, province_code, district_code, geom, "
                         f"display_geom) VALUES (:s, :code, :p, :d, {_geom_in(conn)}, "
-                        f"{_geom_in(conn).replace(':geom', ':dgeom')})", rows)
+                        f"{_geom_in(conn).replace(':geom', ':dgeom')}) ON CONFLICT (set_sha256, code) DO NOTHING", rows)
         elif not math.isclose(stored[0], s.tolerance, rel_tol=1e-9) and s.display is not None:
             # stored under another release's tolerance: this release's display geometry replaces it
             q(conn, f"UPDATE boundary_units SET display_geom = {_geom_in(conn).replace(':geom', ':dgeom')} "
