@@ -113,6 +113,7 @@ def test_editor_signs_in_and_imports_own_province(signin_page, signin_app_url, s
     body = page.locator('[data-testid="stMain"]')
     wait_for_map(page, min_shapes=11, timeout=90_000)
     wait_idle(page, timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "import_viewer_map.png"))  # the stored display geometry, drawn
     # the map page's one-line data label: the badge, then the sources and the version
     banner = page.locator('[data-testid="stCaptionContainer"]', has_text="Số liệu nhập").first
     assert "bieu_tong_hop_2024.xlsx (2024)" in banner.inner_text()
