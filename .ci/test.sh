@@ -23,6 +23,8 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r requirements-dev.lock
 # the static check first (pyflakes and pycodestyle errors, pyproject.toml): seconds, not minutes
 .venv/bin/ruff check --quiet .
+# and the type check of the domain (povdata, geo; pyproject.toml)
+.venv/bin/mypy --no-error-summary
 if [ $# -gt 0 ]; then
   exec .venv/bin/python -m pytest -q "$@"
 fi

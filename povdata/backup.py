@@ -444,7 +444,7 @@ def _pg_restore(store: Store, staged: Path, info: BackupInfo, src: Path, folder:
                           "replaced_versions": {c: sorted(v.number for v in vs)
                                                 for c, vs in sorted(before.versions.items())},
                           "safety_copy": str(safety) if safety else None})
-    except (*DB_ERRORS, OSError) as exc:
+    except DB_ERRORS + (OSError,) as exc:
         if is_disk_full(exc):
             raise StoreError(Msg("backup.restore_disk_full", free=_free(folder))) from exc
         if isinstance(exc, DB_ERRORS):
@@ -553,18 +553,18 @@ def _verified_copy(src: Path, folder: Path, live_columns: dict[str, list[str]]) 
         raise _refuse(Msg("backup.unreadable", src=src, error=exc.strerror or exc)) from exc
     if head != _MAGIC:
         raise _refuse(Msg("backup.not_sqlite", name=src.name))
-    manifest, made = manifest_path(src), ""
-    expected = None
-    if manifest.is_file() and manifest != src:
+    beside = manifest_path(src)
+    manifest: Path | None = None
+    made, expected = "", None
+    if beside.is_file() and beside != src:
+        manifest = beside
         try:
-            m = json.loads(manifest.read_text(encoding="utf-8"))
+            m = json.loads(beside.read_text(encoding="utf-8"))
             if m.get("format") != MANIFEST_FORMAT:
                 raise ValueError
             expected, made = str(m["sha256"]), str(m.get("created_at", ""))
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise _refuse(Msg("backup.bad_manifest", name=manifest.name)) from exc
-    else:
-        manifest = None
+            raise _refuse(Msg("backup.bad_manifest", name=beside.name)) from exc
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -573,7 +573,7 @@ def _verified_copy(src: Path, folder: Path, live_columns: dict[str, list[str]]) 
     staged, digest = _stage(src, folder)
     try:
         if expected is not None and digest != expected:
-            raise _refuse(Msg("backup.hash_differs", name=src.name, manifest=manifest.name))
+            raise _refuse(Msg("backup.hash_differs", name=src.name, manifest=beside.name))
         info = _check_staged(staged, src.name, live_columns)
     except BaseException:
         _remove(staged)

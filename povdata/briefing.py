@@ -363,7 +363,7 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
 
     # key figures + province trajectory
     kpis = province_kpis(levels, progress, prov, year, lang, published_figures())  # published figures win
-    cards = []
+    cards: list[TextBox | Picture] = []
     cw, ch = 2.75, 2.45
     for i, k in enumerate(kpis[:4]):
         x = MARGIN + (i % 2) * (cw + 0.2)
@@ -403,7 +403,8 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
         card_year = min(year, period.end)  # a period that ended before the year: as of its end
         card = unit_verdicts(levels, cfg, "district", card_year, period_id=period.id)
         targets = {x.id: x for x in period.targets}
-        rows, fills = [], {}
+        rows: list[tuple[str, ...]] = []
+        fills: dict[tuple[int, int], tuple[str, str]] = {}
         for r_i, r in enumerate(card.itertuples()):
             rows.append((r.name, t("col.yes", lang) if r.poor_district else "",
                          _rule_short(targets[r.target_id], lang) if r.target_id in targets else "",
@@ -411,7 +412,7 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
                          fmt_number(r.achieved_pp_per_year, lang), fmt_number(r.required_pp_per_year, lang),
                          t(f"status.{r.status}", lang)))
             fills[(r_i, 7)] = _status_fill(r.status)
-        header = (t("col.unit", lang), t("col.poor_district", lang), t("briefing.col_rule", lang),
+        header: tuple[str, ...] = (t("col.unit", lang), t("col.poor_district", lang), t("briefing.col_rule", lang),
                   t("col.baseline_rate", lang) + f" {period.baseline_year}",
                   t("col.latest_rate", lang) + f" {card_year}", t("col.achieved", lang), t("col.required", lang),
                   t("col.status", lang))
@@ -429,10 +430,11 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
     outlook = pd.DataFrame()
     if milestone is not None:
         horizon = milestone.by_year
+        assert horizon is not None  # a milestone has its year (the targets file is checked)
         mperiod = next(p for p in cfg.periods if milestone in p.targets)
         outlook = poor_district_outlook(levels, cfg, mperiod.start, mperiod.end, horizon=horizon, as_of=year)
         remaining = int((~(outlook["exited"] | (outlook["projected_exit_year"] <= horizon))).sum()) if len(outlook) else 0
-        rows, fills = [], {}
+        rows, fills = [], {}  # the panel's own table
         for r_i, r in enumerate(outlook.itertuples()):
             exit_text = t("progress.never", lang) if pd.isna(r.projected_exit_year) else str(int(r.projected_exit_year))
             rows.append((names.get(r.unit_code, r.unit_code),
@@ -442,7 +444,7 @@ def build_pack(ds: Dataset, year: int, lang: str = "vi", cfg: TargetsConfig | No
             fills[(r_i, 6)] = _status_fill(r.status)
         header = (t("col.unit", lang), t("col.latest_year", lang), t("col.latest_rate", lang), t("col.pace", lang),
                   t("col.projected_exit", lang), t("col.required_2030", lang), t("col.status", lang))
-        items = [TextBox(MARGIN, CONTENT_TOP, SLIDE_W - 2 * MARGIN, 0.9,
+        items: list[TextBox | Picture | TableBox] = [TextBox(MARGIN, CONTENT_TOP, SLIDE_W - 2 * MARGIN, 0.9,
                          (Para(t("briefing.panel_summary", lang, horizon=horizon, remaining=remaining,
                                  total=len(outlook)), 24, bold=True),
                           Para(cite(milestone.source, lang), 13, color=GREY)), name="panel_summary")]

@@ -1,6 +1,8 @@
 """Plotly charts (no Streamlit): time series with standard breaks and target path, rankings."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -26,7 +28,7 @@ def base_layout(fig: go.Figure, lang: str, title: str | None = None, height: int
 
 
 def rate_series_figure(s: pd.DataFrame, lang: str, title: str | None = None,
-                       periods: list[tuple[Period, Target]] = (), column: str = "poverty_rate") -> go.Figure:
+                       periods: Sequence[tuple[Period, Target]] = (), column: str = "poverty_rate") -> go.Figure:
     """Rate over the years, one line per poverty standard (a break is a gap, annotated),
     with the target path of each (period, rule) drawn dashed from the period's baseline."""
     fig = go.Figure()

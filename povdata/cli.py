@@ -95,7 +95,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for p in imp.notes + imp.report.problems:
         print(problem_line(p))
     if imp.ok:
-        print(cli_t("cli.valid", file=path.name, n=len(imp.report.table)))
+        print(cli_t("cli.valid", file=path.name, n=len(imp.report.table) if imp.report.table is not None else 0))
         return 0
     print(cli_t("cli.refused", file=path.name, n=len(imp.report.errors)), file=sys.stderr)
     return 1

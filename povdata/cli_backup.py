@@ -50,7 +50,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
         return 1
     info = backup(open_store(folder), args.out, actor=_actor())
     print(cli_t("cli_backup.done", path=info.path, size=_mb(info.size), sha=info.sha256[:16],
-                manifest=info.manifest.name))
+                manifest=info.manifest.name if info.manifest else "–"))
     print("\n".join(info.contents.lines(cli_lang())))
     return 0
 

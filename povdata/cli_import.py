@@ -183,7 +183,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                         code_field=bnd.code_field, name_field=bnd.name_field, encoding=bnd.encoding, crs=bnd.crs,
                         crs_from=cli_t("cli_import.crs_user" if bnd.crs_from == "user" else "cli_import.crs_file")))
         _print_matches(bnd.matches, args.show_matches)
-        _print_report(bnd.report.problems)
+        _print_report(bnd.report.problems if bnd.report is not None else [])
         rejected |= not bnd.ok
     if rejected:
         print(cli_t("cli_import.not_saved"), file=sys.stderr)

@@ -217,7 +217,7 @@ def build_demo_old_world(province_code: str = "20", seed: int = SEED) -> pd.Data
         std = default_standard_for_year(year)
         t = totals.loc[year].to_numpy()
         first_year_of_std = std != prev_std
-        years_in = year - {"2016-2020": 2015, "2021-2025": 2021}.get(std, 2026)
+        years_in = year - {"2016-2020": 2015, "2021-2025": 2021}.get(std or "", 2026)
         logits = a_commune + a_district + lag * (0.45 * years_in)
         if std == "2021-2025":
             logits = logits + 0.35 * np.isin(dist, ["181", "184"])  # 2022-2025 poor districts

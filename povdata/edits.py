@@ -12,6 +12,8 @@ can share one with everybody (``shared_scenarios``), recorded in the audit trail
 """
 from __future__ import annotations
 
+from typing import cast
+
 import math
 from contextlib import closing
 from dataclasses import replace
@@ -49,7 +51,7 @@ def apply_changes(config: TargetsConfig, changes: pd.DataFrame) -> TargetsConfig
     the file no longer has is ignored)."""
     for ch in changes.itertuples(index=False):
         if ch.field in CONFIG_FIELDS:
-            config = replace(config, **{ch.field: float(ch.value)})
+            config = replace(config, **{str(ch.field): float(ch.value)})  # type: ignore[arg-type]  # a float field
         elif ch.field == "value":
             try:
                 period = config.period(ch.period_id)
@@ -219,7 +221,7 @@ def change_targets(store, config: TargetsConfig, new_values: dict[tuple[str, str
                 q(conn, "INSERT INTO target_changes (province_code, period_id, target_id, field, value, at, actor) "
                         "VALUES (:p, :period, :target, :field, :value, :at, :actor)",
                   {"p": config.province_code, "period": ch["period_id"], "target": ch["target_id"],
-                   "field": ch["field"], "value": float(ch["new"]), "at": audit.now_utc(), "actor": user.username})
+                   "field": ch["field"], "value": float(cast(float, ch["new"])), "at": audit.now_utc(), "actor": user.username})
                 what = (Msg("target_edit.target_named", target=ch["target_id"], period=ch["period_id"])
                         if ch["target_id"] else Msg(f"target_edit.field_{ch['field']}"))
                 audit.record(conn, user.username, "target_change",

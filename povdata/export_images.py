@@ -28,7 +28,7 @@ import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -313,7 +313,7 @@ def page_generator():
 def _topojson() -> str:
     from geo.choropleth import OFFLINE_CONFIG
 
-    return OFFLINE_CONFIG["topojsonURL"]
+    return str(OFFLINE_CONFIG["topojsonURL"])
 
 
 #: a renderer left unused this long closes its Chromium (memory back); the next export starts one again
@@ -332,7 +332,7 @@ class _Renderer:
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._kaleido = None
+        self._kaleido: Any = None  # kaleido.Kaleido, opened on the loop's thread
         self._idle: asyncio.TimerHandle | None = None
         self.starts = 0  # how many Chromiums this process started (tests, benchmarks)
 
@@ -363,7 +363,7 @@ class _Renderer:
     def _close(self) -> None:
         loop, k, mine = self._loop, self._kaleido, self._pid == os.getpid()
         self._pid = self._loop = self._kaleido = self._idle = None
-        if loop is None or not mine:
+        if loop is None or k is None or not mine:
             return
         try:
             asyncio.run_coroutine_threadsafe(k.__aexit__(None, None, None), loop).result(timeout=30)
@@ -380,6 +380,7 @@ class _Renderer:
                 self._pid = self._loop = self._kaleido = self._idle = None
                 self._open()
             loop, k = self._loop, self._kaleido
+            assert loop is not None and k is not None  # just opened (or kept from an earlier export)
             if self._idle is not None:
                 loop.call_soon_threadsafe(self._idle.cancel)
 

@@ -5,6 +5,8 @@ formatted with Babel's locale data (Vietnamese: decimal comma, dot for thousands
 """
 from __future__ import annotations
 
+from typing import Any
+
 import math
 import tomllib
 from functools import lru_cache
@@ -58,7 +60,7 @@ def _locale(lang: str) -> str:
     return "vi" if lang == "vi" else "en"
 
 
-def fmt_number(x: object, lang: str = DEFAULT_LANG, decimals: int = 2) -> str:
+def fmt_number(x: Any, lang: str = DEFAULT_LANG, decimals: int = 2) -> str:
     """``25.95`` → ``'25,95'`` (vi) / ``'25.95'`` (en); missing → ``'–'``."""
     if _missing(x):
         return "–"
@@ -76,7 +78,7 @@ def fmt_count(x: object, lang: str = DEFAULT_LANG) -> str:
     return fmt_number(x, lang, 0)
 
 
-def fmt_pp(x: object, lang: str = DEFAULT_LANG, signed: bool = False, decimals: int = 2) -> str:
+def fmt_pp(x: Any, lang: str = DEFAULT_LANG, signed: bool = False, decimals: int = 2) -> str:
     """Percentage points: ``'3,61 điểm %'``; signed shows ``+``/``−``."""
     if _missing(x):
         return "–"

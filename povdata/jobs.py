@@ -286,9 +286,8 @@ class JobQueue:
     # -- inside ----------------------------------------------------------------------------
     def _prune(self) -> None:
         now = time.monotonic()
-        finished = [j for j in self._jobs.values() if j.finished is not None]
-        for j in finished:
-            if now - j.finished > self.keep_s:
+        for j in [j for j in self._jobs.values() if j.finished is not None]:
+            if now - (j.finished or now) > self.keep_s:
                 del self._jobs[j.id]
         finished = [j for j in self._jobs.values() if j.finished is not None]
         for j in finished[:max(0, len(finished) - self.keep_max)]:
@@ -358,7 +357,7 @@ class JobQueue:
         except Exception as exc:  # noqa: BLE001  an unpicklable input, or a worker that just died
             self._finish(job, FAILED, error=RuntimeError(f"{type(exc).__name__}: {exc}"))
             return
-        deadline = job.started + seconds
+        deadline = (job.started or time.monotonic()) + seconds
         while True:
             left = deadline - time.monotonic()
             if left <= 0:

@@ -103,7 +103,7 @@ def landing_answer(levels: pd.DataFrame, cfg: TargetsConfig, lang: str = "vi") -
         return Answer(None, None, t("landing.no_period", lang))
     latest = int(years.max())
     period, as_of = landing_period(cfg, latest)
-    if period is None:
+    if period is None or as_of is None:
         return Answer(None, None, t("landing.no_period", lang))
     caption = t("landing.caption", lang, period=period.id, as_of=as_of)
     if as_of < latest:
@@ -132,7 +132,7 @@ def landing_answer(levels: pd.DataFrame, cfg: TargetsConfig, lang: str = "vi") -
         now = int(row["exited_now"]) if pd.notna(row["exited_now"]) else 0
         will = int(row["exited_projected"]) if pd.notna(row["exited_projected"]) else now
         if row["rule"] == "poor_district_exits_at_least":
-            if not period.start <= target.by_year <= period.end:
+            if target.by_year is None or not period.start <= target.by_year <= period.end:
                 continue  # another period's milestone
             title = t("landing.exits_title", lang, value=fmt_number(target.value, lang, 0), year=target.by_year)
             value, unit = f"{now}/{n}", t("landing.exits_unit", lang)

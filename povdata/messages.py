@@ -15,6 +15,11 @@ unit names, cell contents: data, never translated).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 from dataclasses import dataclass
 
 from povdata.i18n import DEFAULT_LANG, fmt_number, t
@@ -50,7 +55,7 @@ class Msg(str):
     """A sentence from the catalogue: its Vietnamese text, plus ``key`` and ``params``."""
 
     key: str
-    params: dict
+    params: dict[str, object]
 
     def __new__(cls, key: str, /, **params: object) -> "Msg":
         obj = super().__new__(cls, t(key, DEFAULT_LANG, **{k: _param(v, DEFAULT_LANG) for k, v in params.items()}))
@@ -72,6 +77,7 @@ def _rebuild(key: str, params: dict) -> Msg:
 
 class FileBody(Msg):
     """A file's message without its 'Tệp x.xlsx: ' head (a problem list names the file itself)."""
+    inner: Msg
 
     def __new__(cls, msg: Msg) -> "FileBody":
         obj = str.__new__(cls, _behead(msg, DEFAULT_LANG))
@@ -91,7 +97,7 @@ def _behead(msg: Msg, lang: str) -> str:
     return text.removeprefix(head)
 
 
-def file_body(x: object, name: str) -> object:
+def file_body(x: object, name: str) -> str:
     """The reason an exception gives for refusing file ``name``, without the file's name in front."""
     said = x.args[0] if isinstance(x, BaseException) and len(x.args) == 1 else x
     if isinstance(said, Msg) and said.params.get("file") == name:
@@ -99,7 +105,7 @@ def file_body(x: object, name: str) -> object:
     return str(x).removeprefix(t("problem.file", DEFAULT_LANG, file=name) + ": ")
 
 
-def with_messages(df, column: str, values) -> object:
+def with_messages(df: "pd.DataFrame", column: str, values) -> "pd.DataFrame":
     """``df`` with ``column`` set to ``values`` as Python objects: pandas would store a list of
     strings as its string dtype and turn each :class:`Msg` back into plain (Vietnamese) text,
     so a page could no longer say it in English."""

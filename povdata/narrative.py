@@ -86,7 +86,8 @@ def unit_narrative(levels: pd.DataFrame, cfg: TargetsConfig, unit_code: str, yea
         card = unit_verdicts(levels, cfg, level, min(year, period.end), period_id=period.id)
         hit = card[card["unit_code"] == unit_code] if len(card) else card
         v = hit.iloc[0] if len(hit) else None
-    if v is not None and v["status"] not in ("no_data", "not_applicable") and _f(v["achieved_pp_per_year"]) is not None:
+    if period is not None and v is not None and v["status"] not in ("no_data", "not_applicable") \
+            and _f(v["achieved_pp_per_year"]) is not None:
         target = next((x for x in period.targets if x.id == v["target_id"]), None)
         rule = _rule_phrase(target, lang) if target is not None else ""
         ref = " " + t("narrative.province_reference", lang) if v.get("basis") == "reference" else ""

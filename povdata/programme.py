@@ -24,6 +24,8 @@ indicator is no year, and a target with no reported year is ``no_data``.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -65,7 +67,8 @@ def programme_row(levels: pd.DataFrame, cfg: TargetsConfig, period: Period, targ
     else:
         s = _province_series(levels, cfg, target.indicator, period, upto)
         s = s[s["year"] >= period.baseline_year]
-    row = dict(period_id=period.id, target_id=target.id, rule=target.rule, target_value=target.value,
+    row: dict[str, Any] = dict(
+               period_id=period.id, target_id=target.id, rule=target.rule, target_value=target.value,
                unit_code=cfg.province_code, level="province", basis="rule", standard=period.standard,
                baseline_year=period.baseline_year, indicator=target.indicator, owner=target.owner,
                latest_year=np.nan, latest_value=np.nan, projected_value=np.nan, expected_value=np.nan,

@@ -27,6 +27,8 @@ Status, in this order:
 """
 from __future__ import annotations
 
+from typing import Any
+
 import math
 
 import numpy as np
@@ -101,7 +103,7 @@ def rate_progress(series: pd.DataFrame, period: Period, target: Target, margin: 
         out["required_pp_per_year"] = (latest - end_rate) / left
     # a pace rule is judged on the pace only: a poor district below the exit threshold has not
     # thereby met a '> 5 pp/yr' rule (leaving poor status is a separate rule and a decision)
-    if ok and target.is_range and achieved > float(target.value_high) + 1e-9:
+    if ok and target.is_range and achieved > float(target.value_high or 0.0) + 1e-9:
         out["status"] = "exceeded"  # above the range's high bound ('giảm 2-2,5%': 3 pp/yr)
     elif ok:
         out["status"] = "met" if left == 0 else "on_track"
@@ -133,7 +135,7 @@ def _rate_rows(levels: pd.DataFrame, cfg: TargetsConfig, period: Period, target:
     elif target.scope == "communes_above":
         com = levels[(levels["level"] == "commune") & (levels["year"] == period.baseline_year)
                      & (levels["standard"] == period.standard)]
-        above = sorted(com.loc[com["poverty_rate"] > float(target.rate_above), "unit_code"])
+        above = sorted(com.loc[com["poverty_rate"] > float(target.rate_above or 0.0), "unit_code"])
         units += [(c, "commune", "rule", None) for c in above]
     elif target.scope == "unit":
         lvl = levels.loc[levels["unit_code"] == target.unit_code, "level"]
@@ -168,7 +170,7 @@ def poor_district_outlook(levels: pd.DataFrame, cfg: TargetsConfig, start: int, 
         s = levels[(levels["unit_code"] == code) & levels["poverty_rate"].notna()]
         if as_of is not None:
             s = s[s["year"] <= as_of]
-        row = dict(unit_code=code, exit_rate=exit_rate, latest_year=np.nan, latest_rate=np.nan,
+        row: dict[str, Any] = dict(unit_code=code, exit_rate=exit_rate, latest_year=np.nan, latest_rate=np.nan,
                    pace_pp_per_year=np.nan, projected_exit_year=np.nan, required_pp_per_year=np.nan,
                    exited=False, exit_decision="", below_threshold=False, estimated=False, status="no_data")
         # out of poverty only by a decision dated in or before the year judged (never by the rate)
@@ -236,6 +238,7 @@ def new_communes_of(levels: pd.DataFrame, membership: pd.DataFrame, district_cod
 def _milestone_row(levels: pd.DataFrame, cfg: TargetsConfig, period: Period, target: Target,
                    as_of: int | None) -> dict:
     # judged on the reviews up to the milestone's year: a 2026 review says nothing of 'by 2025'
+    assert target.by_year is not None  # a milestone has its year (the targets file is checked)
     as_of = target.by_year if as_of is None else min(as_of, target.by_year)
     outlook = poor_district_outlook(levels, cfg, period.start, period.end, horizon=target.by_year, as_of=as_of)
     n = len(outlook)
@@ -305,7 +308,7 @@ def applicable_target(period: Period, is_poor_district: bool, baseline_rate: flo
                 return t, "poor_district"
     if baseline_rate is not None:
         for t in rate_targets:
-            if t.scope == "communes_above" and baseline_rate > float(t.rate_above):
+            if t.scope == "communes_above" and baseline_rate > float(t.rate_above or 0.0):
                 return t, "commune_above"
     for t in rate_targets:
         if t.scope == "province":

@@ -15,6 +15,8 @@ Rates are always computed from the summed households.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -124,7 +126,7 @@ def backcast_new_communes(ind_old: pd.DataFrame, crosswalk: pd.DataFrame) -> pd.
 def era_problems(table: pd.DataFrame, old_codes: set[str], new_codes: set[str]) -> list[tuple[int, str]]:
     """Rows (index, Vietnamese message) whose unit code belongs to the wrong side of the
     reform for its year, or a year mixing old and new units."""
-    problems = []
+    problems: list[tuple[Any, str]] = []
     for i, r in table.iterrows():
         code, year = str(r["unit_code"]), int(r["year"])
         if year >= REFORM_YEAR and code not in new_codes and code in old_codes:

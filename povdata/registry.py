@@ -253,7 +253,8 @@ class Live(Sequence):
     may keep ``from povdata.indicators import COUNT_COLUMNS`` and still see a new entry)."""
 
     def __init__(self, make: Callable[[], list]):
-        self._make, self._gen, self._value = make, -1, []
+        self._make, self._gen = make, -1
+        self._value: list = []
 
     def _get(self) -> list:
         if self._gen != _generation[0]:
@@ -283,7 +284,8 @@ class LiveMap(Mapping):
     """A dict computed from the registry, like :class:`Live`."""
 
     def __init__(self, make: Callable[[], dict]):
-        self._make, self._gen, self._value = make, -1, {}
+        self._make, self._gen = make, -1
+        self._value: dict = {}
 
     def _get(self) -> dict:
         if self._gen != _generation[0]:

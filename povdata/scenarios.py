@@ -66,10 +66,10 @@ class Scenario:
             except ValueError:
                 continue
         model = q.get("sc_model", d.model)
-        horizon = int(num("sc_h", d.horizon, 2026, 2040))
+        horizon = int(num("sc_h", d.horizon, 2026, 2040) or d.horizon)
         return cls(name=str(q.get("sc_name", d.name))[:60], model=model if model in MODELS else d.model,
-                   province_pace=num("sc_prov", d.province_pace, 0.0, 20.0),
-                   poor_district_pace=num("sc_poor", d.poor_district_pace, 0.0, 20.0),
+                   province_pace=num("sc_prov", d.province_pace, 0.0, 20.0) or 0.0,
+                   poor_district_pace=num("sc_poor", d.poor_district_pace, 0.0, 20.0) or 0.0,
                    district_paces=paces, household_growth=num("sc_hh", None, -5.0, 10.0), horizon=horizon)
 
     def as_dict(self) -> dict:

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+from typing import Any
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -156,7 +157,7 @@ def _insert_indicators(conn, version_id: int, ind: pd.DataFrame) -> None:
     cols = ["version_id", *IND_COLUMNS]
     records = []
     for row in df.itertuples(index=False, name=None):
-        rec = [version_id]
+        rec: list[object] = [version_id]
         for c, v in zip(IND_COLUMNS, row):
             if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
                 rec.append(None)
@@ -325,7 +326,7 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
             n = q(conn, "SELECT COUNT(*) FROM versions WHERE province_code = :p", pc).scalar_one()
             if n == 0:
                 _seed_demo(conn, province_code)
-            prev = one(conn, "SELECT id, source_file, sha256, boundary_file, boundary_sha256, years, number, "
+            prev: Any = one(conn, "SELECT id, source_file, sha256, boundary_file, boundary_sha256, years, number, "
                              "data_status FROM versions WHERE province_code = :p ORDER BY number DESC LIMIT 1", pc)
             number = q(conn, "SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE province_code = :p",
                        pc).scalar_one()
@@ -334,7 +335,7 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
             years = _years(indicators) if indicators is not None else prev["years"]
             file_name, kept = source_file, []
             keep_rows = indicators is not None and keep_other_years and prev is not None and prev["data_status"] != "illustrative"
-            if keep_rows:
+            if keep_rows and indicators is not None:
                 # what the file replaces: its (year, standard, level) combinations (a level is a
                 # code's length: province 2, district 3, commune 5), so a district table of 2023
                 # does not drop the communes of 2023, nor a file under one standard the other's
@@ -356,7 +357,7 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                     reg = legacy_units_of(province_code)
                     com = reg[reg["level"] == "commune"]
                     units = [{"y": y, "s": st, "c": str(c)} for y, st, _ in sorted(scoped)
-                             for c in com.loc[com["parent_code"].isin(list(replace_districts[y])), "code"]]
+                             for c in com.loc[com["parent_code"].isin(list((replace_districts or {})[y])), "code"]]
                     if units:
                         q(conn, "INSERT INTO _replaced_units (year, standard, unit_code) VALUES (:y, :s, :c)", units)
                 years_in, years_params = in_list("y", file_years)
@@ -392,7 +393,7 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
             else:
                 _copy_version_rows(conn, vid, prev["id"], boundaries=False)
             if layers is not None:
-                _insert_layers(conn, vid, sets, layer_sources or {k: (boundary_file, False) for k in layers})
+                _insert_layers(conn, vid, sets or {}, layer_sources or {k: (boundary_file, False) for k in layers})
             elif prev is not None:
                 _copy_version_rows(conn, vid, prev["id"], indicators=False)
             for era_, key, code in aliases or []:
@@ -415,7 +416,7 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                           "boundary_sha256": boundary_sha256 if layers is not None else None,
                           "layers": sorted(layers) if layers is not None else [], "years": years, "era": era,
                           "note": note}, province_code)
-    except (*DB_ERRORS, OSError) as exc:
+    except DB_ERRORS + (OSError,) as exc:
         if not isinstance(exc, DB_ERRORS) and not is_disk_full(exc):
             raise
         raise write_error(exc, store.path.parent) from exc
@@ -584,7 +585,7 @@ def rollback(store: Store, province_code: str, version_id: int, *, user: User, n
                          Msg("store.audit_rollback", version=src["number"], latest=latest, number=number),
                          {"from_version": latest, "to_version": src["number"], "new_version": number,
                           "indicator_file": src["source_file"], "indicator_sha256": src["sha256"], "note": note}, province_code)
-    except (*DB_ERRORS, OSError) as exc:
+    except DB_ERRORS + (OSError,) as exc:
         if not isinstance(exc, DB_ERRORS) and not is_disk_full(exc):
             raise
         raise write_error(exc, store.path.parent) from exc

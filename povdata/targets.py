@@ -118,7 +118,7 @@ def rule_text(target: Target, lang: str = "vi") -> str:
         return fmt_number(v, lang, 0 if v == int(v) else (1 if v * 10 == int(v * 10) else 2))
 
     if target.is_range:
-        return t("progress.rule_between", lang, low=n(target.value), high=n(float(target.value_high)))
+        return t("progress.rule_between", lang, low=n(target.value), high=n(float(target.value_high or 0.0)))
     if target.is_programme_rule:
         from povdata.i18n import fmt_count
         from povdata.registry import INDICATORS

@@ -7,6 +7,8 @@ are shown but do not.  Nothing is stored by these functions.
 """
 from __future__ import annotations
 
+from typing import cast
+
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -135,7 +137,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
 def map_headers(columns: list[str]) -> dict[str, str]:
     """Map the file's headers to column ids; unknown headers are left out."""
     lookup = {name_key(alias, drop_type=False): cid for cid, aliases in HEADER_ALIASES.items() for alias in aliases}
-    out = {}
+    out: dict[str, str] = {}
     for col in columns:
         cid = lookup.get(name_key(str(col), drop_type=False))
         if cid and cid not in out.values():
@@ -233,18 +235,18 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
     out["unit_code"] = df["unit_code"].map(normalize_code)
     years = pd.to_numeric(df["year"].str.strip(), errors="coerce")
     years = years.where(np.isfinite(years))  # 'inf', '1e400': not a year
-    for i in np.flatnonzero(years.isna() | (years % 1 != 0)):
+    for i in np.flatnonzero(years.isna() | (years % 1 != 0)).tolist():
         rep.problems.append(Problem(file, int(rows[i]), inv["year"],
                                     Msg("validate.bad_year", year=shorten(df['year'].iloc[i]))))
-    for i in np.flatnonzero(years.notna() & ((years < YEAR_MIN) | (years > YEAR_MAX))):
+    for i in np.flatnonzero(years.notna() & ((years < YEAR_MIN) | (years > YEAR_MAX))).tolist():
         rep.problems.append(Problem(file, int(rows[i]), inv["year"],
                                     Msg("validate.year_outside", year=int(years.iloc[i]), low=YEAR_MIN,
                                         high=YEAR_MAX)))
     out["year"] = years
-    for i in np.flatnonzero(out["unit_code"] == ""):
+    for i in np.flatnonzero(out["unit_code"] == "").tolist():
         rep.problems.append(Problem(file, int(rows[i]), inv["unit_code"], Msg("validate.missing_code")))
     if known_codes is not None:
-        for i in np.flatnonzero((out["unit_code"] != "") & ~out["unit_code"].isin(known_codes)):
+        for i in np.flatnonzero((out["unit_code"] != "") & ~out["unit_code"].isin(known_codes)).tolist():
             rep.problems.append(Problem(file, int(rows[i]), inv["unit_code"],
                                         Msg("validate.unknown_code", code=shorten(out['unit_code'].iloc[i]))))
     for col in [c for c in COUNT_COLUMNS if c in present]:
@@ -277,7 +279,7 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
     # standard: given, or the one in force for the year
     if "standard" in present:
         std = df["standard"].map(parse_standard)
-        for i in np.flatnonzero((std != "") & ~std.isin(list(STANDARDS))):
+        for i in np.flatnonzero((std != "") & ~std.isin(list(STANDARDS))).tolist():
             rep.problems.append(Problem(file, int(rows[i]), inv["standard"],
                                         Msg("validate.bad_standard", standard=shorten(std.iloc[i]),
                                             known=", ".join(STANDARDS))))
@@ -285,7 +287,7 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
         std = pd.Series("", index=df.index)
     default = out["year"].map(lambda y: default_standard_for_year(int(y)) if pd.notna(y) else None)
     out["standard"] = std.where(std != "", default)
-    for i in np.flatnonzero(out["standard"].isna() & out["year"].notna()):
+    for i in np.flatnonzero(out["standard"].isna() & out["year"].notna()).tolist():
         rep.problems.append(Problem(file, int(rows[i]), inv.get("standard", HEADER_LABELS_VI["standard"]),
                                     Msg("validate.no_standard", year=int(out['year'].iloc[i]))))
     first = out["standard"].map({k: s.first_review_year for k, s in STANDARDS.items()})
@@ -296,7 +298,7 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
     # (2021 was published under both the 2016-2020 and the 2022-2025 standards), when the file says so
     explicit = std != ""
     outside = yr.notna() & first.notna() & ((yr < first) | (yr > last + explicit.astype(int)))
-    for i in np.flatnonzero(outside.to_numpy()):  # vectorised test, a message per row outside
+    for i in np.flatnonzero(outside.to_numpy()).tolist():  # vectorised test, a message per row outside
         s = STANDARDS[out["standard"].iloc[i]]
         y = int(out["year"].iloc[i])
         rep.problems.append(Problem(file, int(rows[i]), inv.get("standard", HEADER_LABELS_VI["standard"]),
@@ -305,16 +307,16 @@ def validate_indicators(raw: pd.DataFrame, file: str, known_codes: set[str] | No
     # counts must add up
     if {"households_total", "poor_households"} <= present:
         total, poor = out["households_total"], out["poor_households"]
-        for i in np.flatnonzero((poor > total).fillna(False).to_numpy()):
+        for i in np.flatnonzero((poor > total).fillna(False).to_numpy()).tolist():
             rep.problems.append(Problem(file, int(rows[i]), inv["poor_households"],
                                         Msg("validate.poor_above_total", poor=poor.iloc[i], total=total.iloc[i])))
-        for i in np.flatnonzero((poor.isna() | total.isna()).to_numpy()):
+        for i in np.flatnonzero((poor.isna() | total.isna()).to_numpy()).tolist():
             if "poverty_rate_published" not in out or pd.isna(out["poverty_rate_published"].iloc[i]):
                 col = inv["poor_households"] if pd.isna(poor.iloc[i]) else inv["households_total"]
                 rep.problems.append(Problem(file, int(rows[i]), col, Msg("validate.missing_counts")))
         if "near_poor_households" in present:
             near = out["near_poor_households"]
-            for i in np.flatnonzero(((poor + near) > total).fillna(False).to_numpy()):
+            for i in np.flatnonzero(((poor + near) > total).fillna(False).to_numpy()).tolist():
                 rep.problems.append(Problem(file, int(rows[i]), inv["near_poor_households"],
                                             Msg("validate.poor_near_above_total", sum=poor.iloc[i] + near.iloc[i],
                                                 total=total.iloc[i])))
@@ -351,7 +353,7 @@ def _warn_stated_rates(rep: ValidationReport, rows: np.ndarray, inv: dict[str, s
     rate = (t["poor_households"].astype("Float64") / total * 100).where(total > 0).astype("float64")
     stated = t["poverty_rate_published"].astype("float64")
     off = (rate - stated).abs() > STATED_RATE_TOLERANCE_PP + 1e-9
-    for i in np.flatnonzero(off.fillna(False).to_numpy()):
+    for i in np.flatnonzero(off.fillna(False).to_numpy()).tolist():
         rep.problems.append(Problem(rep.file, int(rows[i]),
                                     inv.get("poverty_rate_published", HEADER_LABELS_VI["poverty_rate_published"]),
                                     Msg("validate.stated_rate_differs", stated=Num(stated.iloc[i]),
@@ -386,7 +388,7 @@ def validate_file(path: str | Path, known_codes: set[str] | None = None) -> Vali
     except ValueError as exc:
         rep = ValidationReport(path.name)
         said = exc.args[0] if exc.args else None
-        rep.problems.append(Problem(path.name, None, None, said.params["reason"]
+        rep.problems.append(Problem(path.name, None, None, cast(str, said.params["reason"])
                                     if isinstance(said, Msg) and "reason" in said.params else str(exc).split(": ", 1)[-1]))
         return rep
     except Exception as exc:  # a malformed workbook: openpyxl/zipfile/csv raise many types

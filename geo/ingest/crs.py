@@ -14,7 +14,7 @@ from povdata.messages import Msg
 def crs_choices() -> list[tuple[str, str]]:
     """(``EPSG:code``, label) of the CRSs offered for a file without one: WGS 84, VN-2000
     geographic and EPSG's VN-2000 projected zones (UTM and TM-3, with their areas)."""
-    out = [("EPSG:4326", Msg("crs.wgs84")), ("EPSG:4756", Msg("crs.vn2000"))]
+    out: list[tuple[str, str]] = [("EPSG:4326", Msg("crs.wgs84")), ("EPSG:4756", Msg("crs.vn2000"))]
     for code in _VN2000_CODES:
         crs = CRS.from_epsg(code)
         area = crs.area_of_use.name.replace("Vietnam - ", "") if crs.area_of_use else ""

@@ -68,7 +68,7 @@ def build_layers(gdf: gpd.GeoDataFrame, matches: pd.DataFrame, province_code: st
 def _dissolve(g: gpd.GeoDataFrame, by: str, keep: list[str] | None = None) -> gpd.GeoDataFrame:
     """One (Multi)Polygon per ``by`` code, columns ``code`` and ``keep``."""
     groups = g.groupby(by, sort=True)
-    out = {"code": [], **{k: [] for k in keep or []}}
+    out: dict[str, list] = {"code": [], **{k: [] for k in keep or []}}
     geoms = []
     for code, grp in groups:
         out["code"].append(code)

@@ -41,10 +41,10 @@ def guess_fields(gdf: gpd.GeoDataFrame, province_code: str, era: str) -> tuple[s
         cand = reg[reg["level"] == level]
         codes = set(cand["code"])
         code_scores = {c: _code_hits(gdf[c], codes) for c in cols}  # distinct units hit
-        code_field = max(code_scores, key=code_scores.get) if code_scores else None
+        code_field = max(code_scores, key=lambda c: code_scores[c]) if code_scores else None
         if code_field is not None and code_scores[code_field] == 0:
             code_field = None
-        name_scores = {}
+        name_scores: dict[str, float] = {}
         if code_field is not None and code_scores[code_field] >= 0.95 * len(gdf):
             best_code = code_scores[code_field]
             # codes decide; names only to show: the first text field that is not all digits
@@ -61,8 +61,9 @@ def guess_fields(gdf: gpd.GeoDataFrame, province_code: str, era: str) -> tuple[s
             # diacritics win ties: 'Đình Lập' over 'Dinh Lap'
             marks = vals.map(lambda s: any(ord(ch) > 127 for ch in s)).mean()
             name_scores[c] = int(m["code"].dropna().nunique()) + 0.5 * marks  # distinct units hit
-        name_field = max(name_scores, key=name_scores.get) if name_scores else None
-        score = max(code_scores.get(code_field, 0) if code_field else 0, int(name_scores.get(name_field, 0)))
+        name_field = max(name_scores, key=lambda c: name_scores[c]) if name_scores else None
+        score = max(code_scores.get(code_field, 0) if code_field else 0,
+                    int(name_scores[name_field]) if name_field else 0)
         if score > best[0]:
             best = (score, code_field, name_field, level)
     return best[1], best[2], best[3]

@@ -67,7 +67,7 @@ def check_shapefile(path: Path, name: str) -> None:
     dropping features, or fail with an English message)."""
     shx, dbf = _side_file(path, ".shx"), _side_file(path, ".dbf")
     missing = [f"{path.stem}{ext}" for ext, p in ((".shx", shx), (".dbf", dbf)) if p is None]
-    if missing:
+    if shx is None or dbf is None:
         raise BoundaryReadError(Msg("vector.shp_parts_missing", file=name, missing=", ".join(missing),
                                     shp=path.name))
     shp_size, shx_size, dbf_size = path.stat().st_size, shx.stat().st_size, dbf.stat().st_size
@@ -250,9 +250,10 @@ def read_vector(path: Path, name: str, layer: str | None = None, encoding: str |
     samples = [v for c in cols for v in gdf[c].dropna().astype(str).head(5000) if v]
     detected, scores = detect_text_encoding(samples, raw_latin1=is_shp)
     enc = encoding or detected
-    if encoding is None and cpg and _cpg_encoding(cpg) in ENCODINGS and scores.get(_cpg_encoding(cpg), -1) >= \
+    cpg_enc = _cpg_encoding(cpg) if cpg else None
+    if encoding is None and cpg_enc and cpg_enc in ENCODINGS and scores.get(cpg_enc, -1) >= \
             scores.get(detected, 0) - 0.05:
-        enc = _cpg_encoding(cpg)  # the .cpg agrees well enough: trust it
+        enc = cpg_enc  # the .cpg agrees well enough: trust it
     if is_shp:
         def dec(v: object) -> object:
             if not isinstance(v, str):

@@ -123,8 +123,8 @@ def _upgrade(path: Path) -> str:
                     command.upgrade(_config(conn), "head")
         finally:
             engine.dispose()
-        with closing(sqlite3.connect(path, timeout=30)) as conn, conn:
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        with closing(sqlite3.connect(path, timeout=30)) as db, db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
     return before or ""
 
 

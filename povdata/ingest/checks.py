@@ -213,5 +213,5 @@ def whole_districts(table: pd.DataFrame, province_code: str) -> dict[int, dict[s
         all_districts = set(reg.loc[reg["level"] == "district", "code"])
         if touched and touched != all_districts and set(expected["code"]) <= have:
             names = dict(zip(reg["code"], reg["name"]))
-            out[int(year)] = {d: names.get(d, d) for d in sorted(touched)}
+            out[int(year)] = {d: names.get(d, d) for d in sorted(str(d) for d in touched)}
     return out

@@ -6,6 +6,7 @@ re-matched by name silently.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,10 +84,10 @@ def match_units(table: pd.DataFrame, province_code: str, era: str,
     parent_codes = table["parent_code"].map(_norm_code).tolist() if "parent_code" in table else empty
     heading = table["_heading"].tolist() if "_heading" in table else empty
     # plain lists, filled row by row and framed once at the end
-    R = {"code": [None] * n, "matched_name": [None] * n, "level": [None] * n, "method": ["none"] * n,
+    R: dict[str, list[Any]] = {"code": [None] * n, "matched_name": [None] * n, "level": [None] * n, "method": ["none"] * n,
          "score": [0.0] * n, "note": [""] * n, "parent": [p or h for p, h in zip(parent_names, heading)]}
 
-    def put(i: int, code: str, level: str, method: str, score: float, note: str = "") -> None:
+    def put(i: int, code: str, level: str, method: str, score: float, note: object = "") -> None:
         R["code"][i], R["matched_name"][i], R["level"][i] = code, reg_name[code], level
         R["method"][i], R["score"][i], R["note"][i] = method, float(score), note
 
@@ -122,7 +123,7 @@ def match_units(table: pd.DataFrame, province_code: str, era: str,
             R["note"][i] = Msg("match.no_code_no_name")
             continue
         if aliases and key(nm) in aliases and (aliases[key(nm)] or "") in reg_name:
-            c = aliases[key(nm)]  # the user's own choice at an earlier import, shown as such
+            c = aliases[key(nm)] or ""  # the user's own choice at an earlier import, shown as such
             put(i, c, reg_level[c], "remembered", 1.0, Msg("match.remembered"))
             if reg_level[c] == "district":
                 ctx = c
@@ -158,7 +159,7 @@ def match_units(table: pd.DataFrame, province_code: str, era: str,
         parent_of[i] = pcode
     # the total row of a rate table: the province (for a merged province, the former
     # province whose districts the other rows are in)
-    total_rows = np.flatnonzero(table["_total"].to_numpy()) if "_total" in table else []
+    total_rows: Any = np.flatnonzero(table["_total"].to_numpy()) if "_total" in table else []
     if len(total_rows):
         provs = reg[reg["level"] == "province"]
         if len(provs) > 1:

@@ -54,9 +54,9 @@ class IndicatorImport:
     def indicators(self) -> pd.DataFrame | None:
         """The clean table's rows at every level (province, district, commune), in the
         store's tidy form."""
-        if not self.ok:
-            return None
         t = self.report.table
+        if not self.ok or t is None:
+            return None
         return t.drop(columns=["level", "_row"]).reset_index(drop=True)
 
 
@@ -68,6 +68,7 @@ def merge_supplement(imp: "IndicatorImport", previous: pd.DataFrame | None) -> p
     from povdata.registry import supplementary_columns
 
     t = imp.report.table
+    assert t is not None  # a clean import (the caller checks ``imp.ok``)
     cols = [c for c in supplementary_columns() if c in t.columns]
     key = ["unit_code", "year"]
     checked = [c for c in ("poor_households", "near_poor_households") if c in t]  # repeated by the form

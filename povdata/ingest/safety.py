@@ -170,7 +170,7 @@ def check_workbook(data: bytes, name: str) -> tuple[bool, list[str]]:
                 if covered > MAX_MERGED_CELLS:
                     raise ImportFileError(Msg("safety.merged_cells", file=name, ref=shorten(big or ref, 40),
                                               limit=Num(MAX_MERGED_CELLS, 0)))
-        warnings = []
+        warnings: list[str] = []
         if any(n.endswith("vbaproject.bin") for n in names):
             warnings.append(Msg("safety.macros"))
         if any(n.startswith("xl/externallinks/") for n in names):

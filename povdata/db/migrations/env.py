@@ -16,6 +16,6 @@ connection = context.config.attributes.get("connection")
 if connection is not None:
     _run(connection)
 else:
-    with create_engine(context.config.get_main_option("sqlalchemy.url"), poolclass=pool.NullPool).connect() as conn:
+    with create_engine(context.config.get_main_option("sqlalchemy.url") or "", poolclass=pool.NullPool).connect() as conn:
         _run(conn)
         conn.commit()
