@@ -1291,10 +1291,10 @@ def _queue_pack(want: tuple[str, int, str]) -> None:
     key = (open_store().key if has_store() else "", province(), version_key(province()), targets_key(), former(),
            year, language)
     maps = None
-    if version_key() is not None:  # the maps the screen draws, from the stored version
+    vk = version_key(province())
+    if vk is not None:  # the maps the screen draws, from the stored version
         from povdata.briefing import MAP_LEVELS, PackMaps
         from povdata.store import Store, layer_sources
-        vk = version_key()
         maps = PackMaps({lvl: shapes(province(), lvl) for lvl in MAP_LEVELS},
                         layer_sources(Store.from_key(vk[0]), vk[1]))
     try:
