@@ -24,6 +24,7 @@ from gevent import monkey
 monkey.patch_all()  # before anything opens a socket (Locust does the same when imported)
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
@@ -34,12 +35,15 @@ import secrets  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+import traceback  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
 import gevent.event  # noqa: E402
+import greenlet  # noqa: E402
 import websocket  # noqa: E402  websocket-client, which Locust brings; gevent-friendly
 from locust import User, constant, events, task  # noqa: E402
+from locust.exception import StopUser  # noqa: E402
 from locust.env import Environment  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -51,6 +55,14 @@ from povdata.cluster import COOKIE  # noqa: E402
 ROOT = load.ROOT
 RUN_DIR = ROOT / "var" / "cluster-load"
 P95_LIMIT_S = 2.0
+# set at the end of the load: each user stops at its next think time (a rerun in flight is let finish,
+# within its timeout) instead of being killed inside the websocket client
+STOPPING = gevent.event.Event()
+
+
+def think(rng: random.Random, think_range: tuple[float, float]) -> None:
+    if STOPPING.wait(rng.uniform(*think_range)):
+        raise StopUser
 
 
 class _Done:
@@ -70,11 +82,16 @@ class _Done:
 
 
 class Counted(load.Stats):
-    """``load.Stats``, each rerun and error also told to Locust (its statistics are the report's)."""
+    """``load.Stats``, each rerun and error also told to Locust (its statistics are the report's).
+
+    A failed rerun enters Locust's response times too: a timeout as the ``RERUN_TIMEOUT`` the user
+    waited (a user who gave up after 30 s waited 30 s; counted as 0 s it made an overloaded server's
+    median look fast), any other error as 0 s."""
 
     def error(self, session: int, step: str, kind: str, detail: str) -> None:
         super().error(session, step, kind, detail)
-        events.request.fire(request_type="rerun", name=step, response_time=0, response_length=0,
+        waited = load.RERUN_TIMEOUT * 1000 if kind == "timeout" else 0
+        events.request.fire(request_type="rerun", name=step, response_time=waited, response_length=0,
                             exception=RuntimeError(f"{kind}: {detail[:200]}"), context={})
 
 
@@ -85,8 +102,8 @@ class SyncTab(load.Tab):
         super().__init__(idx, port, stats, rng, think, deadline=math.inf, profile=False)
         self.node = secrets.token_hex(16)  # the proxy's sticky cookie, as a browser keeps it
 
-    def sync_visit(self) -> None:
-        self._reset()
+    def connect(self) -> None:
+        """Open the websocket (the proxy's cookie sent) and start the greenlet that reads it."""
         t = time.perf_counter()
         try:
             self.ws = websocket.create_connection(
@@ -98,15 +115,19 @@ class SyncTab(load.Tab):
             raise load._Abort from exc
         self.stats.connects.append(time.perf_counter() - t)
         self.reader = gevent.spawn(self._sync_read, self.ws)
+
+    def sync_visit(self) -> None:
+        self._reset()
+        self.connect()
         self.sync_rerun("open", "", page_name=load.MAP_PAGE)
         prov = self.q().get("unit")
         if not prov:
             raise load.ViewError(f"no unit in the URL after opening the map: {self.query!r}")
         for step, target in self.steps(prov):
-            gevent.sleep(self.rng.uniform(*self.think_range))
+            think(self.rng, self.think_range)
             query, widgets, expect = self.plan(step, target)
             self.sync_rerun(step, query, widgets=widgets, expect=expect)
-        gevent.sleep(self.rng.uniform(*self.think_range))  # read the last view, then reload the page
+        think(self.rng, self.think_range)  # read the last view, then reload the page
 
     def sync_rerun(self, step: str, query_string: str, page_name: str = "", widgets: dict[str, str] | None = None,
                    expect: tuple[str, str] | None = None) -> None:
@@ -143,14 +164,20 @@ class SyncTab(load.Tab):
             self._fail("closed", "socket closed by the server")
 
     def sync_close(self) -> None:
+        """Close without waiting on the server: the reader greenlet holds the client's read lock while it waits
+        for a frame, so ``ws.close()`` (which reads the server's close frame) can wait as long as the server
+        keeps sending, and an overloaded server does; that hung the end of a run.  The reader is killed
+        first, the close frame only sent, the socket shut."""
         ws, reader, self.ws, self.reader = self.ws, self.reader, None, None
+        if reader is not None:
+            reader.kill(block=True, timeout=2)
         if ws is not None:
             try:
-                ws.close(timeout=5)
-            except Exception:  # noqa: BLE001 - closing a broken socket
+                with gevent.Timeout(2):
+                    ws.send_close()
+            except (Exception, gevent.Timeout):  # noqa: BLE001 - closing a broken or stuck socket
                 pass
-        if reader is not None:
-            reader.kill(block=False)
+            ws.shutdown()
 
 
 # the run's settings, read by the users (Locust makes them itself)
@@ -176,7 +203,7 @@ class MapUser(User):
         except load.ViewError as exc:
             stats.error(self.tab.idx, self.tab.run.step if self.tab.run else "-", "view", str(exc))
         except load._Abort:
-            gevent.sleep(1.0)  # as a user would, look at the broken page before reloading
+            think(self.tab.rng, (1.0, 1.0))  # as a user would, look at the broken page before reloading
         finally:
             self.tab.sync_close()
 
@@ -195,6 +222,29 @@ class _Reruns(list):
         super().append(entry)
         events.request.fire(request_type="rerun", name=entry["step"], response_time=entry["seconds"] * 1000,
                             response_length=entry["bytes"], exception=None, context={})
+
+
+def stop_users(runner, limit: float) -> tuple[float, list[str]]:
+    """The end of the load: ``STOPPING`` is set, so each user ends at its next think time; they are waited
+    for up to ``limit`` seconds, then Locust's runner is quit.  If that still does not end within 10 s, what
+    the greenlets are doing is printed and returned (for the report) and they are killed without waiting."""
+    t = time.perf_counter()
+    STOPPING.set()
+    try:
+        runner.user_greenlets.join(timeout=limit)
+        with gevent.Timeout(10):
+            runner.quit()
+        return time.perf_counter() - t, []
+    except gevent.Timeout:
+        stacks: dict[str, int] = {}
+        for g in gc.get_objects():
+            if isinstance(g, greenlet.greenlet) and g.gr_frame is not None and g is not greenlet.getcurrent():
+                key = "".join(traceback.format_stack(g.gr_frame)[-8:])
+                stacks[key] = stacks.get(key, 0) + 1
+        stuck = [f"{n} greenlet(s) at:\n{key}" for key, n in sorted(stacks.items(), key=lambda kv: -kv[1])]
+        print(f"  users still stopping {limit + 10:g} s after the end:\n" + "\n".join(stuck), file=sys.stderr)
+        runner.user_greenlets.kill(block=False)
+        return time.perf_counter() - t, stuck
 
 
 # ---- the cluster -------------------------------------------------------------------------------
@@ -257,7 +307,8 @@ def one_run(servers: int, users: int, minutes: float, args) -> dict:
             samples.append({"t": round(stats.now(), 1), "rss_mb": [round(x, 1) for x in rss],
                             "users": runner.user_count})
         cpu1 = load.machine_cpu()
-        runner.quit()
+        stop_s, stuck = stop_users(runner, args.stop_timeout)
+        STOPPING.clear()
         load_seconds = time.perf_counter() - t0
         gevent.sleep(2)
         end_rss = memory(pids)
@@ -304,6 +355,7 @@ def one_run(servers: int, users: int, minutes: float, args) -> dict:
         "p99_s": round(total.get_response_time_percentile(0.99) / 1000, 3),
         "max_s": round(total.max_response_time / 1000, 3), "steps": steps,
         "machine_busy_cores": round(busy, 2), "memory": memory_verdict, "samples": samples,
+        "stop_s": round(stop_s, 1), "users_stuck_at_stop": bool(stuck),
         "warmup_errors": warm_errors, "server_log_problems": log_problems[:10], "servers_alive": alive,
     }
     out["verdict"] = "PASS" if errors == 0 and p95 < P95_LIMIT_S and not any(m["growing"] for m in memory_verdict) \
@@ -335,6 +387,8 @@ def main() -> int:
     ap.add_argument("--sample-every", type=float, default=15.0)
     ap.add_argument("--mem-slope-tol", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--stop-timeout", type=float, default=load.RERUN_TIMEOUT + 15,
+                    help="seconds the users have to finish their step at the end")
     ap.add_argument("--port", type=int, default=8600, help="the proxy's port (the servers take the next ones)")
     ap.add_argument("--out", default=str(load.RESULTS / "load_cluster.json"))
     args = ap.parse_args()
