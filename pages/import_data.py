@@ -15,6 +15,7 @@ from pages import common as ui
 from povdata.importer import (FIELDS, column_letter, max_upload_bytes, prepare_indicators_limited, save_import,
                               size_problem, template_csv, template_xlsx, unit_choices)
 from povdata.auth import PermissionDenied
+from povdata.boundary_sets import display_wkb_limited
 from povdata.store import StoreError, has_store, open_store, version_label, versions
 from povdata.units import province_name
 from povdata.vnenc import ENCODING_LABELS, ENCODINGS
@@ -346,7 +347,9 @@ elif blocked:
     st.error(tr("import.blocked", files=", ".join(esc(x.file) for x in blocked)))
 if st.button(tr("import.save"), type="primary", disabled=not ready or bool(blocked), key="imp_save"):
     try:
-        v = save_import(open_store(), prov, ind, bnd, note=note, user=user, keep_other_years=keep)
+        # a new boundary set's display geometry is simplified in a worker, not in this web process
+        v = save_import(open_store(), prov, ind, bnd, note=note, user=user, keep_other_years=keep,
+                        simplify=display_wkb_limited)
     except (ValueError, StoreError, PermissionDenied) as exc:
         st.error(esc(ui.say(exc)))
     else:

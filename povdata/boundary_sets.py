@@ -28,7 +28,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-__all__ = ["LayerRows", "layer_rows", "digest", "display_tolerance", "display_wkb"]
+__all__ = ["LayerRows", "layer_rows", "digest", "display_tolerance", "display_wkb", "display_wkb_limited"]
 
 _FORMAT = b"povdash boundary set 1\n"
 
@@ -102,3 +102,18 @@ def display_wkb(rows: LayerRows, tolerance: float | None = None) -> list[bytes]:
         warnings.simplefilter("ignore", UserWarning)
         out = simplify_coverage(gdf, display_tolerance(rows.layer) if tolerance is None else tolerance)
     return [bytes(w) for w in shapely.to_wkb(out.geometry.to_numpy())]
+
+
+def display_wkb_limited(rows: LayerRows, tolerance: float | None = None) -> list[bytes]:
+    """:func:`display_wkb` in a worker process with the parsing children's memory and time limits
+    (:func:`povdata.workers.run_limited`): what the import page uses, so that simplifying a large
+    layer (14 s for the country's 2 M-vertex communes) does not hold the web process that serves the
+    other users.  A limit hit is refused as the file's error (``ValueError``), and nothing is stored."""
+    from povdata.workers import WorkerLimit, limit_message, run_limited
+
+    if not rows.codes:
+        return []
+    try:
+        return run_limited(display_wkb, rows, tolerance)
+    except WorkerLimit as exc:
+        raise ValueError(limit_message(exc)) from exc

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from typing import Any
+from typing import Any, Callable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -172,6 +172,10 @@ def _insert_indicators(conn, version_id: int, ind: pd.DataFrame) -> None:
         q(conn, f"INSERT INTO indicators ({', '.join(cols)}) VALUES ({', '.join(':' + c for c in cols)})", records)
 
 
+# (rows, tolerance) -> display WKB in the rows' order: boundary_sets.display_wkb, or its worker form
+Simplify = Callable[[LayerRows, float], list[bytes]]
+
+
 @dataclass(frozen=True)
 class _Set:
     """A layer ready to store: its rows in the store's form, and its display geometry when
@@ -181,10 +185,14 @@ class _Set:
     tolerance: float
 
 
-def _prepare_sets(store: Store, layers: dict[str, gpd.GeoDataFrame]) -> dict[str, _Set]:
+def _prepare_sets(store: Store, layers: dict[str, gpd.GeoDataFrame],
+                  simplify: Simplify | None = None) -> dict[str, _Set]:
     """Hash each layer and simplify, once, those the store does not hold (before the import's
-    transaction: the per-province lock is not held while geometry is simplified)."""
+    transaction: the per-province lock is not held while geometry is simplified), with
+    ``simplify`` (default :func:`povdata.boundary_sets.display_wkb`, in this process)."""
     from povdata.boundary_sets import display_tolerance, display_wkb, layer_rows
+
+    simplify = simplify or display_wkb
 
     out: dict[str, _Set] = {}
     for layer, gdf in layers.items():
@@ -196,14 +204,17 @@ def _prepare_sets(store: Store, layers: dict[str, gpd.GeoDataFrame]) -> dict[str
             stored = q(conn, "SELECT display_tolerance FROM boundary_sets WHERE sha256 = :s",
                        {"s": rows.sha256}).first()
         have = stored is not None and math.isclose(stored[0], tol, rel_tol=1e-9)
-        out[layer] = _Set(rows, None if have else display_wkb(rows, tol), tol)
+        out[layer] = _Set(rows, None if have else simplify(rows, tol), tol)
     return out
 
 
 def _insert_layers(conn, version_id: int, layers: "dict[str, gpd.GeoDataFrame] | dict[str, _Set]",
-                   sources: dict[str, tuple[str, bool]]) -> None:
-    """Point the version's layers at their boundary sets, storing the sets not yet stored."""
+                   sources: dict[str, tuple[str, bool]], simplify: Simplify | None = None) -> None:
+    """Point the version's layers at their boundary sets, storing the sets not yet stored
+    (their display geometry computed with ``simplify``, as in :func:`_prepare_sets`)."""
     from povdata.boundary_sets import display_tolerance, display_wkb, layer_rows
+
+    simplify = simplify or display_wkb
 
     for layer, item in layers.items():
         if layer not in LAYERS:
@@ -212,7 +223,7 @@ def _insert_layers(conn, version_id: int, layers: "dict[str, gpd.GeoDataFrame] |
         sha = s.rows.sha256
         stored = q(conn, "SELECT display_tolerance FROM boundary_sets WHERE sha256 = :s", {"s": sha}).first()
         if stored is None:
-            display = s.display if s.display is not None else display_wkb(s.rows, s.tolerance)
+            display = s.display if s.display is not None else simplify(s.rows, s.tolerance)
             # ON CONFLICT: another province's import may store the same shapes at the same time
             q(conn, "INSERT INTO boundary_sets (sha256, layer, units, display_tolerance) VALUES (:s, :l, :n, :t) "
                     "ON CONFLICT (sha256) DO NOTHING",
@@ -243,7 +254,7 @@ def _demo_meta(province_code: str) -> dict | None:
     return tomllib.loads((folder / "meta.toml").read_text(encoding="utf-8"))
 
 
-def _seed_demo(conn, province_code: str) -> None:
+def _seed_demo(conn, province_code: str, simplify: Simplify | None = None) -> None:
     """Store the embedded demo as version 1 of a province (inside the caller's transaction)."""
     import hashlib
 
@@ -265,7 +276,7 @@ def _seed_demo(conn, province_code: str) -> None:
         "years": _years(ds.indicators), "note": str(ds.source)})
     _insert_indicators(conn, vid, ds.indicators)
     layers = read_layers(folder / "boundaries.gpkg")
-    _insert_layers(conn, vid, layers, {k: (APPROXIMATE_SOURCE, True) for k in layers})
+    _insert_layers(conn, vid, layers, {k: (APPROXIMATE_SOURCE, True) for k in layers}, simplify)
 
 
 def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame | None = None,
@@ -276,7 +287,8 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                    title: str | None = None, user: User | None = None,
                    keep_other_years: bool = True,
                    aliases: list[tuple[str, str, str | None]] | None = None,
-                   replace_districts: dict[int, set[str]] | None = None) -> VersionInfo:
+                   replace_districts: dict[int, set[str]] | None = None,
+                   simplify: Simplify | None = None) -> VersionInfo:
     """Store a new version of a province's dataset, atomically; return it.
 
     ``keep_other_years``: the new version also holds the previous version's rows for the
@@ -295,7 +307,9 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
     code)`` (code None: the row was left out on purpose), written in the same transaction.
     ``created_by`` defaults to ``user``'s name, else the login name.  With ``user`` the
     import needs the ``import`` permission and the user's province.  The audit row is
-    written in the same transaction.
+    written in the same transaction.  ``simplify`` computes a new boundary set's display
+    geometry (default: in this process; the import page passes
+    :func:`povdata.boundary_sets.display_wkb_limited`, a worker process).
     """
     from povdata import audit
     from povdata.policy import in_force, require
@@ -316,7 +330,7 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
     created_by = created_by or _login()
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     try:
-        sets = _prepare_sets(store, layers) if layers is not None else None
+        sets = _prepare_sets(store, layers, simplify) if layers is not None else None
         with _transaction(store) as conn:
             lock(conn, "povdash-versions:" + province_code)  # one import of a province at a time (PostgreSQL)
             pc = {"p": province_code}
@@ -325,7 +339,7 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
                   {**pc, "t": str(province_name(province_code))})
             n = q(conn, "SELECT COUNT(*) FROM versions WHERE province_code = :p", pc).scalar_one()
             if n == 0:
-                _seed_demo(conn, province_code)
+                _seed_demo(conn, province_code, simplify)
             prev: Any = one(conn, "SELECT id, source_file, sha256, boundary_file, boundary_sha256, years, number, "
                              "data_status FROM versions WHERE province_code = :p ORDER BY number DESC LIMIT 1", pc)
             number = q(conn, "SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE province_code = :p",
@@ -393,7 +407,7 @@ def import_version(store: Store, province_code: str, *, indicators: pd.DataFrame
             else:
                 _copy_version_rows(conn, vid, prev["id"], boundaries=False)
             if layers is not None:
-                _insert_layers(conn, vid, sets or {}, layer_sources or {k: (boundary_file, False) for k in layers})
+                _insert_layers(conn, vid, sets or {}, layer_sources or {k: (boundary_file, False) for k in layers}, simplify)
             elif prev is not None:
                 _copy_version_rows(conn, vid, prev["id"], indicators=False)
             for era_, key, code in aliases or []:

@@ -18,6 +18,7 @@ from povdata.auth import cli_user
 from povdata.dataset import demo_dir, load_demo
 from povdata.importer import save_import
 from povdata.maps import display_layer
+from povdata.messages import say
 from povdata.store import (import_version, layer_sources, load_display_layer, load_layers, open_store, rollback,
                            versions)
 
@@ -111,6 +112,47 @@ def test_the_government_file_as_shapefile_or_geopackage_is_one_set(tmp_path):
     shown = load_display_layer(store, v.id, "district")
     assert len(shown) == 11 and shapely.get_num_coordinates(shown.geometry.to_numpy()).sum() < \
         shapely.get_num_coordinates(load_layers(store, v.id)["district"].geometry.to_numpy()).sum()
+
+
+@pytest.mark.skipif(not GOV_ZIP.exists(), reason="shared boundary fixtures not found")
+def test_the_import_page_s_simplification_runs_in_a_worker(tmp_path, monkeypatch):
+    """The page saves with ``simplify=display_wkb_limited``: a new set's display geometry is computed in a
+    worker process, not in the web process that serves everyone else.  The web process's simplifier is
+    patched to fail; the import still stores the same display geometry the in-process path gives."""
+    import geo.simplify
+
+    monkeypatch.delenv("POVDASH_PARSE_IN_PROCESS", raising=False)
+    shp = prepare_boundaries(GOV_ZIP.read_bytes(), GOV_ZIP.name, "20")
+    assert shp.ok
+    in_process = save_import(open_store(tmp_path / "a"), "20", boundaries=shp, created_by="test")
+    want = load_display_layer(open_store(tmp_path / "a"), in_process.id, "district")
+
+    def refuse(*_a, **_k):
+        raise AssertionError("simplified in the web process")
+    monkeypatch.setattr(geo.simplify, "simplify_coverage", refuse)
+    store = open_store(tmp_path / "b")
+    v = save_import(store, "20", boundaries=shp, created_by="test", simplify=boundary_sets.display_wkb_limited)
+    got = load_display_layer(store, v.id, "district")
+    assert got["code"].tolist() == want["code"].tolist() and len(got) == 11
+    assert shapely.equals_exact(got.geometry.to_numpy(), want.geometry.to_numpy(), 0).all()
+    with pytest.raises(AssertionError, match="web process"):  # the patch does bite in this process
+        save_import(open_store(tmp_path / "c"), "20", boundaries=shp, created_by="test")
+
+
+@pytest.mark.skipif(not GOV_ZIP.exists(), reason="shared boundary fixtures not found")
+def test_a_simplification_over_the_worker_s_time_limit_stores_nothing(tmp_path, monkeypatch):
+    monkeypatch.delenv("POVDASH_PARSE_IN_PROCESS", raising=False)
+    shp = prepare_boundaries(GOV_ZIP.read_bytes(), GOV_ZIP.name, "20")
+    store = open_store(tmp_path)
+    import_version(store, "20", indicators=load_demo("20").indicators, source_file="a.csv")
+    before = db_helpers.counts(store)
+    monkeypatch.setenv("POVDASH_PARSE_SECONDS", "0.01")
+    with pytest.raises(ValueError) as err:
+        save_import(store, "20", boundaries=shp, created_by="test", simplify=boundary_sets.display_wkb_limited)
+    msg = err.value.args[0]
+    assert msg.key == "workers.too_slow" and say(err.value, "vi").startswith("đọc tệp mất hơn 0 giây")
+    assert "seconds" in say(err.value, "en")
+    assert db_helpers.counts(store) == before  # refused: no version, no set, no unit
 
 
 def test_the_hash_is_of_the_shapes_not_of_their_order_nor_byte_order():

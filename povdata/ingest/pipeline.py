@@ -279,12 +279,13 @@ def prepare_indicators(data: bytes, name: str, province_code: str, *, sheet: str
 
 def save_import(store, province_code: str, indicators: "IndicatorImport | None" = None,
                 boundaries=None, created_by: str | None = None, note: str = "", user=None,
-                keep_other_years: bool = True):
+                keep_other_years: bool = True, simplify=None):
     """Store a clean indicator import and/or boundary import as one new version.
 
     Refuses (``ValueError`` with the Vietnamese reason) anything whose report has errors,
     so a rejected file never reaches the store.  A district boundary file keeps the
-    previous version's communes (or the demo's approximate ones)."""
+    previous version's communes (or the demo's approximate ones).  ``simplify``: how new
+    boundary sets' display geometry is computed (:func:`povdata.store.import_version`)."""
     from geo.ingest.layers import build_layers
     from povdata.store import APPROXIMATE_SOURCE, import_version, latest_version, layer_sources, load_layers
 
@@ -332,7 +333,8 @@ def save_import(store, province_code: str, indicators: "IndicatorImport | None" 
         boundary_file=boundaries.file if boundaries is not None else "",
         boundary_sha256=boundaries.sha256 if boundaries is not None else "",
         created_by=created_by, note=note, era=era, user=user, keep_other_years=keep_other_years,
-        replace_districts={y: set(d) for y, d in replace.items()} if indicators is not None else None)
+        replace_districts={y: set(d) for y, d in replace.items()} if indicators is not None else None,
+        simplify=simplify)
 
 
 def _demo_layers(province_code: str) -> dict:
