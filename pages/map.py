@@ -203,9 +203,9 @@ else:
     # every year the level has data for goes to the browser with the geometry, once
     slider_years = ui.map_years(prov, level, indicator, parent)
     shown_year = year if year in slider_years else max([y for y in slider_years if y <= year] or slider_years)
-    by_year = tuple((y, ui.map_breaks(prov, level, y, indicator, parent, effective, k,
-                                      tuple(custom) if custom is not None else None) if indicator != "target_status"
-                     else ()) for y in slider_years)
+    by_year = (ui.map_breaks_by_year(prov, level, slider_years, indicator, parent, effective, k,
+                                     tuple(custom) if custom is not None else None)
+               if indicator != "target_status" else tuple((y, ()) for y in slider_years))
     # the map fills the window below the control bar (its year slider included)
     height = ui.fit_height(250, 660, 420)
     fig, table, missing = ui.animated_map_figure(prov, level, tuple(slider_years), shown_year, indicator, parent,
