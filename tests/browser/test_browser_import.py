@@ -111,8 +111,10 @@ def test_editor_signs_in_and_imports_own_province(signin_page, signin_app_url, s
     sign_in(page, VIEWER, PASSWORD)
     page.locator('[data-testid="stSidebarNav"] a', has_text="Bản đồ").click()
     body = page.locator('[data-testid="stMain"]')
-    wait_for_map(page, min_shapes=11, timeout=90_000)
+    drawn = wait_for_map(page, min_shapes=11, timeout=90_000)
     wait_idle(page, timeout=60_000)
+    # the page keeps the import page's scroll position (a long page): bring the map into the view first
+    drawn.scroll_into_view_if_needed()
     page.screenshot(path=str(ARTIFACTS / "import_viewer_map.png"))  # the stored display geometry, drawn
     # the map page's one-line data label: the badge, then the sources and the version
     banner = page.locator('[data-testid="stCaptionContainer"]', has_text="Số liệu nhập").first
